@@ -1,0 +1,94 @@
+"""The validated scenario: frozen dataclasses holding each unit's own parameters.
+
+Built once from the validated YAML tree (:func:`npusim.config.load_scenario`); hot code reads
+attributes, never strings or dicts. Unit parameter types belong to the unit packages
+(:class:`npusim.dram.DramParams`, :class:`npusim.cache.CacheParams`,
+:class:`npusim.compute.ArrayParams`); the sections below are the ones no unit owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from npusim.cache import CacheParams
+from npusim.compute import ArrayParams
+from npusim.dram.params import DramParams
+from npusim.precision import PRECISIONS, Kind, Precision
+
+
+@dataclass(frozen=True)
+class PrecisionConfig:
+    """Storage precision of weights and activations, and the accumulator's."""
+
+    weights: str
+    activations: str
+    accumulator: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"weights": self.weights, "activations": self.activations,
+                "accumulator": self.accumulator}  # fmt: skip
+
+    @property
+    def mac(self) -> str:
+        """The precision the MAC array computes in: the wider operand decides.
+
+        Floating point wins over integer (an FP16 x INT8 product runs on the FP16 datapath);
+        among equals, more bits win (W4A8 runs INT8 MACs). Binary only when both are binary.
+        """
+
+        def rank(p: Precision) -> tuple[int, int]:
+            return (p.kind is Kind.FLOAT, p.bits)
+
+        w, a = PRECISIONS[self.weights], PRECISIONS[self.activations]
+        wider = max(w, a, key=rank)
+        return wider.name
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """How tensors are quantized to integer formats (see :mod:`npusim.quant`)."""
+
+    symmetric: bool
+    granularity: str
+    group_size: int | None
+    calibration: str
+    percentile: float
+
+
+@dataclass(frozen=True)
+class VectorConfig:
+    """The vector unit for memory-bound element-wise work."""
+
+    lanes: int
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    """Energy-table choices not owned by a unit: node and the other static power."""
+
+    node: str
+    sram_read_pj: float | None
+    sram_write_pj: float | None
+    static_power_w: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole NPU: clock, DRAM, SRAM, MAC array, precision, quantization and energy."""
+
+    name: str
+    description: str
+    clock_hz: float
+    seed: int
+    workload: str
+    dram: DramParams
+    sram: CacheParams
+    array: ArrayParams
+    vector: VectorConfig
+    precision: PrecisionConfig
+    quantization: QuantConfig
+    energy: EnergyConfig
+    source: str = ""
+    resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -1,0 +1,182 @@
+"""The scenario format: every key, its type, unit, range and default, as one declared tree.
+
+This tree is the single source of truth for loading (:mod:`npusim.config.loader`), for
+``npusim schema`` (JSON Schema for editor completion) and for sweeps, which address keys by
+dotted path (``sram.capacity``). Registries of policy and preset names belong to the unit
+packages; fields refer to them through callables so adding a preset is adding data there.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from npusim.config.fields import Field, Section
+from npusim.precision import PRECISIONS
+from npusim.units import Dimension
+
+
+def _registry(module: str, name: str) -> Any:
+    """Choices from a unit package's registry, looked up when validating (units own them)."""
+
+    def names() -> tuple[str, ...]:
+        registry = getattr(importlib.import_module(module), name)
+        return tuple(str(getattr(key, "value", key)) for key in registry)
+
+    return names
+
+
+def _precisions() -> tuple[str, ...]:
+    return tuple(PRECISIONS)
+
+
+def _storage_precisions() -> tuple[str, ...]:
+    return tuple(p for p in PRECISIONS if p != "int32")
+
+
+def _int(default: int, doc: str, minimum: int = 1, **kw: Any) -> Field:
+    return Field("int", default, doc, minimum=minimum, **kw)
+
+
+def _choice(default: str, doc: str, choices: Any) -> Field:
+    return Field("choice", default, doc, choices=choices)
+
+
+def _qty(default: Any, doc: str, dim: Dimension, attr: str, **kw: Any) -> Field:
+    return Field("quantity", default, doc, attr=attr, dimension=dim, **kw)
+
+
+_MACS_PER_PE_DEFAULT = {
+    "int8": 1.0, "uint8": 1.0, "int4": 2.0, "uint4": 2.0, "int2": 4.0, "binary": 8.0,
+    "int16": 0.5, "fp16": 0.5, "bf16": 0.5, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0, "fp32": 0.25,
+}  # fmt: skip
+
+DRAM: Section = {
+    "standard": _choice("LPDDR5", "DRAM standard", ("LPDDR5",)),
+    "preset": _choice("LPDDR5_6400", "speed-bin timing preset",
+                      _registry("npusim.dram.standard", "PRESETS")),
+    "density": _choice("8Gb", "die density (rows and refresh timings)",
+                       _registry("npusim.dram.standard", "DENSITIES")),
+    "bank_arch": _choice("BG", "bank architecture: BG (4 groups x 4 banks), 16B or 8B",
+                         _registry("npusim.dram.standard", "BANK_ARCHS")),
+    "burst_length": _int(16, "burst length: 16 (BL16, 32 B per x16 burst) or 32 (64 B); "
+                         "legal values depend on bank_arch"),
+    "channels": _int(4, "x16 channels, each with its own controller", maximum=64),
+    "mapping": Field("str", "RoBaCoBgCh",
+                     "address bit order MSB->LSB over Ro, Bg, Ba, Ra, Co, Ch"),
+    "bank_hash": Field("bool", False, "XOR bank bits with low row bits"),
+    "scheduler": _choice("frfcfs", "command scheduler",
+                         _registry("npusim.dram.params", "SCHEDULERS")),
+    "page_policy": _choice("open", "row-buffer policy",
+                           _registry("npusim.dram.params", "PAGE_POLICIES")),
+    "refresh": _choice("all-bank", "refresh mode",
+                       _registry("npusim.dram.params", "REFRESH_MODES")),
+    "read_queue_depth": _int(32, "read queue entries per channel", maximum=4096),
+    "write_queue_depth": _int(32, "write queue entries per channel", maximum=4096),
+    "write_high_watermark": Field("float", 0.8, "write drain starts at this queue fraction",
+                                  minimum=0.0, maximum=1.0, exclusive_minimum=True),
+    "write_low_watermark": Field("float", 0.2, "write drain stops at this queue fraction",
+                                 minimum=0.0, maximum=1.0),
+    "timing": Field("map", {}, "timing overrides in CK cycles by name, e.g. nRCD: 16",
+                    value=Field("int", 0, "CK cycles", minimum=0)),
+    "energy": Field("map", {}, "DRAM energy term overrides by name (numbers, unit in the name)",
+                    value=Field("float", 0.0, "value in the unit its name carries", minimum=0)),
+}  # fmt: skip
+
+SRAM: Section = {
+    "capacity": _qty(4 * 2**20, "on-chip SRAM capacity", Dimension.BYTES, "capacity_bytes",
+                     bare_unit="B", minimum=1, power_of_two=False),
+    "line": _qty(64, "cache line size", Dimension.BYTES, "line_bytes", bare_unit="B",
+                 minimum=1, power_of_two=True),
+    "ways": _int(16, "associativity (ways per set)"),
+    "replacement": _choice("lru", "replacement policy",
+                           _registry("npusim.cache.params", "REPLACEMENT_NAMES")),
+    "write_policy": _choice("write-back", "write-back + write-allocate, or write-through + "
+                            "no-write-allocate",
+                            _registry("npusim.cache.params", "WRITE_POLICY_NAMES")),
+    "banks": _int(16, "SRAM banks", maximum=1024),
+    "port_width": _qty(64, "bytes per cycle per bank port", Dimension.BYTES, "port_bytes",
+                       bare_unit="B", minimum=1, power_of_two=True),
+    "hit_latency": _int(2, "hit latency in core cycles", minimum=0, attr="hit_latency_cycles"),
+    "mshrs": _int(32, "miss status holding registers", maximum=4096),
+}  # fmt: skip
+
+ARRAY: Section = {
+    "rows": _int(32, "PE rows", maximum=4096),
+    "cols": _int(32, "PE columns", maximum=4096),
+    "dataflow": _choice("ws", "systolic dataflow: output/weight/input stationary",
+                        _registry("npusim.compute", "DATAFLOWS")),
+    "macs_per_pe_per_cycle": Field(
+        "map", _MACS_PER_PE_DEFAULT,
+        "MACs one PE completes per cycle at each supported precision; absent = unsupported",
+        choices=_precisions,
+        value=Field("float", 1.0, "MACs per PE per cycle", minimum=0, exclusive_minimum=True),
+    ),
+}  # fmt: skip
+
+VECTOR: Section = {
+    "lanes": _int(64, "elements per cycle of the vector unit (pooling, softmax, norms)",
+                  maximum=65536),
+}  # fmt: skip
+
+PRECISION: Section = {
+    "weights": _choice("int8", "storage precision of weights", _storage_precisions),
+    "activations": _choice("int8", "storage precision of activations", _storage_precisions),
+    "accumulator": _choice("int32", "accumulator precision", ("int32", "fp32", "fp16")),
+}  # fmt: skip
+
+QUANTIZATION: Section = {
+    "symmetric": Field("bool", True, "symmetric (zero point fixed) or affine"),
+    "granularity": _choice("per_channel", "scale granularity of weights",
+                           ("per_tensor", "per_channel", "per_group")),
+    "group_size": Field("int", None, "group size for per_group", minimum=1, nullable=True),
+    "calibration": _choice("minmax", "range calibration",
+                           ("minmax", "percentile", "entropy", "mse")),
+    "percentile": Field("float", 99.99, "percentile for percentile calibration",
+                        minimum=0.0, maximum=100.0, exclusive_minimum=True),
+}  # fmt: skip
+
+ENERGY: Section = {
+    "node": _choice("45nm", "technology node of the energy tables", ("45nm",)),
+    "mac": Field("map", {}, "MAC energy overrides per precision", choices=_precisions,
+                 value=Field("quantity", 0.0, "energy per MAC", dimension=Dimension.ENERGY,
+                             minimum=0)),
+    "mac_area": Field("map", {}, "MAC area overrides per precision", choices=_precisions,
+                      value=Field("quantity", 0.0, "area per MAC unit",
+                                  dimension=Dimension.AREA, minimum=0)),
+    "sram_read": _qty(None, "SRAM read energy per port-width access (null: from the size "
+                      "table)", Dimension.ENERGY, "sram_read_j", nullable=True, minimum=0),
+    "sram_write": _qty(None, "SRAM write energy per port-width access (null: from the size "
+                       "table)", Dimension.ENERGY, "sram_write_j", nullable=True, minimum=0),
+    "static_power": _qty("0 W", "static power beyond SRAM leakage and DRAM background "
+                         "(controllers, NoC)", Dimension.POWER, "static_power_w", minimum=0),
+}  # fmt: skip
+
+SCENARIO: Section = {
+    "name": Field("str", "scenario", "scenario name (defaults to the file name)"),
+    "description": Field("str", "", "free text"),
+    "clock": _qty(
+        "1 GHz", "NPU core clock", Dimension.FREQUENCY, "clock_hz", minimum=1e6, maximum=1e11
+    ),
+    "seed": Field("int", 0, "seed of every random draw", minimum=0),
+    "workload": Field("str", "resnet50_layers", "default workload (bundled name or path)"),
+    "dram": DRAM,
+    "sram": SRAM,
+    "array": ARRAY,
+    "vector": VECTOR,
+    "precision": PRECISION,
+    "quantization": QUANTIZATION,
+    "energy": ENERGY,
+}
+
+TOP_LEVEL_ONLY = ("extends",)
+
+
+def field_at(path: str) -> Field | None:
+    """The field at a dotted path (``sram.capacity``), or None if the path names no field."""
+    node: Any = SCENARIO
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, Field) else None

@@ -1,0 +1,98 @@
+"""Strict YAML reading: duplicate keys are errors and every key remembers its line.
+
+PyYAML silently keeps the last of two equal keys; a scenario with ``nRCD`` twice would then
+run with a value the user may not have meant, so duplicates are reported as problems.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from npusim.errors import ConfigError, Problem
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A dict that remembers the 1-based source line of each key (``key_lines``)."""
+
+    key_lines: dict[str, int]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+        self.flatten_mapping(node)
+        result = LineDict()
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            result[str(key)] = self.construct_object(value_node, deep=True)
+            result.key_lines[str(key)] = key_node.start_mark.line + 1
+        return result
+
+
+def _duplicates(node: yaml.Node, path: str, source: str) -> list[Problem]:
+    """Every duplicate key below ``node``, with its dotted path and line."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        first_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            key_path = f"{path}.{key}" if path else key
+            line = key_node.start_mark.line + 1
+            if key in first_lines:
+                message = f"duplicate key (first defined on line {first_lines[key]})"
+                problems.append(Problem(key_path, message, source, line))
+            else:
+                first_lines[key] = line
+            problems += _duplicates(value_node, key_path, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicates(item, f"{path}[{index}]", source)
+    return problems
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _StrictLoader.construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text strictly; raises :class:`ConfigError` on syntax errors and duplicates."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problems = _duplicates(node, "", source)
+        if problems:
+            raise ConfigError(problems)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(Problem("", f"YAML syntax error: {err.problem}", source, line)) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(Problem("", f"YAML error: {err}", source)) from None
+    finally:
+        loader.dispose()
+    return data
+
+
+def read_yaml(path: Path) -> Any:
+    """Read and strictly parse a YAML file; a missing or unreadable file is a ConfigError."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(Problem("", "file not found", str(path))) from None
+    except OSError as err:
+        raise ConfigError(Problem("", f"cannot read file: {err.strerror}", str(path))) from None
+    return parse_yaml(text, str(path))
+
+
+def key_line(mapping: Any, key: str) -> int | None:
+    """Source line of ``key`` in a mapping read by this module, or None."""
+    lines = getattr(mapping, "key_lines", None)
+    return lines.get(key) if lines else None

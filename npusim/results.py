@@ -1,0 +1,204 @@
+"""The results contract: typed per-layer and total figures, and their files.
+
+``summary.json`` and ``layers.csv`` key names are a public interface (plots, sweeps and users'
+scripts read them); change them only together with :data:`SCHEMA_VERSION` and the README.
+Totals are derived from the layers (layers run one after another), so energy, bytes and cycles
+are additive by construction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Energy by component, in picojoules.
+
+    ``mac``: the MAC array's arithmetic; ``sram``: on-chip SRAM reads and writes (operands,
+    fills from DRAM, outputs); ``dram``: LPDDR5 command, data, I/O, refresh and background
+    energy; ``static``: SRAM leakage plus the scenario's other static power over the run time.
+    """
+
+    mac: float = 0.0
+    sram: float = 0.0
+    dram: float = 0.0
+    static: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.mac + self.sram + self.dram + self.static
+
+    def __add__(self, other: Energy) -> Energy:
+        return Energy(self.mac + other.mac, self.sram + other.sram, self.dram + other.dram,
+                      self.static + other.static)  # fmt: skip
+
+    def as_dict(self) -> dict[str, float]:
+        return {"mac": self.mac, "sram": self.sram, "dram": self.dram, "static": self.static,
+                "total": self.total}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One layer's figures. Cycles are core-clock cycles; bytes are DRAM bytes."""
+
+    name: str
+    type: str
+    m: int
+    k: int
+    n: int
+    groups: int
+    macs: int
+    cycles: int
+    time_s: float
+    compute_cycles: int
+    memory_cycles: int
+    stall_cycles: int
+    bound: str
+    folds: int
+    mapping_efficiency: float
+    mac_utilization: float
+    dram_read_bytes: int
+    dram_write_bytes: int
+    dram_bandwidth_gbps: float
+    cache_hits: int
+    cache_misses: int
+    cache_hit_rate: float
+    energy_pj: Energy
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("extra")
+        out["energy_pj"] = self.energy_pj.as_dict()
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run: scenario, workload, precision, fidelity, totals and layers."""
+
+    scenario: str
+    workload: str
+    fidelity: str
+    precision: Mapping[str, str]
+    dram_peak_gbps: float
+    pe_count: int
+    layers: tuple[LayerResult, ...]
+    notes: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, Any]:
+        """Whole-run figures derived from the layers (see the module docstring)."""
+        cycles = sum(layer.cycles for layer in self.layers)
+        time_s = sum(layer.time_s for layer in self.layers)
+        macs = sum(layer.macs for layer in self.layers)
+        read = sum(layer.dram_read_bytes for layer in self.layers)
+        write = sum(layer.dram_write_bytes for layer in self.layers)
+        hits = sum(layer.cache_hits for layer in self.layers)
+        misses = sum(layer.cache_misses for layer in self.layers)
+        energy = sum((layer.energy_pj for layer in self.layers), Energy())
+        peak_macs = sum(layer.macs / layer.mac_utilization for layer in self.layers
+                        if layer.mac_utilization > 0)  # fmt: skip
+        return {
+            "cycles": cycles,
+            "time_s": time_s,
+            "macs": macs,
+            "dram_read_bytes": read,
+            "dram_write_bytes": write,
+            "dram_bandwidth_gbps": (read + write) / time_s / 1e9 if time_s > 0 else 0.0,
+            "dram_peak_gbps": self.dram_peak_gbps,
+            "cache_hits": hits,
+            "cache_misses": misses,
+            "cache_hit_rate": hits / (hits + misses) if hits + misses else 0.0,
+            "energy_pj": energy.as_dict(),
+            "mac_utilization": macs / peak_macs if peak_macs > 0 else 0.0,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` object (public contract)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scenario": self.scenario,
+            "workload": self.workload,
+            "fidelity": self.fidelity,
+            "precision": dict(self.precision),
+            "notes": list(self.notes),
+            "totals": self.totals(),
+            **dict(self.extra),
+            "layers": [layer.as_dict() for layer in self.layers],
+        }
+
+
+def flatten(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"energy_pj": {"total": x}}`` -> ``{"energy_total_pj": x}`` (the CSV column names)."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Mapping):
+            stem, _, unit = key.rpartition("_")
+            for sub, sub_value in value.items():
+                flat[f"{stem}_{sub}_{unit}" if stem else f"{key}_{sub}"] = sub_value
+        else:
+            flat[key] = value
+    return flat
+
+
+def layers_csv(result: RunResult) -> str:
+    """The ``layers.csv`` text: one row per layer, nested metrics flattened."""
+    rows = [flatten(layer.as_dict()) for layer in result.layers]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str]) -> Path:
+    """Write ``summary.json``, ``layers.csv`` and ``extra_files`` to ``out_dir`` atomically.
+
+    Files are written into a temporary sibling folder which then replaces ``out_dir``, so a
+    reader (or an interrupted run) never sees a half-written result set.
+    """
+    files = {
+        "summary.json": json.dumps(result.summary(), indent=2) + "\n",
+        "layers.csv": layers_csv(result),
+        **extra_files,
+    }
+    return write_files_atomically(out_dir, files)
+
+
+def write_files_atomically(out_dir: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Replace ``out_dir`` by a folder holding exactly ``files`` (name -> text or bytes)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, content in files.items():
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(staging / name, mode) as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if out_dir.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            os.replace(out_dir, retired / out_dir.name)
+            os.replace(staging, out_dir)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

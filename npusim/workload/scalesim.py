@@ -1,0 +1,120 @@
+"""Import SCALE-Sim topology CSV files as npusim layers.
+
+Two forms, as SCALE-Sim v2 reads them (``scalesim/topology_utils.py``); the first line is a
+header and is skipped, blank lines are skipped, a trailing comma on a row is allowed:
+
+* conv: ``name, ifmap height, ifmap width, filter height, filter width, channels, num filters,
+  stride[, stride width]`` -> :class:`Conv2d` with no padding (SCALE-Sim's ifmap is already
+  padded): output ``floor((in - filter) / stride) + 1``, SCALE-Sim's
+  ``ceil((in - filter + stride) / stride)``. A layer whose name contains ``DP`` is depthwise,
+  as in SCALE-Sim (which runs it as one layer per channel with ``num filters`` filters each):
+  ``Conv2d(in_channels=C, out_channels=C * num_filters, groups=C)``, whose GEMM view per group
+  is SCALE-Sim's per-channel layer.
+* gemm (MNK): ``name, M, N, K`` -> :class:`Linear` with ``tokens = M``, ``in_features = K``,
+  ``out_features = N`` (SCALE-Sim maps it to a 1 x K filter over an M x K ifmap: the same
+  M, N, K).
+
+The form is detected from the header (``M``, ``N``, ``K`` columns -> gemm) unless given.
+Every problem raises :class:`WorkloadError` with file and line.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from npusim.errors import WorkloadError
+from npusim.workload.layers import Conv2d, Linear
+
+
+class TopologyForm(str, Enum):
+    """Row layout of a SCALE-Sim topology CSV."""
+
+    AUTO = "auto"
+    CONV = "conv"
+    GEMM = "gemm"
+
+
+def _fields(line: str) -> list[str]:
+    fields = [f.strip() for f in line.split(",")]
+    while fields and fields[-1] == "":
+        fields.pop()
+    return fields
+
+
+def _detect(header: list[str]) -> TopologyForm:
+    lowered = [h.lower() for h in header[1:4]]
+    return TopologyForm.GEMM if lowered == ["m", "n", "k"] else TopologyForm.CONV
+
+
+def _ints(where: str, values: list[str]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise WorkloadError(f"{where}: expected integers, got {', '.join(values)}") from None
+
+
+def _conv_row(where: str, fields: list[str]) -> Conv2d:
+    if len(fields) not in (8, 9):
+        raise WorkloadError(f"{where}: conv row needs 8 or 9 fields, got {len(fields)}")
+    name = fields[0]
+    in_h, in_w, k_h, k_w, channels, filters, stride, *rest = _ints(where, fields[1:])
+    if rest and rest[0] != stride:
+        raise WorkloadError(f"{where}: different row/column strides are not supported")
+    if k_h > in_h or k_w > in_w:
+        raise WorkloadError(f"{where}: filter larger than the ifmap")
+    depthwise = "DP" in name
+    try:
+        return Conv2d(
+            name=name,
+            in_h=in_h,
+            in_w=in_w,
+            in_channels=channels,
+            out_channels=channels * filters if depthwise else filters,
+            kernel_h=k_h,
+            kernel_w=k_w,
+            stride=stride,
+            groups=channels if depthwise else 1,
+        )
+    except WorkloadError as err:
+        raise WorkloadError(f"{where}: {err}") from None
+
+
+def _gemm_row(where: str, fields: list[str]) -> Linear:
+    if len(fields) != 4:
+        raise WorkloadError(f"{where}: gemm row needs 4 fields (name, M, N, K), got {len(fields)}")
+    m, n, k = _ints(where, fields[1:])
+    try:
+        return Linear(name=fields[0], in_features=k, out_features=n, tokens=m)
+    except WorkloadError as err:
+        raise WorkloadError(f"{where}: {err}") from None
+
+
+def parse_topology(
+    text: str, form: TopologyForm | str = TopologyForm.AUTO, source: str = "<topology>"
+) -> list[Conv2d | Linear]:
+    """Layers of a SCALE-Sim topology CSV given as text; raises :class:`WorkloadError`."""
+    lines = [(number, _fields(line)) for number, line in enumerate(text.splitlines(), 1)]
+    lines = [(number, fields) for number, fields in lines if fields]
+    if len(lines) < 2:
+        raise WorkloadError(f"{source}: no layers (a header line and at least one row needed)")
+    try:
+        chosen = TopologyForm(form)
+    except ValueError:
+        valid = ", ".join(f.value for f in TopologyForm)
+        raise WorkloadError(f"unknown topology form {form!r}; valid: {valid}") from None
+    if chosen is TopologyForm.AUTO:
+        chosen = _detect(lines[0][1])
+    parse_row = _gemm_row if chosen is TopologyForm.GEMM else _conv_row
+    return [parse_row(f"{source}:{number}", fields) for number, fields in lines[1:]]
+
+
+def load_topology(
+    path: str | Path, form: TopologyForm | str = TopologyForm.AUTO
+) -> list[Conv2d | Linear]:
+    """Layers of the SCALE-Sim topology CSV file at ``path``; raises :class:`WorkloadError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise WorkloadError(f"cannot read topology {path}: {err.strerror}") from None
+    return parse_topology(text, form, str(path))
