@@ -12,7 +12,10 @@ and no partial sum goes to DRAM. Two loop orders are searched:
 Footprint (bytes) of a candidate = ``2 * (input tile + weight tile)`` (double buffered: the
 next tiles load while the current ones compute) ``+ tm * tn * (accumulator + output bytes)``
 (the accumulating tile and the one draining to DRAM). Candidates are ``tm, tn, tk`` in
-``{dim} U {powers of two < dim}``; the smallest DRAM traffic wins, ties go to the fewest tiles.
+``{dim} U {powers of two < dim}``, no smaller than the array's side (a tile narrower than the
+array would leave PEs idle that the array's cycle formulas count as busy). The smallest DRAM
+traffic wins; among equals, the smallest first-load plus last-store bytes (the fill and drain
+that cannot overlap compute), then the fewest tiles.
 This is the classic loop-tiling reuse analysis (cf. Timeloop's and ZigZag's temporal-reuse
 model, restricted to these two orders), evaluated in closed form.
 """
@@ -65,8 +68,9 @@ class Tiling:
         return self.output_write_bytes
 
 
-def _candidates(dim: int) -> np.ndarray:
-    powers = [1 << i for i in range(dim.bit_length()) if (1 << i) < dim]
+def _candidates(dim: int, smallest: int) -> np.ndarray:
+    floor = min(dim, smallest)
+    powers = [1 << i for i in range(dim.bit_length()) if floor <= (1 << i) < dim]
     return np.array([*powers, dim], dtype=np.int64)
 
 
@@ -78,14 +82,22 @@ def choose_tiling(
     bits: OperandBits,
     tensor_bytes: tuple[int, int, int],
     capacity_bytes: int,
+    min_tile: int = 1,
 ) -> Tiling:
     """Best tiling of one group's ``m x k x n`` GEMM for an SRAM of ``capacity_bytes``.
 
     ``tensor_bytes`` = (input, weight, output) bytes in DRAM over all groups, metadata
-    included; each is read (written) once per reuse factor. Raises :class:`CapacityError`
-    naming the layer and sizes when even a 1 x 1 x 1 tile does not fit.
+    included; each is read (written) once per reuse factor. ``min_tile`` is the smallest tile
+    side considered (the array's side; dimensions smaller than it are taken whole). Raises
+    :class:`CapacityError` naming the layer and sizes when even the smallest tile does not
+    fit.
     """
-    tm, tn, tk = np.meshgrid(_candidates(m), _candidates(n), _candidates(k), indexing="ij")
+    tm, tn, tk = np.meshgrid(
+        _candidates(m, min_tile),
+        _candidates(n, min_tile),
+        _candidates(k, min_tile),
+        indexing="ij",
+    )
     tm, tn, tk = tm.ravel(), tn.ravel(), tk.ravel()
     in_tile = np.ceil(tm * tk * bits.input / 8)
     w_tile = np.ceil(tk * tn * bits.weight / 8)
@@ -106,15 +118,16 @@ def choose_tiling(
     }
     in_bytes, w_bytes, out_bytes = tensor_bytes
     tiles = m_tiles * n_tiles * -(-k // tk)
-    best: tuple[float, int, str, int] | None = None
+    exposed = in_tile + w_tile + np.ceil(tm * tn * bits.output / 8)
+    best: tuple[float, float, int, str, int] | None = None
     for order, (in_reuse, w_reuse) in reuse.items():
         traffic = np.where(fits, in_reuse * in_bytes + w_reuse * w_bytes, np.inf)
-        key = np.lexsort((tiles, traffic))[0]
-        candidate = (float(traffic[key]), int(tiles[key]), order, int(key))
-        if best is None or candidate[:2] < best[:2]:
+        key = np.lexsort((tiles, exposed, traffic))[0]
+        candidate = (float(traffic[key]), float(exposed[key]), int(tiles[key]), order, int(key))
+        if best is None or candidate[:3] < best[:3]:
             best = candidate
     assert best is not None
-    _, _, order, i = best
+    order, i = best[3], best[4]
     in_reuse, w_reuse = (int(r[i]) for r in reuse[order])
     return Tiling(
         tm=int(tm[i]), tn=int(tn[i]), tk=int(tk[i]), order=order, tiles=int(tiles[i]),

@@ -79,6 +79,10 @@ class Linear:
     def gemm(self) -> Gemm:
         return Gemm(m=self.tokens, k=self.in_features, n=self.out_features)
 
+    @property
+    def input_elements(self) -> int:
+        return self.tokens * self.in_features
+
 
 @dataclass(frozen=True)
 class Matmul:
@@ -98,6 +102,11 @@ class Matmul:
 
     def gemm(self) -> Gemm:
         return Gemm(m=self.m, k=self.k, n=self.n, groups=self.batch, has_weights=False)
+
+    @property
+    def input_elements(self) -> int:
+        """The first operand only; the second is sized like weights (``k x n`` per batch)."""
+        return self.batch * self.m * self.k
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,11 @@ class Conv2d:
     @property
     def out_w(self) -> int:
         return self._out(self.in_w, self.kernel_w)
+
+    @property
+    def input_elements(self) -> int:
+        """The input feature map as stored (im2col happens on chip, not in DRAM)."""
+        return self.batch * self.in_h * self.in_w * self.in_channels
 
     def gemm(self) -> Gemm:
         return Gemm(

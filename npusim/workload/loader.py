@@ -47,6 +47,11 @@ class Workload:
     def macs(self) -> int:
         return sum(layer.gemm().macs for layer in self.layers)
 
+    @property
+    def parameters(self) -> int:
+        """Stored weights (biases are not modelled)."""
+        return sum(layer.gemm().weight_elements for layer in self.layers)
+
 
 def bundled_workloads() -> list[str]:
     """Names of the workloads shipped in ``workloads/``."""

@@ -1,0 +1,42 @@
+"""``npusim list``: bundled scenarios and workloads."""
+
+from __future__ import annotations
+
+import argparse
+
+from npusim.config import bundled_scenarios, load_scenario
+from npusim.report.table import format_table
+from npusim.workload import bundled_workloads, load_workload
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "list",
+        help="list bundled scenarios and workloads",
+        description="List the scenarios in hw_configs/ and the workloads in workloads/.",
+    )
+    p.add_argument("--details", action="store_true",
+                   help="also print each workload's layers, parameters and MACs")  # fmt: skip
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print("Scenarios (hw_configs/):")
+    rows = [[name, load_scenario(name).description] for name in bundled_scenarios()]
+    print(format_table(["name", "description"], rows))
+    print("\nWorkloads (workloads/):")
+    workloads = [load_workload(name) for name in bundled_workloads()]
+    rows = [
+        [w.name, len(w.layers), f"{w.parameters / 1e6:.2f} M", f"{w.macs / 1e9:.3f} G",
+         w.description]
+        for w in workloads
+    ]  # fmt: skip
+    print(format_table(["name", "layers", "params", "MACs", "description"], rows))
+    if args.details:
+        for w in workloads:
+            print(f"\n{w.name}:")
+            rows = [[layer.name, layer.kind, f"{g.m}x{g.k}x{g.n}" +
+                     (f" x{g.groups}" if g.groups > 1 else ""), g.weight_elements, g.macs]
+                    for layer in w.layers for g in [layer.gemm()]]  # fmt: skip
+            print(format_table(["layer", "type", "M x K x N", "params", "MACs"], rows))
+    return 0

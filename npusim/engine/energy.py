@@ -1,0 +1,82 @@
+"""Energy of SRAM traffic, DRAM traffic and static power, from the units' tables.
+
+The tables are the units' (SRAM by capacity: :mod:`npusim.cache.energy`; LPDDR5 terms:
+:mod:`npusim.dram.energy`); this module only applies them to the counts a run produced.
+"""
+
+from __future__ import annotations
+
+from npusim.cache.energy import SramEnergyModel
+from npusim.config import Scenario
+from npusim.dram.energy import DramEnergy, compute_energy
+from npusim.dram.standard import BANK_ARCHS, PRESETS
+
+
+def sram_model(scenario: Scenario) -> SramEnergyModel:
+    """The SRAM energy model with the scenario's overrides applied."""
+    energy = scenario.energy
+    return SramEnergyModel(read_pj_per_access=energy.sram_read_pj,
+                           write_pj_per_access=energy.sram_write_pj)  # fmt: skip
+
+
+def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> float:
+    """Energy of moving ``read_bytes`` out of and ``write_bytes`` into the SRAM.
+
+    The SRAM is accessed a port width (``sram.port_width``) at a time, so bytes become
+    ``ceil(bytes / port_bytes)`` accesses at the per-access energy for that width and the
+    SRAM's capacity.
+    """
+    sram = scenario.sram
+    model = sram_model(scenario)
+    port = sram.port_bytes
+    reads = -(-int(read_bytes) // port)
+    writes = -(-int(write_bytes) // port)
+    return (reads * model.read_energy_pj(sram.capacity_bytes, port)
+            + writes * model.write_energy_pj(sram.capacity_bytes, port))  # fmt: skip
+
+
+def static_energy_pj(scenario: Scenario, time_s: float) -> float:
+    """SRAM leakage plus the scenario's other static power over ``time_s`` seconds."""
+    power_w = sram_model(scenario).leakage_power_w(scenario.sram.capacity_bytes)
+    return (power_w + scenario.energy.static_power_w) * time_s * 1e12
+
+
+def dram_energy_terms(scenario: Scenario) -> DramEnergy:
+    """LPDDR5 energy terms with the scenario's ``dram.energy`` overrides applied."""
+    return DramEnergy(**dict(scenario.dram.energy))
+
+
+def dram_streaming_energy_pj(
+    scenario: Scenario, read_bytes: int, write_bytes: int, time_s: float
+) -> float:
+    """DRAM energy of a perfectly streamed transfer, the analytic model's lower bound.
+
+    Every DRAM row is opened once (``bytes / page`` activate-precharge pairs, spread over the
+    channels), a bank is open for the whole time on every channel (active-standby background),
+    and refresh runs at its nominal rate (``time / tREFI`` per channel; ``tREFIpb`` for
+    per-bank refresh; none when refresh is off). Per-term formulas are
+    :func:`npusim.dram.energy.compute_energy`'s.
+    """
+    dram = scenario.dram
+    preset = PRESETS[dram.preset]
+    tck_ns = preset.tck_ps / 1000
+    page = BANK_ARCHS[dram.bank_arch].page_bytes
+    cycles = int(time_s * 1e9 / tck_ns)
+    refresh_interval = {"all-bank": preset.timing_ck["nREFI"],
+                        "per-bank": preset.timing_ck["nREFIpb"]}.get(dram.refresh)  # fmt: skip
+    refreshes = cycles // refresh_interval if refresh_interval else 0
+    per_channel = compute_energy(
+        dram_energy_terms(scenario),
+        activates=0, bits_read=0, bits_written=0,
+        refreshes_all_bank=refreshes if dram.refresh == "all-bank" else 0,
+        refreshes_per_bank=refreshes if dram.refresh == "per-bank" else 0,
+        precharged_cycles=0, active_cycles=cycles, tck_ns=tck_ns, page_bytes=page,
+    )  # fmt: skip
+    traffic = compute_energy(
+        dram_energy_terms(scenario),
+        activates=-(-(int(read_bytes) + int(write_bytes)) // page),
+        bits_read=8 * int(read_bytes), bits_written=8 * int(write_bytes),
+        refreshes_all_bank=0, refreshes_per_bank=0, precharged_cycles=0, active_cycles=0,
+        tck_ns=tck_ns, page_bytes=page,
+    )  # fmt: skip
+    return traffic.total_pj + dram.channels * per_channel.total_pj

@@ -1,0 +1,1 @@
+"""Formatting results for people: terminal tables (and, in ``plots``, figures)."""

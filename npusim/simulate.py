@@ -1,0 +1,56 @@
+"""The pipeline: ``load scenario -> build system -> simulate -> results -> report``.
+
+:func:`simulate` is the one entry point sweeps, the CLI and users' scripts call.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import yaml
+
+from npusim.config import Scenario
+from npusim.engine.analytic import run_analytic
+from npusim.errors import ConfigError, Problem
+from npusim.results import RunResult, write_run
+from npusim.workload import Workload
+
+
+class Fidelity(Enum):
+    """How a run is modelled: ``analytic`` is a roofline lower bound from closed forms."""
+
+    ANALYTIC = "analytic"
+
+
+FIDELITIES = tuple(f.value for f in Fidelity)
+
+
+def simulate(scenario: Scenario, workload: Workload, fidelity: str = "analytic") -> RunResult:
+    """Run ``workload`` on ``scenario`` at ``fidelity``; raises NpusimError subclasses."""
+    try:
+        mode = Fidelity(fidelity)
+    except ValueError:
+        raise ConfigError(Problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, "
+                                  f"got {fidelity!r}")) from None  # fmt: skip
+    if mode is Fidelity.ANALYTIC:
+        return run_analytic(scenario, workload)
+    raise AssertionError(f"unhandled fidelity {mode}")
+
+
+def precision_label(scenario: Scenario) -> str:
+    """``int8`` when weights and activations agree, else ``w4a8``-style."""
+    p = scenario.precision
+    return p.weights if p.weights == p.activations else f"w{p.weights}-a{p.activations}"
+
+
+def default_out_dir(scenario: Scenario, workload: Workload, root: Path = Path("reports")) -> Path:
+    """``reports/<scenario>-<workload>-<precision>``."""
+    return root / f"{scenario.name}-{workload.name}-{precision_label(scenario)}"
+
+
+def save(result: RunResult, scenario: Scenario, out_dir: Path) -> Path:
+    """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml."""
+    resolved = yaml.safe_dump(dict(scenario.resolved), sort_keys=False)
+    header = f"# Resolved scenario {scenario.name!r} (from {scenario.source}); loads as is.\n"
+    return write_run(result, out_dir, {"resolved_config.yaml": header + resolved})
