@@ -12,22 +12,37 @@ import yaml
 
 from npusim.config import Scenario
 from npusim.engine.analytic import run_analytic
+from npusim.engine.cycle import Progress, run_cycle
 from npusim.errors import ConfigError, Problem
 from npusim.results import RunResult, write_run
 from npusim.workload import Workload
 
 
 class Fidelity(Enum):
-    """How a run is modelled: ``analytic`` is a roofline lower bound from closed forms."""
+    """How a run is modelled.
 
+    ``cycle``: SimPy simulation of DMA, cache, LPDDR5 controllers and MAC array (default).
+    ``analytic``: roofline lower bound from closed forms, for fast large sweeps.
+    """
+
+    CYCLE = "cycle"
     ANALYTIC = "analytic"
 
 
 FIDELITIES = tuple(f.value for f in Fidelity)
 
 
-def simulate(scenario: Scenario, workload: Workload, fidelity: str = "analytic") -> RunResult:
-    """Run ``workload`` on ``scenario`` at ``fidelity``; raises NpusimError subclasses."""
+def simulate(
+    scenario: Scenario,
+    workload: Workload,
+    fidelity: str = "cycle",
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run ``workload`` on ``scenario`` at ``fidelity``; raises NpusimError subclasses.
+
+    ``progress(done_layers, total_layers, layer_name, simulated_s)`` is called after each
+    layer in cycle fidelity (an opt-in hook; the model itself never prints).
+    """
     try:
         mode = Fidelity(fidelity)
     except ValueError:
@@ -35,7 +50,7 @@ def simulate(scenario: Scenario, workload: Workload, fidelity: str = "analytic")
                                   f"got {fidelity!r}")) from None  # fmt: skip
     if mode is Fidelity.ANALYTIC:
         return run_analytic(scenario, workload)
-    raise AssertionError(f"unhandled fidelity {mode}")
+    return run_cycle(scenario, workload, progress)
 
 
 def precision_label(scenario: Scenario) -> str:

@@ -164,6 +164,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
     """
     energy = values["energy"]
     array_values = values["array"]
+    precision = PrecisionConfig(**values["precision"])
     # ``standard`` selects the preset family; LPDDR5 is the one npusim models so far.
     dram_values = {k: v for k, v in values["dram"].items() if k != "standard"}
     sections = {
@@ -176,6 +177,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
             macs_per_pe_per_cycle=array_values["macs_per_pe_per_cycle"],
             mac_energy_pj={p: j * 1e12 for p, j in energy["mac"].items()},
             mac_area_um2={p: m2 * 1e12 for p, m2 in energy["mac_area"].items()},
+            accumulator={precision.mac: precision.accumulator},
         ),
     }
     checks = {"dram": check_dram, "sram": check_cache, "array": check_array}
@@ -184,7 +186,6 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         for section, params in sections.items()
         for path, message in checks[section](params)
     ]
-    precision = PrecisionConfig(**values["precision"])
     supported = values["array"]["macs_per_pe_per_cycle"]
     if precision.mac not in supported:
         problems.append(
@@ -217,9 +218,20 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
     )  # fmt: skip
 
 
+# Unit attributes filled from another scenario section than their own.
+_ATTR_SOURCES = {
+    ("array", "accumulator"): "precision.accumulator",
+    ("array", "mac_energy_pj"): "energy.mac",
+    ("array", "mac_area_um2"): "energy.mac_area",
+}
+
+
 def yaml_path(section: str, attr_path: str) -> str:
     """``("sram", "capacity_bytes")`` -> ``"sram.capacity"``: unit attributes to YAML keys."""
     head, dot, rest = attr_path.partition(".")
+    if (section, head) in _ATTR_SOURCES:
+        source = _ATTR_SOURCES[section, head]
+        return source if source == "precision.accumulator" else f"{source}{dot}{rest}"
     for key, spec in SCENARIO[section].items():  # type: ignore[union-attr]
         if isinstance(spec, Field) and spec.attr == head:
             head = key
@@ -253,7 +265,7 @@ def load_scenario(
     except ConfigError as err:
         problems += err.problems
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (p.file or "", p.line or 0)))
     return dataclasses.replace(scenario, resolved=resolved_tree(values))
 
 

@@ -23,7 +23,6 @@ from npusim.config import Scenario
 from npusim.dram.standard import peak_bandwidth_bytes_per_s
 from npusim.engine.energy import dram_streaming_energy_pj, sram_energy_pj, static_energy_pj
 from npusim.engine.plan import LayerPlan, plan_layer
-from npusim.precision import PRECISIONS
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -33,13 +32,17 @@ ANALYTIC_NOTE = (
 )
 
 
-def _tile_bytes(plan: LayerPlan, scenario: Scenario) -> tuple[int, int]:
-    """Bytes of the first input + weight tiles and of the last output tile."""
-    p, t = scenario.precision, plan.tiling
-    a_bits = PRECISIONS[p.activations].bits
-    w_bits = PRECISIONS[p.weights if plan.layer.gemm().has_weights else p.activations].bits
-    first = math.ceil(t.tm * t.tk * a_bits / 8) + math.ceil(t.tk * t.tn * w_bits / 8)
-    last = math.ceil(t.tm * t.tn * a_bits / 8)
+def _tile_bytes(plan: LayerPlan) -> tuple[int, int]:
+    """Bytes of the first input + weight tiles and of the last output tile.
+
+    Each is the tensor's stored bytes (metadata included) times the tile's share of the
+    tensor, the same blocks the cycle engine's DMA moves (a conv input tile is its band of
+    the stored ifmap, not its im2col expansion).
+    """
+    gemm, t = plan.layer.gemm(), plan.tiling
+    first = (plan.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
+             + plan.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip
+    last = plan.output.total * t.tm * t.tn // (gemm.groups * gemm.m * gemm.n)
     return first, last
 
 
@@ -49,7 +52,7 @@ def analytic_layer(plan: LayerPlan, scenario: Scenario) -> LayerResult:
     bytes_per_cycle = peak / scenario.clock_hz
     timing, tiling = plan.timing, plan.tiling
     read, write = tiling.dram_read_bytes, tiling.dram_write_bytes
-    first, last = _tile_bytes(plan, scenario)
+    first, last = _tile_bytes(plan)
     fill = math.ceil(first / bytes_per_cycle)
     drain = math.ceil(last / bytes_per_cycle)
     memory = math.ceil((read + write) / bytes_per_cycle)

@@ -1,0 +1,206 @@
+"""Cycle fidelity: a SimPy simulation of DMA, MAC array and stores over the real memory path.
+
+Per layer three processes run at tile grain (:mod:`npusim.engine.steps`):
+
+* the DMA loader claims one of two operand buffers (double buffering), loads the step's
+  tiles through the SRAM cache into LPDDR5 (:class:`npusim.engine.system.MemoryPath`, which
+  times every missed line with the cycle-level controllers) and hands the step to the array;
+* the MAC array computes each step for its share of the closed-form cycles, frees the operand
+  buffer, and passes a finished output tile to the store queue; an output tile needs one of
+  two output buffers (the accumulating one and the one draining);
+* the store process streams finished output tiles to DRAM and frees their buffers.
+
+So loads of the next tile overlap compute of the current one and stores drain behind, and a
+stall appears exactly where the memory path cannot keep up. SimPy events stand for tiles;
+DRAM commands are plain integer arithmetic inside the controllers. Layers run one after
+another; DRAM, cache and refresh state carry over between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import simpy
+
+from npusim.config import Scenario
+from npusim.engine.energy import sram_energy_pj, static_energy_pj
+from npusim.engine.layout import Allocator, TensorPlacement
+from npusim.engine.plan import LayerPlan, plan_layer
+from npusim.engine.steps import Step, gemm_steps
+from npusim.engine.system import MemoryPath, PathCounters
+from npusim.results import Energy, LayerResult, RunResult
+from npusim.workload import Workload
+
+BUFFERS = 2  # double buffering of operand tiles and of output tiles
+
+Progress = Callable[[int, int, str, float], None]
+
+
+def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
+    """Run one layer's steps from core cycle ``start``; return the cycle the last store ends."""
+    env = simpy.Environment(initial_time=start)
+    operand_slots = simpy.Container(env, capacity=BUFFERS, init=BUFFERS)
+    output_slots = simpy.Container(env, capacity=BUFFERS, init=BUFFERS)
+    ready: simpy.Store = simpy.Store(env)
+    finished: simpy.Store = simpy.Store(env)
+    stores = sum(step.store_addrs is not None for step in steps)
+
+    def loader() -> Any:
+        for step in steps:
+            yield operand_slots.get(1)
+            done = path.load(step.load_addrs, step.load_sizes, int(env.now))
+            yield env.timeout(done - env.now)
+            yield ready.put(step)
+
+    def array() -> Any:
+        for _ in steps:
+            step = yield ready.get()
+            if step.first_k:
+                yield output_slots.get(1)
+            yield env.timeout(step.compute_cycles)
+            yield operand_slots.put(1)
+            if step.store_addrs is not None:
+                yield finished.put(step)
+
+    def storer() -> Any:
+        for _ in range(stores):
+            step = yield finished.get()
+            done = path.store(step.store_addrs, step.store_sizes, int(env.now))
+            yield env.timeout(done - env.now)
+            yield output_slots.put(1)
+
+    processes = [env.process(p()) for p in (loader, array, storer)]
+    env.run(until=simpy.AllOf(env, processes))
+    return int(env.now)
+
+
+def _placements(plan: LayerPlan, alloc: Allocator) -> tuple[TensorPlacement, ...]:
+    gemm = plan.layer.gemm()
+    name = plan.layer.name
+    return (
+        alloc.place(f"{name}.input", plan.input.total, gemm.groups * gemm.m, gemm.k),
+        alloc.place(
+            f"{name}.weight",
+            plan.weight.total,
+            gemm.groups * gemm.n,
+            gemm.k,
+            tile=(plan.tiling.tn, plan.tiling.tk),
+        ),
+        alloc.place(f"{name}.output", plan.output.total, gemm.groups * gemm.m, gemm.n),
+    )
+
+
+def _diff(after: PathCounters, before: PathCounters) -> PathCounters:
+    return PathCounters(
+        *(getattr(after, f) - getattr(before, f) for f in after.__dataclass_fields__)
+    )
+
+
+def _dram_energy_pj(path: MemoryPath, before: Any, after: Any, cycles: int) -> float:
+    """DRAM energy of a layer: the controllers' command/data/background energy while they
+    were busy, plus precharged background and nominal refresh over the idle rest."""
+    busy = after.energy_total_pj - before.energy_total_pj
+    channels = path.dram.channels
+    idle_ns = max(channels * cycles / path.core_hz * 1e9
+                  - (after.elapsed_ns_sum - before.elapsed_ns_sum), 0.0)  # fmt: skip
+    energy, refresh = path.dram.energy, path.dram.params.refresh
+    per_ns = energy.background_precharged_mw
+    if refresh != "off":
+        per_ns += energy.refresh_ab_pj / (path.dram.timing.nREFI * path.dram.tck_ns)
+    return busy + idle_ns * per_ns
+
+
+def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Allocator,
+                start: int) -> tuple[LayerResult, int]:  # fmt: skip
+    """Simulate one layer from core cycle ``start``; return its result and its end cycle."""
+    before, dram_before = replace(path.counters), _dram_snapshot(path)
+    steps = list(gemm_steps(plan, *_placements(plan, alloc)))
+    end = _simulate_steps(path, steps, start)
+    c = _diff(path.counters, before)
+    cycles = max(end - start, 1)
+    time_s = cycles / scenario.clock_hz
+    timing = plan.timing
+    bytes_per_cycle = path.dram.peak_bytes_per_s / scenario.clock_hz
+    memory = int(np.ceil((c.dram_read_bytes + c.dram_write_bytes) / bytes_per_cycle))
+    sram_reads = timing.input_read_bytes + timing.weight_read_bytes + timing.output_read_bytes
+    energy = Energy(
+        mac=timing.mac_energy_pj,
+        sram=sram_energy_pj(scenario, sram_reads + c.dma_write_bytes,
+                            timing.output_write_bytes + c.sram_fill_bytes),
+        dram=_dram_energy_pj(path, dram_before, _dram_snapshot(path), cycles),
+        static=static_energy_pj(scenario, time_s),
+    )  # fmt: skip
+    gemm = plan.layer.gemm()
+    peak_macs = (
+        scenario.array.rows
+        * scenario.array.cols
+        * float(scenario.array.macs_per_pe_per_cycle[plan.mac_precision])
+    )
+    result = LayerResult(
+        name=plan.layer.name, type=plan.layer.kind, m=gemm.m, k=gemm.k, n=gemm.n,
+        groups=gemm.groups, macs=gemm.macs, cycles=cycles, time_s=time_s,
+        compute_cycles=timing.compute_cycles, memory_cycles=memory,
+        stall_cycles=cycles - timing.compute_cycles,
+        bound="memory" if memory > timing.compute_cycles else "compute",
+        folds=timing.folds, mapping_efficiency=timing.mapping_efficiency,
+        mac_utilization=gemm.macs / (cycles * peak_macs),
+        dram_read_bytes=c.dram_read_bytes, dram_write_bytes=c.dram_write_bytes,
+        dram_bandwidth_gbps=(c.dram_read_bytes + c.dram_write_bytes) / time_s / 1e9,
+        cache_hits=c.hits, cache_misses=c.misses,
+        cache_hit_rate=c.hits / c.line_reads if c.line_reads else 0.0,
+        energy_pj=energy,
+        extra={"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,
+               "tile": f"{plan.tiling.tm}x{plan.tiling.tk}x{plan.tiling.tn} {plan.tiling.order}",
+               "tile_steps": len(steps), "mac_precision": plan.mac_precision},
+    )  # fmt: skip
+    return result, end
+
+
+class _DramSnapshot:
+    def __init__(self, energy_total_pj: float, elapsed_ns_sum: float) -> None:
+        self.energy_total_pj = energy_total_pj
+        self.elapsed_ns_sum = elapsed_ns_sum
+
+
+def _dram_snapshot(path: MemoryPath) -> _DramSnapshot:
+    stats = path.dram.stats()
+    return _DramSnapshot(sum(ch.energy_total_pj for ch in stats.channels),
+                         sum(ch.elapsed_ns for ch in stats.channels))  # fmt: skip
+
+
+def run_cycle(
+    scenario: Scenario, workload: Workload, progress: Progress | None = None
+) -> RunResult:
+    """Simulate ``workload`` on ``scenario`` layer by layer (see the module docstring)."""
+    path = MemoryPath(scenario)
+    alloc = Allocator(path.dram.capacity_bytes)
+    layers = []
+    now = 0
+    for index, layer in enumerate(workload.layers):
+        result, now = cycle_layer(plan_layer(layer, scenario), scenario, path, alloc, now)
+        layers.append(result)
+        if progress is not None:
+            progress(index + 1, len(workload.layers), layer.name, now / scenario.clock_hz)
+    dram = path.dram.stats()
+    return RunResult(
+        scenario=scenario.name, workload=workload.name, fidelity="cycle",
+        precision=scenario.precision.as_dict(),
+        dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
+        pe_count=scenario.array.rows * scenario.array.cols, layers=tuple(layers),
+        extra={"dram": _dram_summary(dram)},
+    )  # fmt: skip
+
+
+def _dram_summary(stats: Any) -> dict[str, Any]:
+    total = stats.total
+    return {
+        "read_latency_ns": {"mean": total.read_latency_mean_ns, "p50": total.read_latency_p50_ns,
+                            "p95": total.read_latency_p95_ns, "p99": total.read_latency_p99_ns,
+                            "max": total.read_latency_max_ns},
+        "row_hits": total.row_hits, "row_misses": total.row_misses,
+        "row_conflicts": total.row_conflicts, "bus_utilization": total.bus_utilization,
+        "refresh_ns": total.refresh_ns, "command_counts": dict(total.command_counts),
+    }  # fmt: skip

@@ -1,0 +1,76 @@
+"""A layer's loop nest as DMA/compute steps, at tile grain.
+
+One step = load the operand tiles of one ``(m, n, k)`` tile (through the cache: a tile the
+cache still holds costs no DRAM traffic), compute it, and, after the last ``k`` step of an
+output tile, store that tile. The loop order is the tiler's (``m_outer``: m, n, k;
+``n_outer``: n, m, k), repeated per group. A step's compute cycles are the layer's closed-form
+array cycles shared out in proportion to the step's MACs (cumulative rounding keeps the sum
+exact), so the array model stays the single source of compute time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from npusim.engine.layout import TensorPlacement
+from npusim.engine.plan import LayerPlan
+
+
+@dataclass(frozen=True)
+class Step:
+    """Blocks to load, cycles to compute, and (on an output tile's last step) blocks to store.
+
+    ``first_k`` marks the first step of an output tile (it claims an output buffer).
+    """
+
+    load_addrs: np.ndarray
+    load_sizes: np.ndarray
+    compute_cycles: int
+    store_addrs: np.ndarray | None
+    store_sizes: np.ndarray | None
+    first_k: bool
+
+
+def _ranges(size: int, tile: int) -> list[tuple[int, int]]:
+    return [(start, min(start + tile, size)) for start in range(0, size, tile)]
+
+
+def gemm_steps(
+    plan: LayerPlan,
+    inputs: TensorPlacement,
+    weights: TensorPlacement,
+    outputs: TensorPlacement,
+) -> Iterator[Step]:
+    """The steps of a GEMM layer (see the module docstring)."""
+    gemm = plan.layer.gemm()
+    assert gemm is not None
+    t = plan.tiling
+    m_ranges, n_ranges, k_ranges = (
+        _ranges(gemm.m, t.tm),
+        _ranges(gemm.n, t.tn),
+        _ranges(gemm.k, t.tk),
+    )
+    total_macs = gemm.macs
+    total_cycles = plan.timing.compute_cycles
+    done_macs = done_cycles = 0
+    for g in range(gemm.groups):
+        outer, inner = (m_ranges, n_ranges) if t.order == "m_outer" else (n_ranges, m_ranges)
+        for a in outer:
+            for b in inner:
+                (m0, m1), (n0, n1) = (a, b) if t.order == "m_outer" else (b, a)
+                for index, (k0, k1) in enumerate(k_ranges):
+                    in_a, in_s = inputs.blocks(g * gemm.m + m0, g * gemm.m + m1, k0, k1)
+                    w_a, w_s = weights.blocks(g * gemm.n + n0, g * gemm.n + n1, k0, k1)
+                    done_macs += (m1 - m0) * (n1 - n0) * (k1 - k0)
+                    cycles = total_cycles * done_macs // total_macs - done_cycles
+                    done_cycles += cycles
+                    last = index == len(k_ranges) - 1
+                    out = outputs.blocks(g * gemm.m + m0, g * gemm.m + m1, n0, n1) if last else None
+                    yield Step(
+                        np.concatenate([in_a, w_a]), np.concatenate([in_s, w_s]), cycles,
+                        None if out is None else out[0], None if out is None else out[1],
+                        first_k=index == 0,
+                    )  # fmt: skip

@@ -1,0 +1,146 @@
+"""The results contract and the run/validate/schema/list commands end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from npusim.cli import main
+from npusim.config import load_scenario
+from npusim.results import flatten, write_files_atomically
+
+TOTALS_KEYS = {
+    "cycles", "time_s", "macs", "dram_read_bytes", "dram_write_bytes", "dram_bandwidth_gbps",
+    "dram_peak_gbps", "cache_hits", "cache_misses", "cache_hit_rate", "energy_pj",
+    "mac_utilization",
+}  # fmt: skip
+LAYER_KEYS = {"name", "type", "m", "k", "n", "compute_cycles", "folds", "mapping_efficiency",
+              "mac_utilization"} | (TOTALS_KEYS - {"dram_peak_gbps"})  # fmt: skip
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "npusim", *args], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_run_writes_the_contract_files(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = run_cli("run", "--workload", "mlp", "--out", str(out))
+    assert code == 0, stderr
+    assert "DRAM bandwidth" in stdout and "LOWER BOUND" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema_version"] == 1
+    assert summary["scenario"] == "lpddr5_51gbps_4mib" and summary["workload"] == "mlp"
+    assert summary["fidelity"] == "analytic"
+    assert summary["precision"] == {"weights": "int8", "activations": "int8",
+                                    "accumulator": "int32"}  # fmt: skip
+    assert TOTALS_KEYS <= set(summary["totals"])
+    assert set(summary["totals"]["energy_pj"]) == {"mac", "sram", "dram", "static", "total"}
+    assert all(LAYER_KEYS <= set(layer) for layer in summary["layers"])
+    rows = list(csv.DictReader((out / "layers.csv").open()))
+    assert [r["name"] for r in rows] == ["fc1", "fc2", "fc3"]
+    assert {"energy_total_pj", "energy_mac_pj", "dram_read_bytes"} <= set(rows[0])
+    resolved = yaml.safe_load((out / "resolved_config.yaml").read_text())
+    assert resolved["sram"]["capacity"] == "4194304 B"
+
+
+def test_resolved_config_reproduces_the_run(tmp_path: Path) -> None:
+    first = tmp_path / "a"
+    assert main(["run", "-q", "-w", "mlp", "--set", "sram.capacity=1 MiB", "--out",
+                 str(first)]) == 0  # fmt: skip
+    again = tmp_path / "b"
+    assert main(["run", str(first / "resolved_config.yaml"), "-q", "-w", "mlp", "--out",
+                 str(again)]) == 0  # fmt: skip
+    a = json.loads((first / "summary.json").read_text())
+    b = json.loads((again / "summary.json").read_text())
+    assert a["totals"] == b["totals"]
+
+
+def test_default_out_dir_names_scenario_workload_precision(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "-q", "-w", "mlp", "-p", "fp32"]) == 0
+    assert (tmp_path / "reports" / "lpddr5_51gbps_4mib-mlp-fp32" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.yaml"], "missing.yaml: file not found"),
+        (["run", "--set", "sram.capacty=1 MiB"], "sram.capacty: unknown key (did you mean "
+         "'capacity'?)"),
+        (["run", "--workload", "resnet"], "no workload file or bundled workload 'resnet'"),
+        (["run", "--precision", "int3"], "unknown precision 'int3'"),
+        (["run", "--set", "dram.preset=DDR4"], "dram.preset: expected one of"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, stdout, stderr = run_cli(*args, "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert stderr.startswith("npusim: error: ") and message in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_workload_file_names_file_line_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "w.yaml"
+    bad.write_text("name: w\nlayers:\n  - {name: a, type: linear, in_featurs: 3, "
+                   "out_features: 4}\n")  # fmt: skip
+    code, _, stderr = run_cli("run", "-w", str(bad), "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert f"{bad}:3: layers[0].in_featurs: unknown linear key (did you mean " in stderr
+    empty = tmp_path / "e.yaml"
+    empty.write_text("name: e\nlayers: []\n")
+    code, _, stderr = run_cli("run", "-w", str(empty), "--out", str(tmp_path / "o"))
+    assert code == 2 and "a workload needs a non-empty list of layers" in stderr
+
+
+def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "lpddr5_51gbps_4mib", "edge_npu_12gbps_512kib"]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sram:\n  ways: 0\n  lines: 64\n")
+    assert main(["validate", "lpddr5_51gbps_4mib", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {bad}:2: sram.ways: expected an integer (>= 1), got 0",
+                   f"error: {bad}:3: sram.lines: unknown key (did you mean 'line'?)"]  # fmt: skip
+
+
+def test_schema_is_json_schema_of_every_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert schema["properties"]["sram"]["properties"]["capacity"]["default"] == 4 * 2**20
+    assert schema["properties"]["array"]["properties"]["dataflow"]["enum"] == ["os", "ws", "is"]
+    assert "extends" in schema["properties"]
+
+
+def test_list_shows_bundled_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "lpddr5_51gbps_4mib" in out and "resnet50_layers" in out
+
+
+def test_flatten_names_units_last() -> None:
+    assert flatten({"energy_pj": {"total": 1.0, "mac": 2.0}, "cycles": 3}) == {
+        "energy_total_pj": 1.0, "energy_mac_pj": 2.0, "cycles": 3}
+
+
+def test_atomic_write_replaces_and_leaves_no_staging(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    write_files_atomically(out, {"a.txt": "1"})
+    write_files_atomically(out, {"b.txt": "2"})
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_scenario_load_is_deterministic() -> None:
+    assert load_scenario() == load_scenario()
