@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,9 @@ class RunResult:
     layers: tuple[LayerResult, ...]
     notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # DRAM transfers over time (cycle fidelity): columns start_s, end_s, read_bytes,
+    # write_bytes, layer. Written to timeline.csv and plotted, not part of summary.json.
+    timeline: Mapping[str, Sequence[Any]] | None = field(default=None, compare=False)
 
     def totals(self) -> dict[str, Any]:
         """Whole-run figures derived from the layers (see the module docstring)."""
@@ -165,17 +168,32 @@ def layers_csv(result: RunResult) -> str:
     return buffer.getvalue()
 
 
-def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str]) -> Path:
+def timeline_csv(result: RunResult) -> str | None:
+    """The ``timeline.csv`` text (one row per DRAM transfer), or None without a timeline."""
+    if not result.timeline:
+        return None
+    columns = list(result.timeline)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*(result.timeline[c] for c in columns), strict=True))
+    return buffer.getvalue()
+
+
+def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str | bytes]) -> Path:
     """Write ``summary.json``, ``layers.csv`` and ``extra_files`` to ``out_dir`` atomically.
 
     Files are written into a temporary sibling folder which then replaces ``out_dir``, so a
     reader (or an interrupted run) never sees a half-written result set.
     """
-    files = {
+    files: dict[str, str | bytes] = {
         "summary.json": json.dumps(result.summary(), indent=2) + "\n",
         "layers.csv": layers_csv(result),
         **extra_files,
     }
+    timeline = timeline_csv(result)
+    if timeline is not None:
+        files["timeline.csv"] = timeline
     return write_files_atomically(out_dir, files)
 
 

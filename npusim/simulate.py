@@ -64,8 +64,14 @@ def default_out_dir(scenario: Scenario, workload: Workload, root: Path = Path("r
     return root / f"{scenario.name}-{workload.name}-{precision_label(scenario)}"
 
 
-def save(result: RunResult, scenario: Scenario, out_dir: Path) -> Path:
-    """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml."""
+def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:
+    """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml, and
+    in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots."""
     resolved = yaml.safe_dump(dict(scenario.resolved), sort_keys=False)
     header = f"# Resolved scenario {scenario.name!r} (from {scenario.source}); loads as is.\n"
-    return write_run(result, out_dir, {"resolved_config.yaml": header + resolved})
+    files: dict[str, str | bytes] = {"resolved_config.yaml": header + resolved}
+    if plots:
+        from npusim.report.run_plots import run_plots
+
+        files.update(run_plots(result))
+    return write_run(result, out_dir, files)

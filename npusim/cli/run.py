@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from npusim.config import load_scenario
 from npusim.report.table import summary_text
-from npusim.simulate import FIDELITIES, default_out_dir, save, simulate
+from npusim.simulate import FIDELITIES, Progress, default_out_dir, save, simulate
 from npusim.workload import load_workload
 
 
@@ -24,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workload", "-w", help="workload YAML file or bundled name "
                    "(default: the scenario's workload)")  # fmt: skip
     p.add_argument("--precision", "-p", help="set weights and activations (int8, fp32, ...)")
-    p.add_argument("--fidelity", choices=FIDELITIES, default=FIDELITIES[0])
+    p.add_argument("--fidelity", choices=FIDELITIES, default=FIDELITIES[0],
+                   help="cycle: SimPy + cycle-level LPDDR5 (default); analytic: roofline "
+                   "lower bound")  # fmt: skip
     p.add_argument(
         "--out",
         "-o",
@@ -41,21 +44,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a scenario key, e.g. sram.capacity='2 MiB'",
     )
     p.add_argument("--json", action="store_true", help="print summary.json instead of tables")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only the output folder")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the output folder; no progress lines")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="skip the per-run plots")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
     workload = load_workload(args.workload or scenario.workload)
-    result = simulate(scenario, workload, args.fidelity)
-    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload))
+    progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
+    result = simulate(scenario, workload, args.fidelity, progress)
+    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload),
+                   plots=not args.no_plots)  # fmt: skip
     if args.json:
         json.dump(result.summary(), sys.stdout, indent=2)
         print()
     elif not args.quiet:
         print(summary_text(result))
-        print(f"\nwrote {out_dir}/summary.json, layers.csv, resolved_config.yaml")
+        print(f"\nwrote {out_dir}/: {', '.join(sorted(p.name for p in out_dir.iterdir()))}")
     else:
         print(out_dir)
     return 0
+
+
+def _progress_printer() -> Progress:
+    """A per-layer line on stderr, shown once a run has taken more than two seconds."""
+    started = time.monotonic()
+
+    def report(done: int, total: int, layer: str, simulated_s: float) -> None:
+        elapsed = time.monotonic() - started
+        if elapsed > 2.0:
+            print(f"[{done}/{total}] {layer}: {simulated_s * 1e3:.3f} ms simulated, "
+                  f"{elapsed:.1f} s wall", file=sys.stderr)  # fmt: skip
+
+    return report

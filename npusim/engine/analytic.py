@@ -33,7 +33,7 @@ ANALYTIC_NOTE = (
 
 
 def _tile_bytes(plan: LayerPlan) -> tuple[int, int]:
-    """Bytes of the first input + weight tiles and of the last output tile.
+    """Bytes of the first input + weight tiles and of the last (possibly partial) output tile.
 
     Each is the tensor's stored bytes (metadata included) times the tile's share of the
     tensor, the same blocks the cycle engine's DMA moves (a conv input tile is its band of
@@ -42,7 +42,8 @@ def _tile_bytes(plan: LayerPlan) -> tuple[int, int]:
     gemm, t = plan.layer.gemm(), plan.tiling
     first = (plan.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
              + plan.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip
-    last = plan.output.total * t.tm * t.tn // (gemm.groups * gemm.m * gemm.n)
+    last_m, last_n = gemm.m - (gemm.m - 1) // t.tm * t.tm, gemm.n - (gemm.n - 1) // t.tn * t.tn
+    last = plan.output.total * last_m * last_n // (gemm.groups * gemm.m * gemm.n)
     return first, last
 
 

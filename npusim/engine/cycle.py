@@ -178,10 +178,12 @@ def run_cycle(
     path = MemoryPath(scenario)
     alloc = Allocator(path.dram.capacity_bytes)
     layers = []
+    layer_of_transfer: list[str] = []
     now = 0
     for index, layer in enumerate(workload.layers):
         result, now = cycle_layer(plan_layer(layer, scenario), scenario, path, alloc, now)
         layers.append(result)
+        layer_of_transfer += [layer.name] * (len(path.log.start) - len(layer_of_transfer))
         if progress is not None:
             progress(index + 1, len(workload.layers), layer.name, now / scenario.clock_hz)
     dram = path.dram.stats()
@@ -191,7 +193,19 @@ def run_cycle(
         dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
         pe_count=scenario.array.rows * scenario.array.cols, layers=tuple(layers),
         extra={"dram": _dram_summary(dram)},
+        timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
     )  # fmt: skip
+
+
+def _timeline(path: MemoryPath, clock_hz: float, layers: list[str]) -> dict[str, list[Any]]:
+    log = path.log
+    return {
+        "start_s": [t / clock_hz for t in log.start],
+        "end_s": [t / clock_hz for t in log.end],
+        "read_bytes": log.read_bytes,
+        "write_bytes": log.write_bytes,
+        "layer": layers,
+    }
 
 
 def _dram_summary(stats: Any) -> dict[str, Any]:

@@ -1,0 +1,122 @@
+"""Plots of one run: DRAM bandwidth over simulated time and per-layer breakdowns.
+
+Matplotlib is imported inside the functions (Agg backend, no display needed), so importing
+npusim never pays for it. Colours are the Okabe-Ito colour-blind-safe palette.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+from npusim.results import RunResult
+
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+             "#000000")  # fmt: skip
+BINS = 400
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def bandwidth_series(result: RunResult, bins: int = BINS) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:  # fmt: skip
+    """(bin centres in s, read GB/s, write GB/s): each transfer's bytes spread evenly over its
+    [start, end] interval, then averaged per bin, so the curve integrates to the bytes moved."""
+    total_s = sum(layer.time_s for layer in result.layers)
+    edges = np.linspace(0.0, total_s, bins + 1)
+    timeline = result.timeline or {}
+    start = np.asarray(timeline.get("start_s", []), dtype=float)
+    end = np.maximum(np.asarray(timeline.get("end_s", []), dtype=float), start + 1e-15)
+    series = []
+    for column in ("read_bytes", "write_bytes"):
+        amount = np.asarray(timeline.get(column, []), dtype=float)
+        delivered = np.zeros(bins + 1)
+        for chunk in range(0, start.shape[0], 4096):
+            s, e, a = (
+                start[chunk : chunk + 4096],
+                end[chunk : chunk + 4096],
+                amount[chunk : chunk + 4096],
+            )
+            share = np.clip((edges[None, :] - s[:, None]) / (e - s)[:, None], 0.0, 1.0)
+            delivered += (share * a[:, None]).sum(axis=0)
+        series.append(np.diff(delivered) / np.diff(edges) / 1e9)
+    return (edges[:-1] + edges[1:]) / 2, series[0], series[1]
+
+
+def plot_bandwidth_over_time(result: RunResult, stem: str) -> dict[str, bytes]:
+    """DRAM read and write bandwidth vs time, layer boundaries marked, peak as a line."""
+    plt = _pyplot()
+    centres, read, write = bandwidth_series(result)
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=110)
+    ax.plot(centres * 1e6, read, color=OKABE_ITO[4], label="read")
+    ax.plot(centres * 1e6, write, color=OKABE_ITO[5], label="write")
+    ax.axhline(result.dram_peak_gbps, color=OKABE_ITO[7], linestyle="--",
+               label=f"peak {result.dram_peak_gbps:.1f} GB/s")  # fmt: skip
+    boundary = 0.0
+    for layer in result.layers[:-1]:
+        boundary += layer.time_s
+        ax.axvline(boundary * 1e6, color="0.8", linewidth=0.6, zorder=0)
+    ax.set_xlabel("simulated time (µs)")
+    ax.set_ylabel("DRAM bandwidth (GB/s)")
+    ax.set_ylim(0, result.dram_peak_gbps * 1.15)
+    ax.set_title(f"DRAM bandwidth over time: {result.scenario}, {result.workload}, "
+                 f"{result.precision['weights']} (grey: layer boundaries)")  # fmt: skip
+    ax.legend(loc="upper right", fontsize=8)
+    return _render(fig, stem)
+
+
+def plot_layer_breakdown(result: RunResult, stem: str) -> dict[str, bytes]:
+    """Per layer: time split into compute and stall, and energy by component."""
+    plt = _pyplot()
+    names = [layer.name for layer in result.layers]
+    x = np.arange(len(names))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(8, 0.25 * len(names) + 4), 7), dpi=110,
+                                      sharex=True)  # fmt: skip
+    compute = np.array([min(layer.compute_cycles, layer.cycles) for layer in result.layers])
+    stall = np.array([layer.cycles for layer in result.layers]) - compute
+    clock = np.array([layer.cycles / layer.time_s for layer in result.layers])
+    top.bar(x, compute / clock * 1e6, color=OKABE_ITO[2], label="compute")
+    top.bar(x, stall / clock * 1e6, bottom=compute / clock * 1e6, color=OKABE_ITO[0],
+            label="stall (waiting for memory)")  # fmt: skip
+    top.set_ylabel("time (µs)")
+    top.legend(fontsize=8)
+    top.set_title(f"Per-layer time and energy: {result.scenario}, {result.workload}, "
+                  f"{result.precision['weights']}")  # fmt: skip
+    bottom_acc = np.zeros(len(names))
+    for color, part in zip(OKABE_ITO[3:7], ("mac", "sram", "dram", "static"), strict=True):
+        values = np.array([getattr(layer.energy_pj, part) for layer in result.layers]) * 1e-6
+        bottom.bar(x, values, bottom=bottom_acc, color=color, label=part.upper())
+        bottom_acc += values
+    bottom.set_ylabel("energy (µJ)")
+    bottom.legend(fontsize=8)
+    bottom.set_xticks(x, names, rotation=90, fontsize=7)
+    fig.tight_layout()
+    return _render(fig, stem)
+
+
+def _render(fig: Any, stem: str) -> dict[str, bytes]:
+    """``{stem.png: ..., stem.svg: ...}`` rendered in memory (written atomically by the caller)."""
+    files = {}
+    for suffix in ("png", "svg"):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix, bbox_inches="tight")
+        files[f"{stem}.{suffix}"] = buffer.getvalue()
+    _pyplot().close(fig)
+    return files
+
+
+def run_plots(result: RunResult) -> dict[str, bytes]:
+    """The plots written next to a cycle-fidelity run's summary."""
+    if not result.timeline:
+        return {}
+    return {**plot_bandwidth_over_time(result, "dram_bandwidth"),
+            **plot_layer_breakdown(result, "layer_breakdown")}  # fmt: skip

@@ -1,0 +1,81 @@
+"""Cycle fidelity: the primer's effects measured end to end, and physical invariants."""
+
+from __future__ import annotations
+
+import pytest
+
+from npusim.config import load_scenario
+from npusim.simulate import simulate
+from npusim.workload import Conv2d, Linear, Workload
+
+GEMV = Workload("gemv", (Linear("gemv", in_features=4096, out_features=4096, tokens=1),))
+SMALL = Workload("small", (
+    Conv2d("conv", in_h=28, in_w=28, in_channels=64, out_channels=64, kernel_h=3, kernel_w=3,
+           padding=1),
+    Linear("fc", in_features=1024, out_features=512, tokens=4),
+))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def gemv_runs() -> dict[str, object]:
+    return {p: simulate(load_scenario(precision=p), GEMV, "cycle") for p in ("fp32", "int8", "int4")}
+
+
+def test_memory_bound_gemv_runs_about_4x_faster_at_int8(gemv_runs: dict) -> None:
+    """Primer: at 50 GB/s, 12.5 G FP32 vs 50 G INT8 parameters per second."""
+    fp32, int8, int4 = (gemv_runs[p].totals() for p in ("fp32", "int8", "int4"))
+    assert 3.5 <= fp32["time_s"] / int8["time_s"] <= 4.0
+    assert 1.7 <= int8["time_s"] / int4["time_s"] <= 2.0  # INT4 with per-channel metadata
+    assert gemv_runs["int8"].layers[0].bound == "memory"
+
+
+def test_streaming_reaches_most_of_peak_and_never_exceeds_it(gemv_runs: dict) -> None:
+    for run in gemv_runs.values():
+        totals = run.totals()
+        assert totals["dram_bandwidth_gbps"] <= totals["dram_peak_gbps"]
+        assert totals["dram_bandwidth_gbps"] >= 0.8 * totals["dram_peak_gbps"]
+
+
+def test_a_working_set_that_fits_only_at_int8() -> None:
+    # INT8: 2 MiB of weights + 1 MiB of inputs fit the 4 MiB SRAM; FP32 (8 + 4 MiB) do not.
+    layer = Workload("fits", (Linear("fc", in_features=2048, out_features=1024, tokens=512),))
+    int8 = simulate(load_scenario(precision="int8"), layer, "cycle").layers[0]
+    fp32 = simulate(load_scenario(precision="fp32"), layer, "cycle").layers[0]
+    assert fp32.dram_read_bytes / int8.dram_read_bytes > 4
+    assert int8.cache_hit_rate > fp32.cache_hit_rate
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32", "int4"])
+def test_cycle_time_is_never_below_the_analytic_lower_bound(precision: str) -> None:
+    scenario = load_scenario(precision=precision)
+    cycle = simulate(scenario, SMALL, "cycle")
+    analytic = simulate(scenario, SMALL, "analytic")
+    for c, a in zip(cycle.layers, analytic.layers, strict=True):
+        assert c.cycles >= a.cycles, c.name
+
+
+def test_bytes_requested_equal_bytes_served() -> None:
+    run = simulate(load_scenario(), SMALL, "cycle")
+    line = load_scenario().sram.line_bytes
+    for layer in run.layers:
+        # every line the DMA asked for was a cache hit or a miss filled from DRAM
+        assert layer.cache_misses * line == layer.dram_read_bytes
+        assert layer.extra["dma_write_bytes"] == layer.dram_write_bytes
+        assert layer.cache_hits + layer.cache_misses >= layer.extra["dma_read_bytes"] / line
+
+
+def test_same_seed_same_results_and_energy_additive() -> None:
+    a = simulate(load_scenario(), SMALL, "cycle").summary()
+    b = simulate(load_scenario(), SMALL, "cycle").summary()
+    assert a == b
+    total = a["totals"]["energy_pj"]
+    for part in ("mac", "sram", "dram", "static"):
+        assert total[part] == pytest.approx(sum(layer["energy_pj"][part] for layer in a["layers"]))
+        assert total[part] > 0
+
+
+def test_int8_energy_per_inference_beats_fp32_in_every_component() -> None:
+    int8 = simulate(load_scenario(precision="int8"), SMALL, "cycle").totals()["energy_pj"]
+    fp32 = simulate(load_scenario(precision="fp32"), SMALL, "cycle").totals()["energy_pj"]
+    for part in ("mac", "sram", "dram", "total"):
+        assert fp32[part] > int8[part]
