@@ -69,6 +69,7 @@ class LayerResult:
     folds: int
     mapping_efficiency: float
     mac_utilization: float
+    peak_macs_per_cycle: float
     dram_read_bytes: int
     dram_write_bytes: int
     dram_bandwidth_gbps: float
@@ -113,8 +114,7 @@ class RunResult:
         hits = sum(layer.cache_hits for layer in self.layers)
         misses = sum(layer.cache_misses for layer in self.layers)
         energy = sum((layer.energy_pj for layer in self.layers), Energy())
-        peak_macs = sum(layer.macs / layer.mac_utilization for layer in self.layers
-                        if layer.mac_utilization > 0)  # fmt: skip
+        peak_macs = sum(layer.cycles * layer.peak_macs_per_cycle for layer in self.layers)
         return {
             "cycles": cycles,
             "time_s": time_s,
@@ -161,8 +161,9 @@ def flatten(row: Mapping[str, Any]) -> dict[str, Any]:
 def layers_csv(result: RunResult) -> str:
     """The ``layers.csv`` text: one row per layer, nested metrics flattened."""
     rows = [flatten(layer.as_dict()) for layer in result.layers]
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # union, first-seen order
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -54,7 +54,8 @@ def test_invariants(precision: str, workload: str) -> None:
     assert 0 < totals["mac_utilization"] <= 1
     assert totals["energy_pj"]["total"] > 0
     assert totals["energy_pj"]["total"] == pytest.approx(
-        sum(layer.energy_pj.total for layer in result.layers))
+        sum(layer.energy_pj.total for layer in result.layers)
+    )
     for layer in result.layers:
         assert layer.cycles >= layer.compute_cycles and layer.cycles >= layer.memory_cycles
         assert layer.cache_hits + layer.cache_misses > 0
@@ -90,8 +91,12 @@ def test_tiling_fits_double_buffered_and_reads_each_tensor_at_least_once() -> No
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 5000), st.integers(1, 5000), st.integers(1, 5000),
-       st.sampled_from([16 * 1024, 256 * 1024, 4 * 2**20]))
+@given(
+    st.integers(1, 5000),
+    st.integers(1, 5000),
+    st.integers(1, 5000),
+    st.sampled_from([16 * 1024, 256 * 1024, 4 * 2**20]),
+)
 def test_more_sram_never_means_more_traffic(m: int, k: int, n: int, capacity: int) -> None:
     bits = OperandBits(input=8, weight=8, output=8, accumulator=32)
     sizes = (m * k, k * n, m * n)

@@ -52,7 +52,10 @@ def test_extends_deep_merges_and_fp32_variant() -> None:
 def test_precision_shortcut_sets_both_operands_and_accumulator() -> None:
     s = load_scenario(precision="fp16")
     assert (s.precision.weights, s.precision.activations, s.precision.accumulator) == (
-        "fp16", "fp16", "fp32")
+        "fp16",
+        "fp16",
+        "fp32",
+    )
     s = load_scenario(precision="int4")
     assert (s.precision.weights, s.precision.accumulator) == ("int4", "int32")
 
@@ -101,8 +104,8 @@ RULES = [
      "quantization.group_size: per_group granularity needs a group_size"),
     ("quantization:\n  percentile: 0\n", "quantization.percentile: expected a number (> 0, "
      "<= 100), got 0"),
-    ("energy:\n  mac: {int8: 0.3}\n", "energy.mac.int8: expected a J quantity like '0.3 pJ' (>= 0), "
-     "got the bare number 0.3: add a unit"),
+    ("energy:\n  mac: {int8: 0.3}\n", "energy.mac.int8: expected a J quantity like '0.3 pJ' "
+     "(>= 0), got the bare number 0.3: add a unit"),
     ("sram:\n  replacement: lfu\n", "sram.replacement: expected one of lru, fifo, random, plru, "
      "got 'lfu'"),
     ("bogus: 1\n", "s.yaml:2: bogus: unknown key"),

@@ -18,7 +18,9 @@ SMALL = Workload("small", (
 
 @pytest.fixture(scope="module")
 def gemv_runs() -> dict[str, object]:
-    return {p: simulate(load_scenario(precision=p), GEMV, "cycle") for p in ("fp32", "int8", "int4")}
+    return {
+        p: simulate(load_scenario(precision=p), GEMV, "cycle") for p in ("fp32", "int8", "int4")
+    }
 
 
 def test_memory_bound_gemv_runs_about_4x_faster_at_int8(gemv_runs: dict) -> None:

@@ -34,21 +34,31 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
     code, stdout, stderr = run_cli("run", "--workload", "mlp", "--out", str(out))
     assert code == 0, stderr
-    assert "DRAM bandwidth" in stdout and "LOWER BOUND" in stdout
+    assert "DRAM bandwidth" in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == 1
     assert summary["scenario"] == "lpddr5_51gbps_4mib" and summary["workload"] == "mlp"
-    assert summary["fidelity"] == "analytic"
-    assert summary["precision"] == {"weights": "int8", "activations": "int8",
-                                    "accumulator": "int32"}  # fmt: skip
-    assert TOTALS_KEYS <= set(summary["totals"])
+    assert summary["fidelity"] == "cycle"
+    assert {"timeline.csv", "dram_bandwidth.png", "dram_bandwidth.svg",
+            "layer_breakdown.png"} <= {p.name for p in out.iterdir()}  # fmt: skip
+    expected = {"weights": "int8", "activations": "int8", "accumulator": "int32"}
+    assert summary["precision"] == expected
+    assert set(summary["totals"]) >= TOTALS_KEYS
     assert set(summary["totals"]["energy_pj"]) == {"mac", "sram", "dram", "static", "total"}
-    assert all(LAYER_KEYS <= set(layer) for layer in summary["layers"])
+    assert all(set(layer) >= LAYER_KEYS for layer in summary["layers"])
     rows = list(csv.DictReader((out / "layers.csv").open()))
     assert [r["name"] for r in rows] == ["fc1", "fc2", "fc3"]
     assert {"energy_total_pj", "energy_mac_pj", "dram_read_bytes"} <= set(rows[0])
     resolved = yaml.safe_load((out / "resolved_config.yaml").read_text())
     assert resolved["sram"]["capacity"] == "4194304 B"
+
+
+def test_analytic_run_says_it_is_a_lower_bound(tmp_path: Path) -> None:
+    code, stdout, _ = run_cli("run", "-w", "mlp", "--fidelity", "analytic", "--out",
+                              str(tmp_path / "a"))  # fmt: skip
+    assert code == 0 and "LOWER BOUND" in stdout
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["fidelity"] == "analytic" and "LOWER BOUND" in summary["notes"][0]
 
 
 def test_resolved_config_reproduces_the_run(tmp_path: Path) -> None:
@@ -63,8 +73,9 @@ def test_resolved_config_reproduces_the_run(tmp_path: Path) -> None:
     assert a["totals"] == b["totals"]
 
 
-def test_default_out_dir_names_scenario_workload_precision(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_default_out_dir_names_scenario_workload_precision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["run", "-q", "-w", "mlp", "-p", "fp32"]) == 0
     assert (tmp_path / "reports" / "lpddr5_51gbps_4mib-mlp-fp32" / "summary.json").exists()
@@ -84,7 +95,7 @@ def test_default_out_dir_names_scenario_workload_precision(tmp_path: Path,
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    code, stdout, stderr = run_cli(*args, "--out", str(tmp_path / "out"))
+    code, _, stderr = run_cli(*args, "--out", str(tmp_path / "out"))
     assert code == 2
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
     assert stderr.startswith("npusim: error: ") and message in stderr
@@ -131,7 +142,10 @@ def test_list_shows_bundled_files(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_flatten_names_units_last() -> None:
     assert flatten({"energy_pj": {"total": 1.0, "mac": 2.0}, "cycles": 3}) == {
-        "energy_total_pj": 1.0, "energy_mac_pj": 2.0, "cycles": 3}
+        "energy_total_pj": 1.0,
+        "energy_mac_pj": 2.0,
+        "cycles": 3,
+    }
 
 
 def test_atomic_write_replaces_and_leaves_no_staging(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from npusim.config import bundled_scenarios, load_scenario
 from npusim.report.table import format_table
-from npusim.workload import bundled_workloads, load_workload
+from npusim.workload import Layer, bundled_workloads, load_workload
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,8 +35,15 @@ def run(args: argparse.Namespace) -> int:
     if args.details:
         for w in workloads:
             print(f"\n{w.name}:")
-            rows = [[layer.name, layer.kind, f"{g.m}x{g.k}x{g.n}" +
-                     (f" x{g.groups}" if g.groups > 1 else ""), g.weight_elements, g.macs]
-                    for layer in w.layers for g in [layer.gemm()]]  # fmt: skip
-            print(format_table(["layer", "type", "M x K x N", "params", "MACs"], rows))
+            rows = [[layer.name, layer.kind, _shape(layer), layer.weight_elements, layer.macs,
+                     layer.vector_ops] for layer in w.layers]  # fmt: skip
+            headers = ["layer", "type", "M x K x N", "params", "MACs", "vector ops"]
+            print(format_table(headers, rows))
     return 0
+
+
+def _shape(layer: Layer) -> str:
+    gemm = layer.gemm()
+    if gemm is None:
+        return "vector unit"
+    return f"{gemm.m}x{gemm.k}x{gemm.n}" + (f" x{gemm.groups}" if gemm.groups > 1 else "")

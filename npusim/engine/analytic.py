@@ -4,11 +4,11 @@ Per layer, with ``B`` = peak DRAM bytes per core cycle (``dram_peak / clock``):
 
 * ``memory_cycles = ceil(dram_bytes / B)`` where ``dram_bytes`` is the tiling's traffic
   (:mod:`npusim.engine.tiling`): every re-read counted, metadata included;
-* ``fill = ceil(first input + weight tile / B)``: compute cannot start before its first
-  operands arrive; ``drain = ceil(last output tile / B)``: the last store follows the last
-  compute;
-* ``cycles = max(fill + compute_cycles + drain, memory_cycles)``: neither the array nor the
-  DRAM can do better, so a cycle-level run can only take longer.
+* ``fill = ceil(first load / B)``: compute cannot start before its first operands arrive;
+  ``drain = ceil(last store / B)``: the last store follows the last compute
+  (:meth:`npusim.engine.plan.LayerPlan.edge_transfers`);
+* ``cycles = max(fill + compute_cycles + drain, memory_cycles)``: neither the compute unit
+  nor the DRAM can do better, so a cycle-level run can only take longer.
 
 Cache figures in this fidelity are not simulated: ``cache_misses`` counts the SRAM lines
 filled from DRAM and ``cache_hits`` the other line-sized operand reads the array makes from
@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 
 from npusim.config import Scenario
-from npusim.dram.standard import peak_bandwidth_bytes_per_s
+from npusim.dram import peak_bandwidth_bytes_per_s
+from npusim.engine.assemble import layer_result, peak_bytes_per_cycle
 from npusim.engine.energy import dram_streaming_energy_pj, sram_energy_pj, static_energy_pj
 from npusim.engine.plan import LayerPlan, plan_layer
+from npusim.engine.quality import layer_quality
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -32,89 +34,55 @@ ANALYTIC_NOTE = (
 )
 
 
-def _tile_bytes(plan: LayerPlan) -> tuple[int, int]:
-    """Bytes of the first input + weight tiles and of the last (possibly partial) output tile.
-
-    Each is the tensor's stored bytes (metadata included) times the tile's share of the
-    tensor, the same blocks the cycle engine's DMA moves (a conv input tile is its band of
-    the stored ifmap, not its im2col expansion).
-    """
-    gemm, t = plan.layer.gemm(), plan.tiling
-    first = (plan.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
-             + plan.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip
-    last_m, last_n = gemm.m - (gemm.m - 1) // t.tm * t.tm, gemm.n - (gemm.n - 1) // t.tn * t.tn
-    last = plan.output.total * last_m * last_n // (gemm.groups * gemm.m * gemm.n)
-    return first, last
-
-
-def analytic_layer(plan: LayerPlan, scenario: Scenario) -> LayerResult:
+def analytic_layer(
+    plan: LayerPlan, scenario: Scenario, quality: dict[str, object] | None = None
+) -> LayerResult:
     """One layer's lower-bound result (see the module docstring for every formula)."""
-    peak = peak_bandwidth_bytes_per_s(scenario.dram.preset, scenario.dram.channels)
-    bytes_per_cycle = peak / scenario.clock_hz
-    timing, tiling = plan.timing, plan.tiling
-    read, write = tiling.dram_read_bytes, tiling.dram_write_bytes
-    first, last = _tile_bytes(plan)
-    fill = math.ceil(first / bytes_per_cycle)
-    drain = math.ceil(last / bytes_per_cycle)
-    memory = math.ceil((read + write) / bytes_per_cycle)
-    busy = fill + timing.compute_cycles + drain
-    cycles = max(busy, memory)
+    bytes_per_cycle = peak_bytes_per_cycle(scenario)
+    read, write = plan.dram_read_bytes, plan.dram_write_bytes
+    first, last = plan.edge_transfers()
+    busy = (math.ceil(first / bytes_per_cycle) + plan.compute_cycles
+            + math.ceil(last / bytes_per_cycle))  # fmt: skip
+    cycles = max(busy, math.ceil((read + write) / bytes_per_cycle))
     time_s = cycles / scenario.clock_hz
     line = scenario.sram.line_bytes
-    operand_reads = timing.input_read_bytes + timing.weight_read_bytes + timing.output_read_bytes
+    operand_reads, operand_writes = plan.sram_operand_bytes
     misses = -(-read // line)
     hits = max(-(-operand_reads // line) - misses, 0)
-    sram_reads = operand_reads + write  # operands to the array, outputs to the DMA
-    sram_writes = timing.output_write_bytes + read  # results from the array, fills from DRAM
     energy = Energy(
-        mac=timing.mac_energy_pj,
-        sram=sram_energy_pj(scenario, sram_reads, sram_writes),
+        mac=plan.op_energy_pj,
+        # operands to the compute unit and outputs to the DMA; results back and DRAM fills
+        sram=sram_energy_pj(scenario, operand_reads + write, operand_writes + read),
         dram=dram_streaming_energy_pj(scenario, read, write, time_s),
         static=static_energy_pj(scenario, time_s),
     )
-    gemm = plan.layer.gemm()
-    return LayerResult(
-        name=plan.layer.name, type=plan.layer.kind, m=gemm.m, k=gemm.k, n=gemm.n,
-        groups=gemm.groups, macs=gemm.macs, cycles=cycles, time_s=time_s,
-        compute_cycles=timing.compute_cycles, memory_cycles=memory,
-        stall_cycles=cycles - timing.compute_cycles,
-        bound="memory" if memory > busy else "compute",
-        folds=timing.folds, mapping_efficiency=timing.mapping_efficiency,
-        mac_utilization=gemm.macs / (cycles * _peak_macs_per_cycle(plan, scenario)),
-        dram_read_bytes=read, dram_write_bytes=write,
-        dram_bandwidth_gbps=(read + write) / time_s / 1e9,
-        cache_hits=hits, cache_misses=misses,
-        cache_hit_rate=hits / (hits + misses) if hits + misses else 0.0,
-        energy_pj=energy,
-        extra=_traffic_extra(plan),
+    return layer_result(
+        plan, scenario, cycles=cycles, read_bytes=read, write_bytes=write, hits=hits,
+        misses=misses, energy=energy, extra={**_traffic_extra(plan), **(quality or {})},
     )  # fmt: skip
 
 
-def _peak_macs_per_cycle(plan: LayerPlan, scenario: Scenario) -> float:
-    """MACs the whole array completes per cycle at the layer's MAC precision."""
-    rate = scenario.array.macs_per_pe_per_cycle[plan.mac_precision]
-    return scenario.array.rows * scenario.array.cols * float(rate)
-
-
-def _traffic_extra(plan: LayerPlan) -> dict[str, object]:
-    """DRAM traffic by tensor kind and the chosen tiling (for plots and debugging)."""
-    t = plan.tiling
-    meta_in = plan.input.metadata_bytes * t.input_reuse
-    meta_w = plan.weight.metadata_bytes * t.weight_reuse
+def _traffic_extra(plan: LayerPlan) -> dict[str, int]:
+    """DRAM traffic by tensor kind (payload) and the quantization metadata it carries."""
+    in_reuse = plan.tiling.input_reuse if plan.tiling else 1
+    w_reuse = plan.tiling.weight_reuse if plan.tiling else 1
     return {
-        "weight_read_bytes": t.weight_read_bytes - meta_w,
-        "input_read_bytes": t.input_read_bytes - meta_in,
-        "output_write_bytes": t.output_write_bytes - plan.output.metadata_bytes,
-        "metadata_bytes": meta_in + meta_w + plan.output.metadata_bytes,
-        "tile": f"{t.tm}x{t.tk}x{t.tn} {t.order}",
-        "mac_precision": plan.mac_precision,
+        "weight_read_bytes": plan.weight.payload_bytes * w_reuse,
+        "input_read_bytes": plan.input.payload_bytes * in_reuse,
+        "output_write_bytes": plan.output.payload_bytes,
+        "metadata_bytes": plan.input.metadata_bytes * in_reuse
+        + plan.weight.metadata_bytes * w_reuse
+        + plan.output.metadata_bytes,
     }
 
 
 def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
     """Run every layer of ``workload`` on ``scenario`` in analytic fidelity."""
-    layers = tuple(analytic_layer(plan_layer(layer, scenario), scenario)
-                   for layer in workload.layers)  # fmt: skip
+    layers = tuple(
+        analytic_layer(plan_layer(layer, scenario), scenario,
+                       layer_quality(layer, workload, scenario))
+        for layer in workload.layers
+    )  # fmt: skip
     return RunResult(
         scenario=scenario.name,
         workload=workload.name,

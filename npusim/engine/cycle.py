@@ -19,17 +19,18 @@ another; DRAM, cache and refresh state carry over between them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import simpy
 
 from npusim.config import Scenario
+from npusim.engine.assemble import layer_result
 from npusim.engine.energy import sram_energy_pj, static_energy_pj
-from npusim.engine.layout import Allocator, TensorPlacement
+from npusim.engine.layout import Allocator
 from npusim.engine.plan import LayerPlan, plan_layer
-from npusim.engine.steps import Step, gemm_steps
+from npusim.engine.quality import layer_quality
+from npusim.engine.steps import Step, gemm_steps, vector_steps
 from npusim.engine.system import MemoryPath, PathCounters
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
@@ -51,8 +52,9 @@ def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
     def loader() -> Any:
         for step in steps:
             yield operand_slots.get(1)
-            done = path.load(step.load_addrs, step.load_sizes, int(env.now))
-            yield env.timeout(done - env.now)
+            if step.load_addrs.shape[0]:
+                done = path.load(step.load_addrs, step.load_sizes, int(env.now))
+                yield env.timeout(done - env.now)
             yield ready.put(step)
 
     def array() -> Any:
@@ -77,20 +79,24 @@ def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
     return int(env.now)
 
 
-def _placements(plan: LayerPlan, alloc: Allocator) -> tuple[TensorPlacement, ...]:
-    gemm = plan.layer.gemm()
-    name = plan.layer.name
-    return (
+def _placements(plan: LayerPlan, alloc: Allocator) -> list[Step]:
+    """Place the layer's tensors in DRAM and list its steps over them."""
+    name, gemm = plan.layer.name, plan.layer.gemm()
+    if gemm is None:
+        inputs = alloc.place(
+            f"{name}.input", plan.input.total, max(plan.layer.input_elements, 1), 1
+        )
+        outputs = alloc.place(f"{name}.output", plan.output.total,
+                              max(plan.layer.output_elements, 1), 1)  # fmt: skip
+        return list(vector_steps(plan, inputs, outputs))
+    assert plan.tiling is not None
+    return list(gemm_steps(
+        plan,
         alloc.place(f"{name}.input", plan.input.total, gemm.groups * gemm.m, gemm.k),
-        alloc.place(
-            f"{name}.weight",
-            plan.weight.total,
-            gemm.groups * gemm.n,
-            gemm.k,
-            tile=(plan.tiling.tn, plan.tiling.tk),
-        ),
+        alloc.place(f"{name}.weight", plan.weight.total, gemm.groups * gemm.n, gemm.k,
+                    tile=(plan.tiling.tn, plan.tiling.tk)),
         alloc.place(f"{name}.output", plan.output.total, gemm.groups * gemm.m, gemm.n),
-    )
+    ))  # fmt: skip
 
 
 def _diff(after: PathCounters, before: PathCounters) -> PathCounters:
@@ -99,7 +105,20 @@ def _diff(after: PathCounters, before: PathCounters) -> PathCounters:
     )
 
 
-def _dram_energy_pj(path: MemoryPath, before: Any, after: Any, cycles: int) -> float:
+@dataclass(frozen=True)
+class _DramSnapshot:
+    energy_total_pj: float
+    elapsed_ns_sum: float
+
+
+def _dram_snapshot(path: MemoryPath) -> _DramSnapshot:
+    stats = path.dram.stats()
+    return _DramSnapshot(sum(ch.energy_total_pj for ch in stats.channels),
+                         sum(ch.elapsed_ns for ch in stats.channels))  # fmt: skip
+
+
+def _dram_energy_pj(path: MemoryPath, before: _DramSnapshot, after: _DramSnapshot,
+                    cycles: int) -> float:  # fmt: skip
     """DRAM energy of a layer: the controllers' command/data/background energy while they
     were busy, plus precharged background and nominal refresh over the idle rest."""
     busy = after.energy_total_pj - before.energy_total_pj
@@ -114,61 +133,30 @@ def _dram_energy_pj(path: MemoryPath, before: Any, after: Any, cycles: int) -> f
 
 
 def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Allocator,
-                start: int) -> tuple[LayerResult, int]:  # fmt: skip
+                start: int, quality: dict[str, Any]) -> tuple[LayerResult, int]:  # fmt: skip
     """Simulate one layer from core cycle ``start``; return its result and its end cycle."""
     before, dram_before = replace(path.counters), _dram_snapshot(path)
-    steps = list(gemm_steps(plan, *_placements(plan, alloc)))
+    steps = _placements(plan, alloc)
     end = _simulate_steps(path, steps, start)
     c = _diff(path.counters, before)
-    cycles = max(end - start, 1)
+    cycles = end - start
     time_s = cycles / scenario.clock_hz
-    timing = plan.timing
-    bytes_per_cycle = path.dram.peak_bytes_per_s / scenario.clock_hz
-    memory = int(np.ceil((c.dram_read_bytes + c.dram_write_bytes) / bytes_per_cycle))
-    sram_reads = timing.input_read_bytes + timing.weight_read_bytes + timing.output_read_bytes
+    operand_reads, operand_writes = plan.sram_operand_bytes
     energy = Energy(
-        mac=timing.mac_energy_pj,
-        sram=sram_energy_pj(scenario, sram_reads + c.dma_write_bytes,
-                            timing.output_write_bytes + c.sram_fill_bytes),
+        mac=plan.op_energy_pj,
+        sram=sram_energy_pj(scenario, operand_reads + c.dma_write_bytes,
+                            operand_writes + c.sram_fill_bytes),
         dram=_dram_energy_pj(path, dram_before, _dram_snapshot(path), cycles),
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
-    gemm = plan.layer.gemm()
-    peak_macs = (
-        scenario.array.rows
-        * scenario.array.cols
-        * float(scenario.array.macs_per_pe_per_cycle[plan.mac_precision])
-    )
-    result = LayerResult(
-        name=plan.layer.name, type=plan.layer.kind, m=gemm.m, k=gemm.k, n=gemm.n,
-        groups=gemm.groups, macs=gemm.macs, cycles=cycles, time_s=time_s,
-        compute_cycles=timing.compute_cycles, memory_cycles=memory,
-        stall_cycles=cycles - timing.compute_cycles,
-        bound="memory" if memory > timing.compute_cycles else "compute",
-        folds=timing.folds, mapping_efficiency=timing.mapping_efficiency,
-        mac_utilization=gemm.macs / (cycles * peak_macs),
-        dram_read_bytes=c.dram_read_bytes, dram_write_bytes=c.dram_write_bytes,
-        dram_bandwidth_gbps=(c.dram_read_bytes + c.dram_write_bytes) / time_s / 1e9,
-        cache_hits=c.hits, cache_misses=c.misses,
-        cache_hit_rate=c.hits / c.line_reads if c.line_reads else 0.0,
-        energy_pj=energy,
-        extra={"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,
-               "tile": f"{plan.tiling.tm}x{plan.tiling.tk}x{plan.tiling.tn} {plan.tiling.order}",
-               "tile_steps": len(steps), "mac_precision": plan.mac_precision},
+    extra = {"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,
+             "tile_steps": len(steps), **quality}  # fmt: skip
+    result = layer_result(
+        plan, scenario, cycles=cycles, read_bytes=c.dram_read_bytes,
+        write_bytes=c.dram_write_bytes, hits=c.hits, misses=c.misses, energy=energy,
+        extra=extra,
     )  # fmt: skip
     return result, end
-
-
-class _DramSnapshot:
-    def __init__(self, energy_total_pj: float, elapsed_ns_sum: float) -> None:
-        self.energy_total_pj = energy_total_pj
-        self.elapsed_ns_sum = elapsed_ns_sum
-
-
-def _dram_snapshot(path: MemoryPath) -> _DramSnapshot:
-    stats = path.dram.stats()
-    return _DramSnapshot(sum(ch.energy_total_pj for ch in stats.channels),
-                         sum(ch.elapsed_ns for ch in stats.channels))  # fmt: skip
 
 
 def run_cycle(
@@ -181,7 +169,8 @@ def run_cycle(
     layer_of_transfer: list[str] = []
     now = 0
     for index, layer in enumerate(workload.layers):
-        result, now = cycle_layer(plan_layer(layer, scenario), scenario, path, alloc, now)
+        quality = layer_quality(layer, workload, scenario)
+        result, now = cycle_layer(plan_layer(layer, scenario), scenario, path, alloc, now, quality)
         layers.append(result)
         layer_of_transfer += [layer.name] * (len(path.log.start) - len(layer_of_transfer))
         if progress is not None:

@@ -1,80 +1,140 @@
-"""Per-layer plan shared by both fidelities: tensor sizes, tiling and array timing.
+"""Per-layer plan shared by both fidelities: tensor sizes, tiling, compute time, energy.
 
 Everything here is a closed form of the scenario and the layer: the packed byte size of each
-tensor at its precision (metadata included, from the quantizer), the tiling that fits the SRAM
+tensor at its precision (metadata included, from the quantizer's data-free
+:func:`npusim.quant.storage_bytes`), the tiling that fits the SRAM
 (:mod:`npusim.engine.tiling`) and the MAC array's cycles and operand traffic
-(:func:`npusim.compute.layer_timing`). The analytic model turns a plan into a roofline bound;
-the cycle engine turns it into DRAM and cache transactions.
+(:func:`npusim.compute.layer_timing`). Vector-unit layers (pooling, element-wise, softmax,
+norms, concat) stream their input in chunks through the vector unit instead. The analytic
+model turns a plan into a roofline bound; the cycle engine turns it into DRAM and cache
+transactions.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from npusim.compute import ArrayLayerStats, layer_timing
+from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
 from npusim.config import Scenario
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling
 from npusim.precision import PRECISIONS
-from npusim.quant import StorageBytes, spec_for_precision, storage_bytes
+from npusim.quant import QuantSpec, StorageBytes, spec_for_precision, storage_bytes
 from npusim.workload import Layer
+
+NO_BYTES = StorageBytes(0, 0, 0)
+VECTOR_CHUNK_BYTES = 64 * 1024  # input bytes per vector step: small fill, many overlaps
 
 
 @dataclass(frozen=True)
 class LayerPlan:
-    """What a layer moves and computes. Byte sizes are DRAM bytes (packed + metadata)."""
+    """What a layer moves and computes. Byte sizes are DRAM bytes (packed + metadata).
+
+    GEMM layers carry ``timing`` and ``tiling``; vector-unit layers carry ``vector_ops`` and
+    ``chunk_elements`` (input elements per streamed chunk) and have ``weight == NO_BYTES``.
+    ``op_energy_pj`` is the MAC array's energy, or the vector unit's (each vector op costed
+    as one MAC at the activation precision: an ALU operation of that width).
+    """
 
     layer: Layer
-    timing: ArrayLayerStats
-    tiling: Tiling
     input: StorageBytes
     weight: StorageBytes
     output: StorageBytes
     mac_precision: str
+    compute_cycles: int
+    op_energy_pj: float
+    peak_macs_per_cycle: float
+    timing: ArrayLayerStats | None = None
+    tiling: Tiling | None = None
+    vector_ops: int = 0
+    chunk_elements: int = 0
 
     @property
-    def metadata_bytes(self) -> int:
-        return self.input.metadata_bytes + self.weight.metadata_bytes + self.output.metadata_bytes
+    def dram_read_bytes(self) -> int:
+        """DRAM reads the plan implies (the tiling's re-reads included)."""
+        return self.tiling.dram_read_bytes if self.tiling else self.input.total
+
+    @property
+    def dram_write_bytes(self) -> int:
+        return self.tiling.dram_write_bytes if self.tiling else self.output.total
+
+    @property
+    def sram_operand_bytes(self) -> tuple[int, int]:
+        """(read, write) bytes between the SRAM and the array or vector unit."""
+        if self.timing is None:
+            return self.input.total, self.output.total
+        t = self.timing
+        return (t.input_read_bytes + t.weight_read_bytes + t.output_read_bytes,
+                t.output_write_bytes)  # fmt: skip
+
+    def edge_transfers(self) -> tuple[int, int]:
+        """Bytes of the first load and of the last store: the fill and drain that no
+        double buffering can hide. A tile's bytes are its share of each stored tensor (a
+        conv input tile is its band of the stored ifmap, not its im2col expansion)."""
+        if self.tiling is None:
+            if self.input.total == 0:
+                return 0, self.output.total
+            share = min(self.chunk_elements / self.layer.input_elements, 1.0)
+            return math.ceil(self.input.total * share), math.ceil(self.output.total * share)
+        gemm, t = self.layer.gemm(), self.tiling
+        first = (self.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
+                 + self.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip
+        last_m = gemm.m - (gemm.m - 1) // t.tm * t.tm
+        last_n = gemm.n - (gemm.n - 1) // t.tn * t.tn
+        return first, self.output.total * last_m * last_n // (gemm.groups * gemm.m * gemm.n)
+
+
+def activation_spec(scenario: Scenario) -> QuantSpec:
+    """Activations: one scale (and zero point) per tensor, calibrated as the scenario says."""
+    q = scenario.quantization
+    return spec_for_precision(scenario.precision.activations, symmetric=q.symmetric,
+                              granularity="per_tensor", calibration=q.calibration,
+                              percentile=q.percentile)  # fmt: skip
+
+
+def weight_spec(scenario: Scenario) -> QuantSpec:
+    """Weights as a ``rows x k`` matrix (one row per output channel, over all groups):
+    per-channel scales along axis 0 (output channels), per-group scales along ``k``."""
+    q = scenario.quantization
+    axis = 1 if q.granularity == "per_group" else 0
+    return spec_for_precision(scenario.precision.weights, symmetric=q.symmetric,
+                              granularity=q.granularity, axis=axis, group_size=q.group_size,
+                              calibration=q.calibration, percentile=q.percentile)  # fmt: skip
 
 
 def _activation_bytes(elements: int, scenario: Scenario) -> StorageBytes:
-    """Activations: one scale (and zero point) per tensor, calibrated as the scenario says."""
-    q = scenario.quantization
-    spec = spec_for_precision(scenario.precision.activations, symmetric=q.symmetric,
-                              granularity="per_tensor", calibration=q.calibration,
-                              percentile=q.percentile)  # fmt: skip
-    return storage_bytes((elements,), spec)
+    return storage_bytes((elements,), activation_spec(scenario)) if elements else NO_BYTES
 
 
 def _weight_bytes(rows: int, k: int, scenario: Scenario) -> StorageBytes:
-    """Weights as a ``rows x k`` matrix (one row per output channel, over all groups).
+    return storage_bytes((rows, k), weight_spec(scenario))
 
-    Per-channel scales run along axis 0 (output channels), per-group scales along ``k``.
-    """
-    q = scenario.quantization
-    axis = 1 if q.granularity == "per_group" else 0
-    spec = spec_for_precision(scenario.precision.weights, symmetric=q.symmetric,
-                              granularity=q.granularity, axis=axis, group_size=q.group_size,
-                              calibration=q.calibration, percentile=q.percentile)  # fmt: skip
-    return storage_bytes((rows, k), spec)
+
+def _peak_macs_per_cycle(scenario: Scenario, precision: str) -> float:
+    rate = float(scenario.array.macs_per_pe_per_cycle[precision])
+    return scenario.array.rows * scenario.array.cols * rate
 
 
 def plan_layer(layer: Layer, scenario: Scenario) -> LayerPlan:
     """Size, tile and time one layer on the scenario's hardware."""
+    if layer.gemm() is None:
+        return _plan_vector(layer, scenario)
     gemm = layer.gemm()
     precision = scenario.precision
     mac = precision.mac
     timing = layer_timing(gemm, scenario.array, mac)
-    inputs = _activation_bytes(layer.input_elements, scenario)
     if gemm.has_weights:
+        inputs = _activation_bytes(layer.input_elements, scenario)
         weights = _weight_bytes(gemm.groups * gemm.n, gemm.k, scenario)
-    else:  # the second operand of an activation x activation matmul
+    else:  # activation x activation: the second operand takes the weights' place
+        inputs = _activation_bytes(gemm.groups * gemm.m * gemm.k, scenario)
         weights = _activation_bytes(gemm.groups * gemm.k * gemm.n, scenario)
     outputs = _activation_bytes(gemm.output_elements, scenario)
-    w_bits = PRECISIONS[precision.weights if gemm.has_weights else precision.activations].bits
+    act_bits = PRECISIONS[precision.activations].bits
     bits = OperandBits(
-        input=PRECISIONS[precision.activations].bits,
-        weight=w_bits,
-        output=PRECISIONS[precision.activations].bits,
+        input=act_bits,
+        weight=PRECISIONS[precision.weights].bits if gemm.has_weights else act_bits,
+        output=act_bits,
         accumulator=PRECISIONS[precision.accumulator].bits,
     )
     tiling = choose_tiling(
@@ -82,4 +142,27 @@ def plan_layer(layer: Layer, scenario: Scenario) -> LayerPlan:
         (inputs.total, weights.total, outputs.total), scenario.sram.capacity_bytes,
         min_tile=max(scenario.array.rows, scenario.array.cols),
     )  # fmt: skip
-    return LayerPlan(layer, timing, tiling, inputs, weights, outputs, mac)
+    return LayerPlan(
+        layer, inputs, weights, outputs, mac, timing.compute_cycles, timing.mac_energy_pj,
+        _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling,
+    )  # fmt: skip
+
+
+def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
+    """A vector-unit layer: ``ceil(ops / lanes)`` cycles, input streamed in chunks that fit
+    the SRAM double-buffered together with their outputs."""
+    inputs = _activation_bytes(layer.input_elements, scenario)
+    outputs = _activation_bytes(layer.output_elements, scenario)
+    bytes_per_input = (inputs.total + outputs.total) / max(layer.input_elements, 1)
+    fit = int(scenario.sram.capacity_bytes / (2 * max(bytes_per_input, 1e-9)))
+    per_chunk = VECTOR_CHUNK_BYTES * layer.input_elements // max(inputs.total, 1)
+    chunk = max(1, min(layer.input_elements, fit, max(per_chunk, 1)))
+    ops = layer.vector_ops
+    activations = scenario.precision.activations
+    return LayerPlan(
+        layer, inputs, NO_BYTES, outputs, scenario.precision.mac,
+        compute_cycles=-(-ops // scenario.vector.lanes),
+        op_energy_pj=ops * mac_energy_pj(activations, scenario.array.mac_energy_pj),
+        peak_macs_per_cycle=_peak_macs_per_cycle(scenario, scenario.precision.mac),
+        vector_ops=ops, chunk_elements=chunk,
+    )  # fmt: skip

@@ -38,6 +38,33 @@ def _ranges(size: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(start + tile, size)) for start in range(0, size, tile)]
 
 
+def _shares(total_cycles: int, weights: list[int]) -> list[int]:
+    """Split ``total_cycles`` in proportion to ``weights``; cumulative rounding keeps the sum."""
+    total, done_weight, done_cycles, out = sum(weights), 0, 0, []
+    for weight in weights:
+        done_weight += weight
+        cycles = total_cycles * done_weight // total - done_cycles if total else 0
+        done_cycles += cycles
+        out.append(cycles)
+    return out
+
+
+def vector_steps(
+    plan: LayerPlan, inputs: TensorPlacement, outputs: TensorPlacement
+) -> Iterator[Step]:
+    """A vector layer: load an input chunk, process it, store its share of the output."""
+    n_in, n_out = plan.layer.input_elements, plan.layer.output_elements
+    chunks = _ranges(max(n_in, 1), plan.chunk_elements)
+    for (e0, e1), cycles in zip(
+        chunks, _shares(plan.compute_cycles, [e1 - e0 for e0, e1 in chunks]), strict=True
+    ):
+        load = inputs.blocks(e0, e1, 0, 1) if n_in else (np.zeros(0, np.int64),) * 2
+        o0, o1 = e0 * n_out // max(n_in, 1), e1 * n_out // max(n_in, 1)
+        store = outputs.blocks(o0, o1, 0, 1) if o1 > o0 else None
+        yield Step(load[0], load[1], cycles, None if store is None else store[0],
+                   None if store is None else store[1], first_k=True)  # fmt: skip
+
+
 def gemm_steps(
     plan: LayerPlan,
     inputs: TensorPlacement,

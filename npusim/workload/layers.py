@@ -1,4 +1,21 @@
-"""Layer types of a DNN workload and their GEMM view.
+"""Layer types of a DNN workload and the contract the engine relies on.
+
+Contract of every layer type (a frozen dataclass):
+
+* ``name: str``; class attribute ``kind: str``, the YAML ``type`` (``LAYER_TYPES`` maps it back).
+* ``gemm() -> Gemm | None``: the MAC-array view, ``None`` for vector-unit layers.
+* ``input_elements: int``: every activation element the layer reads from DRAM (both operands of
+  an elementwise add or of an attention matmul; for a convolution the stored ifmap, not the
+  im2col matrix, which is built on chip).
+* ``output_elements: int``: activation elements written.
+* ``weight_elements: int``: stored weights read (0 when none; biases, BatchNorm and LayerNorm
+  affine parameters are not modelled).
+* ``vector_ops: int``: element operations on the vector unit (0 for GEMM layers; a fused ReLU
+  on a GEMM layer's output is free). One op is one arithmetic operation or one special-function
+  evaluation (exp, erf, tanh); per-element counts are documented in :mod:`~.vector`.
+* ``macs: int``: multiply-accumulates on the MAC array (0 for vector-unit layers).
+* Impossible shapes raise :class:`~npusim.errors.WorkloadError` naming the layer, in
+  ``__post_init__``.
 
 Every compute layer lowers to a GEMM of an ``M x K`` input (im2col rows) by a ``K x N`` weight
 matrix into ``M x N`` outputs, repeated ``groups`` times (grouped and depthwise convolutions,
@@ -12,64 +29,85 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npusim.errors import WorkloadError
+from npusim.workload.shapes import Gemm, check_non_negative, check_positive, window_output
+from npusim.workload.vector import (
+    Activation,
+    ActivationFunction,
+    Concat,
+    Elementwise,
+    ElementwiseOp,
+    LayerNorm,
+    Pool2d,
+    PoolMode,
+    Reshape,
+    Softmax,
+)
+
+__all__ = [
+    "LAYER_TYPES",
+    "Activation",
+    "ActivationFunction",
+    "Concat",
+    "Conv2d",
+    "Elementwise",
+    "ElementwiseOp",
+    "Gemm",
+    "Layer",
+    "LayerNorm",
+    "Linear",
+    "Matmul",
+    "Pool2d",
+    "PoolMode",
+    "Reshape",
+    "Softmax",
+]
 
 
-@dataclass(frozen=True)
-class Gemm:
-    """One layer's GEMM view: ``groups`` independent ``(m x k) @ (k x n)`` products.
+class _GemmLayer:
+    """Shared element counts of the layers that run on the MAC array."""
 
-    ``weight_elements`` counts the weights stored in DRAM: ``groups * k * n`` for a layer with
-    weights, 0 for an activation-by-activation matmul (attention), where both operands are
-    activations and ``input_elements`` covers the second operand too.
-    """
-
-    m: int
-    k: int
-    n: int
-    groups: int = 1
-    has_weights: bool = True
+    def gemm(self) -> Gemm:
+        raise NotImplementedError
 
     @property
     def macs(self) -> int:
-        return self.groups * self.m * self.k * self.n
+        return self.gemm().macs
 
     @property
     def input_elements(self) -> int:
-        return self.groups * self.m * self.k + (
-            0 if self.has_weights else self.groups * self.k * self.n
-        )
-
-    @property
-    def weight_elements(self) -> int:
-        return self.groups * self.k * self.n if self.has_weights else 0
+        return self.gemm().input_elements
 
     @property
     def output_elements(self) -> int:
-        return self.groups * self.m * self.n
+        return self.gemm().output_elements
 
+    @property
+    def weight_elements(self) -> int:
+        return self.gemm().weight_elements
 
-def _positive(layer: str, **dims: int) -> None:
-    for key, value in dims.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise WorkloadError(f"layer {layer!r}: {key} must be a positive integer, got {value!r}")
+    @property
+    def vector_ops(self) -> int:
+        return 0
 
 
 @dataclass(frozen=True)
-class Linear:
+class Linear(_GemmLayer):
     """Fully connected layer: ``tokens x in_features`` by ``in_features x out_features``.
 
-    ``tokens`` is batch x sequence length (1 for a GEMV).
+    ``tokens`` is batch x sequence length (1 for a GEMV). ``relu`` marks a ReLU (or ReLU6)
+    fused on the output: free, but it makes the output non-negative (synthetic tensors use it).
     """
 
     name: str
     in_features: int
     out_features: int
     tokens: int = 1
+    relu: bool = False
 
     kind = "linear"
 
     def __post_init__(self) -> None:
-        _positive(
+        check_positive(
             self.name,
             in_features=self.in_features,
             out_features=self.out_features,
@@ -79,15 +117,12 @@ class Linear:
     def gemm(self) -> Gemm:
         return Gemm(m=self.tokens, k=self.in_features, n=self.out_features)
 
-    @property
-    def input_elements(self) -> int:
-        return self.tokens * self.in_features
-
 
 @dataclass(frozen=True)
-class Matmul:
+class Matmul(_GemmLayer):
     """Batched matmul of two activations (attention ``QK^T``, ``AV``): ``batch`` products of
-    ``m x k`` by ``k x n``; no stored weights."""
+    ``m x k`` by ``k x n``; no stored weights, so ``input_elements`` counts both operands
+    (``batch * (m * k + k * n)``) and ``weight_elements`` is 0."""
 
     name: str
     m: int
@@ -98,24 +133,19 @@ class Matmul:
     kind = "matmul"
 
     def __post_init__(self) -> None:
-        _positive(self.name, m=self.m, k=self.k, n=self.n, batch=self.batch)
+        check_positive(self.name, m=self.m, k=self.k, n=self.n, batch=self.batch)
 
     def gemm(self) -> Gemm:
         return Gemm(m=self.m, k=self.k, n=self.n, groups=self.batch, has_weights=False)
 
-    @property
-    def input_elements(self) -> int:
-        """The first operand only; the second is sized like weights (``k x n`` per batch)."""
-        return self.batch * self.m * self.k
-
 
 @dataclass(frozen=True)
-class Conv2d:
+class Conv2d(_GemmLayer):
     """2-D convolution, NCHW semantics, lowered by im2col.
 
     ``groups == in_channels == out_channels`` is a depthwise convolution. Output size per
     axis: ``floor((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1`` (the
-    PyTorch ``Conv2d`` formula).
+    PyTorch ``Conv2d`` formula). ``relu`` marks a fused ReLU/ReLU6 on the output.
     """
 
     name: str
@@ -130,11 +160,12 @@ class Conv2d:
     dilation: int = 1
     groups: int = 1
     batch: int = 1
+    relu: bool = False
 
     kind = "conv2d"
 
     def __post_init__(self) -> None:
-        _positive(
+        check_positive(
             self.name,
             in_h=self.in_h,
             in_w=self.in_w,
@@ -147,8 +178,7 @@ class Conv2d:
             groups=self.groups,
             batch=self.batch,
         )
-        if not isinstance(self.padding, int) or self.padding < 0:
-            raise WorkloadError(f"layer {self.name!r}: padding must be >= 0, got {self.padding!r}")
+        check_non_negative(self.name, padding=self.padding)
         for what in ("in_channels", "out_channels"):
             if getattr(self, what) % self.groups:
                 raise WorkloadError(
@@ -161,16 +191,13 @@ class Conv2d:
                 f"{self.dilation}) does not fit the padded {self.in_h}x{self.in_w} input"
             )
 
-    def _out(self, size: int, kernel: int) -> int:
-        return (size + 2 * self.padding - self.dilation * (kernel - 1) - 1) // self.stride + 1
-
     @property
     def out_h(self) -> int:
-        return self._out(self.in_h, self.kernel_h)
+        return window_output(self.in_h, self.kernel_h, self.stride, self.padding, self.dilation)
 
     @property
     def out_w(self) -> int:
-        return self._out(self.in_w, self.kernel_w)
+        return window_output(self.in_w, self.kernel_w, self.stride, self.padding, self.dilation)
 
     @property
     def input_elements(self) -> int:
@@ -186,4 +213,24 @@ class Conv2d:
         )
 
 
-Layer = Linear | Matmul | Conv2d
+Layer = (
+    Linear
+    | Matmul
+    | Conv2d
+    | Pool2d
+    | Elementwise
+    | Activation
+    | Softmax
+    | LayerNorm
+    | Reshape
+    | Concat
+)
+
+LAYER_TYPES: dict[str, type] = {
+    cls.kind: cls
+    for cls in (
+        Linear, Conv2d, Matmul, Pool2d, Elementwise, Activation, Softmax, LayerNorm, Reshape,
+        Concat,
+    )
+}  # fmt: skip
+"""YAML ``type`` -> layer class."""

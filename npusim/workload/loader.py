@@ -1,56 +1,82 @@
-"""Read workload YAML files: a named list of layers.
+"""Read workload YAML files: a named list of layers, optionally with parameters and tensors.
 
 Format::
 
-    name: mlp
-    batch: 1                # optional; multiplies linear tokens, conv and matmul batch
+    name: bert_base
+    batch: 1                # optional; multiplies every layer's batched field (see below)
+    params: {seq_len: 128}  # optional; names usable in integer expressions of layer fields
+    tensors: weights.npz    # optional; real tensors (see npusim.workload.tensors)
     layers:
-      - {name: fc1, type: linear, in_features: 784, out_features: 512}
+      - {name: q, type: linear, in_features: 768, out_features: 768, tokens: seq_len}
+      - {name: qk, type: matmul, batch: 12, m: seq_len, k: 64, n: seq_len}
       - {name: conv1, type: conv2d, in_h: 224, in_w: 224, in_channels: 3,
-         out_channels: 64, kernel: 7, stride: 2, padding: 3}
+         out_channels: 64, kernel: 7, stride: 2, padding: 3, relu: true}
 
-The keys of a layer are the fields of its dataclass in :mod:`npusim.workload.layers`
-(``kernel`` sets ``kernel_h`` and ``kernel_w`` together), so adding a layer type is adding a
-dataclass. Problems are reported with file, line and path (``layers[3].kernel``).
+The keys of a layer are the fields of its dataclass (:data:`~.layers.LAYER_TYPES`; ``kernel``
+sets ``kernel_h`` and ``kernel_w`` of conv2d and pool2d). Integer fields take an int or an
+expression over the parameters (:mod:`~.expr`); enum fields take their value names.
+
+``batch`` is the reserved parameter that multiplies ``tokens`` of linear layers and ``batch``
+of every other layer; it may be given as the top-level ``batch:`` or in ``params:`` (not both)
+and may be overridden like any parameter, but not written into an expression (it would be
+applied twice). Problems are reported with file, line and path (``layers[3].kernel``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from npusim.config.fields import suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
-from npusim.workload.layers import Conv2d, Layer, Linear, Matmul
+from npusim.workload.expr import ExpressionError, evaluate, names_used
+from npusim.workload.layers import LAYER_TYPES, Layer
+from npusim.workload.shapes import is_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_WORKLOADS = REPO_ROOT / "workloads"
 
-LAYER_TYPES: dict[str, type] = {"linear": Linear, "conv2d": Conv2d, "matmul": Matmul}
-_BATCHED_FIELD = {"linear": "tokens", "conv2d": "batch", "matmul": "batch"}
+TOP_KEYS = ("name", "description", "batch", "params", "tensors", "layers")
+BATCH = "batch"
+_ALIASES = {"kernel": ("kernel_h", "kernel_w")}
 
 
 @dataclass(frozen=True)
 class Workload:
-    """A network (or part of one) as an ordered list of layers."""
+    """A network (or part of one) as an ordered list of layers.
+
+    ``params`` are the resolved parameter values (``batch`` included); ``tensors`` is the
+    ``.npz`` file or ``.npy`` directory named by the workload, resolved against its folder.
+    """
 
     name: str
     layers: tuple[Layer, ...]
     description: str = ""
     source: str = ""
+    params: Mapping[str, int] = field(default_factory=dict, hash=False)
+    tensors: Path | None = None
 
     @property
     def macs(self) -> int:
-        return sum(layer.gemm().macs for layer in self.layers)
+        """Multiply-accumulates of the GEMM layers (vector layers count 0)."""
+        return sum(layer.macs for layer in self.layers)
 
     @property
     def parameters(self) -> int:
-        """Stored weights (biases are not modelled)."""
-        return sum(layer.gemm().weight_elements for layer in self.layers)
+        """Stored weights of the modelled layers (no biases, BatchNorm or LayerNorm affine
+        parameters, no embedding tables other than a modelled LM head)."""
+        return sum(layer.weight_elements for layer in self.layers)
+
+    @property
+    def vector_ops(self) -> int:
+        return sum(layer.vector_ops for layer in self.layers)
 
 
 def bundled_workloads() -> list[str]:
@@ -74,8 +100,12 @@ def resolve_workload_path(name_or_path: str | Path) -> Path:
     )
 
 
-def load_workload(name_or_path: str | Path) -> Workload:
-    """Load and validate a workload; raises :class:`ConfigError` listing every problem."""
+def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = None) -> Workload:
+    """Load and validate a workload, ``params`` overriding its declared parameters.
+
+    Raises :class:`ConfigError` listing every problem (unknown override names included, with a
+    suggestion).
+    """
     path = resolve_workload_path(name_or_path)
     raw = read_yaml(path)
     source = str(path)
@@ -83,44 +113,94 @@ def load_workload(name_or_path: str | Path) -> Workload:
         raise ConfigError(Problem("", "a workload must be a mapping with 'layers'", source))
     problems: list[Problem] = []
     for key in raw:
-        if key not in ("name", "description", "batch", "layers"):
-            hint = suggest(str(key), ["name", "description", "batch", "layers"])
+        if key not in TOP_KEYS:
+            hint = suggest(str(key), list(TOP_KEYS))
             problems.append(Problem(str(key), f"unknown key{hint}", source, key_line(raw, key)))
-    batch = raw.get("batch", 1)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        problems.append(
-            Problem(
-                "batch", f"expected an integer >= 1, got {batch!r}", source, key_line(raw, "batch")
-            )
-        )
-        batch = 1
+    values = _params(raw, params or {}, source, problems)
     items = raw.get("layers")
     if not isinstance(items, list) or not items:
-        problems.append(
-            Problem(
-                "layers",
-                "a workload needs a non-empty list of layers",
-                source,
-                key_line(raw, "layers"),
-            )
-        )
+        problems.append(Problem("layers", "a workload needs a non-empty list of layers", source,
+                                key_line(raw, "layers")))  # fmt: skip
         items = []
-    layers = [_layer(item, i, batch, source, problems) for i, item in enumerate(items)]
+    layers = [_layer(item, i, values, source, problems) for i, item in enumerate(items)]
     names = [layer.name for layer in layers if layer is not None]
     for duplicate in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem("layers", f"layer name {duplicate!r} is used twice", source))
+    tensors = _tensors_path(raw, path, problems)
     if problems:
         raise ConfigError(problems)
-    name = raw.get("name", path.stem)
     return Workload(
-        str(name),
+        str(raw.get("name", path.stem)),
         tuple(layer for layer in layers if layer is not None),
         str(raw.get("description", "")),
         source,
+        MappingProxyType(dict(values)),
+        tensors,
     )
 
 
-def _layer(item: Any, index: int, batch: int, source: str, problems: list[Problem]) -> Any:
+def _params(
+    raw: Mapping[str, Any], overrides: Mapping[str, int], source: str, problems: list[Problem]
+) -> dict[str, int]:
+    """Declared parameters with ``overrides`` applied; ``batch`` always present."""
+    declared = raw.get("params", {})
+    if not isinstance(declared, Mapping):
+        problems.append(Problem("params", f"expected a mapping of names to integers, got "
+                                f"{declared!r}", source, key_line(raw, "params")))  # fmt: skip
+        declared = {}
+    values: dict[str, int] = {BATCH: 1}
+    for key, value in declared.items():
+        if not str(key).isidentifier():
+            problems.append(Problem(f"params.{key}", "a parameter name must be an identifier",
+                                    source, key_line(declared, key)))  # fmt: skip
+        elif _check_value(f"params.{key}", key, value, source, key_line(declared, key), problems):
+            values[str(key)] = value
+    if BATCH in raw:
+        if BATCH in declared:
+            problems.append(Problem(BATCH, "batch is given both at the top level and in params",
+                                    source, key_line(raw, BATCH)))  # fmt: skip
+        elif _check_value(BATCH, BATCH, raw[BATCH], source, key_line(raw, BATCH), problems):
+            values[BATCH] = raw[BATCH]
+    for key, value in overrides.items():
+        if key not in values:
+            hint = suggest(str(key), sorted(values))
+            known = ", ".join(sorted(values))
+            message = f"unknown workload parameter{hint} (parameters: {known})"
+            problems.append(Problem(f"params.{key}", message, source))
+        elif _check_value(f"params.{key}", key, value, source, None, problems):
+            values[key] = value
+    return values
+
+
+def _check_value(
+    path: str, name: str, value: Any, source: str, line: int | None, problems: list[Problem]
+) -> bool:
+    low = 1 if name == BATCH else 0
+    if is_int(value) and value >= low:
+        return True
+    problems.append(Problem(path, f"expected an integer >= {low}, got {value!r}", source, line))
+    return False
+
+
+def _tensors_path(raw: Mapping[str, Any], path: Path, problems: list[Problem]) -> Path | None:
+    if "tensors" not in raw:
+        return None
+    value = raw["tensors"]
+    line = key_line(raw, "tensors")
+    if not isinstance(value, str):
+        problems.append(Problem("tensors", f"expected a file name, got {value!r}", str(path), line))
+        return None
+    tensors = path.parent / value
+    if not tensors.exists():
+        problems.append(Problem("tensors", f"no such file or folder {str(tensors)!r}",
+                                str(path), line))  # fmt: skip
+        return None
+    return tensors
+
+
+def _layer(
+    item: Any, index: int, params: Mapping[str, int], source: str, problems: list[Problem]
+) -> Any:
     where = f"layers[{index}]"
     if not isinstance(item, Mapping):
         problems.append(Problem(where, f"expected a mapping, got {item!r}", source))
@@ -129,47 +209,16 @@ def _layer(item: Any, index: int, batch: int, source: str, problems: list[Proble
     kind = item.get("type")
     if kind not in LAYER_TYPES:
         hint = suggest(str(kind), list(LAYER_TYPES)) if isinstance(kind, str) else ""
-        problems.append(
-            Problem(
-                f"{where}.type",
-                f"expected one of {', '.join(LAYER_TYPES)}, got {kind!r}{hint}",
-                source,
-                line,
-            )
-        )
+        problems.append(Problem(f"{where}.type", f"expected one of {', '.join(LAYER_TYPES)}, "
+                                f"got {kind!r}{hint}", source, line))  # fmt: skip
         return None
     cls = LAYER_TYPES[kind]
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    kwargs: dict[str, Any] = {"name": str(item.get("name", f"{kind}{index}"))}
-    ok = True
-    for key, value in item.items():
-        if key in ("type", "name"):
-            continue
-        targets = ["kernel_h", "kernel_w"] if key == "kernel" and cls is Conv2d else [key]
-        if targets[0] not in allowed:
-            hint = suggest(str(key), [*allowed, "kernel"] if cls is Conv2d else allowed)
-            problems.append(
-                Problem(f"{where}.{key}", f"unknown {kind} key{hint}", source, key_line(item, key))
-            )
-            ok = False
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(
-                Problem(
-                    f"{where}.{key}",
-                    f"expected an integer, got {value!r}",
-                    source,
-                    key_line(item, key),
-                )
-            )
-            ok = False
-            continue
-        for target in targets:
-            kwargs[target] = value
-    if not ok:
+    kwargs = _fields(item, cls, where, params, source, problems)
+    if kwargs is None:
         return None
-    batched = _BATCHED_FIELD[kind]
-    kwargs[batched] = kwargs.get(batched, 1) * batch
+    kwargs["name"] = str(item.get("name", f"{kind}{index}"))
+    batched = BATCH if BATCH in _field_names(cls) else "tokens"
+    kwargs[batched] = kwargs.get(batched, 1) * params[BATCH]
     try:
         return cls(**kwargs)
     except TypeError as err:
@@ -177,3 +226,66 @@ def _layer(item: Any, index: int, batch: int, source: str, problems: list[Proble
     except WorkloadError as err:
         problems.append(Problem(where, str(err), source, line))
     return None
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name != "name"]
+
+
+def _fields(
+    item: Mapping[str, Any],
+    cls: type,
+    where: str,
+    params: Mapping[str, int],
+    source: str,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
+    """Constructor arguments of a layer from its YAML keys; None (problems added) if bad."""
+    hints = typing.get_type_hints(cls)
+    allowed = _field_names(cls)
+    accepted = allowed + [alias for alias, targets in _ALIASES.items() if targets[0] in allowed]
+    kwargs: dict[str, Any] = {}
+    ok = True
+    for key, value in item.items():
+        if key in ("type", "name"):
+            continue
+        if key not in accepted:
+            message = f"unknown {cls.kind} key{suggest(str(key), accepted)}"  # type: ignore[attr-defined]
+            problems.append(Problem(f"{where}.{key}", message, source, key_line(item, key)))
+            ok = False
+            continue
+        targets = _ALIASES.get(key, (key,))
+        try:
+            converted = _convert(value, hints[targets[0]], params)
+        except (ValueError, TypeError) as err:
+            problems.append(Problem(f"{where}.{key}", str(err), source, key_line(item, key)))
+            ok = False
+            continue
+        kwargs.update(dict.fromkeys(targets, converted))
+    return kwargs if ok else None
+
+
+def _convert(value: Any, hint: Any, params: Mapping[str, int]) -> Any:
+    """A YAML value as the field type ``hint``; raises ValueError with the reason."""
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        names = [member.value for member in hint]
+        if value not in names:
+            hint_text = suggest(str(value), names) if isinstance(value, str) else ""
+            raise ValueError(f"expected one of {', '.join(names)}, got {value!r}{hint_text}")
+        return hint(value)
+    if is_int(value):
+        return value
+    if isinstance(value, str):
+        if BATCH in names_used(value):
+            raise ValueError("batch is applied to every layer automatically; remove it from "
+                             f"the expression {value!r}")  # fmt: skip
+        names = {k: v for k, v in params.items() if k != BATCH}
+        try:
+            return evaluate(value, names)
+        except ExpressionError as err:
+            raise ValueError(str(err)) from None
+    raise ValueError(f"expected an integer or an expression over the parameters, got {value!r}")

@@ -5,11 +5,15 @@ header and is skipped, blank lines are skipped, a trailing comma on a row is all
 
 * conv: ``name, ifmap height, ifmap width, filter height, filter width, channels, num filters,
   stride[, stride width]`` -> :class:`Conv2d` with no padding (SCALE-Sim's ifmap is already
-  padded): output ``floor((in - filter) / stride) + 1``, SCALE-Sim's
-  ``ceil((in - filter + stride) / stride)``. A layer whose name contains ``DP`` is depthwise,
-  as in SCALE-Sim (which runs it as one layer per channel with ``num filters`` filters each):
-  ``Conv2d(in_channels=C, out_channels=C * num_filters, groups=C)``, whose GEMM view per group
-  is SCALE-Sim's per-channel layer.
+  padded). SCALE-Sim counts ``ceil((in - filter + stride) / stride)`` output rows, i.e.
+  ``ceil((in - filter) / stride) + 1``: a last, partial window counts. :class:`Conv2d` uses the
+  PyTorch ``floor((in - filter) / stride) + 1``; to give the same M as SCALE-Sim, the imported
+  ifmap is extended to ``filter + stride * ceil((in - filter) / stride)`` (at most
+  ``stride - 1`` extra rows/columns, the zero fill SCALE-Sim's partial window implies).
+  A layer whose name contains ``DP`` is depthwise, as in SCALE-Sim (which runs it as one
+  layer per channel with ``num filters`` filters each): ``Conv2d(in_channels=C,
+  out_channels=C * num_filters, groups=C)``, whose GEMM view per group is SCALE-Sim's
+  per-channel layer.
 * gemm (MNK): ``name, M, N, K`` -> :class:`Linear` with ``tokens = M``, ``in_features = K``,
   ``out_features = N`` (SCALE-Sim maps it to a 1 x K filter over an M x K ifmap: the same
   M, N, K).
@@ -54,6 +58,11 @@ def _ints(where: str, values: list[str]) -> list[int]:
         raise WorkloadError(f"{where}: expected integers, got {', '.join(values)}") from None
 
 
+def _scalesim_extent(size: int, kernel: int, stride: int) -> int:
+    """Ifmap size whose PyTorch output count equals SCALE-Sim's ``ceil((size-kernel)/stride)+1``."""
+    return kernel + stride * -(-(size - kernel) // stride)
+
+
 def _conv_row(where: str, fields: list[str]) -> Conv2d:
     if len(fields) not in (8, 9):
         raise WorkloadError(f"{where}: conv row needs 8 or 9 fields, got {len(fields)}")
@@ -64,6 +73,7 @@ def _conv_row(where: str, fields: list[str]) -> Conv2d:
     if k_h > in_h or k_w > in_w:
         raise WorkloadError(f"{where}: filter larger than the ifmap")
     depthwise = "DP" in name
+    in_h, in_w = _scalesim_extent(in_h, k_h, stride), _scalesim_extent(in_w, k_w, stride)
     try:
         return Conv2d(
             name=name,

@@ -1,0 +1,123 @@
+"""``npusim quantize``: quantize a .npy tensor and print scales, bytes and the error table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from npusim.errors import QuantizationError
+from npusim.quant import QuantSpec, quantize
+from npusim.quant.summary import compare_bit_widths, describe
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "quantize",
+        help="quantize a .npy tensor and report bytes and error",
+        description=(
+            "Quantize TENSOR.npy and print the scale summary, bytes before/after (payload + "
+            "scales/zero points) and the error (MSE, SQNR, max |error|, rounding vs clipping, "
+            "fraction clipped). --compare prints one row per bit width 32, 16, 8, 4, 2, 1."
+        ),
+    )
+    p.add_argument("tensor", metavar="TENSOR.npy", help="numpy .npy file")
+    p.add_argument("--bits", type=int, default=8, help="integer bits 1..16 (default 8)")
+    p.add_argument("--unsigned", action="store_true", help="unsigned integer range")
+    p.add_argument("--symmetric", action="store_true", help="symmetric (fixed zero point)")
+    p.add_argument("--granularity", default="per_tensor",
+                   help="per-tensor, per-channel or per-group")  # fmt: skip
+    p.add_argument("--axis", type=int, default=0, help="channel/group axis (default 0)")
+    p.add_argument("--group-size", type=int, default=None, help="per-group size")
+    p.add_argument("--calibration", default="minmax",
+                   help="minmax, percentile, entropy or mse")  # fmt: skip
+    p.add_argument("--percentile", type=float, default=99.99, help="percentile (0, 100]")
+    p.add_argument("--format", default="int",
+                   help="int, binary, fp32, fp16, bf16, fp8_e4m3 or fp8_e5m2")  # fmt: skip
+    p.add_argument("--compare", action="store_true", help="table over bit widths 32..1")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=run)
+
+
+def _load(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise QuantizationError(f"cannot read tensor {path}: {err}") from None
+
+
+def _spec(args: argparse.Namespace) -> QuantSpec:
+    return QuantSpec(
+        bits=args.bits,
+        signed=not args.unsigned,
+        symmetric=args.symmetric,
+        granularity=args.granularity,
+        axis=args.axis,
+        group_size=args.group_size,
+        calibration=args.calibration,
+        percentile=args.percentile,
+        fmt=args.format,
+    )
+
+
+def _sqnr_text(sqnr_db: float | None) -> str:
+    return "inf" if sqnr_db is None else f"{sqnr_db:.2f}"
+
+
+def _error_line(error: dict) -> str:
+    return (
+        f"MSE {error['mse']:.4g}  SQNR {_sqnr_text(error['sqnr_db'])} dB  "
+        f"max|e| {error['max_abs_error']:.4g}  rounding MSE {error['rounding_mse']:.4g}  "
+        f"clipping MSE {error['clipping_mse']:.4g}  clipped {100 * error['fraction_clipped']:.3f} %"
+    )
+
+
+def _text(path: str, x: np.ndarray, info: dict) -> str:
+    lines = [
+        f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}  {x.size} elements",
+        f"format: {info['format']}",
+    ]
+    if info["groups"]:
+        lines.append(
+            f"scales: {info['groups']} group(s), {info['scale_min']:.6g} .. {info['scale_max']:.6g}"
+            f"  zero points {info['zero_point_min']} .. {info['zero_point_max']}"
+        )
+    lines.append(
+        f"bytes: {info['original_bytes']} -> {info['total_bytes']} (payload "
+        f"{info['payload_bytes']} + metadata {info['metadata_bytes']}), "
+        f"{info['compression_ratio']:.2f}x smaller"
+    )
+    lines.append("error: " + _error_line(info["error"]))
+    return "\n".join(lines)
+
+
+def _compare_text(path: str, x: np.ndarray, rows: list[dict]) -> str:
+    header = (
+        f"{'bits':>4}  {'format':<40} {'bytes':>10} {'ratio':>7} {'SQNR dB':>8} "
+        f"{'MSE':>10} {'max|e|':>10} {'clipped %':>9}"
+    )
+    lines = [f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}", header]
+    for row in rows:
+        e = row["error"]
+        lines.append(
+            f"{row['bits']:>4}  {row['format']:<40} {row['total_bytes']:>10} "
+            f"{row['compression_ratio']:>6.2f}x {_sqnr_text(e['sqnr_db']):>8} {e['mse']:>10.3g} "
+            f"{e['max_abs_error']:>10.3g} {100 * e['fraction_clipped']:>9.3f}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    x = _load(args.tensor)
+    spec = _spec(args)
+    if args.compare:
+        rows = compare_bit_widths(x, spec)
+        text = _compare_text(args.tensor, x, rows)
+        payload: object = {"tensor": args.tensor, "shape": list(x.shape), "rows": rows}
+    else:
+        info = describe(quantize(x, spec), int(x.nbytes))
+        text = _text(args.tensor, x, info)
+        payload = {"tensor": args.tensor, "shape": list(x.shape), **info}
+    print(json.dumps(payload, indent=2) if args.json else text)
+    return 0

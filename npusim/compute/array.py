@@ -1,0 +1,204 @@
+"""Closed-form timing, SRAM operand traffic, energy and area of a systolic MAC array per layer.
+
+Formulas (SCALE-Sim, reference ``dataflow-cycles.md``; see :mod:`npusim.compute.dataflow`):
+``F_r = ceil(Sr / R)``, ``F_c = ceil(Sc / C)``, ``compute_cycles = F_r * F_c * cycles_per_fold``.
+No per-cycle loop: a layer costs a few integer operations.
+
+Cycle convention: ``compute_cycles`` is the number of cycles the layer occupies the array
+(``F_r * F_c * cycles_per_fold``, e.g. 79,680 for M=128, K=768, N=768 on 32x32 OS). SCALE-Sim
+prints this number minus one (the index of the last busy cycle counted from 0);
+:attr:`ArrayLayerStats.scalesim_cycles` gives that figure.
+
+MACs per PE per cycle ``r`` (per precision, from :class:`ArrayParams`): only the temporal term
+changes. A PE consumes ``r`` operand pairs per cycle along the temporal dimension, so
+``T_eff = ceil(T / r)`` (two INT4 MACs per PE per cycle halve the T-steps; 0.25 FP32 MACs per
+cycle multiply them by 4). The spatial mapping, folds and the fill/drain terms (one register
+hop per cycle) are unchanged. Peak throughput is ``R * C * r`` MACs per cycle.
+
+Groups (grouped and depthwise convolution, batched matmul): the groups run one after another,
+each as the full ``(m, k, n)`` GEMM on the whole array (no block-diagonal packing of several
+groups into one fold), exactly as SCALE-Sim runs a depthwise layer as one layer per channel.
+Cycles, folds, accesses and energy are ``groups`` times those of one group; mapping efficiency
+and utilization are those of one group, which is why depthwise layers use the array poorly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from npusim.compute.dataflow import DataflowModel, get_dataflow
+from npusim.compute.energy import mac_area_um2, mac_energy_pj
+from npusim.compute.params import ArrayParams, Dataflow, validate_params
+from npusim.errors import ConfigError, Problem, WorkloadError
+from npusim.precision import PRECISIONS
+
+if TYPE_CHECKING:  # runtime import would cycle: workload -> config -> compute
+    from npusim.workload.layers import Gemm
+
+
+@dataclass(frozen=True)
+class ArrayLayerStats:
+    """Timing, traffic and energy of one layer (all ``groups``) on the array.
+
+    * ``compute_cycles``: ``groups * F_r * F_c * cycles_per_fold`` (npusim convention).
+    * ``folds``: ``groups * F_r * F_c``.
+    * ``mapping_efficiency``: mean over folds of used rows x used columns / (R x C)
+      ``= Sr * Sc / (F_r * F_c * R * C)``, in (0, 1].
+    * ``mac_utilization``: useful MACs / (compute_cycles x R x C x r), in (0, 1]; equals the
+      reference's mean over folds of used rows x used columns x T / (R x C x cycles per fold)
+      for ``r = 1``.
+    * Operand accesses in elements: ``input_reads``, ``weight_reads`` (the K x N operand, an
+      activation for a matmul without weights), ``output_writes`` (partial sums included) and
+      ``output_reads`` (partial sums read back to be accumulated: ``output_writes - M*N`` per
+      group; npusim's addition, SCALE-Sim counts writes only).
+    * Bytes: inputs and weights bit-packed at the operand precision; partial-sum writes and all
+      output reads at the accumulator precision; the final ``M * N`` output writes per group at
+      the operand precision (requantized at the array edge).
+    * ``mac_energy_pj``: ``macs * energy per MAC`` (useful MACs only; idle PEs cost nothing here).
+    """
+
+    precision: str
+    dataflow: str
+    rows: int
+    cols: int
+    m: int
+    k: int
+    n: int
+    groups: int
+    macs: int
+    row_folds: int
+    col_folds: int
+    folds: int
+    t_steps: int
+    cycles_per_fold: int
+    compute_cycles: int
+    mapping_efficiency: float
+    mac_utilization: float
+    input_reads: int
+    weight_reads: int
+    output_writes: int
+    output_reads: int
+    input_read_bytes: int
+    weight_read_bytes: int
+    output_write_bytes: int
+    output_read_bytes: int
+    mac_energy_pj: float
+
+    @property
+    def scalesim_cycles(self) -> int:
+        """The figure SCALE-Sim prints: cycles minus one per group (each group is one run)."""
+        return self.compute_cycles - self.groups
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _validate_gemm(gemm: Gemm) -> None:
+    for key in ("m", "k", "n", "groups"):
+        value = getattr(gemm, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise WorkloadError(f"GEMM {key} must be a positive integer, got {value!r}")
+
+
+class MacArray:
+    """A validated array; build once, then call :meth:`layer_timing` per layer."""
+
+    def __init__(self, params: ArrayParams) -> None:
+        self.params = validate_params(params)
+        self._model: DataflowModel = get_dataflow(self.params.dataflow)
+        self._rates = {
+            p: Fraction(r).limit_denominator(1 << 20)
+            for p, r in self.params.macs_per_pe_per_cycle.items()
+        }
+
+    def rate(self, precision: str) -> Fraction:
+        """MACs per PE per cycle at ``precision``; :class:`ConfigError` if unsupported."""
+        rate = self._rates.get(precision)
+        if rate is not None:
+            return rate
+        if precision not in PRECISIONS:
+            message = f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}"
+        else:
+            supported = ", ".join(self._rates)
+            message = f"the array does not support {precision!r}; supported: {supported}"
+        raise ConfigError(Problem("array.macs_per_pe_per_cycle", message))
+
+    def mac_energy_pj(self, precision: str) -> float:
+        """Energy of one MAC at ``precision`` with this array's accumulator and overrides."""
+        self.rate(precision)
+        p = self.params
+        return mac_energy_pj(precision, p.mac_energy_pj, p.accumulator_for(precision), p.node)
+
+    def area_mm2(self, precision: str) -> float:
+        """MAC datapath area sustaining ``R * C * r`` MACs/cycle at ``precision``, in mm^2.
+
+        ``rows * cols * r * mac_area_um2 * 1e-6``: area proportional to throughput (for r < 1,
+        one MAC unit shared by 1/r PEs). MAC units only: no operand registers, SRAM or control.
+        """
+        rate = self.rate(precision)
+        p = self.params
+        unit = mac_area_um2(precision, p.mac_area_um2, p.accumulator_for(precision), p.node)
+        return p.rows * p.cols * float(rate) * unit * 1e-6
+
+    def layer_timing(self, gemm: Gemm, precision: str) -> ArrayLayerStats:
+        """Closed-form stats of ``gemm`` at ``precision``; raises WorkloadError / ConfigError."""
+        _validate_gemm(gemm)
+        rate = self.rate(precision)
+        rows, cols = self.params.rows, self.params.cols
+        m, k, n, groups = gemm.m, gemm.k, gemm.n, gemm.groups
+        s_rows, s_cols, t = self._model.spatial_temporal(m, k, n)
+        row_folds, col_folds = -(-s_rows // rows), -(-s_cols // cols)
+        t_steps = math.ceil(t / rate)
+        cycles_per_fold = self._model.fold_cycles(rows, cols, t_steps)
+        compute_cycles = groups * row_folds * col_folds * cycles_per_fold
+        macs = groups * m * k * n
+        ins, wts, outs = self._model.operand_accesses(m, k, n, row_folds, col_folds)
+        operand = PRECISIONS[precision]
+        acc = PRECISIONS[self.params.accumulator_for(precision)]
+        psum_writes = outs - m * n
+        return ArrayLayerStats(
+            precision=precision,
+            dataflow=self._model.dataflow.value,
+            rows=rows,
+            cols=cols,
+            m=m,
+            k=k,
+            n=n,
+            groups=groups,
+            macs=macs,
+            row_folds=row_folds,
+            col_folds=col_folds,
+            folds=groups * row_folds * col_folds,
+            t_steps=t_steps,
+            cycles_per_fold=cycles_per_fold,
+            compute_cycles=compute_cycles,
+            mapping_efficiency=s_rows * s_cols / (row_folds * col_folds * rows * cols),
+            mac_utilization=float(macs / (compute_cycles * rows * cols * rate)),
+            input_reads=groups * ins,
+            weight_reads=groups * wts,
+            output_writes=groups * outs,
+            output_reads=groups * psum_writes,
+            input_read_bytes=groups * operand.payload_bytes(ins),
+            weight_read_bytes=groups * operand.payload_bytes(wts),
+            output_write_bytes=groups
+            * (acc.payload_bytes(psum_writes) + operand.payload_bytes(m * n)),
+            output_read_bytes=groups * acc.payload_bytes(psum_writes),
+            mac_energy_pj=macs * self.mac_energy_pj(precision),
+        )
+
+
+def layer_timing(gemm: Gemm, params: ArrayParams, precision: str) -> ArrayLayerStats:
+    """Stats of one layer's GEMM on an array built from ``params`` (validates each call;
+    build a :class:`MacArray` once to time many layers)."""
+    return MacArray(params).layer_timing(gemm, precision)
+
+
+def array_area_mm2(params: ArrayParams, precision: str) -> float:
+    """MAC datapath area of the array at ``precision`` in mm^2 (see :meth:`MacArray.area_mm2`)."""
+    return MacArray(params).area_mm2(precision)
+
+
+__all__ = ["ArrayLayerStats", "Dataflow", "MacArray", "array_area_mm2", "layer_timing"]

@@ -1,0 +1,246 @@
+"""Timing constraints as data, and one channel's device state that enforces them.
+
+``TIMING_CONSTRAINTS`` lists, for a command issued at cycle t, the earliest cycle
+``t + latency`` of each following command in the same bank, the same bank group or anywhere in
+the channel (JESD209-5B via reference lpddr5.md, Ramulator 2's LPDDR5 constraint list). The
+four-activate window (at most 4 ACTs in any nFAW cycles) is the one rule that is not a pair,
+and one command per CK on the command bus is the other. ACT is modelled as one command (the
+two-part ACT-1/ACT-2 of LPDDR5 and its nAAD gap are not), and a channel has one rank.
+
+:class:`Device` compiles the table once into per-command update lists over plain Python lists
+(``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that the
+controller's hot loop reads directly; ``earliest`` / ``can_issue`` / ``issue`` are the checked
+API the conformance tests use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from npusim.dram.standard import Timing
+
+
+class Command(IntEnum):
+    """DRAM commands; RDA/WRA are the auto-precharge variants, PREA precharges all banks."""
+
+    ACT = 0
+    PRE = 1
+    PREA = 2
+    RD = 3
+    WR = 4
+    RDA = 5
+    WRA = 6
+    REFAB = 7
+    REFPB = 8
+
+
+COLUMN_COMMANDS = (Command.RD, Command.WR, Command.RDA, Command.WRA)
+READY_SLOT = (0, 1, 2, 3, 4, 3, 4, 7, 8)
+"""Readiness slot of each command: RDA shares RD's and WRA shares WR's, because every
+constraint on a following RD also holds for RDA (and WR / WRA) in ``TIMING_CONSTRAINTS``."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``following`` may issue no earlier than ``latency`` CK after ``preceding``, in ``scope``.
+
+    ``latency`` is a sum of ``Timing`` attribute names (``"wr_to_pre + nRP"``).
+    """
+
+    preceding: tuple[str, ...]
+    following: tuple[str, ...]
+    scope: str
+    latency: str
+
+
+_COL_RD = ("RD", "RDA")
+_COL_WR = ("WR", "WRA")
+_COL = _COL_RD + _COL_WR
+
+TIMING_CONSTRAINTS: tuple[Constraint, ...] = (
+    # same bank
+    Constraint(("ACT",), ("ACT",), "bank", "nRC"),
+    Constraint(("ACT",), _COL, "bank", "nRCD"),
+    Constraint(("ACT",), ("PRE",), "bank", "nRAS"),
+    Constraint(("PRE",), ("ACT", "REFPB"), "bank", "nRP"),
+    Constraint(("RD",), ("PRE",), "bank", "nRTP"),
+    Constraint(("WR",), ("PRE",), "bank", "wr_to_pre"),
+    Constraint(("RDA",), ("ACT", "REFPB"), "bank", "nRTP + nRP"),
+    Constraint(("WRA",), ("ACT", "REFPB"), "bank", "wr_to_pre + nRP"),
+    Constraint(("REFPB",), ("ACT",), "bank", "nRFCpb"),
+    # same bank group
+    Constraint(_COL_RD, _COL_RD, "group", "nCCD_L"),
+    Constraint(_COL_WR, _COL_WR, "group", "nCCD_L"),
+    Constraint(_COL_WR, _COL_RD, "group", "wr_to_rd_l"),
+    # anywhere in the channel
+    Constraint(_COL_RD, _COL_RD, "channel", "nCCD_S"),
+    Constraint(_COL_WR, _COL_WR, "channel", "nCCD_S"),
+    Constraint(_COL_RD, _COL_WR, "channel", "rd_to_wr"),
+    Constraint(_COL_WR, _COL_RD, "channel", "wr_to_rd_s"),
+    Constraint(("ACT",), ("ACT",), "channel", "nRRD"),
+    Constraint(("PRE", "PREA"), ("PRE", "PREA"), "channel", "nPPD"),
+    Constraint(("PREA",), ("ACT", "REFAB", "REFPB"), "channel", "nRPab"),
+    Constraint(("PRE",), ("REFAB",), "channel", "nRP"),
+    Constraint(("RDA",), ("REFAB",), "channel", "nRTP + nRP"),
+    Constraint(("WRA",), ("REFAB",), "channel", "wr_to_pre + nRP"),
+    Constraint(("REFAB",), ("ACT", "REFAB", "REFPB"), "channel", "nRFCab"),
+    Constraint(("REFPB",), ("REFPB",), "channel", "nPBR2PBR"),
+    Constraint(("REFPB",), ("ACT",), "channel", "nPBR2ACT"),
+    Constraint(("REFPB",), ("REFAB",), "channel", "nRFCpb"),
+)
+
+
+def constraint_latency(constraint: Constraint, timing: Timing) -> int:
+    """CK cycles of ``constraint.latency`` under ``timing``."""
+    return sum(int(getattr(timing, term.strip())) for term in constraint.latency.split("+"))
+
+
+Updates = list[list[tuple[int, int]]]
+
+
+def _compile(timing: Timing) -> dict[str, Updates]:
+    """Per scope and preceding command: the (following command, latency) pairs, max-merged."""
+    tables: dict[str, list[dict[int, int]]] = {
+        scope: [{} for _ in Command] for scope in ("bank", "group", "channel")
+    }
+    for constraint in TIMING_CONSTRAINTS:
+        latency = constraint_latency(constraint, timing)
+        for prev in constraint.preceding:
+            table = tables[constraint.scope][Command[prev]]
+            for following in constraint.following:
+                nxt = READY_SLOT[Command[following]]
+                table[nxt] = max(table.get(nxt, 0), latency)
+    return {scope: [sorted(d.items()) for d in per_cmd] for scope, per_cmd in tables.items()}
+
+
+class Device:
+    """Row state and timing bookkeeping of one channel (one x16 die, one rank).
+
+    Banks are flat indices ``0 .. banks - 1`` with bank group ``bank % bank_groups``. A REFpb
+    addressed to bank b refreshes the set ``b mod 8, b mod 8 + 8`` (a pair with 16 banks, one
+    bank with 8), so ``REFPB_SETS`` = 8 commands per nREFI refresh every bank, which is why
+    tREFIpb = tREFI / 8 in the reference table.
+    """
+
+    REFPB_SETS = 8
+
+    def __init__(self, timing: Timing, banks: int, bank_groups: int, log: bool = False) -> None:
+        self.timing = timing
+        self.banks = banks
+        self.bank_groups = bank_groups
+        self.group_of = [b % bank_groups for b in range(banks)]
+        updates = _compile(timing)
+        self._bank_updates = updates["bank"]
+        self._group_updates = updates["group"]
+        self._channel_updates = updates["channel"]
+        self.bank_ready = [[0] * banks for _ in Command]
+        self.group_ready = [[0] * bank_groups for _ in Command]
+        self._bank_arrays = [
+            [(self.bank_ready[slot], lat) for slot, lat in per_cmd]
+            for per_cmd in self._bank_updates
+        ]
+        self._group_arrays = [
+            [(self.group_ready[slot], lat) for slot, lat in per_cmd]
+            for per_cmd in self._group_updates
+        ]
+        self.channel_ready = [0] * len(Command)
+        self.faw = [-(10**9)] * 4
+        self.faw_index = 0
+        self.open_row = [-1] * banks
+        self.open_banks = 0
+        self.active_since = 0
+        self.active_cycles = 0
+        self.command_counts = [0] * len(Command)
+        self.log: list[tuple[int, int, int, int]] | None = [] if log else None
+
+    def refreshed_banks(self, bank: int) -> list[int]:
+        """Banks refreshed by a REFpb addressed to ``bank`` (the set ``bank mod 8``)."""
+        return list(range(bank % self.REFPB_SETS, self.banks, self.REFPB_SETS))
+
+    def earliest(self, cmd: Command, bank: int = 0) -> int:
+        """Earliest cycle the timing allows ``cmd`` on ``bank`` (state legality not checked)."""
+        slot = READY_SLOT[cmd]
+        t = self.channel_ready[slot]
+        if cmd == Command.PREA:
+            for b in range(self.banks):
+                if self.open_row[b] >= 0:
+                    t = max(t, self.bank_ready[Command.PRE][b])
+            return t
+        if cmd == Command.REFAB:
+            return t
+        banks = self.refreshed_banks(bank) if cmd == Command.REFPB else [bank]
+        for b in banks:
+            t = max(t, self.bank_ready[slot][b])
+        t = max(t, self.group_ready[slot][self.group_of[bank]])
+        if cmd == Command.ACT:
+            t = max(t, self.faw[self.faw_index] + self.timing.nFAW)
+        return t
+
+    def legal(self, cmd: Command, bank: int = 0, row: int = 0) -> bool:
+        """Whether the row state allows ``cmd`` (ACT to a closed bank, RD to the open row, ...)."""
+        if cmd == Command.ACT:
+            return self.open_row[bank] < 0
+        if cmd == Command.PRE:
+            return self.open_row[bank] >= 0
+        if cmd in COLUMN_COMMANDS:
+            return self.open_row[bank] == row
+        if cmd == Command.REFAB:
+            return self.open_banks == 0
+        if cmd == Command.REFPB:
+            return all(self.open_row[b] < 0 for b in self.refreshed_banks(bank))
+        return True
+
+    def can_issue(self, cmd: Command, bank: int, row: int, t: int) -> bool:
+        """Whether ``cmd`` may issue at cycle ``t``: legal in the row state and on time."""
+        return self.legal(cmd, bank, row) and t >= self.earliest(cmd, bank)
+
+    def issue(self, cmd: int, bank: int, row: int, t: int) -> None:
+        """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``)."""
+        if cmd == Command.REFPB:
+            for b in self.refreshed_banks(bank):
+                for ready, latency in self._bank_arrays[cmd]:
+                    if ready[b] < t + latency:
+                        ready[b] = t + latency
+        else:
+            for ready, latency in self._bank_arrays[cmd]:
+                if ready[bank] < t + latency:
+                    ready[bank] = t + latency
+        group = self.group_of[bank]
+        for ready, latency in self._group_arrays[cmd]:
+            if ready[group] < t + latency:
+                ready[group] = t + latency
+        ready = self.channel_ready
+        for slot, latency in self._channel_updates[cmd]:
+            if ready[slot] < t + latency:
+                ready[slot] = t + latency
+        self.command_counts[cmd] += 1
+        if self.log is not None:
+            self.log.append((t, int(cmd), bank, row))
+        if cmd == Command.RD or cmd == Command.WR:
+            return
+        if cmd == Command.ACT:
+            self.faw[self.faw_index] = t
+            self.faw_index = (self.faw_index + 1) & 3
+            self.open_row[bank] = row
+            if self.open_banks == 0:
+                self.active_since = t
+            self.open_banks += 1
+            return
+        if cmd == Command.PREA:
+            closing = self.open_banks
+            for b in range(self.banks):
+                self.open_row[b] = -1
+        elif cmd == Command.PRE or cmd == Command.RDA or cmd == Command.WRA:
+            closing = 1
+            self.open_row[bank] = -1
+        else:
+            return
+        if closing and self.open_banks == closing:
+            self.active_cycles += t - self.active_since
+        self.open_banks -= closing
+
+    def active_cycles_until(self, t: int) -> int:
+        """CK cycles with at least one bank open, up to cycle ``t``."""
+        extra = t - self.active_since if self.open_banks and t > self.active_since else 0
+        return self.active_cycles + extra

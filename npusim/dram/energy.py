@@ -1,0 +1,114 @@
+"""LPDDR5 energy per command, per bit and per unit of time (one x16 die = one channel).
+
+Every default below is per die, and npusim puts one x16 die on each channel, so they are also
+per channel. Sources: the anchors of ``reference/lpddr5.md`` ("Energy" section), which derive
+them from the Micron LPDDR5X Y52P datasheet maxima (16 Gb die, 7500 MT/s) with the usual
+JEDEC/Micron method, core energy = V x delta-I x time:
+
+* ``act_pre_pj = 1100``: "about 1.1 nJ per activate-precharge pair of a 2 KiB row"
+  (VDD2H 1.05 V x (IDD0 - IDD3N-ish baseline) over tRC). Rows of another size (the 4 KiB page
+  of 8B mode) scale with the page: an activation senses the whole page.
+* ``read_pj_per_bit = 3.3``: "read about 3.3 pJ/bit in the core" (IDD4R - IDD3N at VDD2H).
+* ``write_pj_per_bit = 2.2``: "write about 2.2 pJ/bit" (IDD4W - IDD3N at VDD2H).
+* ``io_pj_per_bit = 0.5``: "plus about 0.5 pJ/bit I/O" (VDDQ 0.5 V x about 112 mA read
+  current); npusim charges it on every bit that crosses the bus, read or written.
+* ``refresh_ab_pj = 36000``: "about 36 nJ per all-bank refresh" (IDD5 - IDD2N at VDD2H over
+  tRFCab).
+* ``refresh_pb_pj = 4500``: one eighth of an all-bank refresh, because eight per-bank refresh
+  commands (tREFIpb = tREFI / 8, reference timing table) refresh what one REFab does.
+* ``background_precharged_mw = 37`` and ``background_active_mw = 47``: "background about
+  37 mW precharged, 47 mW with a bank open (per die)" (IDD2N / IDD3N at VDD1 + VDD2H).
+
+Units: pJ = mW x ns, so background energy is ``mW x cycles x tCK_ns``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+REFERENCE_PAGE_BYTES = 2048
+"""Row size the ``act_pre_pj`` anchor is quoted for (2 KiB, reference lpddr5.md)."""
+
+
+@dataclass(frozen=True)
+class DramEnergy:
+    """Energy terms of one LPDDR5 die (= one channel); defaults derived in the module docstring."""
+
+    act_pre_pj: float = 1100.0
+    read_pj_per_bit: float = 3.3
+    write_pj_per_bit: float = 2.2
+    io_pj_per_bit: float = 0.5
+    refresh_ab_pj: float = 36000.0
+    refresh_pb_pj: float = 4500.0
+    background_precharged_mw: float = 37.0
+    background_active_mw: float = 47.0
+
+    def with_overrides(self, overrides: Mapping[str, float]) -> DramEnergy:
+        """Copy with some terms replaced; names must be fields (checked by ``check_params``)."""
+        return replace(self, **{k: float(v) for k, v in overrides.items()})
+
+
+ENERGY_TERMS: tuple[str, ...] = tuple(f.name for f in fields(DramEnergy))
+
+
+@dataclass(frozen=True)
+class EnergyBreakdown:
+    """Energy of one channel (or a sum of channels) by term, in pJ."""
+
+    act_pre_pj: float
+    read_pj: float
+    write_pj: float
+    io_pj: float
+    refresh_pj: float
+    background_pj: float
+
+    @property
+    def total_pj(self) -> float:
+        return (
+            self.act_pre_pj
+            + self.read_pj
+            + self.write_pj
+            + self.io_pj
+            + self.refresh_pj
+            + self.background_pj
+        )
+
+    def __add__(self, other: EnergyBreakdown) -> EnergyBreakdown:
+        return EnergyBreakdown(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
+        )
+
+
+def compute_energy(
+    energy: DramEnergy,
+    *,
+    activates: int,
+    bits_read: int,
+    bits_written: int,
+    refreshes_all_bank: int,
+    refreshes_per_bank: int,
+    precharged_cycles: int,
+    active_cycles: int,
+    tck_ns: float,
+    page_bytes: int = REFERENCE_PAGE_BYTES,
+) -> EnergyBreakdown:
+    """Energy of one channel from its command counts and time split.
+
+    ``activates`` counts ACT commands (each pays one activate-precharge pair, scaled by
+    ``page_bytes / 2048``); ``precharged_cycles`` / ``active_cycles`` are CK cycles with all
+    banks closed / at least one bank open; ``tck_ns`` converts cycles to ns (mW x ns = pJ).
+    """
+    background_pj = (
+        energy.background_precharged_mw * precharged_cycles
+        + energy.background_active_mw * active_cycles
+    ) * tck_ns
+    return EnergyBreakdown(
+        act_pre_pj=energy.act_pre_pj * activates * page_bytes / REFERENCE_PAGE_BYTES,
+        read_pj=energy.read_pj_per_bit * bits_read,
+        write_pj=energy.write_pj_per_bit * bits_written,
+        io_pj=energy.io_pj_per_bit * (bits_read + bits_written),
+        refresh_pj=energy.refresh_ab_pj * refreshes_all_bank
+        + energy.refresh_pb_pj * refreshes_per_bank,
+        background_pj=background_pj,
+    )

@@ -1,0 +1,245 @@
+"""Scenario parameters of the DRAM section, their registries of names, and their checks.
+
+``DramParams`` mirrors the ``dram:`` section of a scenario key for key; ``check_params`` lists
+every problem at once as ``(key path, message)`` so the scenario loader can report them all
+with file and line. Policy names become enums once, when a ``DramSystem`` is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+
+from npusim.dram.energy import ENERGY_TERMS
+from npusim.dram.mapping import MAPPING_FIELDS, mapping_problems
+from npusim.dram.standard import BANK_ARCHS, DENSITIES, PRESETS, TIMING_NAMES, resolve_timing
+
+
+class Scheduler(Enum):
+    """Request scheduler: FR-FCFS (row hits first, then oldest) or plain FCFS (oldest only)."""
+
+    FRFCFS = "frfcfs"
+    FCFS = "fcfs"
+
+
+class PagePolicy(Enum):
+    """Row policy: keep rows open until a conflict, or close with auto-precharge."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class RefreshMode(Enum):
+    """All-bank REFab every nREFI, per-bank REFpb every nREFIpb, or no refresh (experiments)."""
+
+    ALL_BANK = "all-bank"
+    PER_BANK = "per-bank"
+    OFF = "off"
+
+
+SCHEDULERS: Mapping[str, Scheduler] = MappingProxyType({s.value: s for s in Scheduler})
+PAGE_POLICIES: Mapping[str, PagePolicy] = MappingProxyType({p.value: p for p in PagePolicy})
+REFRESH_MODES: Mapping[str, RefreshMode] = MappingProxyType({r.value: r for r in RefreshMode})
+
+DEFAULT_MAPPING = "RoBaCoBgCh"
+"""Default bit order, MSB to LSB: channel bits lowest, then bank group, so consecutive bursts
+rotate over the channels and then the four bank groups (nCCD_S apart instead of nCCD_L), and a
+row of each bank is read to its end before the bank changes."""
+
+
+@dataclass(frozen=True)
+class DramParams:
+    """The ``dram:`` scenario section; SI units, timing overrides in CK cycles.
+
+    Write-drain watermarks are fractions of the write queue; the defaults 0.8 / 0.2 are
+    Ramulator 2's ``wr_high_watermark`` / ``wr_low_watermark``.
+    """
+
+    preset: str = "LPDDR5_6400"
+    density: str = "8Gb"
+    bank_arch: str = "BG"
+    burst_length: int = 16
+    channels: int = 1
+    mapping: str = DEFAULT_MAPPING
+    bank_hash: bool = False
+    scheduler: str = "frfcfs"
+    page_policy: str = "open"
+    refresh: str = "all-bank"
+    read_queue_depth: int = 32
+    write_queue_depth: int = 32
+    write_high_watermark: float = 0.8
+    write_low_watermark: float = 0.2
+    timing: Mapping[str, int] = field(default_factory=dict)
+    energy: Mapping[str, float] = field(default_factory=dict)
+
+
+def _unknown(kind: str, name: object, valid: list[str] | tuple[str, ...]) -> str:
+    valid = list(valid)
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}; valid: {', '.join(valid)}{hint}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name_problems(params: DramParams) -> list[tuple[str, str]]:
+    problems = []
+    registries: list[tuple[str, str, Mapping[str, object]]] = [
+        ("preset", "preset", PRESETS),
+        ("density", "density", DENSITIES),
+        ("bank_arch", "bank architecture", BANK_ARCHS),
+        ("scheduler", "scheduler", SCHEDULERS),
+        ("page_policy", "page policy", PAGE_POLICIES),
+        ("refresh", "refresh mode", REFRESH_MODES),
+    ]
+    for key, kind, registry in registries:
+        value = getattr(params, key)
+        if value not in registry:
+            problems.append((key, _unknown(kind, value, list(registry))))
+    return problems
+
+
+def _shape_problems(params: DramParams) -> list[tuple[str, str]]:
+    problems = []
+    for key in ("channels", "read_queue_depth", "write_queue_depth"):
+        value = getattr(params, key)
+        if not _is_int(value) or value < 1:
+            problems.append((key, f"expected a positive integer, found {value!r}"))
+    ch = params.channels
+    if _is_int(ch) and ch >= 1 and ch & (ch - 1):
+        problems.append(("channels", f"expected a power of two (address bits), found {ch}"))
+    high, low = params.write_high_watermark, params.write_low_watermark
+    if not (isinstance(high, (int, float)) and 0 < high <= 1):
+        problems.append(("write_high_watermark", f"expected a fraction in (0, 1], found {high!r}"))
+    if not (isinstance(low, (int, float)) and 0 <= low < 1):
+        problems.append(("write_low_watermark", f"expected a fraction in [0, 1), found {low!r}"))
+    elif isinstance(high, (int, float)) and low >= high:
+        problems.append(
+            ("write_low_watermark", f"expected below write_high_watermark {high}, found {low}")
+        )
+    if not isinstance(params.bank_hash, bool):
+        problems.append(("bank_hash", f"expected true or false, found {params.bank_hash!r}"))
+    return problems
+
+
+def _arch_problems(params: DramParams) -> list[tuple[str, str]]:
+    if params.bank_arch not in BANK_ARCHS or params.preset not in PRESETS:
+        return []
+    arch = BANK_ARCHS[params.bank_arch]
+    problems = []
+    if params.burst_length not in arch.burst_lengths:
+        legal = ", ".join(str(b) for b in arch.burst_lengths)
+        problems.append(
+            (
+                "burst_length",
+                f"expected one of {legal} for bank_arch {arch.name}, found {params.burst_length!r}",
+            )
+        )
+    rate = PRESETS[params.preset].data_rate_mts
+    if rate > arch.max_data_rate_mts:
+        problems.append(
+            (
+                "bank_arch",
+                f"{arch.name} mode runs up to {arch.max_data_rate_mts} MT/s, "
+                f"found preset {params.preset} at {rate} MT/s; use BG or 8B",
+            )
+        )
+    return problems
+
+
+_PHYSICS: tuple[tuple[str, str, str], ...] = (
+    ("nRC", ">=", "nRAS + nRP"),
+    ("nRAS", ">=", "nRCD"),
+    ("nRPab", ">=", "nRP"),
+    ("nCCD_S", ">=", "nBL"),
+    ("nCCD_L", ">=", "nCCD_S"),
+    ("nBL_L", ">=", "nBL"),
+    ("nWTR_L", ">=", "nWTR_S"),
+    ("nFAW", ">=", "nRRD"),
+    ("nRFCab", ">=", "nRFCpb"),
+    ("nREFI", ">", "nRFCab"),
+    ("nREFIpb", ">", "nRFCpb"),
+    ("nCL + nBL + 2", ">", "nCWL"),
+)
+"""Relations the timing must keep after overrides (JESD209-5: tRC = tRAS + tRP; a burst may
+not overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank group) is
+never shorter than "_S"; a refresh interval is longer than the refresh; RD -> WR is positive)."""
+
+_BASE_REGISTRIES = (("preset", PRESETS), ("density", DENSITIES), ("bank_arch", BANK_ARCHS))
+
+
+def eval_sum(expression: str, env: Mapping[str, int]) -> int:
+    """Value of a sum like ``"nRAS + nRP"`` or ``"nCL + nBL + 2"`` (names or integers)."""
+    terms = [term.strip() for term in expression.split("+")]
+    return sum(int(term) if term.isdigit() else env[term] for term in terms)
+
+
+def _timing_problems(params: DramParams) -> list[tuple[str, str]]:
+    if not isinstance(params.timing, Mapping):
+        return [
+            ("timing", f"expected a mapping of timing names to CK counts, found {params.timing!r}")
+        ]
+    problems = []
+    good: dict[str, int] = {}
+    for name, value in params.timing.items():
+        if name not in TIMING_NAMES:
+            problems.append((f"timing.{name}", _unknown("timing parameter", name, TIMING_NAMES)))
+        elif not _is_int(value) or value < 1:
+            problems.append((f"timing.{name}", f"expected a positive CK count, found {value!r}"))
+        else:
+            good[name] = value
+    if any(getattr(params, k) not in reg for k, reg in _BASE_REGISTRIES) or _arch_problems(params):
+        return problems
+    t = resolve_timing(params.preset, params.density, params.bank_arch, params.burst_length, good)
+    env = {name: getattr(t, name) for name in TIMING_NAMES}
+    for lhs, op, rhs in _PHYSICS:
+        left, right = eval_sum(lhs, env), eval_sum(rhs, env)
+        if left > right or (op == ">=" and left == right):
+            continue
+        names = [term.strip() for term in f"{lhs} + {rhs}".split("+")]
+        blamed = next((n for n in names if n in good), names[0])
+        problems.append((f"timing.{blamed}", f"expected {lhs} {op} {rhs}, found {left} vs {right}"))
+    return problems
+
+
+def _energy_problems(params: DramParams) -> list[tuple[str, str]]:
+    if not isinstance(params.energy, Mapping):
+        return [
+            ("energy", f"expected a mapping of energy terms to numbers, found {params.energy!r}")
+        ]
+    problems = []
+    for name, value in params.energy.items():
+        if name not in ENERGY_TERMS:
+            problems.append((f"energy.{name}", _unknown("energy term", name, list(ENERGY_TERMS))))
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            problems.append((f"energy.{name}", f"expected a finite number >= 0, found {value!r}"))
+    return problems
+
+
+def check_params(params: DramParams) -> list[tuple[str, str]]:
+    """Every problem of ``params`` as ``(key path within the dram section, message)``.
+
+    Covers unknown names (with the valid ones and the closest match), shapes of numbers,
+    burst length and data rate legal for the bank architecture, the mapping string (see
+    :func:`npusim.dram.mapping.mapping_problems` for its rule), and the physics of the timing
+    after overrides (nRC >= nRAS + nRP and the others of ``_PHYSICS``). Empty when valid.
+    """
+    problems = _name_problems(params) + _shape_problems(params) + _arch_problems(params)
+    if params.bank_arch in BANK_ARCHS and _is_int(params.channels) and params.channels >= 1:
+        arch = BANK_ARCHS[params.bank_arch]
+        for message in mapping_problems(params.mapping, arch.bank_groups, params.channels):
+            problems.append(("mapping", message))
+    elif not isinstance(params.mapping, str):
+        problems.append(("mapping", f"expected a string over {' '.join(MAPPING_FIELDS)}"))
+    return problems + _timing_problems(params) + _energy_problems(params)

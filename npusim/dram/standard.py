@@ -1,0 +1,238 @@
+"""LPDDR5 organization and timing as declared data (JESD209-5B via reference lpddr5.md).
+
+Three tables, read by one mechanism (:func:`resolve_timing`):
+
+* ``PRESETS``: speed bins, the core timings in CK cycles for BG mode with BL16 and WCK:CK 4:1.
+  ``LPDDR5_6400`` is the reference page's table verbatim (JESD209-5B as carried by Ramulator
+  2.1). ``LPDDR5_4267`` and ``LPDDR5_3200`` are derived from the speed-independent JESD209-5A
+  values in ns and the per-bin tCK / RL / WL of the Synopsys DWC LPDDR5 controller driver
+  (``lpddr5_set_default_timing``: tCK 1875 / 2500 ps, x16 RL 12 / 9 without DBI, WL set A
+  6 / 5; tRCD = tRPpb 18 ns, tRPab 21 ns, tRAS 42 ns, tWR 34 ns, tRRD max(5 ns, 2 nCK),
+  tFAW 20 ns, tWTR_S max(6.25 ns, 4 nCK), tWTR_L max(12 ns, 4 nCK), tRBTP max(7.5 ns, 2 nCK)
+  - 2 nCK, tPBR2ACT 7.5 ns, tREFI 3906 ns, tREFIpb 488 ns), rounded to CK with
+  :func:`ck_from_ns`. The same rule reproduces every ns-based entry of the 6400 table, and
+  nRTP = nBL_L + tRBTP reproduces its 8.
+* ``DENSITIES``: 8 Gb and 16 Gb x16 dies, their rows per bank and refresh timings in ns
+  (reference: tRFCab / tRFCpb 210 / 120 ns for 8 Gb, 280 / 140 ns for 16 Gb; tPBR2PBR 90 ns
+  for 8 Gb, also used for 16 Gb, where the reference gives no value).
+* ``BANK_ARCHS``: BG (4 bank groups x 4 banks, 2 KiB page, BL16/BL32), 16B (16 banks, 2 KiB
+  page, BL16/BL32, only up to 3200 MT/s) and 8B (8 banks, 4 KiB page, BL32 only) (Micron MT62F
+  datasheet; JESD209-5B). Without bank groups the "_L" timings equal the "_S" ones; 8B mode
+  uses tRRD 10 ns and tFAW 40 ns (Synopsys driver, "8Bank mode").
+
+One x16 channel is one die; a BL16 burst moves 32 B, BL32 64 B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+
+CHANNEL_WIDTH_BYTES = 2
+"""x16 channel: 2 bytes per transfer (reference lpddr5.md, Organization)."""
+
+
+def ck_from_ns(t_ns: float, tck_ps: int) -> int:
+    """Round a time in ns up to CK cycles with JEDEC's 2.6 % guard band.
+
+    Ramulator 2 ``JEDEC_rounding``: ``nCK = floor((t_ps * 1000 / tCK_ps + 974) / 1000)``.
+    """
+    t_ps = round(t_ns * 1000)
+    return (t_ps * 1000 // tck_ps + 974) // 1000
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Resolved timing of one channel, all in CK cycles (names follow reference lpddr5.md)."""
+
+    nBL: int
+    nBL_L: int
+    nCL: int
+    nCWL: int
+    nRCD: int
+    nRP: int
+    nRPab: int
+    nRAS: int
+    nRC: int
+    nWR: int
+    nRTP: int
+    nPPD: int
+    nCCD_S: int
+    nCCD_L: int
+    nRRD: int
+    nFAW: int
+    nWTR_S: int
+    nWTR_L: int
+    nRFCab: int
+    nRFCpb: int
+    nREFI: int
+    nREFIpb: int
+    nPBR2PBR: int
+    nPBR2ACT: int
+
+    @property
+    def rd_to_wr(self) -> int:
+        """RD -> WR turnaround, nCL + nBL + 2 - nCWL (reference "Derived turnarounds")."""
+        return self.nCL + self.nBL + 2 - self.nCWL
+
+    @property
+    def wr_to_rd_s(self) -> int:
+        """WR -> RD in another bank group, nCWL + nBL + nWTR_S."""
+        return self.nCWL + self.nBL + self.nWTR_S
+
+    @property
+    def wr_to_rd_l(self) -> int:
+        """WR -> RD in the same bank group, nCWL + nBL_L + nWTR_L."""
+        return self.nCWL + self.nBL_L + self.nWTR_L
+
+    @property
+    def wr_to_pre(self) -> int:
+        """WR -> PRE of the same bank, nCWL + nBL + nWR."""
+        return self.nCWL + self.nBL + self.nWR
+
+
+TIMING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Timing))
+
+
+@dataclass(frozen=True)
+class SpeedBin:
+    """One data rate: clock and core timings (BG mode, BL16) in CK cycles."""
+
+    name: str
+    data_rate_mts: int
+    tck_ps: int
+    timing_ck: Mapping[str, int]
+    source: str
+
+
+@dataclass(frozen=True)
+class Density:
+    """One x16 die density: capacity, rows per bank (2 KiB page) and refresh timings in ns."""
+
+    name: str
+    capacity_bytes: int
+    rows_per_bank: int
+    tRFCab_ns: float
+    tRFCpb_ns: float
+    tPBR2PBR_ns: float
+
+
+@dataclass(frozen=True)
+class BankArch:
+    """One bank architecture: bank groups, banks per group, page size, legal burst lengths."""
+
+    name: str
+    bank_groups: int
+    banks_per_group: int
+    page_bytes: int
+    burst_lengths: tuple[int, ...]
+    max_data_rate_mts: int
+    tRRD_ns: float | None = None
+    tFAW_ns: float | None = None
+
+    @property
+    def banks(self) -> int:
+        return self.bank_groups * self.banks_per_group
+
+
+def _ck(**values: int) -> Mapping[str, int]:
+    return MappingProxyType(values)
+
+
+PRESETS: Mapping[str, SpeedBin] = MappingProxyType(
+    {
+        "LPDDR5_6400": SpeedBin(
+            "LPDDR5_6400", 6400, 1250,
+            _ck(nBL=2, nBL_L=4, nCL=17, nCWL=9, nRCD=15, nRP=15, nRPab=17, nRAS=34, nRC=49,
+                nWR=28, nRTP=8, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=4, nFAW=16, nWTR_S=5,
+                nWTR_L=10, nREFI=3125, nREFIpb=391, nPBR2ACT=6),
+            "JESD209-5B tables as carried by Ramulator 2.1 (reference lpddr5.md)",
+        ),
+        "LPDDR5_4267": SpeedBin(
+            "LPDDR5_4267", 4267, 1875,
+            _ck(nBL=2, nBL_L=4, nCL=12, nCWL=6, nRCD=10, nRP=10, nRPab=12, nRAS=23, nRC=33,
+                nWR=19, nRTP=6, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=3, nFAW=11, nWTR_S=4,
+                nWTR_L=7, nREFI=2084, nREFIpb=261, nPBR2ACT=4),
+            "JESD209-5A ns values and RL/WL per bin from the Synopsys DWC LPDDR5 driver",
+        ),
+        "LPDDR5_3200": SpeedBin(
+            "LPDDR5_3200", 3200, 2500,
+            _ck(nBL=2, nBL_L=4, nCL=9, nCWL=5, nRCD=8, nRP=8, nRPab=9, nRAS=17, nRC=25,
+                nWR=14, nRTP=5, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=2, nFAW=8, nWTR_S=4,
+                nWTR_L=5, nREFI=1563, nREFIpb=196, nPBR2ACT=3),
+            "JESD209-5A ns values and RL/WL per bin from the Synopsys DWC LPDDR5 driver",
+        ),
+    }
+)  # fmt: skip
+
+DENSITIES: Mapping[str, Density] = MappingProxyType(
+    {
+        "8Gb": Density("8Gb", 2**30, 2**15, 210.0, 120.0, 90.0),
+        "16Gb": Density("16Gb", 2**31, 2**16, 280.0, 140.0, 90.0),
+    }
+)
+
+BANK_ARCHS: Mapping[str, BankArch] = MappingProxyType(
+    {
+        "BG": BankArch("BG", 4, 4, 2048, (16, 32), 8533),
+        "16B": BankArch("16B", 1, 16, 2048, (16, 32), 3200),
+        "8B": BankArch("8B", 1, 8, 4096, (32,), 8533, tRRD_ns=10.0, tFAW_ns=40.0),
+    }
+)
+
+
+def burst_bytes(burst_length: int) -> int:
+    """Bytes one burst moves on an x16 channel (BL16: 32 B, BL32: 64 B)."""
+    return burst_length * CHANNEL_WIDTH_BYTES
+
+
+def peak_bandwidth_bytes_per_s(preset: str, channels: int = 1) -> float:
+    """Peak data bandwidth: data rate x 2 B x channels (12.8e9 B/s per LPDDR5-6400 channel)."""
+    return PRESETS[preset].data_rate_mts * 1e6 * CHANNEL_WIDTH_BYTES * channels
+
+
+def rows_per_bank(density: str, bank_arch: str) -> int:
+    """Rows per bank: die capacity / (banks x page) (8 Gb, BG: 2^15; 16 Gb: 2^16)."""
+    arch = BANK_ARCHS[bank_arch]
+    return DENSITIES[density].capacity_bytes // (arch.banks * arch.page_bytes)
+
+
+def resolve_timing(
+    preset: str,
+    density: str,
+    bank_arch: str,
+    burst_length: int,
+    overrides: Mapping[str, int] | None = None,
+) -> Timing:
+    """Timing of one channel for a valid combination (see ``check_params``), then overrides.
+
+    BL32 doubles the burst on the bus (nBL, nBL_L, nCCD_L, and nCCD_S becomes at least nBL)
+    and adds BL/n to nRTP; bank architectures without bank groups use the "_S" values for
+    "_L"; densities give the refresh timings. Names of ``overrides`` must be ``TIMING_NAMES``.
+    """
+    speed = PRESETS[preset]
+    dens = DENSITIES[density]
+    arch = BANK_ARCHS[bank_arch]
+    values = dict(speed.timing_ck)
+    values["nRFCab"] = ck_from_ns(dens.tRFCab_ns, speed.tck_ps)
+    values["nRFCpb"] = ck_from_ns(dens.tRFCpb_ns, speed.tck_ps)
+    values["nPBR2PBR"] = ck_from_ns(dens.tPBR2PBR_ns, speed.tck_ps)
+    if arch.tRRD_ns is not None:
+        values["nRRD"] = max(ck_from_ns(arch.tRRD_ns, speed.tck_ps), 2)
+    if arch.tFAW_ns is not None:
+        values["nFAW"] = ck_from_ns(arch.tFAW_ns, speed.tck_ps)
+    if burst_length == 32:
+        values["nRTP"] += values["nBL_L"]
+        values["nBL"] *= 2
+        values["nBL_L"] *= 2
+        values["nCCD_L"] *= 2
+        values["nCCD_S"] = max(values["nCCD_S"], values["nBL"])
+    if arch.bank_groups == 1:
+        values["nBL_L"] = values["nBL"]
+        values["nCCD_L"] = values["nCCD_S"]
+        values["nWTR_L"] = values["nWTR_S"]
+    timing = Timing(**values)
+    if overrides:
+        timing = replace(timing, **{k: int(v) for k, v in overrides.items()})
+    return timing

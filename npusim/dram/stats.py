@@ -1,0 +1,180 @@
+"""Statistics of a DRAM run, per channel and in total (typed results, no printing).
+
+Bandwidth is bytes moved on the data bus over the elapsed time from the first arrival to the
+last completion, in GB/s (1e9 B/s). Row outcomes are counted per burst from the commands:
+a column command is a conflict if its bank was opened after the scheduler precharged another
+row for it, a miss if the bank was opened from closed (start, auto-precharge, refresh), and a
+hit if the row was already open. Read latency is per burst, in ns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from npusim.dram.device import Command
+from npusim.dram.energy import EnergyBreakdown, compute_energy
+
+if TYPE_CHECKING:
+    from npusim.dram.controller import ChannelController
+    from npusim.dram.system import DramSystem
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """One channel's (or, with ``channel == -1``, the whole system's) statistics.
+
+    ``bus_utilization``: fraction of elapsed CK the data bus carried bursts (bursts x nBL);
+    ``refresh_cycles``: CK under refresh (nRFCab per REFab, nRFCpb per REFpb of a bank set);
+    ``avg_queue_occupancy``: mean number of requests in the read and write queues together;
+    ``energy``: pJ by term (see :mod:`npusim.dram.energy`). In the total, bandwidth and
+    elapsed time span all channels, occupancy is summed and utilization averaged.
+    """
+
+    channel: int
+    bytes_read: int
+    bytes_written: int
+    elapsed_cycles: int
+    elapsed_ns: float
+    achieved_gbps: float
+    peak_gbps: float
+    bus_utilization: float
+    read_bursts: int
+    write_bursts: int
+    read_latency_mean_ns: float
+    read_latency_p50_ns: float
+    read_latency_p95_ns: float
+    read_latency_p99_ns: float
+    read_latency_max_ns: float
+    row_hits: int
+    row_misses: int
+    row_conflicts: int
+    command_counts: dict[str, int]
+    refresh_cycles: int
+    refresh_ns: float
+    avg_queue_occupancy: float
+    energy: EnergyBreakdown
+
+    @property
+    def energy_total_pj(self) -> float:
+        return self.energy.total_pj
+
+
+@dataclass(frozen=True)
+class DramStats:
+    """Per-channel stats, their total, and the bytes the requests asked for."""
+
+    channels: tuple[ChannelStats, ...]
+    total: ChannelStats
+    bytes_requested: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (energy terms in pJ, with their total)."""
+        out = asdict(self)
+        for entry in [out["total"], *out["channels"]]:
+            entry["energy"]["total_pj"] = sum(entry["energy"].values())
+        return out
+
+
+def _latency_ns(latencies: np.ndarray, tck_ns: float) -> dict[str, float]:
+    if latencies.size == 0:
+        return {k: 0.0 for k in ("mean", "p50", "p95", "p99", "max")}
+    ns = latencies.astype(np.float64) * tck_ns
+    p50, p95, p99 = np.percentile(ns, [50, 95, 99])
+    return {"mean": float(ns.mean()), "p50": p50, "p95": p95, "p99": p99, "max": float(ns.max())}
+
+
+def _build(
+    channel: int,
+    counts: list[int],
+    outcome: list[int],
+    elapsed: int,
+    latencies: np.ndarray,
+    extra: dict[str, Any],
+    system: DramSystem,
+) -> ChannelStats:
+    tck_ns = system.tck_ns
+    reads = counts[Command.RD] + counts[Command.RDA]
+    writes = counts[Command.WR] + counts[Command.WRA]
+    moved = (reads + writes) * system.burst_bytes
+    elapsed_ns = elapsed * tck_ns
+    lat = _latency_ns(latencies, tck_ns)
+    peak = system.peak_bytes_per_s / system.channels * (system.channels if channel < 0 else 1)
+    return ChannelStats(
+        channel=channel,
+        bytes_read=reads * system.burst_bytes,
+        bytes_written=writes * system.burst_bytes,
+        elapsed_cycles=elapsed,
+        elapsed_ns=elapsed_ns,
+        achieved_gbps=moved / elapsed_ns if elapsed else 0.0,
+        peak_gbps=peak / 1e9,
+        read_bursts=reads,
+        write_bursts=writes,
+        read_latency_mean_ns=lat["mean"],
+        read_latency_p50_ns=float(lat["p50"]),
+        read_latency_p95_ns=float(lat["p95"]),
+        read_latency_p99_ns=float(lat["p99"]),
+        read_latency_max_ns=lat["max"],
+        row_hits=outcome[0],
+        row_misses=outcome[1],
+        row_conflicts=outcome[2],
+        command_counts={c.name: counts[c] for c in Command},
+        **extra,
+    )
+
+
+def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
+    dev = ctrl.dev
+    first = ctrl.first_cycle or 0
+    elapsed = ctrl.last_cycle - first if ctrl.first_cycle is not None else 0
+    active = min(dev.active_cycles_until(ctrl.last_cycle), elapsed)
+    counts = dev.command_counts
+    energy = compute_energy(
+        system.energy,
+        activates=counts[Command.ACT],
+        bits_read=(counts[Command.RD] + counts[Command.RDA]) * system.burst_bytes * 8,
+        bits_written=(counts[Command.WR] + counts[Command.WRA]) * system.burst_bytes * 8,
+        refreshes_all_bank=counts[Command.REFAB],
+        refreshes_per_bank=counts[Command.REFPB],
+        precharged_cycles=elapsed - active,
+        active_cycles=active,
+        tck_ns=system.tck_ns,
+        page_bytes=system.page_bytes,
+    )
+    chunks = ctrl.read_latency_chunks
+    latencies = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    bursts = sum(counts[c] for c in (Command.RD, Command.RDA, Command.WR, Command.WRA))
+    extra = {
+        "bus_utilization": bursts * system.timing.nBL / elapsed if elapsed else 0.0,
+        "refresh_cycles": ctrl.refresh_cycles,
+        "refresh_ns": ctrl.refresh_cycles * system.tck_ns,
+        "avg_queue_occupancy": ctrl.queue_cycles / elapsed if elapsed else 0.0,
+        "energy": energy,
+    }
+    return _build(index, counts, ctrl.outcome, elapsed, latencies, extra, system)
+
+
+def collect_stats(system: DramSystem) -> DramStats:
+    """Stats of every channel of ``system`` and their total."""
+    ctrls = system.controllers
+    per = tuple(_channel(i, c, system) for i, c in enumerate(ctrls))
+    used = [c for c in ctrls if c.first_cycle is not None]
+    elapsed = max(c.last_cycle for c in used) - min(c.first_cycle for c in used) if used else 0
+    counts = [sum(c.dev.command_counts[k] for c in ctrls) for k in Command]
+    chunks = [x for c in ctrls for x in c.read_latency_chunks]
+    latencies = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    energy = per[0].energy
+    for s in per[1:]:
+        energy = energy + s.energy
+    extra = {
+        "bus_utilization": float(np.mean([s.bus_utilization for s in per])),
+        "refresh_cycles": sum(s.refresh_cycles for s in per),
+        "refresh_ns": sum(s.refresh_ns for s in per),
+        "avg_queue_occupancy": sum(s.avg_queue_occupancy for s in per),
+        "energy": energy,
+    }
+    outcome = [sum(c.outcome[k] for c in ctrls) for k in range(3)]
+    total = _build(-1, counts, outcome, elapsed, latencies, extra, system)
+    return DramStats(channels=per, total=total, bytes_requested=system.bytes_requested)

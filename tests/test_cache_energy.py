@@ -1,0 +1,95 @@
+"""SRAM energy, leakage and area tables: the cited points, the interpolation, overrides."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from npusim.cache.energy import (
+    SramEnergyModel,
+    area_mm2,
+    check_energy_model,
+    leakage_power_w,
+    read_energy_pj,
+    write_energy_pj,
+)
+
+KIB = 1024
+MIB = 1024 * KIB
+
+# Horowitz, ISSCC 2014, via reference energy-45nm.md: 64-bit SRAM reads at 45 nm.
+HOROWITZ_64BIT_READ_PJ = [(8 * KIB, 10.0), (32 * KIB, 20.0), (1 * MIB, 100.0)]
+# CACTI 45 nm via reference energy-45nm.md: 64 KB SRAM, 256-bit access.
+CACTI_64KB_READ_PJ, CACTI_64KB_WRITE_PJ = 51.9, 66.3
+
+
+@pytest.mark.parametrize(("capacity", "energy"), HOROWITZ_64BIT_READ_PJ)
+def test_reproduces_horowitz_points(capacity, energy):
+    assert read_energy_pj(capacity, 8) == pytest.approx(energy, rel=1e-12)
+
+
+def test_reproduces_cacti_64kb_point():
+    assert read_energy_pj(64 * KIB, 32) == pytest.approx(CACTI_64KB_READ_PJ, rel=1e-12)
+    assert write_energy_pj(64 * KIB, 32) == pytest.approx(CACTI_64KB_WRITE_PJ, rel=1e-12)
+
+
+def test_interpolation_is_log_log_between_points():
+    # Halfway in log(capacity) between 8 KiB and 32 KiB is the geometric mean of 10 and 20.
+    assert read_energy_pj(16 * KIB, 8) == pytest.approx(math.sqrt(10.0 * 20.0))
+    # Extrapolation keeps the end segment's slope: 1 MiB -> 4 MiB is two halvings of 32x.
+    slope = math.log(100 / 20) / math.log(32)
+    assert read_energy_pj(4 * MIB, 8) == pytest.approx(100 * 4**slope)
+
+
+def test_energy_grows_with_capacity_and_width_and_writes_cost_more():
+    capacities = [1 * KIB, 8 * KIB, 64 * KIB, 1 * MIB, 4 * MIB, 64 * MIB]
+    reads = [read_energy_pj(c, 64) for c in capacities]
+    assert reads == sorted(reads)
+    widths = [8, 16, 32, 64, 128]
+    assert [read_energy_pj(MIB, w) for w in widths] == sorted(
+        read_energy_pj(MIB, w) for w in widths
+    )
+    # Wider accesses are cheaper per byte (shared decode), narrower than 64 bit cost 64 bit.
+    assert read_energy_pj(MIB, 64) / 64 < read_energy_pj(MIB, 8) / 8
+    assert read_energy_pj(MIB, 1) == read_energy_pj(MIB, 8)
+    assert write_energy_pj(MIB, 64) > read_energy_pj(MIB, 64)
+
+
+def test_leakage_and_area_scale_with_capacity():
+    # ~1 nW per 6T cell (Sci. Rep. 7, 12347, Table 2): 8192 bits per KiB.
+    assert leakage_power_w(KIB) == pytest.approx(8192e-9)
+    assert leakage_power_w(4 * MIB) == pytest.approx(4 * 1024 * 8192e-9)
+    # Intel 45 nm SRAM test chip: 153 Mbit in 119 mm^2.
+    assert area_mm2(MIB) == pytest.approx(119 / (153e6 / 2**23))
+    assert area_mm2(4 * MIB) == pytest.approx(4 * area_mm2(MIB))
+
+
+def test_scenario_overrides_replace_defaults():
+    model = SramEnergyModel(
+        read_pj_per_access=5.0, write_pj_per_access=7.0, leakage_w_per_kib=1e-6,
+        area_mm2_per_mib=2.0,
+    )  # fmt: skip
+    assert model.read_energy_pj(MIB, 64) == 5.0
+    assert model.write_energy_pj(4 * MIB, 8) == 7.0
+    assert model.leakage_power_w(2 * KIB) == pytest.approx(2e-6)
+    assert model.area_mm2(MIB // 2) == pytest.approx(1.0)
+    assert SramEnergyModel(read_pj_per_access=5.0).write_energy_pj(MIB, 64) == pytest.approx(
+        write_energy_pj(MIB, 64)
+    )
+
+
+def test_bad_overrides_and_arguments_are_reported():
+    problems = check_energy_model(
+        SramEnergyModel(read_pj_per_access=-1.0, area_mm2_per_mib=0.0, leakage_w_per_kib=math.nan)
+    )
+    assert [path for path, _ in problems] == [
+        "energy.read_pj_per_access",
+        "energy.leakage_w_per_kib",
+        "energy.area_mm2_per_mib",
+    ]
+    assert check_energy_model(SramEnergyModel()) == []
+    with pytest.raises(ValueError, match="capacity must be positive"):
+        read_energy_pj(0, 8)
+    with pytest.raises(ValueError, match="access width must be positive"):
+        read_energy_pj(MIB, 0)

@@ -1,0 +1,103 @@
+"""MAC energy and area table: Horowitz ISSCC 2014 figures, derivations, overrides, node hook."""
+
+from __future__ import annotations
+
+import pytest
+
+from npusim.compute.array import MacArray, array_area_mm2, layer_timing
+from npusim.compute.energy import (
+    MULTIPLY_COSTS,
+    NodeScaling,
+    ideal_area_factor,
+    mac_area_um2,
+    mac_cost,
+    mac_energy_pj,
+)
+from npusim.compute.params import ArrayParams
+from npusim.errors import ConfigError
+from npusim.workload.layers import Gemm
+
+# Horowitz, "Computing's Energy Problem", ISSCC 2014, 45 nm (via reference energy-45nm.md):
+# 8-bit int multiply 0.2 pJ / 282 um^2, 32-bit int add 0.1 pJ / 137 um^2,
+# 32-bit float multiply 3.7 pJ / 7700 um^2, 32-bit float add 0.9 pJ / 4184 um^2,
+# 16-bit float multiply 1.1 pJ / 1640 um^2.
+INT8_MAC_PJ, INT8_MAC_UM2 = 0.2 + 0.1, 282 + 137
+FP32_MAC_PJ, FP32_MAC_UM2 = 3.7 + 0.9, 7700 + 4184
+FP16_MAC_PJ, FP16_MAC_UM2 = 1.1 + 0.9, 1640 + 4184  # FP16 multiply + FP32 accumulate
+
+
+def test_int8_and_fp32_mac_match_the_published_derivation() -> None:
+    assert mac_energy_pj("int8") == pytest.approx(INT8_MAC_PJ)
+    assert mac_area_um2("int8") == pytest.approx(INT8_MAC_UM2)
+    assert mac_energy_pj("fp32") == pytest.approx(FP32_MAC_PJ)
+    assert mac_area_um2("fp32") == pytest.approx(FP32_MAC_UM2)
+    # The reference's rounded figures: "about 0.3 pJ and 420 um^2", "4.6 pJ and 11,900 um^2".
+    assert mac_area_um2("int8") == pytest.approx(420, rel=0.01)
+    assert mac_area_um2("fp32") == pytest.approx(11_900, rel=0.01)
+    # "about 15x" energy gap between an FP32 and an INT8 MAC.
+    assert mac_energy_pj("fp32") / mac_energy_pj("int8") == pytest.approx(15.33, rel=0.01)
+
+
+def test_fp16_mac_is_fp16_multiply_plus_fp32_add() -> None:
+    assert mac_energy_pj("fp16") == pytest.approx(FP16_MAC_PJ)
+    assert mac_area_um2("fp16") == pytest.approx(FP16_MAC_UM2)
+    # FP16 accumulation instead: + 16-bit float add 0.4 pJ / 1360 um^2.
+    assert mac_energy_pj("fp16", accumulator="fp16") == pytest.approx(1.1 + 0.4)
+    assert mac_area_um2("fp16", accumulator="fp16") == pytest.approx(1640 + 1360)
+
+
+def test_bf16_and_fp8_fit_through_fp16_and_fp32_multiply_points() -> None:
+    # a*s^2 + b through (11, 1.1 pJ) and (24, 3.7 pJ); bf16 s = 8.
+    a = 2.6 / (24**2 - 11**2)
+    b = 1.1 - a * 121
+    assert MULTIPLY_COSTS["bf16"].energy_pj == pytest.approx(a * 64 + b)
+    assert MULTIPLY_COSTS["fp8_e4m3"].energy_pj == pytest.approx(a * 16 + b)
+    assert MULTIPLY_COSTS["fp16"].energy_pj < 1.1 + 1e-12
+    e = {p: mac_energy_pj(p) for p in ("fp8_e5m2", "fp8_e4m3", "bf16", "fp16", "fp32")}
+    assert list(e.values()) == sorted(e.values())
+
+
+def test_integer_multiplier_scales_with_bits_squared() -> None:
+    m8 = MULTIPLY_COSTS["int8"]
+    assert MULTIPLY_COSTS["int4"].energy_pj == pytest.approx(m8.energy_pj / 4)
+    assert MULTIPLY_COSTS["int2"].area_um2 == pytest.approx(m8.area_um2 / 16)
+    assert mac_energy_pj("int4") == pytest.approx(0.05 + 0.1)
+    energies = [mac_energy_pj(p) for p in ("binary", "int2", "int4", "int8", "fp32")]
+    assert energies == sorted(energies)
+
+
+def test_binary_is_xnor_plus_popcount() -> None:
+    # XNOR = 0.2/64, one full adder = 0.1/32, 1/8 of a 32-bit accumulate = 0.1/8.
+    assert mac_energy_pj("binary") == pytest.approx(0.2 / 64 + 0.1 / 32 + 0.1 / 8)
+    assert mac_area_um2("binary") == pytest.approx(282 / 64 + 137 / 32 + 137 / 8)
+
+
+def test_overrides_win_and_node_scaling_multiplies_defaults() -> None:
+    assert mac_energy_pj("int8", {"int8": 0.315}) == 0.315  # Accelergy 45 nm INT8 MAC
+    assert mac_energy_pj("fp32", {"int8": 0.315}) == pytest.approx(FP32_MAC_PJ)
+    node = NodeScaling(node_nm=22, energy_factor=0.5, area_factor=ideal_area_factor(22), source="t")
+    assert mac_energy_pj("int8", node=node) == pytest.approx(0.15)
+    assert mac_area_um2("int8", node=node) == pytest.approx(419 * (22 / 45) ** 2)
+    assert "Horowitz" in mac_cost("int8").source
+
+
+def test_unknown_precision_or_accumulator_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no MAC cost for 'int7'"):
+        mac_energy_pj("int7")
+    with pytest.raises(ConfigError, match="unknown accumulator 'int64'"):
+        mac_energy_pj("int8", accumulator="int64")
+
+
+def test_layer_energy_and_array_area_show_the_int8_fp32_gap() -> None:
+    gemm = Gemm(64, 64, 64)
+    params = ArrayParams()
+    int8 = layer_timing(gemm, params, "int8")
+    fp32 = layer_timing(gemm, params, "fp32")
+    assert int8.mac_energy_pj == pytest.approx(64**3 * INT8_MAC_PJ)
+    assert fp32.mac_energy_pj / int8.mac_energy_pj == pytest.approx(FP32_MAC_PJ / INT8_MAC_PJ)
+    # 32x32 PEs x rate x MAC area: INT8 1 MAC/PE/cycle, FP32 0.25.
+    assert array_area_mm2(params, "int8") == pytest.approx(1024 * INT8_MAC_UM2 * 1e-6)
+    assert array_area_mm2(params, "fp32") == pytest.approx(1024 * 0.25 * FP32_MAC_UM2 * 1e-6)
+    overridden = ArrayParams(mac_energy_pj={"int8": 1.0}, mac_area_um2={"int8": 1000.0})
+    assert MacArray(overridden).mac_energy_pj("int8") == 1.0
+    assert array_area_mm2(overridden, "int8") == pytest.approx(1.024)
