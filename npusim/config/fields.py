@@ -55,6 +55,7 @@ class Field:
     power_of_two: bool = False
     nullable: bool = False
     value: Field | None = None
+    section: Section | None = None
 
     def choice_list(self) -> tuple[str, ...]:
         if self.choices is None:

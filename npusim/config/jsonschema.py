@@ -31,6 +31,9 @@ def _field_schema(spec: Field) -> dict[str, Any]:
         )
     elif spec.kind == "choice":
         out["enum"] = list(spec.choice_list())
+    elif spec.kind == "map" and spec.section is not None:
+        out["type"] = "object"
+        out["additionalProperties"] = _section_schema(spec.section)
     elif spec.kind == "map":
         assert spec.value is not None
         out["type"] = "object"

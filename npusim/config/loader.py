@@ -24,6 +24,7 @@ from npusim.config.scenario import (
     QuantConfig,
     Scenario,
     VectorConfig,
+    layer_precision,
 )
 from npusim.config.schema import SCENARIO, TOP_LEVEL_ONLY, field_at
 from npusim.config.validate import Locator, record_lines, validate_section
@@ -187,20 +188,17 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         for path, message in checks[section](params)
     ]
     supported = values["array"]["macs_per_pe_per_cycle"]
-    if precision.mac not in supported:
-        problems.append(
-            where.problem(
-                "precision",
-                f"the MAC array computes {precision.mac} for weights "
-                f"{precision.weights} x activations {precision.activations}, but "
-                f"array.macs_per_pe_per_cycle supports only {', '.join(supported)}",
-            )
-        )
     quant = QuantConfig(**values["quantization"])
-    if quant.granularity == "per_group" and quant.group_size is None:
-        problems.append(
-            where.problem("quantization.group_size", "per_group granularity needs a group_size")
-        )
+    for name, override in {"": {}, **precision.layers}.items():
+        problems += _precision_problems(layer_precision(precision, override), name, sections,
+                                        supported, where)  # fmt: skip
+    for name, override in {"": {}, **quant.layers}.items():
+        merged = {**values["quantization"], **override}
+        if merged["granularity"] == "per_group" and merged["group_size"] is None:
+            path = f"quantization.layers.{name}" if name else "quantization"
+            problems.append(
+                where.problem(f"{path}.group_size", "per_group granularity needs a group_size")
+            )
     if problems:
         raise ConfigError(problems)
     return Scenario(
@@ -224,6 +222,28 @@ _ATTR_SOURCES = {
     ("array", "mac_energy_pj"): "energy.mac",
     ("array", "mac_area_um2"): "energy.mac_area",
 }
+
+
+def _precision_problems(
+    precision: PrecisionConfig,
+    layer: str,
+    sections: Mapping[str, Any],
+    supported: Mapping[str, float],
+    where: Locator,
+) -> list[Problem]:
+    """The MAC array must compute the (layer's) MAC precision with its accumulator."""
+    path = f"precision.layers.{layer}" if layer else "precision"
+    if precision.mac not in supported:
+        return [where.problem(
+            path, f"the MAC array computes {precision.mac} for weights {precision.weights} x "
+            f"activations {precision.activations}, but array.macs_per_pe_per_cycle supports "
+            f"only {', '.join(supported)}")]  # fmt: skip
+    if not layer:
+        return []
+    array = dataclasses.replace(sections["array"],
+                                accumulator={precision.mac: precision.accumulator})  # fmt: skip
+    return [where.problem(f"{path}.accumulator", message)
+            for key, message in check_array(array) if key.startswith("accumulator")]  # fmt: skip
 
 
 def yaml_path(section: str, attr_path: str) -> str:
@@ -292,11 +312,13 @@ def resolved_tree(values: Mapping[str, Any], section: Any = SCENARIO) -> dict[st
     """
     out: dict[str, Any] = {}
     for key, spec in section.items():
+        name = spec.attr or key if isinstance(spec, Field) else key
+        if name not in values:  # a key a partial (per-layer) override leaves out
+            continue
         if isinstance(spec, Field):
-            value = values[spec.attr or key]
-            out[key] = _as_yaml(value, spec)
+            out[key] = _as_yaml(values[name], spec)
         else:
-            out[key] = resolved_tree(values[key], spec)
+            out[key] = resolved_tree(values[name], spec)
     return out
 
 
@@ -305,6 +327,8 @@ def _as_yaml(value: Any, spec: Field) -> Any:
         return None
     if spec.kind == "quantity":
         return _si_string(value, spec)
+    if spec.kind == "map" and spec.section is not None:
+        return {k: resolved_tree(v, spec.section) for k, v in value.items()}
     if spec.kind == "map":
         assert spec.value is not None
         return {k: _as_yaml(v, spec.value) for k, v in value.items()}

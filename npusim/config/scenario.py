@@ -9,7 +9,7 @@ attributes, never strings or dicts. Unit parameter types belong to the unit pack
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from npusim.cache import CacheParams
@@ -20,11 +20,15 @@ from npusim.precision import PRECISIONS, Kind, Precision
 
 @dataclass(frozen=True)
 class PrecisionConfig:
-    """Storage precision of weights and activations, and the accumulator's."""
+    """Storage precision of weights and activations, and the accumulator's.
+
+    ``layers`` maps layer names to partial overrides (``{"fc": {"weights": "int4"}}``).
+    """
 
     weights: str
     activations: str
     accumulator: str
+    layers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, str]:
         return {"weights": self.weights, "activations": self.activations,
@@ -55,6 +59,7 @@ class QuantConfig:
     group_size: int | None
     calibration: str
     percentile: float
+    layers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,34 @@ class Scenario:
     energy: EnergyConfig
     source: str = ""
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def layer_overrides(self) -> set[str]:
+        """Names of the layers with their own precision or quantization."""
+        return set(self.precision.layers) | set(self.quantization.layers)
+
+    def for_layer(self, name: str) -> Scenario:
+        """This scenario as layer ``name`` sees it: its precision and quantization overrides
+        applied (the accumulator follows the MAC precision's kind unless given)."""
+        p_over = self.precision.layers.get(name)
+        q_over = self.quantization.layers.get(name)
+        if not p_over and not q_over:
+            return self
+        precision = layer_precision(self.precision, p_over or {})
+        quantization = replace(self.quantization, **(q_over or {}), layers={})
+        accumulator = {**self.array.accumulator, precision.mac: precision.accumulator}
+        return replace(self, precision=precision, quantization=quantization,
+                       array=replace(self.array, accumulator=accumulator))  # fmt: skip
+
+
+def layer_precision(base: PrecisionConfig, override: Mapping[str, str]) -> PrecisionConfig:
+    """``base`` with ``override`` applied; a changed int/float kind without an explicit
+    accumulator gets that kind's usual one (INT32 for integers, FP32 for floats)."""
+    merged = replace(base, **override, layers={})
+    if "accumulator" not in override and _is_float(merged.mac) != _is_float(base.mac):
+        merged = replace(merged, accumulator="fp32" if _is_float(merged.mac) else "int32")
+    return merged
+
+
+def _is_float(precision: str) -> bool:
+    return PRECISIONS[precision].is_float

@@ -119,13 +119,22 @@ VECTOR: Section = {
                   maximum=65536),
 }  # fmt: skip
 
-PRECISION: Section = {
+_PRECISION_KEYS: Section = {
     "weights": _choice("int8", "storage precision of weights", _storage_precisions),
     "activations": _choice("int8", "storage precision of activations", _storage_precisions),
     "accumulator": _choice("int32", "accumulator precision", ("int32", "fp32", "fp16")),
 }  # fmt: skip
 
-QUANTIZATION: Section = {
+
+def _per_layer(section: Section, what: str) -> Field:
+    return Field("map", {}, f"per-layer {what} overrides by layer name, e.g. "
+                 "{fc: {weights: int4}}; names are checked against the workload",
+                 section=section)  # fmt: skip
+
+
+PRECISION: Section = {**_PRECISION_KEYS, "layers": _per_layer(_PRECISION_KEYS, "precision")}
+
+_QUANTIZATION_KEYS: Section = {
     "symmetric": Field("bool", True, "symmetric (zero point fixed) or affine"),
     "granularity": _choice("per_channel", "scale granularity of weights",
                            ("per_tensor", "per_channel", "per_group")),
@@ -135,6 +144,10 @@ QUANTIZATION: Section = {
     "percentile": Field("float", 99.99, "percentile for percentile calibration",
                         minimum=0.0, maximum=100.0, exclusive_minimum=True),
 }  # fmt: skip
+QUANTIZATION: Section = {
+    **_QUANTIZATION_KEYS,
+    "layers": _per_layer(_QUANTIZATION_KEYS, "quantization"),
+}
 
 ENERGY: Section = {
     "node": _choice("45nm", "technology node of the energy tables", ("45nm",)),

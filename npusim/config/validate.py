@@ -26,9 +26,15 @@ class Locator:
 
 
 def validate_section(
-    raw: Any, section: Section, path: str, where: Locator, problems: list[Problem]
+    raw: Any,
+    section: Section,
+    path: str,
+    where: Locator,
+    problems: list[Problem],
+    partial: bool = False,
 ) -> dict[str, Any]:
-    """Convert ``raw`` (a mapping) by ``section``; returns ``{attr: value}`` with defaults filled.
+    """Convert ``raw`` (a mapping) by ``section``; returns ``{attr: value}`` with defaults filled
+    (``partial``: only the keys given, for overrides).
 
     Every unknown key, wrong type, unit or range is appended to ``problems``; the returned
     dict then holds defaults where values were bad, so later checks can still run.
@@ -46,6 +52,8 @@ def validate_section(
     out: dict[str, Any] = {}
     for key, spec in section.items():
         key_path = f"{path}.{key}" if path else key
+        if partial and key not in raw:
+            continue
         if isinstance(spec, Field):
             value = raw.get(key, spec.default)
             out[spec.attr or key] = _convert(value, spec, key_path, where, problems)
@@ -72,11 +80,15 @@ def _convert_map(
     if not isinstance(raw, Mapping):
         problems.append(where.problem(path, f"expected a mapping, got {raw!r}"))
         return {}
-    assert spec.value is not None
     allowed = spec.choice_list()
     out: dict[str, Any] = {}
     for key, value in raw.items():
         key_path = f"{path}.{key}"
+        if spec.section is not None:
+            out[str(key)] = validate_section(value, spec.section, key_path, where, problems,
+                                             partial=True)  # fmt: skip
+            continue
+        assert spec.value is not None
         if allowed and key not in allowed:
             hint = suggest(str(key), allowed)
             problems.append(

@@ -125,7 +125,9 @@ def _build(
     )
 
 
-def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
+def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyBreakdown, int]:
+    """One channel's energy so far and the CK cycles it has been busy (first to last
+    command). Cheap: no latency percentiles, so callers may sample it often."""
     dev = ctrl.dev
     first = ctrl.first_cycle or 0
     elapsed = ctrl.last_cycle - first if ctrl.first_cycle is not None else 0
@@ -143,6 +145,12 @@ def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> Channel
         tck_ns=system.tck_ns,
         page_bytes=system.page_bytes,
     )
+    return energy, elapsed
+
+
+def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
+    energy, elapsed = channel_energy(ctrl, system)
+    counts = ctrl.dev.command_counts
     chunks = ctrl.read_latency_chunks
     latencies = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
     bursts = sum(counts[c] for c in (Command.RD, Command.RDA, Command.WR, Command.WRA))

@@ -29,7 +29,7 @@ from npusim.dram.standard import (
     resolve_timing,
     rows_per_bank,
 )
-from npusim.dram.stats import DramStats, collect_stats
+from npusim.dram.stats import DramStats, channel_energy, collect_stats
 from npusim.errors import ConfigError, Problem, TraceError
 from npusim.trace import Trace
 
@@ -179,6 +179,13 @@ class DramSystem:
     def stats(self) -> DramStats:
         """Per-channel and total statistics of everything served so far."""
         return collect_stats(self)
+
+    def energy_so_far(self) -> tuple[float, float]:
+        """(energy in pJ, busy ns summed over channels) of everything served so far: the
+        cheap subset of :meth:`stats` for callers that sample it often (per layer)."""
+        parts = [channel_energy(ctrl, self) for ctrl in self.controllers]
+        return (sum(e.total_pj for e, _ in parts),
+                sum(cycles for _, cycles in parts) * self.tck_ns)  # fmt: skip
 
 
 def _per_request(per_burst: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from npusim.dram import peak_bandwidth_bytes_per_s
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle
 from npusim.engine.energy import dram_streaming_energy_pj, sram_energy_pj, static_energy_pj
 from npusim.engine.plan import LayerPlan, plan_layer
-from npusim.engine.quality import layer_quality
+from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -78,11 +78,12 @@ def _traffic_extra(plan: LayerPlan) -> dict[str, int]:
 
 def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
     """Run every layer of ``workload`` on ``scenario`` in analytic fidelity."""
+    check_layer_overrides(scenario, workload)
     layers = tuple(
-        analytic_layer(plan_layer(layer, scenario), scenario,
-                       layer_quality(layer, workload, scenario))
+        analytic_layer(plan_layer(layer, view), view, layer_quality(layer, workload, view))
         for layer in workload.layers
-    )  # fmt: skip
+        for view in [scenario.for_layer(layer.name)]
+    )
     return RunResult(
         scenario=scenario.name,
         workload=workload.name,

@@ -29,7 +29,7 @@ from npusim.engine.assemble import layer_result
 from npusim.engine.energy import sram_energy_pj, static_energy_pj
 from npusim.engine.layout import Allocator
 from npusim.engine.plan import LayerPlan, plan_layer
-from npusim.engine.quality import layer_quality
+from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.engine.steps import Step, gemm_steps, vector_steps
 from npusim.engine.system import MemoryPath, PathCounters
 from npusim.results import Energy, LayerResult, RunResult
@@ -112,9 +112,7 @@ class _DramSnapshot:
 
 
 def _dram_snapshot(path: MemoryPath) -> _DramSnapshot:
-    stats = path.dram.stats()
-    return _DramSnapshot(sum(ch.energy_total_pj for ch in stats.channels),
-                         sum(ch.elapsed_ns for ch in stats.channels))  # fmt: skip
+    return _DramSnapshot(*path.dram.energy_so_far())
 
 
 def _dram_energy_pj(path: MemoryPath, before: _DramSnapshot, after: _DramSnapshot,
@@ -163,14 +161,16 @@ def run_cycle(
     scenario: Scenario, workload: Workload, progress: Progress | None = None
 ) -> RunResult:
     """Simulate ``workload`` on ``scenario`` layer by layer (see the module docstring)."""
+    check_layer_overrides(scenario, workload)
     path = MemoryPath(scenario)
     alloc = Allocator(path.dram.capacity_bytes)
     layers = []
     layer_of_transfer: list[str] = []
     now = 0
     for index, layer in enumerate(workload.layers):
-        quality = layer_quality(layer, workload, scenario)
-        result, now = cycle_layer(plan_layer(layer, scenario), scenario, path, alloc, now, quality)
+        view = scenario.for_layer(layer.name)
+        quality = layer_quality(layer, workload, view)
+        result, now = cycle_layer(plan_layer(layer, view), view, path, alloc, now, quality)
         layers.append(result)
         layer_of_transfer += [layer.name] * (len(path.log.start) - len(layer_of_transfer))
         if progress is not None:

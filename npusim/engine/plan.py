@@ -12,7 +12,6 @@ transactions.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
@@ -72,10 +71,12 @@ class LayerPlan:
         double buffering can hide. A tile's bytes are its share of each stored tensor (a
         conv input tile is its band of the stored ifmap, not its im2col expansion)."""
         if self.tiling is None:
-            if self.input.total == 0:
+            n_in = self.layer.input_elements
+            if n_in == 0:
                 return 0, self.output.total
-            share = min(self.chunk_elements / self.layer.input_elements, 1.0)
-            return math.ceil(self.input.total * share), math.ceil(self.output.total * share)
+            first = min(self.chunk_elements, n_in)
+            last = n_in - (n_in - 1) // self.chunk_elements * self.chunk_elements
+            return self.input.total * first // n_in, self.output.total * last // n_in
         gemm, t = self.layer.gemm(), self.tiling
         first = (self.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
                  + self.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip

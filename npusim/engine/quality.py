@@ -14,7 +14,9 @@ import math
 from typing import Any
 
 from npusim.config import Scenario
+from npusim.config.fields import suggest
 from npusim.engine.plan import activation_spec, weight_spec
+from npusim.errors import ConfigError, Problem
 from npusim.quant import quantize
 from npusim.workload import Layer, Workload
 from npusim.workload.tensors import layer_tensors
@@ -28,9 +30,12 @@ def _finite(value: float) -> float | None:
 
 
 def layer_quality(layer: Layer, workload: Workload, scenario: Scenario) -> dict[str, Any]:
-    """``weight_sqnr_db``, ``input_sqnr_db`` (null when exact), clipped fractions, sampling."""
+    """``weight_sqnr_db``, ``input_sqnr_db`` (null when exact), clipped fractions, sampling,
+    and the precisions used. ``scenario`` is the layer's view (:meth:`Scenario.for_layer`)."""
     tensors = layer_tensors(layer, workload, scenario.seed, max_elements=SAMPLE_ELEMENTS)
-    out: dict[str, Any] = {"sqnr_sampled": tensors.sampled}
+    out: dict[str, Any] = {"weight_precision": scenario.precision.weights,
+                           "activation_precision": scenario.precision.activations,
+                           "sqnr_sampled": tensors.sampled}  # fmt: skip
     if tensors.weights is not None:
         error = quantize(tensors.weights, weight_spec(scenario)).error
         out["weight_sqnr_db"] = _finite(error.sqnr_db)
@@ -40,3 +45,18 @@ def layer_quality(layer: Layer, workload: Workload, scenario: Scenario) -> dict[
         out["input_sqnr_db"] = _finite(error.sqnr_db)
         out["input_clipped_fraction"] = error.fraction_clipped
     return out
+
+
+def check_layer_overrides(scenario: Scenario, workload: Workload) -> None:
+    """Per-layer precision/quantization overrides must name layers of the workload."""
+    names = [layer.name for layer in workload.layers]
+    problems = [
+        Problem(f"{section}.layers.{name}",
+                f"no layer {name!r} in workload {workload.name!r}{suggest(name, names)}",
+                scenario.source)
+        for section, overrides in (("precision", scenario.precision.layers),
+                                   ("quantization", scenario.quantization.layers))
+        for name in overrides if name not in names
+    ]  # fmt: skip
+    if problems:
+        raise ConfigError(problems)
