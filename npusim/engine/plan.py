@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
 from npusim.config import Scenario
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling
+from npusim.errors import CapacityError
 from npusim.precision import PRECISIONS
 from npusim.quant import QuantSpec, StorageBytes, spec_for_precision, storage_bytes
-from npusim.workload import Layer
+from npusim.workload import Gemm, Layer
 
 NO_BYTES = StorageBytes(0, 0, 0)
 VECTOR_CHUNK_BYTES = 64 * 1024  # input bytes per vector step: small fill, many overlaps
@@ -31,6 +32,7 @@ class LayerPlan:
 
     GEMM layers carry ``timing`` and ``tiling``; vector-unit layers carry ``vector_ops`` and
     ``chunk_elements`` (input elements per streamed chunk) and have ``weight == NO_BYTES``.
+    ``group_bundle`` whole groups move per step when a grouped layer's groups are small.
     ``op_energy_pj`` is the MAC array's energy, or the vector unit's (each vector op costed
     as one MAC at the activation precision: an ALU operation of that width).
     """
@@ -47,6 +49,7 @@ class LayerPlan:
     tiling: Tiling | None = None
     vector_ops: int = 0
     chunk_elements: int = 0
+    group_bundle: int = 1
 
     @property
     def dram_read_bytes(self) -> int:
@@ -77,12 +80,15 @@ class LayerPlan:
             first = min(self.chunk_elements, n_in)
             last = n_in - (n_in - 1) // self.chunk_elements * self.chunk_elements
             return self.input.total * first // n_in, self.output.total * last // n_in
-        gemm, t = self.layer.gemm(), self.tiling
-        first = (self.input.total * t.tm * t.tk // (gemm.groups * gemm.m * gemm.k)
-                 + self.weight.total * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n))  # fmt: skip
+        gemm, t, bundle = self.layer.gemm(), self.tiling, self.group_bundle
+        first = self.input.total * bundle * t.tm * t.tk // (
+            gemm.groups * gemm.m * gemm.k
+        ) + self.weight.total * bundle * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n)
         last_m = gemm.m - (gemm.m - 1) // t.tm * t.tm
         last_n = gemm.n - (gemm.n - 1) // t.tn * t.tn
-        return first, self.output.total * last_m * last_n // (gemm.groups * gemm.m * gemm.n)
+        last_bundle = gemm.groups - (gemm.groups - 1) // bundle * bundle
+        return first, (self.output.total * last_bundle * last_m * last_n
+                       // (gemm.groups * gemm.m * gemm.n))  # fmt: skip
 
 
 def activation_spec(scenario: Scenario) -> QuantSpec:
@@ -138,15 +144,39 @@ def plan_layer(layer: Layer, scenario: Scenario) -> LayerPlan:
         output=act_bits,
         accumulator=PRECISIONS[precision.accumulator].bits,
     )
-    tiling = choose_tiling(
-        layer.name, gemm.m, gemm.k, gemm.n, bits,
-        (inputs.total, weights.total, outputs.total), scenario.sram.capacity_bytes,
-        min_tile=max(scenario.array.rows, scenario.array.cols),
-    )  # fmt: skip
+    sizes = (inputs.total, weights.total, outputs.total)
+    capacity = scenario.sram.capacity_bytes
+    tiling, bundle = _whole_groups(layer.name, gemm, bits, sizes, capacity)
+    if tiling is None:
+        tiling = choose_tiling(
+            layer.name, gemm.m, gemm.k, gemm.n, bits, sizes, capacity,
+            min_tile=max(scenario.array.rows, scenario.array.cols),
+        )  # fmt: skip
     return LayerPlan(
         layer, inputs, weights, outputs, mac, timing.compute_cycles, timing.mac_energy_pj,
-        _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling,
+        _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, group_bundle=bundle,
     )  # fmt: skip
+
+
+MIN_GROUP_STEPS = 8  # bundles small enough that loads and compute still overlap
+
+
+def _whole_groups(
+    name: str, gemm: Gemm, bits: OperandBits, sizes: tuple[int, int, int], capacity: int
+) -> tuple[Tiling | None, int]:
+    """For a grouped layer whose groups each fit whole (double-buffered), one tile per group
+    and as many groups per step as fit, keeping at least :data:`MIN_GROUP_STEPS` steps;
+    otherwise ``(None, 1)`` and the ordinary per-group tiling."""
+    if gemm.groups == 1:
+        return None, 1
+    whole = max(gemm.m, gemm.n, gemm.k)
+    try:
+        tiling = choose_tiling(name, gemm.m, gemm.k, gemm.n, bits, sizes, capacity,
+                               min_tile=whole)  # fmt: skip
+    except CapacityError:
+        return None, 1
+    fit = capacity // tiling.footprint_bytes
+    return tiling, max(1, min(fit, gemm.groups // MIN_GROUP_STEPS))
 
 
 def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:

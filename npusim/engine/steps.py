@@ -5,7 +5,8 @@ cache still holds costs no DRAM traffic), compute it, and, after the last ``k`` 
 output tile, store that tile. The loop order is the tiler's (``m_outer``: m, n, k;
 ``n_outer``: n, m, k), repeated per group. A step's compute cycles are the layer's closed-form
 array cycles shared out in proportion to the step's MACs (cumulative rounding keeps the sum
-exact), so the array model stays the single source of compute time.
+exact), so the array model stays the single source of compute time. Grouped layers whose
+groups are small (depthwise convolutions) move ``plan.group_bundle`` whole groups per step.
 """
 
 from __future__ import annotations
@@ -83,19 +84,22 @@ def gemm_steps(
     total_macs = gemm.macs
     total_cycles = plan.timing.compute_cycles
     done_macs = done_cycles = 0
-    for g in range(gemm.groups):
-        outer, inner = (m_ranges, n_ranges) if t.order == "m_outer" else (n_ranges, m_ranges)
+    outer, inner = (m_ranges, n_ranges) if t.order == "m_outer" else (n_ranges, m_ranges)
+    m, n = gemm.m, gemm.n
+    for g0, g1 in _ranges(gemm.groups, plan.group_bundle):
+        # A bundle of several groups only occurs with whole-group tiles, so the rows of
+        # groups g0..g1-1 are one contiguous run in each tensor.
         for a in outer:
             for b in inner:
                 (m0, m1), (n0, n1) = (a, b) if t.order == "m_outer" else (b, a)
                 for index, (k0, k1) in enumerate(k_ranges):
-                    in_a, in_s = inputs.blocks(g * gemm.m + m0, g * gemm.m + m1, k0, k1)
-                    w_a, w_s = weights.blocks(g * gemm.n + n0, g * gemm.n + n1, k0, k1)
-                    done_macs += (m1 - m0) * (n1 - n0) * (k1 - k0)
+                    in_a, in_s = inputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, k0, k1)
+                    w_a, w_s = weights.blocks(g0 * n + n0, (g1 - 1) * n + n1, k0, k1)
+                    done_macs += (g1 - g0) * (m1 - m0) * (n1 - n0) * (k1 - k0)
                     cycles = total_cycles * done_macs // total_macs - done_cycles
                     done_cycles += cycles
                     last = index == len(k_ranges) - 1
-                    out = outputs.blocks(g * gemm.m + m0, g * gemm.m + m1, n0, n1) if last else None
+                    out = outputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, n0, n1) if last else None
                     yield Step(
                         np.concatenate([in_a, w_a]), np.concatenate([in_s, w_s]), cycles,
                         None if out is None else out[0], None if out is None else out[1],
