@@ -87,7 +87,7 @@ def test_default_out_dir_names_scenario_workload_precision(
         (["run", "missing.yaml"], "missing.yaml: file not found"),
         (["run", "--set", "sram.capacty=1 MiB"], "sram.capacty: unknown key (did you mean "
          "'capacity'?)"),
-        (["run", "--workload", "resnet"], "no workload file or bundled workload 'resnet'"),
+        (["run", "--workload", "resnet"], "no workload file or bundled workload named 'resnet'"),
         (["run", "--precision", "int3"], "unknown precision 'int3'"),
         (["run", "--set", "dram.preset=DDR4"], "dram.preset: expected one of"),
     ],

@@ -17,6 +17,7 @@ from npusim.cache import CacheParams
 from npusim.cache import check_params as check_cache
 from npusim.compute import ArrayParams
 from npusim.compute import check_params as check_array
+from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
 from npusim.config.fields import Field, suggest
 from npusim.config.scenario import (
     EnergyConfig,
@@ -35,32 +36,18 @@ from npusim.errors import ConfigError, Problem
 from npusim.precision import PRECISIONS
 from npusim.units import Dimension
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_SCENARIOS = REPO_ROOT / "hw_configs"
 DEFAULT_SCENARIO = "lpddr5_51gbps_4mib"
 
 
 def bundled_scenarios() -> list[str]:
     """Names of the scenarios shipped in ``hw_configs/``."""
-    return sorted(p.stem for p in BUNDLED_SCENARIOS.glob("*.yaml"))
+    return bundled_names(BUNDLED_SCENARIOS)
 
 
 def resolve_scenario_path(name_or_path: str | Path | None) -> Path:
-    """A path as given, or a bundled scenario by name (with or without ``.yaml``)."""
-    if name_or_path is None:
-        name_or_path = DEFAULT_SCENARIO
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = BUNDLED_SCENARIOS / f"{path.stem}.yaml"
-    if path.parent == Path(".") and bundled.exists():
-        return bundled
-    if path.suffix in (".yaml", ".yml"):
-        return path  # reading it reports "file not found" with the path
-    hint = suggest(str(name_or_path), bundled_scenarios())
-    raise ConfigError(
-        Problem("", f"no scenario file or bundled scenario named {str(name_or_path)!r}{hint}")
-    )
+    """A path as given, or a bundled scenario by name (default: the bundled default)."""
+    return resolve_bundled(name_or_path or DEFAULT_SCENARIO, BUNDLED_SCENARIOS, "scenario")
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

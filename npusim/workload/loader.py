@@ -33,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
 from npusim.config.fields import suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
@@ -40,7 +41,6 @@ from npusim.workload.expr import ExpressionError, evaluate, names_used
 from npusim.workload.layers import LAYER_TYPES, Layer
 from npusim.workload.shapes import is_int
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_WORKLOADS = REPO_ROOT / "workloads"
 
 TOP_KEYS = ("name", "description", "batch", "params", "tensors", "layers")
@@ -81,23 +81,12 @@ class Workload:
 
 def bundled_workloads() -> list[str]:
     """Names of the workloads shipped in ``workloads/``."""
-    return sorted(p.stem for p in BUNDLED_WORKLOADS.glob("*.yaml"))
+    return bundled_names(BUNDLED_WORKLOADS)
 
 
 def resolve_workload_path(name_or_path: str | Path) -> Path:
     """A path as given, or a bundled workload by name."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = BUNDLED_WORKLOADS / f"{path.stem}.yaml"
-    if path.parent == Path(".") and bundled.exists():
-        return bundled
-    if path.suffix in (".yaml", ".yml"):
-        return path
-    hint = suggest(str(name_or_path), bundled_workloads())
-    raise ConfigError(
-        Problem("workload", f"no workload file or bundled workload {str(name_or_path)!r}{hint}")
-    )
+    return resolve_bundled(name_or_path, BUNDLED_WORKLOADS, "workload", key="workload")
 
 
 def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = None) -> Workload:

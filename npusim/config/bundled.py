@@ -1,0 +1,33 @@
+"""Files shipped with npusim (``hw_configs/``, ``workloads/``), found by name or by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from npusim.config.fields import suggest
+from npusim.errors import ConfigError, Problem
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def bundled_names(folder: Path) -> list[str]:
+    """Names (file stems) of the YAML files in a bundled folder."""
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def resolve_bundled(name_or_path: str | Path, folder: Path, kind: str, key: str = "") -> Path:
+    """An existing path as given; else a bundled file by name (with or without ``.yaml``);
+    else a ``*.yaml`` path as given (reading it reports "file not found"); else a
+    :class:`ConfigError` naming ``kind`` with the closest bundled name as a suggestion."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    bundled = folder / f"{path.stem}.yaml"
+    if path.parent == Path(".") and bundled.exists():
+        return bundled
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    hint = suggest(str(name_or_path), bundled_names(folder))
+    raise ConfigError(
+        Problem(key, f"no {kind} file or bundled {kind} named {str(name_or_path)!r}{hint}")
+    )
