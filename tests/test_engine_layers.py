@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from npusim.config import load_scenario
-from npusim.errors import ConfigError
+from npusim.cli import main
+from npusim.errors import CapacityError, ConfigError
 from npusim.simulate import simulate
 from npusim.workload import Linear, Workload, load_workload
 
@@ -80,3 +82,22 @@ def test_vector_layers_run_in_both_fidelities_and_cycle_is_never_faster() -> Non
     totals = cycle.totals()
     assert totals["dram_bandwidth_gbps"] <= totals["dram_peak_gbps"]
     assert 0 < totals["mac_utilization"] <= 1
+
+
+def test_scalesim_topology_runs_as_a_workload(tmp_path: Path) -> None:
+    topology = tmp_path / "net.csv"
+    header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+    topology.write_text(header + "Num Filter, Strides,\nconv, 16, 16, 3, 3, 8, 16, 1,\n")
+    workload = load_workload(topology)
+    assert workload.name == "net" and workload.layers[0].kind == "conv2d"
+    assert simulate(load_scenario(), workload, "analytic").layers[0].macs > 0
+
+
+def test_a_tile_that_cannot_fit_the_sram_names_the_layer_and_sizes(tmp_path: Path) -> None:
+    scenario = load_scenario(overrides=["sram.capacity=1 KiB", "sram.ways=1"])
+    with pytest.raises(CapacityError, match="layer 'a': no tile fits the 1024 B SRAM"):
+        simulate(scenario, FC, "cycle")
+    out = tmp_path / "o"
+    code = main(["run", "-w", "mlp", "--set", "sram.capacity=1 KiB", "sram.ways=1",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 2 and not out.exists()

@@ -39,6 +39,7 @@ from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
 from npusim.workload.expr import ExpressionError, evaluate, names_used
 from npusim.workload.layers import LAYER_TYPES, Layer
+from npusim.workload.scalesim import load_topology
 from npusim.workload.shapes import is_int
 
 BUNDLED_WORKLOADS = REPO_ROOT / "workloads"
@@ -93,8 +94,12 @@ def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = N
     """Load and validate a workload, ``params`` overriding its declared parameters.
 
     Raises :class:`ConfigError` listing every problem (unknown override names included, with a
-    suggestion).
+    suggestion). A ``.csv`` file is read as a SCALE-Sim topology (conv or GEMM form).
     """
+    if Path(name_or_path).suffix.lower() == ".csv":
+        path = Path(name_or_path)
+        layers = tuple(load_topology(path))
+        return Workload(path.stem, layers, "SCALE-Sim topology", str(path))
     path = resolve_workload_path(name_or_path)
     raw = read_yaml(path)
     source = str(path)
