@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from npusim.config import load_scenario
 from npusim.cli import main
+from npusim.config import load_scenario
 from npusim.errors import CapacityError, ConfigError
 from npusim.simulate import simulate
 from npusim.workload import Linear, Workload, load_workload
