@@ -1,0 +1,77 @@
+"""Export a sweep's store as flat rows: one per point, axes + totals (CSV or JSON).
+
+Columns: ``workload``, ``precision``, ``fidelity``, ``status``, ``error``, one column per axis
+(named by its dotted key, value as written in the sweep file), then the run's ``totals`` with
+nested figures flattened as in ``layers.csv`` (``energy_pj.total`` -> ``energy_total_pj``),
+and ``key`` (the point's hash). Failed points have empty totals. pandas reads both files
+(``pandas.read_csv``, ``pandas.read_json(orient="records")``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from npusim.results import flatten
+from npusim.sweep.store import ResultStore, StoredPoint
+
+LEADING_COLUMNS = ("workload", "precision", "fidelity", "status", "error")
+
+
+def flat_row(point: StoredPoint) -> dict[str, Any]:
+    """One point as a flat mapping (see the module docstring for the columns)."""
+    row: dict[str, Any] = {
+        "workload": point.workload, "precision": point.precision or "",
+        "fidelity": point.fidelity, "status": point.status, "error": point.error or "",
+    }  # fmt: skip
+    row.update(point.axes)
+    if point.summary is not None:
+        row.update(flatten(point.summary["totals"]))
+    row["key"] = point.key
+    return row
+
+
+def result_rows(folder: str | Path) -> list[dict[str, Any]]:
+    """Every stored point of the sweep folder as a flat row, in sweep order."""
+    with ResultStore(folder, create=False) as store:
+        return [flat_row(p) for p in store.points()]
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    columns: list[str] = list(LEADING_COLUMNS)
+    for row in rows:
+        columns += [c for c in row if c not in columns and c != "key"]
+    return [*columns, "key"]
+
+
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """The CSV text of ``rows`` (header = union of the rows' columns; missing cells empty)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_columns(rows), lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def export_csv(folder: str | Path, out_file: str | Path) -> int:
+    """Write the sweep's rows to ``out_file`` as CSV; returns the number of rows."""
+    rows = result_rows(folder)
+    _write(Path(out_file), rows_csv(rows))
+    return len(rows)
+
+
+def export_json(folder: str | Path, out_file: str | Path) -> int:
+    """Write the sweep's rows to ``out_file`` as a JSON list of objects; returns the count."""
+    rows = result_rows(folder)
+    _write(Path(out_file), json.dumps(rows, indent=1) + "\n")
+    return len(rows)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
