@@ -18,8 +18,9 @@ another; DRAM, cache and refresh state carry over between them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -52,8 +53,8 @@ def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
     def loader() -> Any:
         for step in steps:
             yield operand_slots.get(1)
-            if step.load_addrs.shape[0]:
-                done = path.load(step.load_addrs, step.load_sizes, int(env.now))
+            if step.loads:
+                done = path.load(step.loads, int(env.now))
                 yield env.timeout(done - env.now)
             yield ready.put(step)
 
@@ -100,9 +101,27 @@ def _placements(plan: LayerPlan, alloc: Allocator) -> list[Step]:
 
 
 def _diff(after: PathCounters, before: PathCounters) -> PathCounters:
-    return PathCounters(
-        *(getattr(after, f) - getattr(before, f) for f in after.__dataclass_fields__)
-    )
+    def minus(a: Any, b: Any) -> Any:
+        return [x - y for x, y in zip(a, b, strict=True)] if isinstance(a, list) else a - b
+
+    return PathCounters(*(minus(getattr(after, f), getattr(before, f))
+                          for f in after.__dataclass_fields__))  # fmt: skip
+
+
+def _traffic_by_kind(plan: LayerPlan, c: PathCounters) -> dict[str, int]:
+    """DRAM bytes by tensor kind, the analytic model's keys: payload per kind plus the
+    quantization metadata, which is stored with its tensor and so travels in proportion."""
+    kinds = {}
+    metadata = 0.0
+    for name, tensor, moved in (
+        ("input_read_bytes", plan.input, c.dram_read_bytes_by_part[0]),
+        ("weight_read_bytes", plan.weight, c.dram_read_bytes_by_part[1]),
+        ("output_write_bytes", plan.output, c.dma_write_bytes),
+    ):
+        share = tensor.metadata_bytes / tensor.total if tensor.total else 0.0
+        metadata += moved * share
+        kinds[name] = moved - round(moved * share)
+    return {**kinds, "metadata_bytes": round(metadata)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,7 @@ def _dram_energy_pj(path: MemoryPath, before: _DramSnapshot, after: _DramSnapsho
 def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Allocator,
                 start: int, quality: dict[str, Any]) -> tuple[LayerResult, int]:  # fmt: skip
     """Simulate one layer from core cycle ``start``; return its result and its end cycle."""
-    before, dram_before = replace(path.counters), _dram_snapshot(path)
+    before, dram_before = copy.deepcopy(path.counters), _dram_snapshot(path)
     steps = _placements(plan, alloc)
     end = _simulate_steps(path, steps, start)
     c = _diff(path.counters, before)
@@ -148,7 +167,7 @@ def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Al
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
     extra = {"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,
-             "tile_steps": len(steps), **quality}  # fmt: skip
+             "tile_steps": len(steps), **_traffic_by_kind(plan, c), **quality}  # fmt: skip
     result = layer_result(
         plan, scenario, cycles=cycles, read_bytes=c.dram_read_bytes,
         write_bytes=c.dram_write_bytes, hits=c.hits, misses=c.misses, energy=energy,

@@ -24,11 +24,12 @@ from npusim.engine.plan import LayerPlan
 class Step:
     """Blocks to load, cycles to compute, and (on an output tile's last step) blocks to store.
 
-    ``first_k`` marks the first step of an output tile (it claims an output buffer).
+    ``loads`` holds (addresses, sizes) per tensor: the input, then the weights (or second
+    operand) when there are any. ``first_k`` marks the first step of an output tile (it
+    claims an output buffer).
     """
 
-    load_addrs: np.ndarray
-    load_sizes: np.ndarray
+    loads: tuple[tuple[np.ndarray, np.ndarray], ...]
     compute_cycles: int
     store_addrs: np.ndarray | None
     store_sizes: np.ndarray | None
@@ -59,10 +60,10 @@ def vector_steps(
     for (e0, e1), cycles in zip(
         chunks, _shares(plan.compute_cycles, [e1 - e0 for e0, e1 in chunks]), strict=True
     ):
-        load = inputs.blocks(e0, e1, 0, 1) if n_in else (np.zeros(0, np.int64),) * 2
+        loads = (inputs.blocks(e0, e1, 0, 1),) if n_in else ()
         o0, o1 = e0 * n_out // max(n_in, 1), e1 * n_out // max(n_in, 1)
         store = outputs.blocks(o0, o1, 0, 1) if o1 > o0 else None
-        yield Step(load[0], load[1], cycles, None if store is None else store[0],
+        yield Step(loads, cycles, None if store is None else store[0],
                    None if store is None else store[1], first_k=True)  # fmt: skip
 
 
@@ -93,15 +94,14 @@ def gemm_steps(
             for b in inner:
                 (m0, m1), (n0, n1) = (a, b) if t.order == "m_outer" else (b, a)
                 for index, (k0, k1) in enumerate(k_ranges):
-                    in_a, in_s = inputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, k0, k1)
-                    w_a, w_s = weights.blocks(g0 * n + n0, (g1 - 1) * n + n1, k0, k1)
+                    loads = (inputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, k0, k1),
+                             weights.blocks(g0 * n + n0, (g1 - 1) * n + n1, k0, k1))  # fmt: skip
                     done_macs += (g1 - g0) * (m1 - m0) * (n1 - n0) * (k1 - k0)
                     cycles = total_cycles * done_macs // total_macs - done_cycles
                     done_cycles += cycles
                     last = index == len(k_ranges) - 1
                     out = outputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, n0, n1) if last else None
                     yield Step(
-                        np.concatenate([in_a, w_a]), np.concatenate([in_s, w_s]), cycles,
-                        None if out is None else out[0], None if out is None else out[1],
-                        first_k=index == 0,
+                        loads, cycles, None if out is None else out[0],
+                        None if out is None else out[1], first_k=index == 0,
                     )  # fmt: skip

@@ -13,11 +13,12 @@ outputs are not re-read within the layer).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from npusim.cache import SetAssociativeCache
+from npusim.cache import BlockOutcome, SetAssociativeCache
 from npusim.config import Scenario
 from npusim.dram import DramSystem
 
@@ -51,6 +52,8 @@ class PathCounters:
     dma_write_bytes: int = 0
     sram_fill_bytes: int = 0
     sram_array_cycles: int = 0
+    # DRAM bytes read per load part: [0] the input tensor, [1] the weights (or 2nd operand)
+    dram_read_bytes_by_part: list[int] = field(default_factory=lambda: [0, 0])
 
 
 class MemoryPath:
@@ -72,30 +75,45 @@ class MemoryPath:
     def to_core(self, ck: int) -> int:
         return math.ceil(ck * self.core_hz / self.ck_hz - 1e-9)
 
-    def load(self, addrs: np.ndarray, sizes: np.ndarray, now: int) -> int:
-        """Read byte blocks through the cache at core cycle ``now``; return the ready cycle."""
+    def load(self, parts: Sequence[tuple[np.ndarray, np.ndarray]], now: int) -> int:
+        """Read byte blocks through the cache at core cycle ``now``; return the ready cycle.
+
+        ``parts`` are (addresses, sizes) per tensor (input, weights); the missed lines of all
+        parts go to DRAM as one batch, and :attr:`PathCounters.dram_read_bytes_by_part`
+        records which part each fetched byte belonged to.
+        """
         c = self.counters
-        if addrs.shape[0] == 1:
-            outcome = self.cache.access_block(int(addrs[0]), int(sizes[0]), False)
-        else:
-            outcome = self.cache.access_trace(addrs, sizes, np.zeros(addrs.shape[0], bool))
-        c.line_reads += outcome.hits + outcome.misses
-        c.hits += outcome.hits
-        c.misses += outcome.misses
-        c.dma_read_bytes += int(sizes.sum())
-        c.sram_array_cycles += outcome.array_cycles
-        ready = now + outcome.array_cycles
-        fetched = outcome.fetch_addrs.shape[0] * self.line_bytes
-        if outcome.writeback_addrs.shape[0]:
-            self._write(outcome.writeback_addrs, self.line_bytes, now)
-        if fetched:
-            done = self.dram.serve(outcome.fetch_addrs, False, self.to_ck(now), self.line_bytes)
+        fetches, array_cycles = [], 0
+        for index, (addrs, sizes) in enumerate(parts):
+            if addrs.shape[0] == 0:
+                continue
+            outcome = self._access(addrs, sizes)
+            c.line_reads += outcome.hits + outcome.misses
+            c.hits += outcome.hits
+            c.misses += outcome.misses
+            c.dma_read_bytes += int(sizes.sum())
+            c.dram_read_bytes_by_part[index] += outcome.fetch_addrs.shape[0] * self.line_bytes
+            array_cycles += outcome.array_cycles
+            fetches.append(outcome.fetch_addrs)
+            if outcome.writeback_addrs.shape[0]:
+                self._write(outcome.writeback_addrs, self.line_bytes, now)
+        c.sram_array_cycles += array_cycles
+        ready = now + array_cycles
+        fetch = np.concatenate(fetches) if fetches else np.zeros(0, np.uint64)
+        if fetch.shape[0]:
+            fetched = fetch.shape[0] * self.line_bytes
+            done = self.dram.serve(fetch, False, self.to_ck(now), self.line_bytes)
             end = self.to_core(int(done.max()))
             c.dram_read_bytes += fetched
             c.sram_fill_bytes += fetched
             self.log.add(now, end, fetched, 0)
-            ready = max(ready, end + outcome.array_cycles)
+            ready = max(ready, end + array_cycles)
         return ready
+
+    def _access(self, addrs: np.ndarray, sizes: np.ndarray) -> BlockOutcome:
+        if addrs.shape[0] == 1:
+            return self.cache.access_block(int(addrs[0]), int(sizes[0]), False)
+        return self.cache.access_trace(addrs, sizes, np.zeros(addrs.shape[0], bool))
 
     def store(self, addrs: np.ndarray, sizes: np.ndarray, now: int) -> int:
         """Write byte blocks to DRAM at core cycle ``now``; return the cycle they are done."""
