@@ -85,7 +85,36 @@ def energy(workload_name: str = "resnet50") -> None:
               f"| {t['dram_read_bytes'] / 2**20:.1f} | {t['cache_hit_rate']:.1%} |")  # fmt: skip
 
 
-TABLES = {"gemv": gemv, "decode": decode_block, "working_set": working_set, "energy": energy}
+def granularity() -> None:
+    """Layer-wise vs channel-wise scales, and calibration, on synthetic trained-like weights
+    (per-channel scales spread about 7x, 0.1 % outliers: npusim.workload.tensors)."""
+    from npusim.quant import QuantSpec, quantize
+    from npusim.workload.tensors import layer_tensors
+
+    workload = load_workload("resnet50")
+    layer = next(layer for layer in workload.layers if layer.name == "conv4_1b")
+    weights = layer_tensors(layer, workload, seed=0).weights
+    print(
+        f"Weights of ResNet-50 {layer.name} ({weights.shape[0]} x {weights.shape[1]}), "
+        "symmetric, SQNR in dB:\n"
+    )
+    print("| bits | per-tensor min-max | per-channel min-max | per-channel MSE |")
+    print("| ---: | ---: | ---: | ---: |")
+    for bits in (8, 4, 2):
+        row = [quantize(weights, QuantSpec(bits=bits, symmetric=True, granularity=g,
+                                           calibration=c)).error.sqnr_db
+               for g, c in (("per_tensor", "minmax"), ("per_channel", "minmax"),
+                            ("per_channel", "mse"))]  # fmt: skip
+        print(f"| {bits} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
+
+
+TABLES = {
+    "granularity": granularity,
+    "gemv": gemv,
+    "decode": decode_block,
+    "working_set": working_set,
+    "energy": energy,
+}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(TABLES):
