@@ -59,9 +59,11 @@ def precision_label(scenario: Scenario) -> str:
     return p.weights if p.weights == p.activations else f"w{p.weights}-a{p.activations}"
 
 
-def default_out_dir(scenario: Scenario, workload: Workload, root: Path = Path("reports")) -> Path:
-    """``reports/<scenario>-<workload>-<precision>``."""
-    return root / f"{scenario.name}-{workload.name}-{precision_label(scenario)}"
+def default_out_dir(
+    scenario: Scenario, workload: Workload, suffix: str = "", root: Path = Path("reports")
+) -> Path:
+    """``reports/<scenario>-<workload><suffix>-<precision>`` (suffix: workload parameters)."""
+    return root / f"{scenario.name}-{workload.name}{suffix}-{precision_label(scenario)}"
 
 
 def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:

@@ -158,3 +158,19 @@ def test_atomic_write_replaces_and_leaves_no_staging(tmp_path: Path) -> None:
 
 def test_scenario_load_is_deterministic() -> None:
     assert load_scenario() == load_scenario()
+
+
+def test_workload_parameters_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "-q", "-w", "bert_base", "--param", "seq_len=8", "--fidelity", "analytic"]
+    assert main(args) == 0
+    out = tmp_path / "reports" / "lpddr5_51gbps_4mib-bert_base-seq_len8-int8"
+    summary = json.loads((out / "summary.json").read_text())
+    qkv = next(layer for layer in summary["layers"] if layer["type"] == "linear")
+    assert qkv["m"] == 8
+    code, _, stderr = run_cli("run", "-w", "bert_base", "--param", "seq_len=x")
+    assert (
+        code == 2 and stderr == "npusim: error: --param: expected NAME=INTEGER, got 'seq_len=x'\n"
+    )

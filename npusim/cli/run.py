@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from npusim.config import load_scenario
+from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
 from npusim.simulate import FIDELITIES, Progress, default_out_dir, save, simulate
 from npusim.workload import load_workload
@@ -24,6 +25,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", help="scenario YAML file or bundled name")
     p.add_argument("--workload", "-w", help="workload YAML file or bundled name "
                    "(default: the scenario's workload)")  # fmt: skip
+    p.add_argument(
+        "--param",
+        dest="params",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME=INT",
+        help="workload parameter, e.g. seq_len=512 or batch=4",
+    )
     p.add_argument("--precision", "-p", help="set weights and activations (int8, fp32, ...)")
     p.add_argument("--fidelity", choices=FIDELITIES, default=FIDELITIES[0],
                    help="cycle: SimPy + cycle-level LPDDR5 (default); analytic: roofline "
@@ -52,10 +62,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
-    workload = load_workload(args.workload or scenario.workload)
+    params = _params(args.params)
+    workload = load_workload(args.workload or scenario.workload, params)
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)
-    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload),
+    suffix = "".join(f"-{name}{value}" for name, value in sorted(params.items()))
+    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload, suffix),
                    plots=not args.no_plots)  # fmt: skip
     if args.json:
         json.dump(result.summary(), sys.stdout, indent=2)
@@ -79,3 +91,14 @@ def _progress_printer() -> Progress:
                   f"{elapsed:.1f} s wall", file=sys.stderr)  # fmt: skip
 
     return report
+
+
+def _params(pairs: list[str]) -> dict[str, int]:
+    """``["seq_len=512"]`` -> ``{"seq_len": 512}``; a malformed pair is a ConfigError."""
+    params: dict[str, int] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value.strip().lstrip("-").isdigit():
+            raise ConfigError(Problem("", f"expected NAME=INTEGER, got {pair!r}", "--param"))
+        params[name.strip()] = int(value)
+    return params
