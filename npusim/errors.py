@@ -71,3 +71,7 @@ class TraceError(NpusimError):
 
 class CapacityError(NpusimError):
     """A tensor or tile does not fit in the memory it must be placed in."""
+
+
+class ResultsError(NpusimError):
+    """Results cannot be written where asked, or a results store cannot be read."""

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from npusim.errors import ResultsError
+
 SCHEMA_VERSION = 1
 
 
@@ -198,12 +200,44 @@ def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str | 
     return write_files_atomically(out_dir, files)
 
 
+# What npusim writes into a run folder; a folder holding anything else is not replaced.
+RUN_FILES = ("summary.json", "layers.csv", "resolved_config.yaml", "timeline.csv")
+RUN_SUFFIXES = (".png", ".svg")
+
+
+def _owned(name: str) -> bool:
+    return name in RUN_FILES or name.endswith(RUN_SUFFIXES)
+
+
 def write_files_atomically(out_dir: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Replace ``out_dir`` by a folder holding exactly ``files`` (name -> text or bytes)."""
-    out_dir = Path(out_dir)
+    """Replace the run folder ``out_dir`` by one holding exactly ``files`` (name -> content).
+
+    Files are written into a temporary sibling folder which then replaces ``out_dir``, so a
+    reader (or an interrupted run) never sees a half-written result set. An existing path is
+    replaced only if it is a folder of npusim's own run files: a file, or a folder holding
+    anything else, raises :class:`ResultsError` and is left untouched.
+    """
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ResultsError(f"{out_dir} is a file; --out needs a folder")
+        foreign = sorted(p.name for p in out_dir.iterdir() if not _owned(p.name))
+        if foreign:
+            raise ResultsError(
+                f"{out_dir} holds files npusim did not write ({', '.join(foreign[:3])}); "
+                "choose a new or empty folder"
+            )
+    try:
+        return _replace_folder(out_dir, files)
+    except OSError as err:
+        raise ResultsError(f"cannot write results to {out_dir}: {err.strerror or err}") from None
+
+
+def _replace_folder(out_dir: Path, files: Mapping[str, str | bytes]) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; results are for everyone
         for name, content in files.items():
             mode = "wb" if isinstance(content, bytes) else "w"
             with open(staging / name, mode) as handle:
@@ -221,3 +255,18 @@ def write_files_atomically(out_dir: Path, files: Mapping[str, str | bytes]) -> P
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir
+
+
+def write_file_atomically(path: Path, content: str) -> Path:
+    """Write one text file through a temporary sibling and a rename (no torn files)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultsError(f"{path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as err:
+        raise ResultsError(f"cannot write {path}: {err.strerror or err}") from None
+    return path

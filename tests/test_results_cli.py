@@ -150,10 +150,27 @@ def test_flatten_names_units_last() -> None:
 
 def test_atomic_write_replaces_and_leaves_no_staging(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    write_files_atomically(out, {"a.txt": "1"})
-    write_files_atomically(out, {"b.txt": "2"})
-    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    write_files_atomically(out, {"summary.json": "1"})
+    write_files_atomically(out, {"layers.csv": "2"})
+    assert sorted(p.name for p in out.iterdir()) == ["layers.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_out_never_replaces_what_npusim_did_not_write(tmp_path: Path) -> None:
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    code, _, stderr = run_cli("run", "-w", "mlp", "--fidelity", "analytic", "--out",
+                              str(precious))  # fmt: skip
+    assert code == 2 and "holds files npusim did not write (notes.txt)" in stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("keep me too")
+    code, _, stderr = run_cli("run", "-w", "mlp", "--fidelity", "analytic", "--out", str(a_file))
+    assert code == 2 and "is a file; --out needs a folder" in stderr
+    assert a_file.read_text() == "keep me too"
+    code, _, stderr = run_cli("run", "--set", "name=../escaped", "--fidelity", "analytic")
+    assert code == 2 and "name: expected letters, digits" in stderr
 
 
 def test_scenario_load_is_deterministic() -> None:

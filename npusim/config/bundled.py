@@ -16,11 +16,11 @@ def bundled_names(folder: Path) -> list[str]:
 
 
 def resolve_bundled(name_or_path: str | Path, folder: Path, kind: str, key: str = "") -> Path:
-    """An existing path as given; else a bundled file by name (with or without ``.yaml``);
+    """An existing file as given; else a bundled file by name (with or without ``.yaml``);
     else a ``*.yaml`` path as given (reading it reports "file not found"); else a
     :class:`ConfigError` naming ``kind`` with the closest bundled name as a suggestion."""
     path = Path(name_or_path)
-    if path.exists():
+    if path.is_file():
         return path
     bundled = folder / f"{path.stem}.yaml"
     if path.parent == Path(".") and bundled.exists():

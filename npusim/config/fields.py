@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -169,3 +170,14 @@ def _unit_example(dimension: Dimension) -> str:
 
 
 Section = Mapping[str, "Field | Section"]
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name an output folder, or None: names become folder names, so
+    only letters, digits, ``_ . + -`` (not leading ``.``) are allowed."""
+    if isinstance(name, str) and _SAFE_NAME.fullmatch(name) and ".." not in name:
+        return None
+    return f"expected letters, digits, '_', '.', '+' or '-' (it names output folders), got {name!r}"

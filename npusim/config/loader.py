@@ -18,7 +18,7 @@ from npusim.cache import check_params as check_cache
 from npusim.compute import ArrayParams
 from npusim.compute import check_params as check_array
 from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
-from npusim.config.fields import Field, suggest
+from npusim.config.fields import Field, name_problem, suggest
 from npusim.config.scenario import (
     EnergyConfig,
     PrecisionConfig,
@@ -174,6 +174,8 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         for section, params in sections.items()
         for path, message in checks[section](params)
     ]
+    if (bad_name := name_problem(values["name"])) is not None:
+        problems.append(where.problem("name", bad_name))
     supported = values["array"]["macs_per_pe_per_cycle"]
     quant = QuantConfig(**values["quantization"])
     for name, override in {"": {}, **precision.layers}.items():

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from npusim.results import write_file_atomically
 from npusim.sweep.export import result_rows
 from npusim.sweep.store import ResultStore
 from npusim.sweep.views import load_views, sqnr_db
@@ -54,11 +55,7 @@ def write_report(folder: str | Path, plots: bool = True) -> Path:
         meta = store.meta("sweep", {})
         resolved_yaml = store.meta("resolved_scenario_yaml", "")
     page = render_index(folder, meta, files, resolved_yaml)
-    path = folder / INDEX_NAME
-    tmp = folder / f".{INDEX_NAME}.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_file_atomically(folder / INDEX_NAME, page)
 
 
 def render_index(folder: Path, meta: dict[str, Any], files: list[Any], resolved_yaml: str) -> str:

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from npusim.results import flatten
+from npusim.results import flatten, write_file_atomically
 from npusim.sweep.store import ResultStore, StoredPoint
 
 LEADING_COLUMNS = ("workload", "precision", "fidelity", "status", "error")
@@ -71,7 +71,4 @@ def export_json(folder: str | Path, out_file: str | Path) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_file_atomically(path, text)

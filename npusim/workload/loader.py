@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
-from npusim.config.fields import suggest
+from npusim.config.fields import name_problem, suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
 from npusim.workload.expr import ExpressionError, evaluate, names_used
@@ -121,6 +121,8 @@ def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = N
     for duplicate in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem("layers", f"layer name {duplicate!r} is used twice", source))
     tensors = _tensors_path(raw, path, problems)
+    if (bad_name := name_problem(raw.get("name", path.stem))) is not None:
+        problems.append(Problem("name", bad_name, source, key_line(raw, "name")))
     if problems:
         raise ConfigError(problems)
     return Workload(
