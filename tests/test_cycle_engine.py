@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npusim.config import load_scenario
+from npusim.errors import CapacityError
 from npusim.simulate import simulate
 from npusim.workload import Conv2d, Linear, Workload
 
@@ -81,3 +84,27 @@ def test_int8_energy_per_inference_beats_fp32_in_every_component() -> None:
     fp32 = simulate(load_scenario(precision="fp32"), SMALL, "cycle").totals()["energy_pj"]
     for part in ("mac", "sram", "dram", "total"):
         assert fp32[part] > int8[part]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    tokens=st.integers(1, 160), in_features=st.integers(1, 400), out_features=st.integers(1, 400),
+    capacity_kib=st.sampled_from([16, 64, 256]), channels=st.sampled_from([1, 2, 4]),
+    precision=st.sampled_from(["int8", "fp32", "int4"]),
+)  # fmt: skip
+def test_analytic_bounds_cycle_for_any_shape_and_memory(
+    tokens: int, in_features: int, out_features: int, capacity_kib: int, channels: int,
+    precision: str,
+) -> None:  # fmt: skip
+    overrides = [f"sram.capacity={capacity_kib} KiB", "sram.ways=4", f"dram.channels={channels}"]
+    scenario = load_scenario(precision=precision, overrides=overrides)
+    layer = Workload("w", (Linear("fc", in_features=in_features, out_features=out_features,
+                                  tokens=tokens),))  # fmt: skip
+    try:
+        analytic = simulate(scenario, layer, "analytic").layers[0]
+    except CapacityError:
+        return
+    cycle = simulate(scenario, layer, "cycle").layers[0]
+    assert cycle.cycles >= analytic.cycles
+    assert cycle.dram_read_bytes >= analytic.dram_read_bytes * 0.999  # line granularity rounds up
+    assert cycle.dram_bandwidth_gbps <= 12.8 * channels  # LPDDR5-6400: 12.8 GB/s per x16 channel

@@ -52,13 +52,14 @@ class LayerPlan:
     group_bundle: int = 1
 
     @property
-    def dram_read_bytes(self) -> int:
-        """DRAM reads the plan implies (the tiling's re-reads included)."""
-        return self.tiling.dram_read_bytes if self.tiling else self.input.total
+    def compulsory_read_bytes(self) -> int:
+        """Each input tensor read once: the least DRAM reading any execution can do."""
+        return self.input.total + self.weight.total
 
     @property
-    def dram_write_bytes(self) -> int:
-        return self.tiling.dram_write_bytes if self.tiling else self.output.total
+    def tiled_read_bytes(self) -> int:
+        """DRAM reads of the tiling's loop nest if nothing stayed on chip between re-reads."""
+        return self.tiling.dram_read_bytes if self.tiling else self.input.total
 
     @property
     def sram_operand_bytes(self) -> tuple[int, int]:
