@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from npusim.cli import main
@@ -101,3 +102,24 @@ def test_a_tile_that_cannot_fit_the_sram_names_the_layer_and_sizes(tmp_path: Pat
     code = main(["run", "-w", "mlp", "--set", "sram.capacity=1 KiB", "sram.ways=1",
                  "--out", str(out)])  # fmt: skip
     assert code == 2 and not out.exists()
+
+
+def test_tile_major_weights_cover_every_byte_exactly_once() -> None:
+    """Grouped layer whose groups do not divide into whole tiles: no tile straddles groups."""
+    from npusim.engine.cycle import _placements
+    from npusim.engine.layout import Allocator
+    from npusim.engine.plan import plan_layer
+    from npusim.workload import Conv2d
+
+    scenario = load_scenario(overrides=["sram.capacity=128 KiB"])
+    layer = Conv2d("g", in_h=28, in_w=28, in_channels=400, out_channels=400, kernel_h=3,
+                   kernel_w=3, padding=1, groups=2)  # fmt: skip
+    plan = plan_layer(layer, scenario)
+    assert plan.layer.gemm().n % plan.tiling.tn != 0  # the case that used to overlap
+    steps = _placements(plan, Allocator(1 << 34))
+    blocks = {(int(a), int(z)) for step in steps for a, z in zip(*step.loads[1], strict=True)}
+    base = min(a for a, _ in blocks)
+    coverage = np.zeros(plan.weight.total, np.int32)
+    for address, size in blocks:
+        coverage[address - base : address - base + size] += 1
+    assert (coverage == 1).all()

@@ -95,7 +95,7 @@ def _placements(plan: LayerPlan, alloc: Allocator) -> list[Step]:
         plan,
         alloc.place(f"{name}.input", plan.input.total, gemm.groups * gemm.m, gemm.k),
         alloc.place(f"{name}.weight", plan.weight.total, gemm.groups * gemm.n, gemm.k,
-                    tile=(plan.tiling.tn, plan.tiling.tk)),
+                    tile=(plan.tiling.tn, plan.tiling.tk), group_rows=gemm.n),
         alloc.place(f"{name}.output", plan.output.total, gemm.groups * gemm.m, gemm.n),
     ))  # fmt: skip
 

@@ -39,6 +39,7 @@ class TensorPlacement:
     rows: int
     cols: int
     tile: tuple[int, int] | None = None
+    group_rows: int = 0  # rows per group: tiles never straddle two groups
 
     def row_offset(self, row: np.ndarray | int) -> np.ndarray:
         return (np.asarray(row, dtype=np.int64) * self.total_bytes) // self.rows
@@ -60,7 +61,9 @@ class TensorPlacement:
     def _tile_block(self, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
         """The one block of a tile in the tile-major layout (``r0``/``c0`` on tile bounds)."""
         tile_rows, _ = self.tile  # type: ignore[misc]
-        band_start = (r0 // tile_rows) * tile_rows
+        group_rows = self.group_rows or self.rows
+        group_start = r0 // group_rows * group_rows
+        band_start = group_start + (r0 - group_start) // tile_rows * tile_rows
         first = band_start * self.cols + c0 * (r1 - r0)  # elements before this tile
         count = (r1 - r0) * (c1 - c0)
         elements = self.rows * self.cols
@@ -83,6 +86,7 @@ class Allocator:
         rows: int,
         cols: int,
         tile: tuple[int, int] | None = None,
+        group_rows: int = 0,
     ) -> TensorPlacement:
         base = -(-self.next_free // ALIGN_BYTES) * ALIGN_BYTES
         if base + total_bytes > self.capacity_bytes:
@@ -91,4 +95,4 @@ class Allocator:
                 f"{base} B already placed of {self.capacity_bytes} B"
             )
         self.next_free = base + total_bytes
-        return TensorPlacement(name, base, total_bytes, rows, cols, tile)
+        return TensorPlacement(name, base, total_bytes, rows, cols, tile, group_rows)
