@@ -47,6 +47,7 @@ class LayerPlan:
     peak_macs_per_cycle: float
     timing: ArrayLayerStats | None = None
     tiling: Tiling | None = None
+    bits: OperandBits | None = None
     vector_ops: int = 0
     chunk_elements: int = 0
     group_bundle: int = 1
@@ -66,9 +67,14 @@ class LayerPlan:
         """(read, write) bytes between the SRAM and the array or vector unit."""
         if self.timing is None:
             return self.input.total, self.output.total
-        t = self.timing
-        return (t.input_read_bytes + t.weight_read_bytes + t.output_read_bytes,
-                t.output_write_bytes)  # fmt: skip
+        # Operands are read at their stored width (W4A8: 4-bit weights feed INT8 MACs);
+        # partial sums and outputs at the array's widths.
+        t, bits = self.timing, self.bits
+        assert bits is not None
+        operands = _packed_bytes(t.input_reads, bits.input) + _packed_bytes(
+            t.weight_reads, bits.weight
+        )
+        return operands + t.output_read_bytes, t.output_write_bytes
 
     def edge_transfers(self) -> tuple[int, int]:
         """Bytes of the first load and of the last store: the fill and drain that no
@@ -90,6 +96,10 @@ class LayerPlan:
         last_bundle = gemm.groups - (gemm.groups - 1) // bundle * bundle
         return first, (self.output.total * last_bundle * last_m * last_n
                        // (gemm.groups * gemm.m * gemm.n))  # fmt: skip
+
+
+def _packed_bytes(elements: int, bits: float) -> int:
+    return -(-elements * int(bits) // 8)
 
 
 def activation_spec(scenario: Scenario) -> QuantSpec:
@@ -155,7 +165,8 @@ def plan_layer(layer: Layer, scenario: Scenario) -> LayerPlan:
         )  # fmt: skip
     return LayerPlan(
         layer, inputs, weights, outputs, mac, timing.compute_cycles, timing.mac_energy_pj,
-        _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, group_bundle=bundle,
+        _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
+        group_bundle=bundle,
     )  # fmt: skip
 
 
