@@ -108,3 +108,36 @@ def test_analytic_bounds_cycle_for_any_shape_and_memory(
     assert cycle.cycles >= analytic.cycles
     assert cycle.dram_read_bytes >= analytic.dram_read_bytes * 0.999  # line granularity rounds up
     assert cycle.dram_bandwidth_gbps <= 12.8 * channels  # LPDDR5-6400: 12.8 GB/s per x16 channel
+
+
+def test_dram_energy_of_the_layers_adds_up_to_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle gaps between layers are charged once: the layers' DRAM energies sum to the DRAM's
+    own energy over the whole run, busy and idle time included."""
+    import npusim.engine.cycle as cycle
+
+    paths = []
+
+    class Recording(cycle.MemoryPath):
+        def __init__(self, scenario: object) -> None:
+            super().__init__(scenario)  # type: ignore[arg-type]
+            paths.append(self)
+
+    monkeypatch.setattr(cycle, "MemoryPath", Recording)
+    layers = (Linear("big", in_features=2048, out_features=1024),
+              *(Linear(f"tiny{i}", in_features=64, out_features=64) for i in range(3)),
+              Linear("compute", in_features=256, out_features=256, tokens=2048))  # fmt: skip
+    run = simulate(load_scenario(), Workload("w", layers), "cycle")
+    (path,) = paths
+    whole_run = path.dram.energy_until(path.to_ck(run.totals()["cycles"]))
+    assert run.totals()["energy_pj"]["dram"] == pytest.approx(whole_run, rel=1e-9)
+    compute_bound = run.layers[-1]
+    # 4 channels idle in standby for the whole compute-bound layer, at least
+    assert compute_bound.energy_pj.dram > 4 * 37.0 * compute_bound.time_s * 1e9
+
+
+def test_dram_timing_and_refresh_reach_the_analytic_energy() -> None:
+    base = simulate(load_scenario(), GEMV, "analytic").totals()["energy_pj"]["dram"]
+    frequent = load_scenario(overrides=["dram.timing.nREFI=400"])
+    off = load_scenario(overrides=["dram.refresh=off"])
+    assert simulate(frequent, GEMV, "analytic").totals()["energy_pj"]["dram"] > base
+    assert simulate(off, GEMV, "analytic").totals()["energy_pj"]["dram"] < base

@@ -6,6 +6,7 @@ run with a value the user may not have meant, so duplicates are reported as prob
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,15 @@ def _duplicates(node: yaml.Node, path: str, source: str) -> list[Problem]:
     return problems
 
 
+# YAML 1.2 booleans only: YAML 1.1 would read `refresh: off` or `page_policy: on` as a
+# boolean, so a valid choice name would be rejected as "got False".
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _StrictLoader.construct_mapping,  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ import numpy as np
 
 from npusim.dram.device import Command
 from npusim.dram.energy import EnergyBreakdown, compute_energy
+from npusim.dram.params import RefreshMode
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -146,6 +147,29 @@ def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyB
         page_bytes=system.page_bytes,
     )
     return energy, elapsed
+
+
+def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: int) -> float:
+    """One channel's energy in pJ from cycle 0 to ``until_ck``: its commands so far, its
+    background while it was busy, and the time it has been idle, before its first command
+    and after its last (precharged standby, or active standby with a bank left open), with
+    the refreshes that fall due in that idle tail. The controller issues those refreshes
+    when its next request arrives, and they then count as commands instead, so the value
+    only grows with ``until_ck`` and differences between two cycles add up over a run."""
+    energy, _ = channel_energy(ctrl, system)
+    terms = system.energy
+    lead = ctrl.first_cycle if ctrl.first_cycle is not None else until_ck
+    tail_start = ctrl.last_cycle if ctrl.first_cycle is not None else until_ck
+    tail = max(until_ck - tail_start, 0)
+    tail_mw = terms.background_active_mw if ctrl.dev.open_banks else terms.background_precharged_mw
+    total = (energy.total_pj + terms.background_precharged_mw * min(lead, until_ck) * system.tck_ns
+             + tail_mw * tail * system.tck_ns)  # fmt: skip
+    if ctrl.refresh is not RefreshMode.OFF and ctrl.refresh_due <= until_ck:
+        per_bank = ctrl.refresh is RefreshMode.PER_BANK
+        interval = system.timing.nREFIpb if per_bank else system.timing.nREFI
+        due = (until_ck - ctrl.refresh_due) // interval + 1
+        total += due * (terms.refresh_pb_pj if per_bank else terms.refresh_ab_pj)
+    return total
 
 
 def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:

@@ -29,7 +29,7 @@ from npusim.dram.standard import (
     resolve_timing,
     rows_per_bank,
 )
-from npusim.dram.stats import DramStats, channel_energy, collect_stats
+from npusim.dram.stats import DramStats, channel_energy_until, collect_stats
 from npusim.errors import ConfigError, Problem, TraceError
 from npusim.trace import Trace
 
@@ -180,12 +180,11 @@ class DramSystem:
         """Per-channel and total statistics of everything served so far."""
         return collect_stats(self)
 
-    def energy_so_far(self) -> tuple[float, float]:
-        """(energy in pJ, busy ns summed over channels) of everything served so far: the
-        cheap subset of :meth:`stats` for callers that sample it often (per layer)."""
-        parts = [channel_energy(ctrl, self) for ctrl in self.controllers]
-        return (sum(e.total_pj for e, _ in parts),
-                sum(cycles for _, cycles in parts) * self.tck_ns)  # fmt: skip
+    def energy_until(self, until_ck: int) -> float:
+        """Energy in pJ of all channels from cycle 0 to ``until_ck``, idle time included
+        (:func:`npusim.dram.stats.channel_energy_until`): the difference between two cycles
+        is the energy of that interval. Cheap: no latency percentiles."""
+        return sum(channel_energy_until(ctrl, self, until_ck) for ctrl in self.controllers)
 
 
 def _per_request(per_burst: np.ndarray, counts: np.ndarray) -> np.ndarray:

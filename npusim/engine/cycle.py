@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -124,35 +123,12 @@ def _traffic_by_kind(plan: LayerPlan, c: PathCounters) -> dict[str, int]:
     return {**kinds, "metadata_bytes": round(metadata)}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _DramSnapshot:
-    energy_total_pj: float
-    elapsed_ns_sum: float
-
-
-def _dram_snapshot(path: MemoryPath) -> _DramSnapshot:
-    return _DramSnapshot(*path.dram.energy_so_far())
-
-
-def _dram_energy_pj(path: MemoryPath, before: _DramSnapshot, after: _DramSnapshot,
-                    cycles: int) -> float:  # fmt: skip
-    """DRAM energy of a layer: the controllers' command/data/background energy while they
-    were busy, plus precharged background and nominal refresh over the idle rest."""
-    busy = after.energy_total_pj - before.energy_total_pj
-    channels = path.dram.channels
-    idle_ns = max(channels * cycles / path.core_hz * 1e9
-                  - (after.elapsed_ns_sum - before.elapsed_ns_sum), 0.0)  # fmt: skip
-    energy, refresh = path.dram.energy, path.dram.params.refresh
-    per_ns = energy.background_precharged_mw
-    if refresh != "off":
-        per_ns += energy.refresh_ab_pj / (path.dram.timing.nREFI * path.dram.tck_ns)
-    return busy + idle_ns * per_ns
-
-
 def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Allocator,
                 start: int, quality: dict[str, Any]) -> tuple[LayerResult, int]:  # fmt: skip
     """Simulate one layer from core cycle ``start``; return its result and its end cycle."""
-    before, dram_before = copy.deepcopy(path.counters), _dram_snapshot(path)
+    before = copy.deepcopy(path.counters)
+    # E(t) counts the commands issued so far, so the start value is taken before the layer
+    dram_start_pj = path.dram.energy_until(path.to_ck(start))
     steps = _placements(plan, alloc)
     end = _simulate_steps(path, steps, start)
     c = _diff(path.counters, before)
@@ -163,7 +139,8 @@ def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Al
         mac=plan.op_energy_pj,
         sram=sram_energy_pj(scenario, operand_reads + c.dma_write_bytes,
                             operand_writes + c.sram_fill_bytes),
-        dram=_dram_energy_pj(path, dram_before, _dram_snapshot(path), cycles),
+        # DRAM energy of the layer's interval: commands, busy and idle background, refresh
+        dram=path.dram.energy_until(path.to_ck(end)) - dram_start_pj,
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
     extra = {"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,

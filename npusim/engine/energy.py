@@ -9,7 +9,8 @@ from __future__ import annotations
 from npusim.cache.energy import SramEnergyModel
 from npusim.config import Scenario
 from npusim.dram.energy import DramEnergy, compute_energy
-from npusim.dram.standard import BANK_ARCHS, PRESETS
+from npusim.dram.params import REFRESH_MODES, RefreshMode
+from npusim.dram.standard import BANK_ARCHS, PRESETS, resolve_timing
 
 
 def sram_model(scenario: Scenario) -> SramEnergyModel:
@@ -41,40 +42,35 @@ def static_energy_pj(scenario: Scenario, time_s: float) -> float:
     return (power_w + scenario.energy.static_power_w) * time_s * 1e12
 
 
-def dram_energy_terms(scenario: Scenario) -> DramEnergy:
-    """LPDDR5 energy terms with the scenario's ``dram.energy`` overrides applied."""
-    return DramEnergy(**dict(scenario.dram.energy))
-
-
 def dram_streaming_energy_pj(
     scenario: Scenario, read_bytes: int, write_bytes: int, time_s: float
 ) -> float:
-    """DRAM energy of a perfectly streamed transfer, the analytic model's lower bound.
+    """DRAM energy of a perfectly streamed transfer: the analytic model's estimate.
 
-    Every DRAM row is opened once (``bytes / page`` activate-precharge pairs, spread over the
-    channels), a bank is open for the whole time on every channel (active-standby background),
-    and refresh runs at its nominal rate (``time / tREFI`` per channel; ``tREFIpb`` for
-    per-bank refresh; none when refresh is off). Per-term formulas are
+    Every DRAM row is opened once (``bytes / page`` activate-precharge pairs), a bank is open
+    for the whole time on every channel (active-standby background), and refresh runs at its
+    nominal rate (``time / nREFI`` per channel, ``nREFIpb`` for per-bank refresh, none when
+    off), with the scenario's timing and energy overrides. Per-term formulas are
     :func:`npusim.dram.energy.compute_energy`'s.
     """
     dram = scenario.dram
-    preset = PRESETS[dram.preset]
-    tck_ns = preset.tck_ps / 1000
+    timing = resolve_timing(dram.preset, dram.density, dram.bank_arch, dram.burst_length,
+                            dram.timing)  # fmt: skip
+    terms = DramEnergy().with_overrides(dram.energy)
+    tck_ns = PRESETS[dram.preset].tck_ps / 1000
     page = BANK_ARCHS[dram.bank_arch].page_bytes
     cycles = int(time_s * 1e9 / tck_ns)
-    refresh_interval = {"all-bank": preset.timing_ck["nREFI"],
-                        "per-bank": preset.timing_ck["nREFIpb"]}.get(dram.refresh)  # fmt: skip
-    refreshes = cycles // refresh_interval if refresh_interval else 0
+    mode = REFRESH_MODES[dram.refresh]
+    interval = timing.nREFIpb if mode is RefreshMode.PER_BANK else timing.nREFI
+    refreshes = 0 if mode is RefreshMode.OFF else cycles // interval
     per_channel = compute_energy(
-        dram_energy_terms(scenario),
-        activates=0, bits_read=0, bits_written=0,
-        refreshes_all_bank=refreshes if dram.refresh == "all-bank" else 0,
-        refreshes_per_bank=refreshes if dram.refresh == "per-bank" else 0,
+        terms, activates=0, bits_read=0, bits_written=0,
+        refreshes_all_bank=refreshes if mode is RefreshMode.ALL_BANK else 0,
+        refreshes_per_bank=refreshes if mode is RefreshMode.PER_BANK else 0,
         precharged_cycles=0, active_cycles=cycles, tck_ns=tck_ns, page_bytes=page,
     )  # fmt: skip
     traffic = compute_energy(
-        dram_energy_terms(scenario),
-        activates=-(-(int(read_bytes) + int(write_bytes)) // page),
+        terms, activates=-(-(int(read_bytes) + int(write_bytes)) // page),
         bits_read=8 * int(read_bytes), bits_written=8 * int(write_bytes),
         refreshes_all_bank=0, refreshes_per_bank=0, precharged_cycles=0, active_cycles=0,
         tck_ns=tck_ns, page_bytes=page,
