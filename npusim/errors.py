@@ -52,9 +52,11 @@ class ConfigError(NpusimError):
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
 
-    def one_line(self) -> str:
-        """All problems joined on one line, for the CLI."""
-        return "; ".join(str(p) for p in self.problems)
+    def one_line(self, most: int = 5) -> str:
+        """The first ``most`` problems joined on one line, for the CLI."""
+        shown = "; ".join(str(p) for p in self.problems[:most])
+        hidden = len(self.problems) - most
+        return shown + (f"; and {hidden} more" if hidden > 0 else "")
 
 
 class WorkloadError(NpusimError):

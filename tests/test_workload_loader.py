@@ -80,9 +80,9 @@ def test_top_level_batch_keeps_working() -> None:
     ("overrides", "message"),
     [
         ({"seqlen": 4}, "params.seqlen: unknown workload parameter (did you mean 'seq_len'?)"),
-        ({"seq_len": -1}, "params.seq_len: expected an integer >= 0, got -1"),
-        ({"batch": 0}, "params.batch: expected an integer >= 1, got 0"),
-        ({"kv_len": 2.5}, "params.kv_len: expected an integer >= 0, got 2.5"),
+        ({"seq_len": -1}, "params.seq_len: expected an integer from 0 to 2147483647, got -1"),
+        ({"batch": 0}, "params.batch: expected an integer from 1 to 2147483647, got 0"),
+        ({"kv_len": 2.5}, "params.kv_len: expected an integer from 0 to 2147483647, got 2.5"),
     ],
 )
 def test_bad_overrides(tmp_path: Path, overrides: dict[str, object], message: str) -> None:

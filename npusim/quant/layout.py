@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,7 +112,7 @@ class Layout:
 def make_layout(shape: tuple[int, ...], spec: QuantSpec) -> Layout:
     """The :class:`Layout` of ``shape`` under ``spec``; raises :class:`QuantizationError`
     for an empty shape, an axis out of range or a group size that does not divide the axis."""
-    elements = int(np.prod(shape, dtype=np.int64))
+    elements = math.prod(shape)
     if elements == 0:
         raise QuantizationError(f"empty tensor (shape {shape})")
     granularity = spec.granularity

@@ -15,6 +15,7 @@ zero points cross the DRAM bus too. Metadata widths, per quantization group:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -59,7 +60,7 @@ def storage_bytes(shape: tuple[int, ...], spec: QuantSpec) -> StorageBytes:
     an axis out of range or a group size that does not divide the axis.
     """
     shape = tuple(int(d) for d in shape)
-    elements = int(np.prod(shape, dtype=np.int64))
+    elements = math.prod(shape)
     if elements == 0:
         raise QuantizationError(f"empty tensor (shape {shape})")
     payload = packing.packed_size_bytes(elements, spec.bits)

@@ -40,7 +40,7 @@ from npusim.errors import ConfigError, Problem, WorkloadError
 from npusim.workload.expr import ExpressionError, evaluate, names_used
 from npusim.workload.layers import LAYER_TYPES, Layer
 from npusim.workload.scalesim import load_topology
-from npusim.workload.shapes import is_int
+from npusim.workload.shapes import MAX_DIM, is_int
 
 BUNDLED_WORKLOADS = REPO_ROOT / "workloads"
 
@@ -172,9 +172,10 @@ def _check_value(
     path: str, name: str, value: Any, source: str, line: int | None, problems: list[Problem]
 ) -> bool:
     low = 1 if name == BATCH else 0
-    if is_int(value) and value >= low:
+    if is_int(value) and low <= value <= MAX_DIM:
         return True
-    problems.append(Problem(path, f"expected an integer >= {low}, got {value!r}", source, line))
+    problems.append(Problem(path, f"expected an integer from {low} to {MAX_DIM}, got {value!r}",
+                            source, line))  # fmt: skip
     return False
 
 

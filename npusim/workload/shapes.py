@@ -46,18 +46,30 @@ def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+MAX_DIM = 2**31 - 1  # a dimension beyond this is a typo, and products would overflow int64
+
+
 def check_positive(layer: str, **dims: object) -> None:
-    """Raise :class:`WorkloadError` naming ``layer`` unless every value is an int >= 1."""
+    """Raise :class:`WorkloadError` naming ``layer`` unless every value is an int in
+    ``[1, MAX_DIM]``."""
     for key, value in dims.items():
         if not is_int(value) or value < 1:  # type: ignore[operator]
             raise WorkloadError(f"layer {layer!r}: {key} must be a positive integer, got {value!r}")
+        _check_size(layer, key, value)
 
 
 def check_non_negative(layer: str, **dims: object) -> None:
-    """Raise :class:`WorkloadError` naming ``layer`` unless every value is an int >= 0."""
+    """Raise :class:`WorkloadError` naming ``layer`` unless every value is an int in
+    ``[0, MAX_DIM]``."""
     for key, value in dims.items():
         if not is_int(value) or value < 0:  # type: ignore[operator]
             raise WorkloadError(f"layer {layer!r}: {key} must be >= 0, got {value!r}")
+        _check_size(layer, key, value)
+
+
+def _check_size(layer: str, key: str, value: object) -> None:
+    if value > MAX_DIM:  # type: ignore[operator]
+        raise WorkloadError(f"layer {layer!r}: {key} must be at most {MAX_DIM}, got {value!r}")
 
 
 def window_output(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
