@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,16 @@ from npusim.units import Dimension, parse_quantity, units_for
 
 class FieldError(ValueError):
     """A raw value does not satisfy its field; the message says what was expected."""
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
+
+
+def show(value: object) -> str:
+    """``repr`` bounded in depth and length: user input echoed in an error message must not
+    be huge (a YAML alias can make a value with billions of shared elements)."""
+    return _SHORT.repr(value)
 
 
 def suggest(word: str, candidates: list[str] | tuple[str, ...]) -> str:
@@ -103,7 +114,7 @@ class Field:
         return value
 
     def _convert_kind(self, raw: Any) -> Any:
-        got = f"got {raw!r}"
+        got = f"got {show(raw)}"
         if self.kind == "int":
             if isinstance(raw, bool) or not isinstance(raw, int):
                 raise FieldError(f"expected {self.expected()}, {got}")
@@ -130,13 +141,15 @@ class Field:
         choices = self.choice_list()
         if not isinstance(raw, (str, int)) or isinstance(raw, bool) or str(raw) not in choices:
             hint = suggest(str(raw), choices) if isinstance(raw, str) else ""
-            raise FieldError(f"expected {self.expected()}, got {raw!r}{hint}")
+            raise FieldError(f"expected {self.expected()}, got {show(raw)}{hint}")
         return str(raw)
 
     def _convert_quantity(self, raw: Any) -> int | float:
         assert self.dimension is not None
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and self.bare_unit is None:
-            raise FieldError(f"expected {self.expected()}, got the bare number {raw!r}: add a unit")
+            raise FieldError(
+                f"expected {self.expected()}, got the bare number {show(raw)}: add a unit"
+            )
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and self.bare_unit:
             raw = f"{raw} {self.bare_unit}"
         try:
@@ -152,7 +165,7 @@ class Field:
             or (self.power_of_two and not _is_power_of_two(value))
         )
         if bad:
-            raise FieldError(f"expected {self.expected()}, got {raw!r}")
+            raise FieldError(f"expected {self.expected()}, got {show(raw)}")
 
 
 def _unit_example(dimension: Dimension) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from npusim.config.fields import Field, FieldError, Section, suggest
+from npusim.config.fields import Field, FieldError, Section, show, suggest
 from npusim.errors import Problem
 
 
@@ -42,7 +42,7 @@ def validate_section(
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        problems.append(where.problem(path, f"expected a mapping, got {raw!r}"))
+        problems.append(where.problem(path, f"expected a mapping, got {show(raw)}"))
         raw = {}
     for key in raw:
         if key not in section:
@@ -78,7 +78,7 @@ def _convert_map(
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        problems.append(where.problem(path, f"expected a mapping, got {raw!r}"))
+        problems.append(where.problem(path, f"expected a mapping, got {show(raw)}"))
         return {}
     allowed = spec.choice_list()
     out: dict[str, Any] = {}
@@ -102,12 +102,23 @@ def _convert_map(
     return out
 
 
-def record_lines(raw: Any, file: str, path: str, lines: dict[str, tuple[str, int | None]]) -> None:
-    """Record the source line of every key below ``raw`` (a mapping read by ``yamlio``)."""
-    if not isinstance(raw, Mapping):
+def record_lines(
+    raw: Any,
+    file: str,
+    path: str,
+    lines: dict[str, tuple[str, int | None]],
+    seen: set[int] | None = None,
+) -> None:
+    """Record the source line of every key below ``raw`` (a mapping read by ``yamlio``).
+
+    A mapping shared through YAML aliases is recorded under its first path only.
+    """
+    seen = set() if seen is None else seen
+    if not isinstance(raw, Mapping) or id(raw) in seen:
         return
+    seen.add(id(raw))
     key_lines = getattr(raw, "key_lines", {})
     for key, value in raw.items():
         key_path = f"{path}.{key}" if path else str(key)
         lines[key_path] = (file, key_lines.get(key))
-        record_lines(value, file, key_path, lines)
+        record_lines(value, file, key_path, lines, seen)

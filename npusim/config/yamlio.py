@@ -37,8 +37,24 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
         return result
 
 
-def _duplicates(node: yaml.Node, path: str, source: str) -> list[Problem]:
-    """Every duplicate key below ``node``, with its dotted path and line."""
+def _duplicates(
+    node: yaml.Node,
+    path: str,
+    source: str,
+    seen: set[int] | None = None,
+    ancestors: frozenset[int] = frozenset(),
+) -> list[Problem]:
+    """Every duplicate key below ``node``, with its dotted path and line; a node that
+    contains itself through an alias is a problem too. A node reached again through an alias
+    is checked once (aliases share nodes, so an "alias bomb" costs linear time)."""
+    seen = set() if seen is None else seen
+    if id(node) in ancestors:
+        return [Problem(path, "recursive YAML alias (a value that contains itself)", source,
+                        node.start_mark.line + 1)]  # fmt: skip
+    if id(node) in seen:
+        return []
+    seen.add(id(node))
+    inside = ancestors | {id(node)}
     problems: list[Problem] = []
     if isinstance(node, yaml.MappingNode):
         first_lines: dict[str, int] = {}
@@ -51,10 +67,10 @@ def _duplicates(node: yaml.Node, path: str, source: str) -> list[Problem]:
                 problems.append(Problem(key_path, message, source, line))
             else:
                 first_lines[key] = line
-            problems += _duplicates(value_node, key_path, source)
+            problems += _duplicates(value_node, key_path, source, seen, inside)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            problems += _duplicates(item, f"{path}[{index}]", source)
+            problems += _duplicates(item, f"{path}[{index}]", source, seen, inside)
     return problems
 
 

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
-from npusim.config.fields import name_problem, suggest
+from npusim.config.fields import name_problem, show, suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
 from npusim.workload.expr import ExpressionError, evaluate, names_used
@@ -142,7 +142,7 @@ def _params(
     declared = raw.get("params", {})
     if not isinstance(declared, Mapping):
         problems.append(Problem("params", f"expected a mapping of names to integers, got "
-                                f"{declared!r}", source, key_line(raw, "params")))  # fmt: skip
+                                f"{show(declared)}", source, key_line(raw, "params")))  # fmt: skip
         declared = {}
     values: dict[str, int] = {BATCH: 1}
     for key, value in declared.items():
@@ -174,7 +174,7 @@ def _check_value(
     low = 1 if name == BATCH else 0
     if is_int(value) and low <= value <= MAX_DIM:
         return True
-    problems.append(Problem(path, f"expected an integer from {low} to {MAX_DIM}, got {value!r}",
+    problems.append(Problem(path, f"expected an integer from {low} to {MAX_DIM}, got {show(value)}",
                             source, line))  # fmt: skip
     return False
 
@@ -185,7 +185,9 @@ def _tensors_path(raw: Mapping[str, Any], path: Path, problems: list[Problem]) -
     value = raw["tensors"]
     line = key_line(raw, "tensors")
     if not isinstance(value, str):
-        problems.append(Problem("tensors", f"expected a file name, got {value!r}", str(path), line))
+        problems.append(
+            Problem("tensors", f"expected a file name, got {show(value)}", str(path), line)
+        )
         return None
     tensors = path.parent / value
     if not tensors.exists():
@@ -200,14 +202,14 @@ def _layer(
 ) -> Any:
     where = f"layers[{index}]"
     if not isinstance(item, Mapping):
-        problems.append(Problem(where, f"expected a mapping, got {item!r}", source))
+        problems.append(Problem(where, f"expected a mapping, got {show(item)}", source))
         return None
     line = key_line(item, "type") or key_line(item, "name")
     kind = item.get("type")
     if kind not in LAYER_TYPES:
         hint = suggest(str(kind), list(LAYER_TYPES)) if isinstance(kind, str) else ""
         problems.append(Problem(f"{where}.type", f"expected one of {', '.join(LAYER_TYPES)}, "
-                                f"got {kind!r}{hint}", source, line))  # fmt: skip
+                                f"got {show(kind)}{hint}", source, line))  # fmt: skip
         return None
     cls = LAYER_TYPES[kind]
     kwargs = _fields(item, cls, where, params, source, problems)
@@ -266,23 +268,23 @@ def _convert(value: Any, hint: Any, params: Mapping[str, int]) -> Any:
     """A YAML value as the field type ``hint``; raises ValueError with the reason."""
     if hint is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"expected true or false, got {value!r}")
+            raise ValueError(f"expected true or false, got {show(value)}")
         return value
     if isinstance(hint, type) and issubclass(hint, Enum):
         names = [member.value for member in hint]
         if value not in names:
             hint_text = suggest(str(value), names) if isinstance(value, str) else ""
-            raise ValueError(f"expected one of {', '.join(names)}, got {value!r}{hint_text}")
+            raise ValueError(f"expected one of {', '.join(names)}, got {show(value)}{hint_text}")
         return hint(value)
     if is_int(value):
         return value
     if isinstance(value, str):
         if BATCH in names_used(value):
             raise ValueError("batch is applied to every layer automatically; remove it from "
-                             f"the expression {value!r}")  # fmt: skip
+                             f"the expression {show(value)}")  # fmt: skip
         names = {k: v for k, v in params.items() if k != BATCH}
         try:
             return evaluate(value, names)
         except ExpressionError as err:
             raise ValueError(str(err)) from None
-    raise ValueError(f"expected an integer or an expression over the parameters, got {value!r}")
+    raise ValueError(f"expected an integer or an expression over the parameters, got {show(value)}")
