@@ -45,6 +45,10 @@ ACT, PRE, RD, WR, RDA, WRA = (
 class ChannelController:
     """Controller and device state of one channel; state persists across :meth:`run` calls."""
 
+    stream_fast_path = True
+    """Serve runs of row hits in the specialised inner loop of :meth:`run`. It makes the same
+    decisions as the general loop (tests switch it off to check that), only faster."""
+
     def __init__(
         self,
         timing: Timing,
@@ -133,7 +137,11 @@ class ChannelController:
         Returns each burst's completion cycle (int64): last data beat of a read
         (RD + nCL + nBL), end of the write burst (WR + nCWL + nBL). Read latency is counted
         from the arrival cycle when ``timed``, else from the cycle the request entered its
-        queue. The loop is one function on purpose: locals keep the per-command path fast.
+        queue. The loop is one function on purpose: locals keep the per-command path fast
+        (it runs once per command, millions of times a run), so :meth:`Device.issue` is
+        repeated inline here (refresh commands still go through it), and runs of row hits,
+        nearly all commands of a streaming workload, take the narrower inner loop ``stream``.
+        Both make exactly the decisions described in the module docstring.
         """
         n = int(bank.shape[0])
         bank_of, row_of = bank.tolist(), row.tolist()
@@ -146,10 +154,17 @@ class ChannelController:
         rd_b, wr_b = dev.bank_ready[RD], dev.bank_ready[WR]
         rd_g, wr_g = dev.group_ready[RD], dev.group_ready[WR]
         ch, faw, nfaw = dev.channel_ready, dev.faw, timing.nFAW
-        issue = dev.issue
+        counts, log = dev.command_counts, dev.log
+        bank_upd, group_upd, chan_upd = dev.bank_updates, dev.group_updates, dev.channel_updates
         read_done, write_done = timing.nCL + timing.nBL, timing.nCWL + timing.nBL
+        # Per bank, queued request indices and, in step, their rows (so a row-hit search is
+        # one C-level list.index instead of a Python loop over the queue).
         rq: list[list[int]] = [[] for _ in range(nbanks)]
         wq: list[list[int]] = [[] for _ in range(nbanks)]
+        rq_rows: list[list[int]] = [[] for _ in range(nbanks)]
+        wq_rows: list[list[int]] = [[] for _ in range(nbanks)]
+        # Row of each queue's head (-2 when empty): the common row hit is one comparison.
+        rq_head, wq_head = [-2] * nbanks, [-2] * nbanks
         ractive: list[int] = []  # banks with queued reads / writes, in no particular order
         wactive: list[int] = []
         rcount = wcount = nxt = finished = 0
@@ -171,87 +186,232 @@ class ChannelController:
         blocked: tuple[int, ...] = self._blocked_banks()
         ref_pending, ref_due = self.refresh_pending, self.refresh_due
         if write_mode:
-            queues, active, col_b, col_g, col_cmd = wq, wactive, wr_b, wr_g, WR
+            queues, rows, head, active = wq, wq_rows, wq_head, wactive
+            col_b, col_g, col_cmd = wr_b, wr_g, WR
         else:
-            queues, active, col_b, col_g, col_cmd = rq, ractive, rd_b, rd_g, RD
+            queues, rows, head, active = rq, rq_rows, rq_head, ractive
+            col_b, col_g, col_cmd = rd_b, rd_g, RD
+        col_cmd_closed = WRA if write_mode else RDA
+        faw_index = dev.faw_index  # a local copy, written back at every ACT
+        next_arrival = arrival_of[0] if n else _INF  # of request nxt, _INF when none is left
+        rd_bank_upd, rd_group_upd, rd_chan_upd = bank_upd[RD], group_upd[RD], chan_upd[RD]
+
+        def stream(
+            now: int,
+            nxt: int,
+            next_arrival: int,
+            finished: int,
+            rcount: int,
+            queue_cycles: int,
+            oldest: int,
+        ) -> tuple[int, int, int, int, int, int, int, int]:
+            """Row-hit streaming, the common case, with the general loop's decisions.
+
+            Precondition (checked by the caller at a decision, after arrivals were queued):
+            open page, read mode, no write queued, no refresh pending, and the head of every
+            read queue hits its bank's open row. Then every candidate is that head's RD, so
+            the winner is the least (cycle, request index), and nothing else needs a look.
+            Returns at the first decision where the precondition may break (a write or a
+            non-hitting head arrives, a head stops hitting) or where a refresh or an arrival
+            could come first; the last value is the cycle the general loop must decide
+            without this path (-1 when any). ``oldest`` is a request index at or below the
+            oldest request not yet served (it only moves forward).
+            """
+            while True:
+                col_floor = ch[RD]
+                if now > col_floor:
+                    col_floor = now
+                # No RD can issue before col_floor. Every request below nxt is served or
+                # queued and queues keep arrival order, so the oldest unserved request heads
+                # its queue: if its bank is ready by col_floor it wins outright, otherwise
+                # look at every bank.
+                while oldest < nxt and done[oldest]:
+                    oldest += 1
+                if oldest == nxt:
+                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, now
+                best_req = oldest
+                best_bank = bank_of[oldest]
+                best_t = rd_b[best_bank]
+                tg = rd_g[group_of[best_bank]]
+                if tg > best_t:
+                    best_t = tg
+                if best_t <= col_floor:
+                    best_t = col_floor
+                else:
+                    best_t = _INF
+                    for b in ractive:
+                        tc = rd_b[b]
+                        tg = rd_g[group_of[b]]
+                        if tg > tc:
+                            tc = tg
+                        if col_floor > tc:
+                            tc = col_floor
+                        if tc < best_t or (tc == best_t and rq[b][0] < best_req):
+                            best_t, best_bank, best_req = tc, b, rq[b][0]
+                if (refresh_on and ref_due <= best_t) or now < next_arrival <= best_t:
+                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, now
+                t, b, req = best_t, best_bank, best_req
+                q, qr = rq[b], rq_rows[b]
+                del q[0]
+                del qr[0]
+                leave = False
+                if not q:
+                    ractive.remove(b)
+                    rq_head[b] = -2
+                else:
+                    rq_head[b] = qr[0]
+                    leave = qr[0] != open_row[b]
+                for ready, latency in rd_bank_upd:  # Device.issue(RD), as in the general loop
+                    if ready[b] < t + latency:
+                        ready[b] = t + latency
+                g = group_of[b]
+                for ready, latency in rd_group_upd:
+                    if ready[g] < t + latency:
+                        ready[g] = t + latency
+                for slot, latency in rd_chan_upd:
+                    if ch[slot] < t + latency:
+                        ch[slot] = t + latency
+                counts[RD] += 1
+                if log is not None:
+                    log.append((t, RD, b, row_of[req]))
+                rcount -= 1
+                done[req] = t + read_done
+                queue_cycles += t - enqueued[req]
+                finished += 1
+                outcome[opened_as[b]] += 1
+                opened_as[b] = HIT
+                now = t + 1
+                while not leave and next_arrival <= now:
+                    if write_of[nxt]:
+                        leave = True
+                        break
+                    if rcount >= rdepth:
+                        break
+                    b = bank_of[nxt]
+                    r = row_of[nxt]
+                    q = rq[b]
+                    if not q:
+                        ractive.append(b)
+                        rq_head[b] = r
+                        leave = r != open_row[b]
+                    q.append(nxt)
+                    rq_rows[b].append(r)
+                    rcount += 1
+                    enqueued[nxt] = now
+                    nxt += 1
+                    next_arrival = arrival_of[nxt] if nxt < n else _INF
+                if leave or finished == n:
+                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, -1
+
+        stream_ok, slow_at = self.stream_fast_path and not closed, -1
+        oldest = 0
         while finished < n:
-            while nxt < n and arrival_of[nxt] <= now:
+            while next_arrival <= now:
+                b = bank_of[nxt]
                 if write_of[nxt]:
                     if wcount >= wdepth:
                         break
-                    q = wq[bank_of[nxt]]
+                    q = wq[b]
                     if not q:
-                        wactive.append(bank_of[nxt])
+                        wactive.append(b)
+                        wq_head[b] = row_of[nxt]
                     q.append(nxt)
+                    wq_rows[b].append(row_of[nxt])
                     wcount += 1
                 else:
                     if rcount >= rdepth:
                         break
-                    q = rq[bank_of[nxt]]
+                    q = rq[b]
                     if not q:
-                        ractive.append(bank_of[nxt])
+                        ractive.append(b)
+                        rq_head[b] = row_of[nxt]
                     q.append(nxt)
+                    rq_rows[b].append(row_of[nxt])
                     rcount += 1
                 enqueued[nxt] = now
                 nxt += 1
+                next_arrival = arrival_of[nxt] if nxt < n else _INF
             if write_mode:
                 if wcount == 0 or (rcount and wcount <= low):
                     write_mode = False
-                    queues, active, col_b, col_g, col_cmd = rq, ractive, rd_b, rd_g, RD
+                    queues, rows, head, active = rq, rq_rows, rq_head, ractive
+                    col_b, col_g, col_cmd = rd_b, rd_g, RD
+                    col_cmd_closed = RDA
             elif wcount >= high or (wcount and not rcount):
                 write_mode = True
-                queues, active, col_b, col_g, col_cmd = wq, wactive, wr_b, wr_g, WR
-            col_ch = ch[col_cmd]
-            ch_pre = ch[PRE]
-            ch_act = ch[ACT]
-            faw_ready = faw[dev.faw_index] + nfaw
-            if faw_ready > ch_act:
-                ch_act = faw_ready
-            best_t, best_cmd, best_bank, best_req, best_col = _INF, -1, -1, -1, False
-            for b in active:
-                if b in blocked:
+                queues, rows, head, active = wq, wq_rows, wq_head, wactive
+                col_b, col_g, col_cmd = wr_b, wr_g, WR
+                col_cmd_closed = WRA
+            if stream_ok and not write_mode and not wcount and not ref_pending and now != slow_at:
+                hits_only = True
+                for b in ractive:
+                    if open_row[b] != rq_head[b]:
+                        hits_only = False
+                        break
+                if hits_only:
+                    (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, slow_at) = (
+                        stream(now, nxt, next_arrival, finished, rcount, queue_cycles, oldest)
+                    )
                     continue
-                q = queues[b]
+            # Channel-wide lower bounds of each command kind, folded with ``now`` once per
+            # decision, so a bank's candidate cycle is one max with its own bank/group bound.
+            col_floor = ch[col_cmd]
+            if now > col_floor:
+                col_floor = now
+            pre_floor = ch[PRE]
+            if now > pre_floor:
+                pre_floor = now
+            act_floor = ch[ACT]
+            faw_ready = faw[faw_index] + nfaw
+            if faw_ready > act_floor:
+                act_floor = faw_ready
+            if now > act_floor:
+                act_floor = now
+            # The winner is the minimum of (cycle, not a column command under FR-FCFS,
+            # request index) over the banks, so the bank order does not matter, and a bank
+            # whose cycle is already later than the best so far needs no further look.
+            best_t, best_cmd, best_bank, best_req, best_col, best_pos = _INF, -1, -1, -1, False, 0
+            for b in [b for b in active if b not in blocked] if blocked else active:
                 orow = open_row[b]
-                req = q[0]
-                if orow >= 0:
-                    hit = -1
-                    if frfcfs:
-                        for i in q:
-                            if row_of[i] == orow:
-                                hit = i
-                                break
-                    elif row_of[req] == orow:
-                        hit = req
-                    if hit >= 0:
-                        tc = col_b[b]
-                        tg = col_g[group_of[b]]
-                        if tg > tc:
-                            tc = tg
-                        if col_ch > tc:
-                            tc = col_ch
-                        if now > tc:
-                            tc = now
-                        if tc < best_t or (
-                            tc == best_t and ((frfcfs and not best_col) or hit < best_req)
-                        ):
-                            best_t, best_cmd, best_bank, best_req, best_col = (
-                                tc, col_cmd, b, hit, True,
-                            )  # fmt: skip
+                if orow == head[b]:
+                    pos = 0
+                elif orow >= 0:
+                    qr = rows[b]
+                    if frfcfs and orow in qr:
+                        pos = qr.index(orow)
+                    else:
+                        tc = pre_b[b]
+                        if pre_floor > tc:
+                            tc = pre_floor
+                        if tc > best_t:
+                            continue
+                        req = queues[b][0]
+                        if tc < best_t or (not (frfcfs and best_col) and req < best_req):
+                            best_t, best_cmd, best_bank, best_req, best_col = tc, PRE, b, req, False
                         continue
-                    tc = pre_b[b]
-                    if ch_pre > tc:
-                        tc = ch_pre
-                    cmd = PRE
                 else:
                     tc = act_b[b]
-                    if ch_act > tc:
-                        tc = ch_act
-                    cmd = ACT
-                if now > tc:
-                    tc = now
-                if tc < best_t or (tc == best_t and not (frfcfs and best_col) and req < best_req):
-                    best_t, best_cmd, best_bank, best_req, best_col = tc, cmd, b, req, False
+                    if act_floor > tc:
+                        tc = act_floor
+                    if tc > best_t:
+                        continue
+                    req = queues[b][0]
+                    if tc < best_t or (not (frfcfs and best_col) and req < best_req):
+                        best_t, best_cmd, best_bank, best_req, best_col = tc, ACT, b, req, False
+                    continue
+                tc = col_b[b]  # a row hit at queue position pos
+                tg = col_g[group_of[b]]
+                if tg > tc:
+                    tc = tg
+                if col_floor > tc:
+                    tc = col_floor
+                if tc > best_t:
+                    continue
+                hit = queues[b][pos]
+                if tc < best_t or (frfcfs and not best_col) or hit < best_req:
+                    best_t, best_cmd, best_bank, best_req, best_col, best_pos = (
+                        tc, col_cmd, b, hit, True, pos,
+                    )  # fmt: skip
             if ref_pending:
                 rt, rcmd, rbank = self._refresh_candidate(now)
                 if rt <= best_t:
@@ -260,52 +420,83 @@ class ChannelController:
                     now = rt + 1
                     blocked = self._blocked_banks()
                     continue
-            elif refresh_on:
-                horizon = best_t  # no command before it, unless a request arrives first
-                if nxt < n and now < arrival_of[nxt] < horizon:
-                    horizon = arrival_of[nxt]
-                if ref_due <= horizon:
-                    self.refresh_pending = ref_pending = True
-                    blocked = self._blocked_banks()
-                    if ref_due > now:
-                        now = ref_due
-                    continue
-            if nxt < n and now < arrival_of[nxt] <= best_t:
-                room = wcount < wdepth if write_of[nxt] else rcount < rdepth
-                if room:
-                    now = arrival_of[nxt]
-                    continue
+            elif (
+                refresh_on
+                and ref_due <= best_t
+                and not (now < next_arrival < best_t and next_arrival < ref_due)
+            ):
+                # the refresh falls due before the next command (and before any arrival)
+                self.refresh_pending = ref_pending = True
+                blocked = self._blocked_banks()
+                if ref_due > now:
+                    now = ref_due
+                continue
+            if (
+                now < next_arrival <= best_t
+                and nxt < n
+                and ((wcount < wdepth) if write_of[nxt] else (rcount < rdepth))
+            ):
+                now = next_arrival  # a request arrives, with room, before the next command
+                continue
             if best_t == _INF:
                 raise RuntimeError("DRAM controller has queued requests but no command")
             req = best_req
             b = best_bank
+            t = best_t
             if best_col:
-                q = queues[b]
-                q.remove(req)
+                q, qr = queues[b], rows[b]
+                del q[best_pos]
+                del qr[best_pos]
                 if not q:
                     active.remove(b)
-                r = row_of[req]
-                if closed:
-                    best_cmd = WRA if write_mode else RDA
-                issue(best_cmd, b, r, best_t)
+                    head[b] = -2
+                elif best_pos == 0:
+                    head[b] = qr[0]
+                cmd = col_cmd_closed if closed else col_cmd
                 if write_mode:
                     wcount -= 1
-                    done[req] = best_t + write_done
+                    done[req] = t + write_done
                 else:
                     rcount -= 1
-                    done[req] = best_t + read_done
-                queue_cycles += best_t - enqueued[req]
+                    done[req] = t + read_done
+                queue_cycles += t - enqueued[req]
                 finished += 1
                 outcome[opened_as[b]] += 1
                 opened_as[b] = HIT
             else:
-                if best_cmd == PRE:
+                cmd = best_cmd
+                if cmd == PRE:
                     closed_by_conflict[b] = True
                 else:
                     opened_as[b] = CONFLICT if closed_by_conflict[b] else MISS
                     closed_by_conflict[b] = False
-                issue(best_cmd, b, row_of[req], best_t)
-            now = best_t + 1
+            # Device.issue, inline (it runs once per command): timing, count, log, row state
+            for ready, latency in bank_upd[cmd]:
+                if ready[b] < t + latency:
+                    ready[b] = t + latency
+            g = group_of[b]
+            for ready, latency in group_upd[cmd]:
+                if ready[g] < t + latency:
+                    ready[g] = t + latency
+            for slot, latency in chan_upd[cmd]:
+                if ch[slot] < t + latency:
+                    ch[slot] = t + latency
+            counts[cmd] += 1
+            if log is not None:
+                log.append((t, cmd, b, row_of[req]))
+            if cmd == ACT:
+                faw[faw_index] = t
+                dev.faw_index = faw_index = (faw_index + 1) & 3
+                open_row[b] = row_of[req]
+                if dev.open_banks == 0:
+                    dev.active_since = t
+                dev.open_banks += 1
+            elif cmd != col_cmd:  # PRE, RDA, WRA close the bank
+                open_row[b] = -1
+                if dev.open_banks == 1:
+                    dev.active_cycles += t - dev.active_since
+                dev.open_banks -= 1
+            now = t + 1
         self.now, self.write_mode = now, write_mode
         self.queue_cycles += queue_cycles
         return self._finish(done, enqueued, is_write, arrival, timed)

@@ -9,8 +9,9 @@ two-part ACT-1/ACT-2 of LPDDR5 and its nAAD gap are not), and a channel has one 
 
 :class:`Device` compiles the table once into per-command update lists over plain Python lists
 (``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that the
-controller's hot loop reads directly; ``earliest`` / ``can_issue`` / ``issue`` are the checked
-API the conformance tests use.
+controller's hot loop reads directly (it also applies ``bank_updates`` / ``group_updates`` /
+``channel_updates`` itself, an inline copy of :meth:`Device.issue`, for speed);
+``earliest`` / ``can_issue`` / ``issue`` are the checked API the conformance tests use.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class Command(IntEnum):
     REFPB = 8
 
 
+_ACT, _PRE, _PREA, _RD, _WR, _RDA, _WRA, _REFPB = (
+    int(c) for c in (Command.ACT, Command.PRE, Command.PREA, Command.RD, Command.WR,
+                     Command.RDA, Command.WRA, Command.REFPB)
+)  # fmt: skip
 COLUMN_COMMANDS = (Command.RD, Command.WR, Command.RDA, Command.WRA)
 READY_SLOT = (0, 1, 2, 3, 4, 3, 4, 7, 8)
 """Readiness slot of each command: RDA shares RD's and WRA shares WR's, because every
@@ -144,6 +149,12 @@ class Device:
             [(self.group_ready[slot], lat) for slot, lat in per_cmd]
             for per_cmd in self._group_updates
         ]
+        # Per command, its (ready list, latency) / (slot, latency) updates as tuples, read by
+        # issue() and by the controller's inline copy of it; and each REFpb's bank set.
+        self.refreshed_sets = [tuple(self.refreshed_banks(b)) for b in range(banks)]
+        self.bank_updates = [tuple(per_cmd) for per_cmd in self._bank_arrays]
+        self.group_updates = [tuple(per_cmd) for per_cmd in self._group_arrays]
+        self.channel_updates = [tuple(per_cmd) for per_cmd in self._channel_updates]
         self.channel_ready = [0] * len(Command)
         self.faw = [-(10**9)] * 4
         self.faw_index = 0
@@ -196,30 +207,34 @@ class Device:
         return self.legal(cmd, bank, row) and t >= self.earliest(cmd, bank)
 
     def issue(self, cmd: int, bank: int, row: int, t: int) -> None:
-        """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``)."""
-        if cmd == Command.REFPB:
-            for b in self.refreshed_banks(bank):
-                for ready, latency in self._bank_arrays[cmd]:
+        """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``).
+
+        Called once per command (millions per run): plain ints and module constants only, no
+        enum attribute lookups.
+        """
+        if cmd == _REFPB:
+            for b in self.refreshed_sets[bank]:
+                for ready, latency in self.bank_updates[cmd]:
                     if ready[b] < t + latency:
                         ready[b] = t + latency
         else:
-            for ready, latency in self._bank_arrays[cmd]:
+            for ready, latency in self.bank_updates[cmd]:
                 if ready[bank] < t + latency:
                     ready[bank] = t + latency
         group = self.group_of[bank]
-        for ready, latency in self._group_arrays[cmd]:
+        for ready, latency in self.group_updates[cmd]:
             if ready[group] < t + latency:
                 ready[group] = t + latency
         ready = self.channel_ready
-        for slot, latency in self._channel_updates[cmd]:
+        for slot, latency in self.channel_updates[cmd]:
             if ready[slot] < t + latency:
                 ready[slot] = t + latency
         self.command_counts[cmd] += 1
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
-        if cmd == Command.RD or cmd == Command.WR:
+        if cmd in (_RD, _WR):
             return
-        if cmd == Command.ACT:
+        if cmd == _ACT:
             self.faw[self.faw_index] = t
             self.faw_index = (self.faw_index + 1) & 3
             self.open_row[bank] = row
@@ -227,11 +242,10 @@ class Device:
                 self.active_since = t
             self.open_banks += 1
             return
-        if cmd == Command.PREA:
+        if cmd == _PREA:
             closing = self.open_banks
-            for b in range(self.banks):
-                self.open_row[b] = -1
-        elif cmd == Command.PRE or cmd == Command.RDA or cmd == Command.WRA:
+            self.open_row[:] = [-1] * self.banks
+        elif cmd in (_PRE, _RDA, _WRA):
             closing = 1
             self.open_row[bank] = -1
         else:

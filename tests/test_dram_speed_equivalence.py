@@ -1,0 +1,106 @@
+"""The controller's fast paths change no simulated result.
+
+Two kinds of checks: exact command traces small enough to derive by hand from the timing
+(LPDDR5-6400 BG mode, 8 Gb, BL16: nCL 17, nBL 2, nRCD 15, nRP 15, nRAS 34, nRC 49, nRTP 8,
+nRRD 4, nCCD_L 4, JESD209-5B via reference lpddr5.md), and random traces served with the
+row-hit streaming path of ``ChannelController.run`` on and off, which must agree on every
+completion cycle, every logged command and every statistic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npusim.dram import DramParams, DramSystem
+from npusim.dram.controller import ChannelController
+from npusim.dram.device import Command
+
+N_CL, N_BL, N_RCD, N_RP, N_RAS, N_RC, N_RTP, N_RRD, N_CCD_L = 17, 2, 15, 15, 34, 49, 8, 4, 4
+READ_DONE = N_CL + N_BL
+ACT, PRE, RD = int(Command.ACT), int(Command.PRE), int(Command.RD)
+COLUMN_BYTES = 128  # default RoBaCoBgCh: next column of one bank is 2 Bg bits + 32 B up
+ROW_BYTES = 1 << 15  # 5 burst + 2 Bg + 6 Co + 2 Ba bits below Ro
+
+
+def _serve(addrs: list[int], **params: object) -> tuple[np.ndarray, list]:
+    system = DramSystem(DramParams(**params), log_commands=True)
+    done = system.serve(np.array(addrs, dtype=np.uint64), False, 0)
+    return done, system.command_logs[0]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_one_row_of_one_bank_streams_at_nccd_l(fast: bool, monkeypatch) -> None:
+    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+    done, log = _serve([c * COLUMN_BYTES for c in range(8)])
+    first_rd = N_RCD  # ACT at 0
+    rds = [first_rd + k * N_CCD_L for k in range(8)]  # same bank group: nCCD_L apart
+    assert log == [(0, ACT, 0, 0)] + [(t, RD, 0, 0) for t in rds]
+    assert done.tolist() == [t + READ_DONE for t in rds]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_four_bank_groups_activate_nrrd_apart_then_read_in_order(fast: bool, monkeypatch) -> None:
+    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+    done, log = _serve([k * 32 for k in range(4)])  # banks 0..3, one per bank group
+    acts = [(k * N_RRD, ACT, k, 0) for k in range(4)]
+    rds = [(k * N_RRD + N_RCD, RD, k, 0) for k in range(4)]
+    assert log == acts + rds
+    assert done.tolist() == [t + READ_DONE for t, _, _, _ in rds]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_row_conflict_waits_for_nras_then_nrp(fast: bool, monkeypatch) -> None:
+    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+    done, log = _serve([0, ROW_BYTES])  # bank 0, rows 0 and 1
+    pre = max(N_RAS, N_RCD + N_RTP)
+    act = max(pre + N_RP, N_RC)
+    # the log gives a PRE the row of the request it makes way for
+    assert log == [(0, ACT, 0, 0), (N_RCD, RD, 0, 0), (pre, PRE, 0, 1), (act, ACT, 0, 1),
+                   (act + N_RCD, RD, 0, 1)]  # fmt: skip
+    assert done.tolist() == [N_RCD + READ_DONE, act + N_RCD + READ_DONE]
+
+
+def _run(params: DramParams, batches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple:
+    system = DramSystem(params, log_commands=True)
+    done = [system.serve(addrs, writes, arrival, 64).tolist() for addrs, writes, arrival in batches]
+    return done, system.command_logs, system.stats().to_dict()
+
+
+configs = st.fixed_dictionaries(
+    {
+        "scheduler": st.sampled_from(["frfcfs", "fcfs"]),
+        "refresh": st.sampled_from(["all-bank", "per-bank", "off"]),
+        "channels": st.sampled_from([1, 2]),
+        "read_queue_depth": st.sampled_from([2, 8, 32]),
+        "write_queue_depth": st.sampled_from([4, 32]),
+    }
+)
+batch = st.tuples(
+    st.integers(0, (1 << 23) - 1),  # first 64 B line
+    st.integers(1, 300),  # lines
+    st.sampled_from([1, 1, 1, 2, 33, 512]),  # stride in lines: mostly streaming
+    st.floats(0.0, 1.0),  # fraction of writes
+    st.integers(0, 4000),  # cycles since the previous batch
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(configs, st.lists(batch, min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_streaming_path_matches_the_general_loop(config: dict, spec: list, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    batches, arrival = [], 0
+    for first, lines, stride, write_fraction, gap in spec:
+        arrival += gap
+        addrs = ((first + np.arange(lines) * stride) % (1 << 24)).astype(np.uint64) * 64
+        batches.append((addrs, rng.random(lines) < write_fraction, arrival))
+    params = DramParams(**config)
+    fast = _run(params, batches)
+    try:
+        ChannelController.stream_fast_path = False
+        general = _run(params, batches)
+    finally:
+        ChannelController.stream_fast_path = True
+    assert fast == general
