@@ -65,11 +65,16 @@ def _sqnr_text(sqnr_db: float | None) -> str:
     return "inf" if sqnr_db is None else f"{sqnr_db:.2f}"
 
 
+def _g(value: float | None) -> str:
+    """A metric the summary made None because it was not finite (float overflow)."""
+    return "n/a" if value is None else f"{value:.4g}"
+
+
 def _error_line(error: dict) -> str:
     return (
-        f"MSE {error['mse']:.4g}  SQNR {_sqnr_text(error['sqnr_db'])} dB  "
-        f"max|e| {error['max_abs_error']:.4g}  rounding MSE {error['rounding_mse']:.4g}  "
-        f"clipping MSE {error['clipping_mse']:.4g}  clipped {100 * error['fraction_clipped']:.3f} %"
+        f"MSE {_g(error['mse'])}  SQNR {_sqnr_text(error['sqnr_db'])} dB  "
+        f"max|e| {_g(error['max_abs_error'])}  rounding MSE {_g(error['rounding_mse'])}  "
+        f"clipping MSE {_g(error['clipping_mse'])}  clipped {100 * error['fraction_clipped']:.3f} %"
     )
 
 

@@ -198,7 +198,13 @@ def quantize(
     if spec.fmt is Format.BINARY:
         return _binarize(rows, layout, spec)
     lo, hi = _calibrated_range(rows, layout, spec, observer)
-    scale, zero_point = qparams(lo, hi, spec)
+    with np.errstate(over="ignore"):  # an overflowing range is reported just below
+        scale, zero_point = qparams(lo, hi, spec)
+    if not np.isfinite(scale).all():
+        raise QuantizationError(
+            "the tensor's range overflows a float32 scale (values near the float32 limit); "
+            "rescale the tensor"
+        )
     codes = np.empty(rows.shape, dtype=_int_dtype(spec))
     accumulator = ErrorAccumulator()
     fused = spec.granularity is Granularity.PER_TENSOR

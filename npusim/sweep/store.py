@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from npusim import __version__
-from npusim.errors import NpusimError
+from npusim.errors import NpusimError, ResultsError
 
 STORE_NAME = "results.sqlite"
 STATUS_OK = "ok"
@@ -79,9 +79,16 @@ class ResultStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: autocommit; every write below is its own transaction.
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT count(*) FROM points").fetchone()
+        except sqlite3.DatabaseError as err:
+            self._db.close()
+            raise ResultsError(
+                f"{self.path}: not a readable npusim results store ({err})"
+            ) from None
 
     def __enter__(self) -> ResultStore:
         return self
