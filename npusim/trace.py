@@ -21,6 +21,8 @@ import numpy as np
 from npusim.errors import TraceError
 
 _OPS = {"LD": False, "ST": True, "R": False, "W": True}
+MAX_VALUE = 2**48 - 1  # 256 TiB of address space or cycles: far beyond any memory modelled
+MAX_REQUEST_BYTES = 2**30  # one request of at most 1 GiB (a line's worth is the usual)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def _int(token: str, what: str, where: str) -> int:
         raise TraceError(f"{where}: {what} {token!r} is not a decimal or 0x-hex integer") from None
     if value < 0:
         raise TraceError(f"{where}: {what} {token!r} is negative")
+    if value > MAX_VALUE:
+        raise TraceError(f"{where}: {what} {token!r} is larger than {MAX_VALUE:#x}")
     return value
 
 
@@ -57,6 +61,8 @@ def read_trace(path: str | Path) -> Trace:
         text = path.read_text()
     except OSError as err:
         raise TraceError(f"{path}: cannot read trace: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: not a text trace (not UTF-8)") from None
     return parse_trace(text.splitlines(), str(path))
 
 
@@ -90,8 +96,8 @@ def parse_trace(lines: list[str], source: str = "<trace>") -> Trace:
         writes.append(_OPS[tokens[0].upper()])
         addrs.append(_int(tokens[1], "address", where))
         size = _int(tokens[2], "size", where) if len(tokens) == 3 else 0
-        if len(tokens) == 3 and size == 0:
-            raise TraceError(f"{where}: size must be positive")
+        if len(tokens) == 3 and not 0 < size <= MAX_REQUEST_BYTES:
+            raise TraceError(f"{where}: size must be from 1 to {MAX_REQUEST_BYTES} bytes")
         sizes.append(size)
     if not addrs:
         raise TraceError(f"{source}: trace has no requests")

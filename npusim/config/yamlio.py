@@ -119,6 +119,8 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(Problem("", "file not found", str(path))) from None
     except OSError as err:
         raise ConfigError(Problem("", f"cannot read file: {err.strerror}", str(path))) from None
+    except UnicodeDecodeError:
+        raise ConfigError(Problem("", "not a UTF-8 text file", str(path))) from None
     return parse_yaml(text, str(path))
 
 

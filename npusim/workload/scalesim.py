@@ -72,6 +72,8 @@ def _conv_row(where: str, fields: list[str]) -> Conv2d:
         raise WorkloadError(f"{where}: different row/column strides are not supported")
     if k_h > in_h or k_w > in_w:
         raise WorkloadError(f"{where}: filter larger than the ifmap")
+    if min(in_h, in_w, k_h, k_w, channels, filters, stride) < 1:
+        raise WorkloadError(f"{where}: sizes and stride must be positive integers")
     depthwise = "DP" in name
     in_h, in_w = _scalesim_extent(in_h, k_h, stride), _scalesim_extent(in_w, k_w, stride)
     try:
@@ -127,4 +129,6 @@ def load_topology(
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise WorkloadError(f"cannot read topology {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise WorkloadError(f"topology {path} is not a UTF-8 text file") from None
     return parse_topology(text, form, str(path))
