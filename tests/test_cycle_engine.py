@@ -59,13 +59,31 @@ def test_cycle_time_is_never_below_the_analytic_lower_bound(precision: str) -> N
         assert c.cycles >= a.cycles, c.name
 
 
-def test_bytes_requested_equal_bytes_served() -> None:
+def test_bytes_requested_equal_bytes_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's accounting agrees with the cache's and the DRAM controllers' own counts."""
+    import npusim.engine.cycle as cycle
+
+    paths = []
+
+    class Recording(cycle.MemoryPath):
+        def __init__(self, scenario: object) -> None:
+            super().__init__(scenario)  # type: ignore[arg-type]
+            paths.append(self)
+
+    monkeypatch.setattr(cycle, "MemoryPath", Recording)
     run = simulate(load_scenario(), SMALL, "cycle")
-    line = load_scenario().sram.line_bytes
+    (path,) = paths
+    line = path.line_bytes
+    cache, dram = path.cache.stats, path.dram.stats()
+    totals = run.totals()
+    # every line the DMA asked for was a hit or a miss; each miss is one line read from DRAM
+    assert totals["cache_hits"] == cache.hits and totals["cache_misses"] == cache.misses
+    assert cache.next_level_read_bytes == totals["dram_read_bytes"] == dram.total.bytes_read
+    assert totals["cache_misses"] * line == dram.total.bytes_read
+    # stores go straight to DRAM: every byte requested reaches a burst (bursts round up)
+    assert dram.bytes_requested == totals["dram_read_bytes"] + totals["dram_write_bytes"]
+    assert dram.total.bytes_written >= totals["dram_write_bytes"]
     for layer in run.layers:
-        # every line the DMA asked for was a cache hit or a miss filled from DRAM
-        assert layer.cache_misses * line == layer.dram_read_bytes
-        assert layer.extra["dma_write_bytes"] == layer.dram_write_bytes
         assert layer.cache_hits + layer.cache_misses >= layer.extra["dma_read_bytes"] / line
 
 

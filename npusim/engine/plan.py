@@ -85,17 +85,21 @@ class LayerPlan:
             if n_in == 0:
                 return 0, self.output.total
             first = min(self.chunk_elements, n_in)
-            last = n_in - (n_in - 1) // self.chunk_elements * self.chunk_elements
+            last = _last_extent(n_in, self.chunk_elements)
             return self.input.total * first // n_in, self.output.total * last // n_in
         gemm, t, bundle = self.layer.gemm(), self.tiling, self.group_bundle
         first = self.input.total * bundle * t.tm * t.tk // (
             gemm.groups * gemm.m * gemm.k
         ) + self.weight.total * bundle * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n)
-        last_m = gemm.m - (gemm.m - 1) // t.tm * t.tm
-        last_n = gemm.n - (gemm.n - 1) // t.tn * t.tn
-        last_bundle = gemm.groups - (gemm.groups - 1) // bundle * bundle
+        last_m, last_n = _last_extent(gemm.m, t.tm), _last_extent(gemm.n, t.tn)
+        last_bundle = _last_extent(gemm.groups, bundle)
         return first, (self.output.total * last_bundle * last_m * last_n
                        // (gemm.groups * gemm.m * gemm.n))  # fmt: skip
+
+
+def _last_extent(size: int, tile: int) -> int:
+    """Length of the last of the ``tile``-sized pieces ``size`` is cut into (1..tile)."""
+    return size - (size - 1) // tile * tile
 
 
 def _packed_bytes(elements: int, bits: float) -> int:

@@ -40,15 +40,21 @@ def _ranges(size: int, tile: int) -> list[tuple[int, int]]:
     return [(start, min(start + tile, size)) for start in range(0, size, tile)]
 
 
-def _shares(total_cycles: int, weights: list[int]) -> list[int]:
-    """Split ``total_cycles`` in proportion to ``weights``; cumulative rounding keeps the sum."""
-    total, done_weight, done_cycles, out = sum(weights), 0, 0, []
-    for weight in weights:
-        done_weight += weight
-        cycles = total_cycles * done_weight // total - done_cycles if total else 0
-        done_cycles += cycles
-        out.append(cycles)
-    return out
+class _Shares:
+    """Hands out ``total_cycles`` in proportion to weights given one at a time; cumulative
+    rounding makes the shares sum to ``total_cycles`` exactly once all weight is given."""
+
+    def __init__(self, total_cycles: int, total_weight: int) -> None:
+        self.total_cycles, self.total_weight = total_cycles, total_weight
+        self.done_weight = self.done_cycles = 0
+
+    def take(self, weight: int) -> int:
+        self.done_weight += weight
+        if not self.total_weight:
+            return 0
+        cycles = self.total_cycles * self.done_weight // self.total_weight - self.done_cycles
+        self.done_cycles += cycles
+        return cycles
 
 
 def vector_steps(
@@ -56,10 +62,9 @@ def vector_steps(
 ) -> Iterator[Step]:
     """A vector layer: load an input chunk, process it, store its share of the output."""
     n_in, n_out = plan.layer.input_elements, plan.layer.output_elements
-    chunks = _ranges(max(n_in, 1), plan.chunk_elements)
-    for (e0, e1), cycles in zip(
-        chunks, _shares(plan.compute_cycles, [e1 - e0 for e0, e1 in chunks]), strict=True
-    ):
+    shares = _Shares(plan.compute_cycles, max(n_in, 1))
+    for e0, e1 in _ranges(max(n_in, 1), plan.chunk_elements):
+        cycles = shares.take(e1 - e0)
         loads = (inputs.blocks(e0, e1, 0, 1),) if n_in else ()
         o0, o1 = e0 * n_out // max(n_in, 1), e1 * n_out // max(n_in, 1)
         store = outputs.blocks(o0, o1, 0, 1) if o1 > o0 else None
@@ -82,9 +87,7 @@ def gemm_steps(
         _ranges(gemm.n, t.tn),
         _ranges(gemm.k, t.tk),
     )
-    total_macs = gemm.macs
-    total_cycles = plan.timing.compute_cycles
-    done_macs = done_cycles = 0
+    shares = _Shares(plan.timing.compute_cycles, gemm.macs)
     outer, inner = (m_ranges, n_ranges) if t.order == "m_outer" else (n_ranges, m_ranges)
     m, n = gemm.m, gemm.n
     for g0, g1 in _ranges(gemm.groups, plan.group_bundle):
@@ -96,9 +99,7 @@ def gemm_steps(
                 for index, (k0, k1) in enumerate(k_ranges):
                     loads = (inputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, k0, k1),
                              weights.blocks(g0 * n + n0, (g1 - 1) * n + n1, k0, k1))  # fmt: skip
-                    done_macs += (g1 - g0) * (m1 - m0) * (n1 - n0) * (k1 - k0)
-                    cycles = total_cycles * done_macs // total_macs - done_cycles
-                    done_cycles += cycles
+                    cycles = shares.take((g1 - g0) * (m1 - m0) * (n1 - n0) * (k1 - k0))
                     last = index == len(k_ranges) - 1
                     out = outputs.blocks(g0 * m + m0, (g1 - 1) * m + m1, n0, n1) if last else None
                     yield Step(

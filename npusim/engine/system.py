@@ -43,7 +43,6 @@ class TrafficLog:
 class PathCounters:
     """Cumulative counts of the memory path (the engine diffs them per layer)."""
 
-    line_reads: int = 0
     hits: int = 0
     misses: int = 0
     dram_read_bytes: int = 0
@@ -51,7 +50,6 @@ class PathCounters:
     dma_read_bytes: int = 0
     dma_write_bytes: int = 0
     sram_fill_bytes: int = 0
-    sram_array_cycles: int = 0
     # DRAM bytes read per load part: [0] the input tensor, [1] the weights (or 2nd operand)
     dram_read_bytes_by_part: list[int] = field(default_factory=lambda: [0, 0])
 
@@ -88,7 +86,6 @@ class MemoryPath:
             if addrs.shape[0] == 0:
                 continue
             outcome = self._access(addrs, sizes)
-            c.line_reads += outcome.hits + outcome.misses
             c.hits += outcome.hits
             c.misses += outcome.misses
             c.dma_read_bytes += int(sizes.sum())
@@ -97,7 +94,6 @@ class MemoryPath:
             fetches.append(outcome.fetch_addrs)
             if outcome.writeback_addrs.shape[0]:
                 self._write(outcome.writeback_addrs, self.line_bytes, now)
-        c.sram_array_cycles += array_cycles
         ready = now + array_cycles
         fetch = np.concatenate(fetches) if fetches else np.zeros(0, np.uint64)
         if fetch.shape[0]:
