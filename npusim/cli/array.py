@@ -7,26 +7,10 @@ import json
 import sys
 
 from npusim.compute.params import DEFAULT_MACS_PER_PE_PER_CYCLE, ArrayParams
-from npusim.compute.run import ArrayRun, run_layers
+from npusim.compute.run import run_layers
+from npusim.report.unit_text import array_table
 from npusim.workload.layers import Gemm
 from npusim.workload.scalesim import load_topology
-
-_COLUMNS = (
-    ("layer", 16),
-    ("M", 7),
-    ("K", 6),
-    ("N", 6),
-    ("groups", 6),
-    ("compute_cycles", 14),
-    ("folds", 7),
-    ("mapping_eff", 11),
-    ("mac_util", 8),
-    ("input_rd_B", 11),
-    ("weight_rd_B", 11),
-    ("out_wr_B", 10),
-    ("psum_rd_B", 10),
-    ("mac_energy_nJ", 13),
-)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,41 +34,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _table(result: ArrayRun) -> str:
-    header = " ".join(f"{name:>{width}}" for name, width in _COLUMNS)
-    lines = [header]
-    for name, s in [*result.layers]:
-        values = (
-            name[:16],
-            s.m,
-            s.k,
-            s.n,
-            s.groups,
-            s.compute_cycles,
-            s.folds,
-            f"{s.mapping_efficiency:.4f}",
-            f"{s.mac_utilization:.4f}",
-            s.input_read_bytes,
-            s.weight_read_bytes,
-            s.output_write_bytes,
-            s.output_read_bytes,
-            f"{s.mac_energy_pj / 1e3:.2f}",
-        )
-        lines.append(" ".join(f"{v:>{w}}" for v, (_, w) in zip(values, _COLUMNS, strict=True)))
-    t = result.totals
-    a = result.to_dict()["array"]
-    lines.append(
-        f"total: compute_cycles={int(t['compute_cycles'])} macs={int(t['macs'])} "
-        f"mac_utilization={t['mac_utilization']:.4f} mac_energy_nJ={t['mac_energy_pj'] / 1e3:.2f}"
-    )
-    lines.append(
-        f"array: {a['rows']}x{a['cols']} {a['dataflow']} {a['precision']} "
-        f"({a['macs_per_pe_per_cycle']:g} MACs/PE/cycle, {a['accumulator']} accumulator), "
-        f"MAC area {result.area_mm2:.4f} mm^2"
-    )
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     params = ArrayParams(
         rows=args.rows,
@@ -102,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(_table(result))
+        print(array_table(result))
     return 0

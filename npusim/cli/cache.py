@@ -6,10 +6,11 @@ import argparse
 import json
 
 from npusim.cache.params import CacheParams
-from npusim.cache.runner import TraceRun, run_trace
+from npusim.cache.runner import run_trace
 from npusim.errors import ConfigError, Problem
+from npusim.report.unit_text import cache_text
 from npusim.trace import read_trace
-from npusim.units import Dimension, format_bytes, parse_quantity
+from npusim.units import Dimension, parse_quantity
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -57,34 +58,11 @@ def _params(args: argparse.Namespace) -> CacheParams:
     )
 
 
-def _text(result: TraceRun) -> str:
-    p, s = result.params, result.stats
-    lines = [
-        f"cache: {format_bytes(p.capacity_bytes)}, {p.line_bytes} B lines, {p.ways} ways, "
-        f"{p.sets} sets, {p.replacement.value}, {p.write_policy.value}",
-        f"requests: {result.requests}  line accesses: {s.accesses} "
-        f"(reads {s.read_accesses}, writes {s.write_accesses})",
-        f"hits: {s.hits}  misses: {s.misses}  hit rate: {100 * s.hit_rate:.2f} %",
-        f"misses: compulsory {s.compulsory_misses}, capacity {s.capacity_misses}, "
-        f"conflict {s.conflict_misses}",
-        f"evictions: {s.evictions}  dirty write-backs: {s.dirty_writebacks}",
-        f"next level: read {s.next_level_read_bytes} B, written {s.next_level_write_bytes} B "
-        f"(requested: read {s.requested_read_bytes} B, written {s.requested_write_bytes} B)",
-        f"SRAM (45 nm table): dynamic {result.dynamic_energy_pj / 1e3:.3f} nJ, "
-        f"leakage {1e3 * result.leakage_power_w:.3f} mW, area {result.area_mm2:.3f} mm^2",
-    ]
-    if result.timed is not None:
-        t = result.timed
-        lines.append(f"timed: {t.total_cycles} cycles, {t.mshr_merges} MSHR merges, "
-                     f"{t.mshr_stall_cycles} MSHR stall cycles")  # fmt: skip
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     params = _params(args)
     trace = read_trace(args.trace)
     result = run_trace(
         trace, params, classify_misses=not args.no_3c, memory_latency_cycles=args.memory_latency
     )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else _text(result))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else cache_text(result))
     return 0

@@ -19,9 +19,9 @@ from npusim.dram import (
     REFRESH_MODES,
     SCHEDULERS,
     DramParams,
-    DramStats,
     DramSystem,
 )
+from npusim.report.unit_text import dram_text
 from npusim.trace import read_trace
 
 
@@ -67,38 +67,6 @@ def _params(args: argparse.Namespace) -> DramParams:
     )
 
 
-def format_stats(stats: DramStats, requests: int) -> str:
-    """Readable table of the total and per-channel stats."""
-    t = stats.total
-    lines = [
-        f"requests               {requests}",
-        f"bytes requested        {stats.bytes_requested}",
-        f"bytes read / written   {t.bytes_read} / {t.bytes_written}",
-        f"elapsed                {t.elapsed_cycles} CK = {t.elapsed_ns:.1f} ns",
-        f"bandwidth              {t.achieved_gbps:.3f} GB/s of {t.peak_gbps:.1f} GB/s peak "
-        f"({100 * t.achieved_gbps / t.peak_gbps:.1f} %)",
-        f"data-bus utilization   {100 * t.bus_utilization:.1f} %",
-        f"read latency (ns)      mean {t.read_latency_mean_ns:.1f}  p50 {t.read_latency_p50_ns:.1f}"
-        f"  p95 {t.read_latency_p95_ns:.1f}  p99 {t.read_latency_p99_ns:.1f}"
-        f"  max {t.read_latency_max_ns:.1f}",
-        f"rows                   hits {t.row_hits}  misses {t.row_misses}  "
-        f"conflicts {t.row_conflicts}",
-        "commands               " + "  ".join(f"{k} {v}" for k, v in t.command_counts.items() if v),
-        f"refresh                {t.refresh_ns:.0f} ns",
-        f"avg queue occupancy    {t.avg_queue_occupancy:.2f}",
-        "energy (pJ)            "
-        + "  ".join(f"{k.removesuffix('_pj')} {v:.4g}" for k, v in asdict(t.energy).items())
-        + f"  total {t.energy_total_pj:.4g}",
-    ]
-    if len(stats.channels) > 1:
-        for c in stats.channels:
-            lines.append(
-                f"channel {c.channel}: {c.achieved_gbps:.3f} GB/s, "
-                f"{c.bytes_read + c.bytes_written} B, hits {c.row_hits}"
-            )
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     system = DramSystem(_params(args))
     trace = read_trace(args.trace)
@@ -108,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
         out = {"params": asdict(system.params), "requests": len(trace), **stats.to_dict()}
         print(json.dumps(out, indent=2))
     else:
-        print(format_stats(stats, len(trace)))
+        print(dram_text(stats, len(trace)))
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 from npusim.errors import QuantizationError
 from npusim.quant import QuantSpec, quantize
 from npusim.quant.summary import compare_bit_widths, describe
+from npusim.report.unit_text import compare_text, quantize_text
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -61,68 +62,16 @@ def _spec(args: argparse.Namespace) -> QuantSpec:
     )
 
 
-def _sqnr_text(sqnr_db: float | None) -> str:
-    return "inf" if sqnr_db is None else f"{sqnr_db:.2f}"
-
-
-def _g(value: float | None) -> str:
-    """A metric the summary made None because it was not finite (float overflow)."""
-    return "n/a" if value is None else f"{value:.4g}"
-
-
-def _error_line(error: dict) -> str:
-    return (
-        f"MSE {_g(error['mse'])}  SQNR {_sqnr_text(error['sqnr_db'])} dB  "
-        f"max|e| {_g(error['max_abs_error'])}  rounding MSE {_g(error['rounding_mse'])}  "
-        f"clipping MSE {_g(error['clipping_mse'])}  clipped {100 * error['fraction_clipped']:.3f} %"
-    )
-
-
-def _text(path: str, x: np.ndarray, info: dict) -> str:
-    lines = [
-        f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}  {x.size} elements",
-        f"format: {info['format']}",
-    ]
-    if info["groups"]:
-        lines.append(
-            f"scales: {info['groups']} group(s), {info['scale_min']:.6g} .. {info['scale_max']:.6g}"
-            f"  zero points {info['zero_point_min']} .. {info['zero_point_max']}"
-        )
-    lines.append(
-        f"bytes: {info['original_bytes']} -> {info['total_bytes']} (payload "
-        f"{info['payload_bytes']} + metadata {info['metadata_bytes']}), "
-        f"{info['compression_ratio']:.2f}x smaller"
-    )
-    lines.append("error: " + _error_line(info["error"]))
-    return "\n".join(lines)
-
-
-def _compare_text(path: str, x: np.ndarray, rows: list[dict]) -> str:
-    header = (
-        f"{'bits':>4}  {'format':<40} {'bytes':>10} {'ratio':>7} {'SQNR dB':>8} "
-        f"{'MSE':>10} {'max|e|':>10} {'clipped %':>9}"
-    )
-    lines = [f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}", header]
-    for row in rows:
-        e = row["error"]
-        lines.append(
-            f"{row['bits']:>4}  {row['format']:<40} {row['total_bytes']:>10} "
-            f"{row['compression_ratio']:>6.2f}x {_sqnr_text(e['sqnr_db']):>8} {e['mse']:>10.3g} "
-            f"{e['max_abs_error']:>10.3g} {100 * e['fraction_clipped']:>9.3f}"
-        )
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     x = _load(args.tensor)
     spec = _spec(args)
     if args.compare:
         rows = compare_bit_widths(x, spec)
-        text = _compare_text(args.tensor, x, rows)
+        text = compare_text(args.tensor, x, rows)
         payload: object = {"tensor": args.tensor, "shape": list(x.shape), "rows": rows}
     else:
         info = describe(quantize(x, spec), int(x.nbytes))
-        text = _text(args.tensor, x, info)
+        text = quantize_text(args.tensor, x, info)
         payload = {"tensor": args.tensor, "shape": list(x.shape), **info}
     print(json.dumps(payload, indent=2) if args.json else text)
     return 0
