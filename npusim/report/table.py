@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from npusim.config import Scenario
 from npusim.results import RunResult
 from npusim.units import format_bytes
+from npusim.workload import Layer, Workload
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -80,3 +82,27 @@ def layers_text(result: RunResult) -> str:
         for layer in result.layers
     ]  # fmt: skip
     return format_table(headers, rows)
+
+
+def catalogue_text(scenarios: Sequence[Scenario], workloads: Sequence[Workload],
+                   details: bool = False) -> str:  # fmt: skip
+    """``npusim list``: bundled scenarios and workloads (with ``details``, every layer)."""
+    parts = ["Scenarios (hw_configs/):",
+             format_table(["name", "description"], [[s.name, s.description] for s in scenarios]),
+             "", "Workloads (workloads/):"]  # fmt: skip
+    rows = [[w.name, len(w.layers), f"{w.parameters / 1e6:.2f} M", f"{w.macs / 1e9:.3f} G",
+             w.description] for w in workloads]  # fmt: skip
+    parts.append(format_table(["name", "layers", "params", "MACs", "description"], rows))
+    for w in workloads if details else ():
+        rows = [[layer.name, layer.kind, _shape(layer), layer.weight_elements, layer.macs,
+                 layer.vector_ops] for layer in w.layers]  # fmt: skip
+        headers = ["layer", "type", "M x K x N", "params", "MACs", "vector ops"]
+        parts += ["", f"{w.name}:", format_table(headers, rows)]
+    return "\n".join(parts)
+
+
+def _shape(layer: Layer) -> str:
+    gemm = layer.gemm()
+    if gemm is None:
+        return "vector unit"
+    return f"{gemm.m}x{gemm.k}x{gemm.n}" + (f" x{gemm.groups}" if gemm.groups > 1 else "")
