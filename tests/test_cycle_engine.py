@@ -19,6 +19,22 @@ SMALL = Workload("small", (
 ))  # fmt: skip
 
 
+@pytest.fixture
+def paths(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The memory paths the cycle engine builds, recorded to compare with its results."""
+    import npusim.engine.cycle as cycle
+
+    built = []
+
+    class Recording(cycle.MemoryPath):
+        def __init__(self, scenario: object) -> None:
+            super().__init__(scenario)  # type: ignore[arg-type]
+            built.append(self)
+
+    monkeypatch.setattr(cycle, "MemoryPath", Recording)
+    return built
+
+
 @pytest.fixture(scope="module")
 def gemv_runs() -> dict[str, object]:
     return {
@@ -59,18 +75,8 @@ def test_cycle_time_is_never_below_the_analytic_lower_bound(precision: str) -> N
         assert c.cycles >= a.cycles, c.name
 
 
-def test_bytes_requested_equal_bytes_served(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytes_requested_equal_bytes_served(paths: list) -> None:
     """The engine's accounting agrees with the cache's and the DRAM controllers' own counts."""
-    import npusim.engine.cycle as cycle
-
-    paths = []
-
-    class Recording(cycle.MemoryPath):
-        def __init__(self, scenario: object) -> None:
-            super().__init__(scenario)  # type: ignore[arg-type]
-            paths.append(self)
-
-    monkeypatch.setattr(cycle, "MemoryPath", Recording)
     run = simulate(load_scenario(), SMALL, "cycle")
     (path,) = paths
     line = path.line_bytes
@@ -128,19 +134,9 @@ def test_analytic_bounds_cycle_for_any_shape_and_memory(
     assert cycle.dram_bandwidth_gbps <= 12.8 * channels  # LPDDR5-6400: 12.8 GB/s per x16 channel
 
 
-def test_dram_energy_of_the_layers_adds_up_to_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dram_energy_of_the_layers_adds_up_to_the_run(paths: list) -> None:
     """Idle gaps between layers are charged once: the layers' DRAM energies sum to the DRAM's
     own energy over the whole run, busy and idle time included."""
-    import npusim.engine.cycle as cycle
-
-    paths = []
-
-    class Recording(cycle.MemoryPath):
-        def __init__(self, scenario: object) -> None:
-            super().__init__(scenario)  # type: ignore[arg-type]
-            paths.append(self)
-
-    monkeypatch.setattr(cycle, "MemoryPath", Recording)
     layers = (Linear("big", in_features=2048, out_features=1024),
               *(Linear(f"tiny{i}", in_features=64, out_features=64) for i in range(3)),
               Linear("compute", in_features=256, out_features=256, tokens=2048))  # fmt: skip
