@@ -123,3 +123,15 @@ def test_conv_reads_the_stored_ifmap_not_im2col() -> None:
     ifmap = 56 * 56 * 64
     assert layer.extra["input_read_bytes"] % ifmap == 0  # whole ifmap reads, not 9x im2col
     assert math.isclose(layer.macs, 56 * 56 * 64 * 64 * 9)
+
+
+def test_area_is_reported_and_fp32_macs_cost_far_more_silicon() -> None:
+    # Horowitz ISSCC 2014 (45 nm): INT8 MAC ~420 um^2, FP32 MAC ~11,900 um^2; an FP32 PE
+    # does 0.25 MAC/cycle here, so the array's FP32 datapath is sized for that rate.
+    int8 = run_analytic(load_scenario(precision="int8"), GEMV).extra["area_mm2"]
+    fp32 = run_analytic(load_scenario(precision="fp32"), GEMV).extra["area_mm2"]
+    assert int8["sram"] == fp32["sram"] > 0
+    assert fp32["mac_array"] > 5 * int8["mac_array"]
+    assert int8["total"] == pytest.approx(int8["mac_array"] + int8["sram"])
+    smaller = load_scenario(overrides=["energy.sram_area=1 mm^2"])
+    assert run_analytic(smaller, GEMV).extra["area_mm2"]["sram"] == pytest.approx(4.0)

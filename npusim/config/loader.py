@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from npusim.cache import CacheParams
+from npusim.cache import CacheParams, SramEnergyModel
 from npusim.cache import check_params as check_cache
 from npusim.compute import ArrayParams
 from npusim.compute import check_params as check_array
@@ -194,15 +194,24 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         name=values["name"], description=values["description"], clock_hz=values["clock_hz"],
         seed=values["seed"], workload=values["workload"],
         vector=VectorConfig(**values["vector"]), precision=precision, quantization=quant,
-        energy=EnergyConfig(
-            node=energy["node"],
-            sram_read_pj=None if energy["sram_read_j"] is None else energy["sram_read_j"] * 1e12,
-            sram_write_pj=None if energy["sram_write_j"] is None
-            else energy["sram_write_j"] * 1e12,
-            static_power_w=energy["static_power_w"],
-        ),
+        energy=EnergyConfig(node=energy["node"], sram=_sram_model(energy),
+                            static_power_w=energy["static_power_w"]),
         source=source, **sections,  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+def _sram_model(energy: Mapping[str, Any]) -> SramEnergyModel:
+    """The scenario's SRAM overrides, SI values converted to the model's units."""
+
+    def scaled(key: str, factor: float) -> float | None:
+        return None if energy[key] is None else energy[key] * factor
+
+    return SramEnergyModel(
+        read_pj_per_access=scaled("sram_read_j", 1e12),
+        write_pj_per_access=scaled("sram_write_j", 1e12),
+        leakage_w_per_kib=energy["sram_leakage_w_per_kib"],
+        area_mm2_per_mib=scaled("sram_area_m2_per_mib", 1e6),
+    )
 
 
 # Unit attributes filled from another scenario section than their own.

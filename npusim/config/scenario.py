@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from npusim.cache import CacheParams
+from npusim.cache import CacheParams, SramEnergyModel
 from npusim.compute import ArrayParams
 from npusim.dram.params import DramParams
 from npusim.precision import PRECISIONS, Kind, Precision
@@ -71,11 +71,14 @@ class VectorConfig:
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    """Energy-table choices not owned by a unit: node and the other static power."""
+    """Energy-table choices not owned by a unit: node, SRAM overrides, other static power.
+
+    ``sram`` is the SRAM energy/leakage/area model with the scenario's overrides (``None``
+    fields use the cited 45 nm defaults of :mod:`npusim.cache.energy`).
+    """
 
     node: str
-    sram_read_pj: float | None
-    sram_write_pj: float | None
+    sram: SramEnergyModel
     static_power_w: float
 
 

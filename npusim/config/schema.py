@@ -161,6 +161,12 @@ ENERGY: Section = {
                       "table)", Dimension.ENERGY, "sram_read_j", nullable=True, minimum=0),
     "sram_write": _qty(None, "SRAM write energy per port-width access (null: from the size "
                        "table)", Dimension.ENERGY, "sram_write_j", nullable=True, minimum=0),
+    "sram_leakage": _qty(None, "SRAM leakage power per KiB (null: the 45 nm cell figure in "
+                         "npusim/cache/energy.py)", Dimension.POWER, "sram_leakage_w_per_kib",
+                         nullable=True, minimum=0),
+    "sram_area": _qty(None, "SRAM area per MiB (null: the 45 nm figure in "
+                      "npusim/cache/energy.py)", Dimension.AREA, "sram_area_m2_per_mib",
+                      nullable=True, minimum=0, exclusive_minimum=True),
     "static_power": _qty("0 W", "static power beyond SRAM leakage and DRAM background "
                          "(controllers, NoC)", Dimension.POWER, "static_power_w", minimum=0),
 }  # fmt: skip

@@ -25,7 +25,12 @@ import math
 from npusim.config import Scenario
 from npusim.dram import peak_bandwidth_bytes_per_s
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle
-from npusim.engine.energy import dram_streaming_energy_pj, sram_energy_pj, static_energy_pj
+from npusim.engine.energy import (
+    area_mm2,
+    dram_streaming_energy_pj,
+    sram_energy_pj,
+    static_energy_pj,
+)
 from npusim.engine.plan import LayerPlan, plan_layer
 from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.results import Energy, LayerResult, RunResult
@@ -98,4 +103,5 @@ def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
         pe_count=scenario.array.rows * scenario.array.cols,
         layers=layers,
         notes=(ANALYTIC_NOTE,),
+        extra={"area_mm2": area_mm2(scenario)},
     )

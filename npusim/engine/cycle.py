@@ -26,7 +26,7 @@ import simpy
 
 from npusim.config import Scenario
 from npusim.engine.assemble import layer_result
-from npusim.engine.energy import sram_energy_pj, static_energy_pj
+from npusim.engine.energy import area_mm2, sram_energy_pj, static_energy_pj
 from npusim.engine.layout import Allocator
 from npusim.engine.plan import LayerPlan, plan_layer
 from npusim.engine.quality import check_layer_overrides, layer_quality
@@ -177,7 +177,7 @@ def run_cycle(
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
         pe_count=scenario.array.rows * scenario.array.cols, layers=tuple(layers),
-        extra={"dram": _dram_summary(dram)},
+        extra={"area_mm2": area_mm2(scenario), "dram": _dram_summary(dram)},
         timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
     )  # fmt: skip
 

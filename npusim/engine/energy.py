@@ -6,18 +6,11 @@ The tables are the units' (SRAM by capacity: :mod:`npusim.cache.energy`; LPDDR5 
 
 from __future__ import annotations
 
-from npusim.cache.energy import SramEnergyModel
+from npusim.compute import array_area_mm2
 from npusim.config import Scenario
 from npusim.dram.energy import DramEnergy, compute_energy
 from npusim.dram.params import REFRESH_MODES, RefreshMode
 from npusim.dram.standard import BANK_ARCHS, PRESETS, resolve_timing
-
-
-def sram_model(scenario: Scenario) -> SramEnergyModel:
-    """The SRAM energy model with the scenario's overrides applied."""
-    energy = scenario.energy
-    return SramEnergyModel(read_pj_per_access=energy.sram_read_pj,
-                           write_pj_per_access=energy.sram_write_pj)  # fmt: skip
 
 
 def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> float:
@@ -28,7 +21,7 @@ def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> flo
     SRAM's capacity.
     """
     sram = scenario.sram
-    model = sram_model(scenario)
+    model = scenario.energy.sram
     port = sram.port_bytes
     reads = -(-int(read_bytes) // port)
     writes = -(-int(write_bytes) // port)
@@ -38,7 +31,7 @@ def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> flo
 
 def static_energy_pj(scenario: Scenario, time_s: float) -> float:
     """SRAM leakage plus the scenario's other static power over ``time_s`` seconds."""
-    power_w = sram_model(scenario).leakage_power_w(scenario.sram.capacity_bytes)
+    power_w = scenario.energy.sram.leakage_power_w(scenario.sram.capacity_bytes)
     return (power_w + scenario.energy.static_power_w) * time_s * 1e12
 
 
@@ -76,3 +69,11 @@ def dram_streaming_energy_pj(
         tck_ns=tck_ns, page_bytes=page,
     )  # fmt: skip
     return traffic.total_pj + dram.channels * per_channel.total_pj
+
+
+def area_mm2(scenario: Scenario) -> dict[str, float]:
+    """Silicon area of the MAC array (at the scenario's MAC precision, from the MAC table) and
+    of the SRAM (per-MiB figure), 45 nm, in mm^2; DRAM is off chip."""
+    mac = array_area_mm2(scenario.array, scenario.precision.mac)
+    sram = scenario.energy.sram.area_mm2(scenario.sram.capacity_bytes)
+    return {"mac_array": mac, "sram": sram, "total": mac + sram}

@@ -63,10 +63,19 @@ def summary_text(result: RunResult) -> str:
         f"  energy           {_si(energy['total'] * 1e-12, 'J')} = MAC "
         f"{_si(energy['mac'] * 1e-12, 'J')} + SRAM {_si(energy['sram'] * 1e-12, 'J')} + DRAM "
         f"{_si(energy['dram'] * 1e-12, 'J')} + static {_si(energy['static'] * 1e-12, 'J')}",
+        *_area_line(result),
         "",
         layers_text(result),
     ]
     return "\n".join(lines)
+
+
+def _area_line(result: RunResult) -> list[str]:
+    area = result.extra.get("area_mm2")
+    if not area:
+        return []
+    return [f"  area (45 nm)     {area['total']:.2f} mm^2 = MAC array {area['mac_array']:.2f} "
+            f"+ SRAM {area['sram']:.2f}"]  # fmt: skip
 
 
 def layers_text(result: RunResult) -> str:
