@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from npusim.dram import DramParams, DramSystem
 from npusim.dram.controller import ChannelController
 from npusim.dram.device import Command
+from npusim.trace import Trace
 
 N_CL, N_BL, N_RCD, N_RP, N_RAS, N_RC, N_RTP, N_RRD, N_CCD_L = 17, 2, 15, 15, 34, 49, 8, 4, 4
 READ_DONE = N_CL + N_BL
@@ -104,3 +105,41 @@ def test_streaming_path_matches_the_general_loop(config: dict, spec: list, seed:
     finally:
         ChannelController.stream_fast_path = True
     assert fast == general
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("scheduler", ["frfcfs", "fcfs"])
+def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, fast: bool, monkeypatch) -> None:
+    # Bank 0: A opens row 0, B (row 1) waits to precharge, then C (row 0 again) arrives at
+    # cycle 20, before B's PRE may issue (nRAS). FR-FCFS serves C from the open row first,
+    # so the bank's cached candidate must switch from B's PRE to C's RD when C is queued;
+    # FCFS serves B first.
+    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+    system = DramSystem(DramParams(scheduler=scheduler), log_commands=True)
+    c_arrival = 20
+    trace = Trace(
+        addr=np.array([0, ROW_BYTES, COLUMN_BYTES], dtype=np.uint64),
+        is_write=np.zeros(3, dtype=bool),
+        size_bytes=np.zeros(3, dtype=np.int64),
+        arrival_cycle=np.array([0, 0, c_arrival], dtype=np.int64),
+    )
+    done = system.run_trace(trace)
+    log = system.command_logs[0]
+    rd_a = N_RCD
+    if scheduler == "frfcfs":
+        rd_c = max(c_arrival, rd_a + N_CCD_L)
+        pre = max(N_RAS, rd_c + N_RTP)
+        act = max(pre + N_RP, N_RC)
+        assert log == [(0, ACT, 0, 0), (rd_a, RD, 0, 0), (rd_c, RD, 0, 0), (pre, PRE, 0, 1),
+                       (act, ACT, 0, 1), (act + N_RCD, RD, 0, 1)]  # fmt: skip
+        assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + READ_DONE, rd_c + READ_DONE]
+    else:
+        pre = max(N_RAS, rd_a + N_RTP)
+        act = max(pre + N_RP, N_RC)
+        pre_c = max(act + N_RAS, act + N_RCD + N_RTP)
+        act_c = max(pre_c + N_RP, act + N_RC)
+        assert log == [(0, ACT, 0, 0), (rd_a, RD, 0, 0), (pre, PRE, 0, 1), (act, ACT, 0, 1),
+                       (act + N_RCD, RD, 0, 1), (pre_c, PRE, 0, 0), (act_c, ACT, 0, 0),
+                       (act_c + N_RCD, RD, 0, 0)]  # fmt: skip
+        assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + READ_DONE,
+                                 act_c + N_RCD + READ_DONE]  # fmt: skip

@@ -31,6 +31,7 @@ from npusim.dram.params import PagePolicy, RefreshMode, Scheduler
 from npusim.dram.standard import Timing
 
 _INF = 1 << 62
+COL_K, PRE_K, ACT_K = 0, 1, 2  # kinds of a bank's candidate command, indices into its floors
 HIT, MISS, CONFLICT = 0, 1, 2
 ACT, PRE, RD, WR, RDA, WRA = (
     int(Command.ACT),
@@ -141,6 +142,8 @@ class ChannelController:
         (it runs once per command, millions of times a run), so :meth:`Device.issue` is
         repeated inline here (refresh commands still go through it), and runs of row hits,
         nearly all commands of a streaming workload, take the narrower inner loop ``stream``.
+        The general loop caches each bank's candidate command between decisions and
+        recomputes only the banks whose state changed (``cand_*`` and ``stale`` below).
         Both make exactly the decisions described in the module docstring.
         """
         n = int(bank.shape[0])
@@ -195,6 +198,20 @@ class ChannelController:
         faw_index = dev.faw_index  # a local copy, written back at every ACT
         next_arrival = arrival_of[0] if n else _INF  # of request nxt, _INF when none is left
         rd_bank_upd, rd_group_upd, rd_chan_upd = bank_upd[RD], group_upd[RD], chan_upd[RD]
+        # Each queued bank's candidate command, cached between decisions: its kind, its bank
+        # (and, for a column command, bank group) bound, its tie-break (the request index,
+        # plus n for a row command under FR-FCFS: column commands first, then the oldest
+        # request) and a column command's queue position. Banks in ``stale`` (or all, ``all_stale``)
+        # are recomputed before the next decision: a bank is stale after a request joins its
+        # empty queue or hits its open row, or a column command issues to it (ACT and PRE
+        # set the next candidate directly), and every bank of a group after a column command
+        # there; all after a mode switch, a refresh command or a streaming run.
+        cand_kind, cand_bound = [0] * nbanks, [0] * nbanks
+        cand_tie, cand_pos = [0] * nbanks, [0] * nbanks
+        not_col = n if frfcfs else 0
+        group_members = dev.group_members
+        stale: list[int] = []
+        all_stale = True
 
         def stream(
             now: int,
@@ -303,7 +320,7 @@ class ChannelController:
                 if leave or finished == n:
                     return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, -1
 
-        stream_ok, slow_at = self.stream_fast_path and not closed, -1
+        stream_ok, slow_at, miss_bank = self.stream_fast_path and not closed, -1, 0
         oldest = 0
         while finished < n:
             while next_arrival <= now:
@@ -315,6 +332,9 @@ class ChannelController:
                     if not q:
                         wactive.append(b)
                         wq_head[b] = row_of[nxt]
+                        stale.append(b)
+                    elif row_of[nxt] == open_row[b]:  # may be the bank's first row hit
+                        stale.append(b)
                     q.append(nxt)
                     wq_rows[b].append(row_of[nxt])
                     wcount += 1
@@ -325,6 +345,9 @@ class ChannelController:
                     if not q:
                         ractive.append(b)
                         rq_head[b] = row_of[nxt]
+                        stale.append(b)
+                    elif row_of[nxt] == open_row[b]:
+                        stale.append(b)
                     q.append(nxt)
                     rq_rows[b].append(row_of[nxt])
                     rcount += 1
@@ -337,21 +360,28 @@ class ChannelController:
                     queues, rows, head, active = rq, rq_rows, rq_head, ractive
                     col_b, col_g, col_cmd = rd_b, rd_g, RD
                     col_cmd_closed = RDA
+                    all_stale = True
             elif wcount >= high or (wcount and not rcount):
                 write_mode = True
                 queues, rows, head, active = wq, wq_rows, wq_head, wactive
                 col_b, col_g, col_cmd = wr_b, wr_g, WR
                 col_cmd_closed = WRA
+                all_stale = True
             if stream_ok and not write_mode and not wcount and not ref_pending and now != slow_at:
-                hits_only = True
-                for b in ractive:
-                    if open_row[b] != rq_head[b]:
-                        hits_only = False
-                        break
+                # Every read queue's head hits its open row? (-2: empty queue.) The bank that
+                # missed last time is asked first, as it usually still misses.
+                head_row = rq_head[miss_bank]
+                hits_only = head_row == -2 or head_row == open_row[miss_bank]
+                if hits_only:
+                    for b in ractive:
+                        if open_row[b] != rq_head[b]:
+                            hits_only, miss_bank = False, b
+                            break
                 if hits_only:
                     (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, slow_at) = (
                         stream(now, nxt, next_arrival, finished, rcount, queue_cycles, oldest)
                     )
+                    all_stale = True
                     continue
             # Channel-wide lower bounds of each command kind, folded with ``now`` once per
             # decision, so a bank's candidate cycle is one max with its own bank/group bound.
@@ -367,55 +397,57 @@ class ChannelController:
                 act_floor = faw_ready
             if now > act_floor:
                 act_floor = now
-            # The winner is the minimum of (cycle, not a column command under FR-FCFS,
-            # request index) over the banks, so the bank order does not matter, and a bank
-            # whose cycle is already later than the best so far needs no further look.
-            best_t, best_cmd, best_bank, best_req, best_col, best_pos = _INF, -1, -1, -1, False, 0
-            for b in [b for b in active if b not in blocked] if blocked else active:
-                orow = open_row[b]
-                if orow == head[b]:
-                    pos = 0
-                elif orow >= 0:
-                    qr = rows[b]
-                    if frfcfs and orow in qr:
-                        pos = qr.index(orow)
-                    else:
-                        tc = pre_b[b]
-                        if pre_floor > tc:
-                            tc = pre_floor
-                        if tc > best_t:
+            # Refresh the cached candidate of every bank whose state changed since the last
+            # decision (see ``cand_*`` above).
+            if all_stale:
+                stale[:] = active
+                all_stale = False
+            if stale:
+                for b in stale:
+                    q = queues[b]
+                    if not q:
+                        continue
+                    orow = open_row[b]
+                    if orow == head[b]:
+                        pos = 0
+                    elif orow >= 0:
+                        qr = rows[b]
+                        if frfcfs and orow in qr:
+                            pos = qr.index(orow)
+                        else:
+                            cand_kind[b], cand_bound[b] = PRE_K, pre_b[b]
+                            cand_tie[b] = not_col + q[0]
                             continue
-                        req = queues[b][0]
-                        if tc < best_t or (not (frfcfs and best_col) and req < best_req):
-                            best_t, best_cmd, best_bank, best_req, best_col = tc, PRE, b, req, False
+                    else:
+                        cand_kind[b], cand_bound[b], cand_tie[b] = ACT_K, act_b[b], not_col + q[0]
                         continue
-                else:
-                    tc = act_b[b]
-                    if act_floor > tc:
-                        tc = act_floor
-                    if tc > best_t:
-                        continue
-                    req = queues[b][0]
-                    if tc < best_t or (not (frfcfs and best_col) and req < best_req):
-                        best_t, best_cmd, best_bank, best_req, best_col = tc, ACT, b, req, False
-                    continue
-                tc = col_b[b]  # a row hit at queue position pos
-                tg = col_g[group_of[b]]
-                if tg > tc:
-                    tc = tg
-                if col_floor > tc:
-                    tc = col_floor
+                    tc = col_b[b]  # a row hit at queue position pos
+                    tg = col_g[group_of[b]]
+                    cand_kind[b], cand_bound[b] = COL_K, tc if tc > tg else tg
+                    cand_tie[b], cand_pos[b] = q[pos], pos
+                stale.clear()
+            # The winner is the least (cycle, tie) over the banks; ties are unique, so the
+            # bank order does not matter, and a bank whose cycle is already later than the
+            # best so far needs no further look.
+            floors = (col_floor, pre_floor, act_floor)
+            best_t, best_tie, best_bank = _INF, 0, -1
+            for b in [b for b in active if b not in blocked] if blocked else active:
+                tc = cand_bound[b]
                 if tc > best_t:
                     continue
-                hit = queues[b][pos]
-                if tc < best_t or (frfcfs and not best_col) or hit < best_req:
-                    best_t, best_cmd, best_bank, best_req, best_col, best_pos = (
-                        tc, col_cmd, b, hit, True, pos,
-                    )  # fmt: skip
+                floor = floors[cand_kind[b]]
+                if floor > tc:
+                    tc = floor
+                    if tc > best_t:
+                        continue
+                tie = cand_tie[b]
+                if tc < best_t or tie < best_tie:
+                    best_t, best_tie, best_bank = tc, tie, b
             if ref_pending:
                 rt, rcmd, rbank = self._refresh_candidate(now)
                 if rt <= best_t:
                     self._issue_refresh(rt, rcmd, rbank)
+                    all_stale = True
                     ref_pending, ref_due = self.refresh_pending, self.refresh_due
                     now = rt + 1
                     blocked = self._blocked_banks()
@@ -440,18 +472,24 @@ class ChannelController:
                 continue
             if best_t == _INF:
                 raise RuntimeError("DRAM controller has queued requests but no command")
-            req = best_req
             b = best_bank
             t = best_t
-            if best_col:
+            kind = cand_kind[b]
+            req = best_tie if kind == COL_K else best_tie - not_col
+            if kind == COL_K:
+                stale.append(b)
+                pos = cand_pos[b]
                 q, qr = queues[b], rows[b]
-                del q[best_pos]
-                del qr[best_pos]
+                del q[pos]
+                del qr[pos]
                 if not q:
                     active.remove(b)
                     head[b] = -2
-                elif best_pos == 0:
+                elif pos == 0:
                     head[b] = qr[0]
+                for m in group_members[group_of[b]]:  # their column commands' bound moved
+                    if cand_kind[m] == COL_K:
+                        stale.append(m)
                 cmd = col_cmd_closed if closed else col_cmd
                 if write_mode:
                     wcount -= 1
@@ -464,7 +502,7 @@ class ChannelController:
                 outcome[opened_as[b]] += 1
                 opened_as[b] = HIT
             else:
-                cmd = best_cmd
+                cmd = PRE if kind == PRE_K else ACT
                 if cmd == PRE:
                     closed_by_conflict[b] = True
                 else:
@@ -491,11 +529,18 @@ class ChannelController:
                 if dev.open_banks == 0:
                     dev.active_since = t
                 dev.open_banks += 1
+                # the bank's next candidate, set here rather than recomputed: the column
+                # command of the request (its queue's head) the row was opened for
+                tc, tg = col_b[b], col_g[g]
+                cand_kind[b], cand_bound[b] = COL_K, tc if tc > tg else tg
+                cand_tie[b], cand_pos[b] = req, 0
             elif cmd != col_cmd:  # PRE, RDA, WRA close the bank
                 open_row[b] = -1
                 if dev.open_banks == 1:
                     dev.active_cycles += t - dev.active_since
                 dev.open_banks -= 1
+                if cmd == PRE:  # next candidate: the same request's ACT (tie unchanged)
+                    cand_kind[b], cand_bound[b] = ACT_K, act_b[b]
             now = t + 1
         self.now, self.write_mode = now, write_mode
         self.queue_cycles += queue_cycles

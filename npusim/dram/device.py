@@ -135,6 +135,7 @@ class Device:
         self.banks = banks
         self.bank_groups = bank_groups
         self.group_of = [b % bank_groups for b in range(banks)]
+        self.group_members = [list(range(g, banks, bank_groups)) for g in range(bank_groups)]
         updates = _compile(timing)
         self._bank_updates = updates["bank"]
         self._group_updates = updates["group"]
