@@ -62,11 +62,3 @@ PRECISIONS: dict[str, Precision] = {
         Precision("binary", 1, Kind.BINARY),
     )
 }
-
-
-def get_precision(name: str) -> Precision:
-    """Look up a precision by name; ``KeyError`` lists the valid names."""
-    try:
-        return PRECISIONS[name]
-    except KeyError:
-        raise KeyError(f"unknown precision {name!r}; valid: {', '.join(PRECISIONS)}") from None

@@ -98,7 +98,6 @@ class RunResult:
     fidelity: str
     precision: Mapping[str, str]
     dram_peak_gbps: float
-    pe_count: int
     layers: tuple[LayerResult, ...]
     notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -101,11 +101,6 @@ class Scenario:
     source: str = ""
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def layer_overrides(self) -> set[str]:
-        """Names of the layers with their own precision or quantization."""
-        return set(self.precision.layers) | set(self.quantization.layers)
-
     def for_layer(self, name: str) -> Scenario:
         """This scenario as layer ``name`` sees it: its precision and quantization overrides
         applied (the accumulator follows the MAC precision's kind unless given)."""

@@ -100,7 +100,6 @@ def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=peak_bandwidth_bytes_per_s(scenario.dram.preset, scenario.dram.channels)
         / 1e9,
-        pe_count=scenario.array.rows * scenario.array.cols,
         layers=layers,
         notes=(ANALYTIC_NOTE,),
         extra={"area_mm2": area_mm2(scenario)},

@@ -176,7 +176,7 @@ def run_cycle(
         scenario=scenario.name, workload=workload.name, fidelity="cycle",
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
-        pe_count=scenario.array.rows * scenario.array.cols, layers=tuple(layers),
+        layers=tuple(layers),
         extra={"area_mm2": area_mm2(scenario), "dram": _dram_summary(dram)},
         timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
     )  # fmt: skip
