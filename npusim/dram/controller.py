@@ -322,11 +322,15 @@ class ChannelController:
 
         stream_ok, slow_at, miss_bank = self.stream_fast_path and not closed, -1, 0
         oldest = 0
+        # The next request waits for room in its queue (backpressure): no arrival is looked at
+        # until a column command frees a slot.
+        front_blocked = False
         while finished < n:
-            while next_arrival <= now:
+            while next_arrival <= now and not front_blocked:
                 b = bank_of[nxt]
                 if write_of[nxt]:
                     if wcount >= wdepth:
+                        front_blocked = True
                         break
                     q = wq[b]
                     if not q:
@@ -340,6 +344,7 @@ class ChannelController:
                     wcount += 1
                 else:
                     if rcount >= rdepth:
+                        front_blocked = True
                         break
                     q = rq[b]
                     if not q:
@@ -381,7 +386,7 @@ class ChannelController:
                     (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, slow_at) = (
                         stream(now, nxt, next_arrival, finished, rcount, queue_cycles, oldest)
                     )
-                    all_stale = True
+                    all_stale, front_blocked = True, False
                     continue
             # Channel-wide lower bounds of each command kind, folded with ``now`` once per
             # decision, so a bank's candidate cycle is one max with its own bank/group bound.
@@ -391,10 +396,7 @@ class ChannelController:
             pre_floor = ch[PRE]
             if now > pre_floor:
                 pre_floor = now
-            act_floor = ch[ACT]
-            faw_ready = faw[faw_index] + nfaw
-            if faw_ready > act_floor:
-                act_floor = faw_ready
+            act_floor = ch[ACT]  # nFAW included, see the ACT below
             if now > act_floor:
                 act_floor = now
             # Refresh the cached candidate of every bank whose state changed since the last
@@ -475,8 +477,9 @@ class ChannelController:
             b = best_bank
             t = best_t
             kind = cand_kind[b]
-            req = best_tie if kind == COL_K else best_tie - not_col
             if kind == COL_K:
+                req = best_tie
+                front_blocked = False
                 stale.append(b)
                 pos = cand_pos[b]
                 q, qr = queues[b], rows[b]
@@ -487,9 +490,6 @@ class ChannelController:
                     head[b] = -2
                 elif pos == 0:
                     head[b] = qr[0]
-                for m in group_members[group_of[b]]:  # their column commands' bound moved
-                    if cand_kind[m] == COL_K:
-                        stale.append(m)
                 cmd = col_cmd_closed if closed else col_cmd
                 if write_mode:
                     wcount -= 1
@@ -502,6 +502,7 @@ class ChannelController:
                 outcome[opened_as[b]] += 1
                 opened_as[b] = HIT
             else:
+                req = best_tie - not_col
                 cmd = PRE if kind == PRE_K else ACT
                 if cmd == PRE:
                     closed_by_conflict[b] = True
@@ -522,9 +523,20 @@ class ChannelController:
             counts[cmd] += 1
             if log is not None:
                 log.append((t, cmd, b, row_of[req]))
+            if kind == COL_K:
+                # The group's column bound moved, and with it every column candidate of the
+                # group (a candidate's bound is max(bank bound, group bound)).
+                tg = col_g[g]
+                for m in group_members[g]:
+                    if cand_kind[m] == COL_K and cand_bound[m] < tg:
+                        cand_bound[m] = tg
             if cmd == ACT:
                 faw[faw_index] = t
                 dev.faw_index = faw_index = (faw_index + 1) & 3
+                # Fold the four-activate window into the channel's ACT bound: it only moves
+                # at an ACT (the oldest of the last four plus nFAW), so the floor is one read.
+                if ch[ACT] < faw[faw_index] + nfaw:
+                    ch[ACT] = faw[faw_index] + nfaw
                 open_row[b] = row_of[req]
                 if dev.open_banks == 0:
                     dev.active_since = t
