@@ -1,13 +1,16 @@
 """The controller's fast paths change no simulated result.
 
-Two kinds of checks: exact command traces small enough to derive by hand from the timing
-(LPDDR5-6400 BG mode, 8 Gb, BL16: nCL 17, nBL 2, nRCD 15, nRP 15, nRAS 34, nRC 49, nRTP 8,
-nRRD 4, nCCD_L 4, JESD209-5B via reference lpddr5.md), and random traces served with the
-row-hit streaming path of ``ChannelController.run`` on and off, which must agree on every
-completion cycle, every logged command and every statistic.
+Three implementations make the same decisions: the compiled loop (``_kernel.c``), the Python
+loop with its row-hit streaming path, and the Python general loop alone. Two kinds of checks:
+exact command traces small enough to derive by hand from the timing (LPDDR5-6400 BG mode,
+8 Gb, BL16: nCL 17, nBL 2, nRCD 15, nRP 15, nRAS 34, nRC 49, nRTP 8, nRRD 4, nCCD_L 4,
+JESD209-5B via reference lpddr5.md), run on each implementation, and random traces on which
+all three must agree on every completion cycle, every logged command and every statistic.
 """
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pytest
@@ -15,15 +18,37 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npusim.dram import DramParams, DramSystem
-from npusim.dram.controller import ChannelController
+from npusim.dram.controller import KERNEL_AVAILABLE, ChannelController
 from npusim.dram.device import Command
 from npusim.trace import Trace
 
 N_CL, N_BL, N_RCD, N_RP, N_RAS, N_RC, N_RTP, N_RRD, N_CCD_L = 17, 2, 15, 15, 34, 49, 8, 4, 4
 READ_DONE = N_CL + N_BL
 ACT, PRE, RD = int(Command.ACT), int(Command.PRE), int(Command.RD)
+IMPLEMENTATIONS = {  # name: (use_kernel, stream_fast_path)
+    "kernel": (True, True),
+    "python-stream": (False, True),
+    "python-general": (False, False),
+}
 COLUMN_BYTES = 128  # default RoBaCoBgCh: next column of one bank is 2 Bg bits + 32 B up
 ROW_BYTES = 1 << 15  # 5 burst + 2 Bg + 6 Co + 2 Ba bits below Ro
+
+
+@pytest.fixture(params=list(IMPLEMENTATIONS))
+def implementation(request, monkeypatch) -> str:
+    use_kernel, stream = IMPLEMENTATIONS[request.param]
+    if use_kernel and not KERNEL_AVAILABLE:
+        pytest.skip("the compiled loop was not built (no C compiler at install)")
+    monkeypatch.setattr(ChannelController, "use_kernel", use_kernel)
+    monkeypatch.setattr(ChannelController, "stream_fast_path", stream)
+    return request.param
+
+
+def test_the_kernel_is_built_where_a_c_compiler_exists() -> None:
+    # The compiled loop is optional, but an install that could build it and did not would
+    # silently run ~10x slower: fail here instead.
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert KERNEL_AVAILABLE
 
 
 def _serve(addrs: list[int], **params: object) -> tuple[np.ndarray, list]:
@@ -32,9 +57,7 @@ def _serve(addrs: list[int], **params: object) -> tuple[np.ndarray, list]:
     return done, system.command_logs[0]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_one_row_of_one_bank_streams_at_nccd_l(fast: bool, monkeypatch) -> None:
-    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+def test_one_row_of_one_bank_streams_at_nccd_l(implementation: str) -> None:
     done, log = _serve([c * COLUMN_BYTES for c in range(8)])
     first_rd = N_RCD  # ACT at 0
     rds = [first_rd + k * N_CCD_L for k in range(8)]  # same bank group: nCCD_L apart
@@ -42,9 +65,7 @@ def test_one_row_of_one_bank_streams_at_nccd_l(fast: bool, monkeypatch) -> None:
     assert done.tolist() == [t + READ_DONE for t in rds]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_four_bank_groups_activate_nrrd_apart_then_read_in_order(fast: bool, monkeypatch) -> None:
-    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+def test_four_bank_groups_activate_nrrd_apart_then_read_in_order(implementation: str) -> None:
     done, log = _serve([k * 32 for k in range(4)])  # banks 0..3, one per bank group
     acts = [(k * N_RRD, ACT, k, 0) for k in range(4)]
     rds = [(k * N_RRD + N_RCD, RD, k, 0) for k in range(4)]
@@ -52,9 +73,7 @@ def test_four_bank_groups_activate_nrrd_apart_then_read_in_order(fast: bool, mon
     assert done.tolist() == [t + READ_DONE for t, _, _, _ in rds]
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_row_conflict_waits_for_nras_then_nrp(fast: bool, monkeypatch) -> None:
-    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
+def test_row_conflict_waits_for_nras_then_nrp(implementation: str) -> None:
     done, log = _serve([0, ROW_BYTES])  # bank 0, rows 0 and 1
     pre = max(N_RAS, N_RCD + N_RTP)
     act = max(pre + N_RP, N_RC)
@@ -70,51 +89,111 @@ def _run(params: DramParams, batches: list[tuple[np.ndarray, np.ndarray, int]]) 
     return done, system.command_logs, system.stats().to_dict()
 
 
+def _run_each(params: DramParams, batches: list) -> dict:
+    """Results of every available implementation on the same batches."""
+    results = {}
+    for name, (use_kernel, stream) in IMPLEMENTATIONS.items():
+        if use_kernel and not KERNEL_AVAILABLE:
+            continue
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ChannelController, "use_kernel", use_kernel)
+            patch.setattr(ChannelController, "stream_fast_path", stream)
+            results[name] = _run(params, batches)
+    return results
+
+
 configs = st.fixed_dictionaries(
     {
         "scheduler": st.sampled_from(["frfcfs", "fcfs"]),
+        "page_policy": st.sampled_from(["open", "open", "closed"]),
         "refresh": st.sampled_from(["all-bank", "per-bank", "off"]),
         "channels": st.sampled_from([1, 2]),
         "read_queue_depth": st.sampled_from([2, 8, 32]),
         "write_queue_depth": st.sampled_from([4, 32]),
+        "bank_hash": st.booleans(),
     }
 )
 batch = st.tuples(
     st.integers(0, (1 << 23) - 1),  # first 64 B line
     st.integers(1, 300),  # lines
-    st.sampled_from([1, 1, 1, 2, 33, 512]),  # stride in lines: mostly streaming
+    st.sampled_from([1, 1, 1, 2, 33, 512, 0]),  # stride in lines (0: random lines)
     st.floats(0.0, 1.0),  # fraction of writes
     st.integers(0, 4000),  # cycles since the previous batch
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(configs, st.lists(batch, min_size=1, max_size=6), st.integers(0, 2**32 - 1))
-def test_streaming_path_matches_the_general_loop(config: dict, spec: list, seed: int) -> None:
+def test_every_implementation_makes_the_same_decisions(config: dict, spec: list, seed: int) -> None:
     rng = np.random.default_rng(seed)
     batches, arrival = [], 0
     for first, lines, stride, write_fraction, gap in spec:
         arrival += gap
-        addrs = ((first + np.arange(lines) * stride) % (1 << 24)).astype(np.uint64) * 64
+        if stride:
+            lines_at = (first + np.arange(lines) * stride) % (1 << 24)
+        else:
+            lines_at = rng.integers(0, 1 << 24, lines)
+        addrs = lines_at.astype(np.uint64) * 64
         batches.append((addrs, rng.random(lines) < write_fraction, arrival))
-    params = DramParams(**config)
-    fast = _run(params, batches)
-    try:
-        ChannelController.stream_fast_path = False
-        general = _run(params, batches)
-    finally:
-        ChannelController.stream_fast_path = True
-    assert fast == general
+    results = _run_each(DramParams(**config), batches)
+    reference = results.pop("python-general")
+    for name, result in results.items():
+        assert result == reference, name
 
 
-@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    "params",
+    [
+        DramParams(bank_arch="8B", burst_length=32, density="16Gb"),
+        DramParams(bank_arch="16B", burst_length=32, preset="LPDDR5_3200"),
+        DramParams(write_high_watermark=0.5, write_low_watermark=0.0, refresh="per-bank"),
+    ],
+    ids=["8B", "16B", "watermarks"],
+)
+def test_bank_architectures_and_watermarks_agree(params: DramParams) -> None:
+    rng = np.random.default_rng(11)
+    batches = [
+        (rng.integers(0, 1 << 20, 400).astype(np.uint64) * 64, rng.random(400) < 0.4, 300 * k)
+        for k in range(4)
+    ]
+    results = _run_each(params, batches)
+    reference = results.pop("python-general")
+    for name, result in results.items():
+        assert result == reference, name
+
+
+def test_timed_trace_with_idle_gaps_agrees(monkeypatch) -> None:
+    # Idle gaps longer than nREFI: refreshes fall due while no request is queued.
+    rng = np.random.default_rng(5)
+    n = 3000
+    trace = Trace(
+        addr=rng.integers(0, 1 << 24, n).astype(np.uint64) * 32,
+        is_write=rng.random(n) < 0.3,
+        size_bytes=rng.choice([0, 32, 64, 200], n).astype(np.int64),
+        arrival_cycle=np.cumsum(rng.choice([0, 1, 5, 9000], n, p=[0.5, 0.3, 0.19, 0.01])),
+    )
+    results = {}
+    for name, (use_kernel, stream) in IMPLEMENTATIONS.items():
+        if use_kernel and not KERNEL_AVAILABLE:
+            continue
+        with monkeypatch.context() as patch:
+            patch.setattr(ChannelController, "use_kernel", use_kernel)
+            patch.setattr(ChannelController, "stream_fast_path", stream)
+            system = DramSystem(DramParams(), log_commands=True)
+            done = system.run_trace(trace).tolist()
+            results[name] = (done, system.command_logs, system.stats().to_dict())
+    reference = results.pop("python-general")
+    assert reference[2]["total"]["refresh_cycles"] > 0  # the gaps did cover refreshes
+    for name, result in results.items():
+        assert result == reference, name
+
+
 @pytest.mark.parametrize("scheduler", ["frfcfs", "fcfs"])
-def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, fast: bool, monkeypatch) -> None:
+def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, implementation: str) -> None:
     # Bank 0: A opens row 0, B (row 1) waits to precharge, then C (row 0 again) arrives at
     # cycle 20, before B's PRE may issue (nRAS). FR-FCFS serves C from the open row first,
     # so the bank's cached candidate must switch from B's PRE to C's RD when C is queued;
     # FCFS serves B first.
-    monkeypatch.setattr(ChannelController, "stream_fast_path", fast)
     system = DramSystem(DramParams(scheduler=scheduler), log_commands=True)
     c_arrival = 20
     trace = Trace(

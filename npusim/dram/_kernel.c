@@ -1,0 +1,448 @@
+/* Compiled twin of ChannelController.run's general loop (npusim/dram/controller.py).
+ *
+ * Optional: the package works without it, and NPUSIM_PURE_PYTHON=1 switches it off. It makes
+ * exactly the decisions of the Python loop (tests compare command logs, completions and
+ * statistics on random traces under every policy), so the Python code stays the readable
+ * reference and this file only buys speed. Every bank's candidate is recomputed at every
+ * decision: with at most 32 banks that is cheaper here than the Python loop's caching.
+ *
+ * State lives in int64 buffers the caller fills from, and copies back to, the Python objects
+ * (see ChannelController._run_kernel for the layout of cfg, upd and scal).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int64_t i64;
+
+enum { ACT, PRE, PREA, RD, WR, RDA, WRA, REFAB, REFPB, NCMD };
+static const int READY_SLOT[NCMD] = {0, 1, 2, 3, 4, 3, 4, 7, 8};
+enum { COL_K, PRE_K, ACT_K };
+enum { HIT, MISS, CONFLICT };
+enum { REFRESH_OFF, REFRESH_ALL_BANK, REFRESH_PER_BANK };
+enum { SCOPE_BANK, SCOPE_GROUP, SCOPE_CHANNEL };
+#define INF ((i64)1 << 62)
+#define MAXU 8     /* update entries per (scope, command), slot -1 ends a list */
+#define MAXBANKS 64
+
+/* cfg */
+enum {
+    C_BANKS, C_GROUPS, C_FRFCFS, C_CLOSED, C_REFRESH, C_RDEPTH, C_WDEPTH, C_HIGH, C_LOW,
+    C_READ_DONE, C_WRITE_DONE, C_NREFI, C_NREFIPB, C_NRFCAB, C_NRFCPB, C_NFAW, C_REFPB_SETS,
+    C_LOG, C_LEN
+};
+/* scal */
+enum {
+    S_NOW, S_WRITE_MODE, S_REF_DUE, S_REF_PENDING, S_REF_BANK, S_REF_CYCLES, S_FAW_INDEX,
+    S_OPEN_BANKS, S_ACTIVE_SINCE, S_ACTIVE_CYCLES, S_QUEUE_CYCLES, S_OUTCOME,
+    S_COUNTS = S_OUTCOME + 3, S_LEN = S_COUNTS + NCMD
+};
+
+typedef struct {
+    i64 *data;
+    Py_ssize_t len, cap;
+} Log;
+
+static int log_push(Log *log, i64 t, i64 cmd, i64 bank, i64 row) {
+    if (log->len + 4 > log->cap) {
+        Py_ssize_t cap = log->cap ? 2 * log->cap : 4096;
+        i64 *data = realloc(log->data, (size_t)cap * sizeof(i64));
+        if (!data) return -1;
+        log->data = data;
+        log->cap = cap;
+    }
+    log->data[log->len++] = t;
+    log->data[log->len++] = cmd;
+    log->data[log->len++] = bank;
+    log->data[log->len++] = row;
+    return 0;
+}
+
+typedef struct {
+    i64 nb, ng, sets, nfaw;
+    const i64 *upd;
+    i64 *bank_ready, *group_ready, *ch, *faw, *open_row, *scal;
+} Dev;
+
+static inline i64 max64(i64 a, i64 b) { return a > b ? a : b; }
+
+static inline void raise_to(i64 *ready, i64 value) {
+    if (*ready < value) *ready = value;
+}
+
+/* Timing updates of a command at cycle t: Device.issue's three loops. */
+static void apply_updates(Dev *d, int cmd, i64 bank, i64 t) {
+    const i64 *u = d->upd + ((SCOPE_BANK * NCMD + cmd) * MAXU) * 2;
+    for (int k = 0; k < MAXU && u[2 * k] >= 0; k++) {
+        i64 *ready = d->bank_ready + u[2 * k] * d->nb;
+        if (cmd == REFPB) {
+            for (i64 b = bank % d->sets; b < d->nb; b += d->sets) raise_to(ready + b, t + u[2 * k + 1]);
+        } else {
+            raise_to(ready + bank, t + u[2 * k + 1]);
+        }
+    }
+    u = d->upd + ((SCOPE_GROUP * NCMD + cmd) * MAXU) * 2;
+    for (int k = 0; k < MAXU && u[2 * k] >= 0; k++)
+        raise_to(d->group_ready + u[2 * k] * d->ng + bank % d->ng, t + u[2 * k + 1]);
+    u = d->upd + ((SCOPE_CHANNEL * NCMD + cmd) * MAXU) * 2;
+    for (int k = 0; k < MAXU && u[2 * k] >= 0; k++) raise_to(d->ch + u[2 * k], t + u[2 * k + 1]);
+}
+
+/* Bank-state bookkeeping after a command (Device.issue's tail). */
+static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
+    i64 *s = d->scal, closing;
+    if (cmd == ACT) {
+        d->faw[s[S_FAW_INDEX]] = t;
+        s[S_FAW_INDEX] = (s[S_FAW_INDEX] + 1) & 3;
+        d->open_row[bank] = row;
+        if (s[S_OPEN_BANKS] == 0) s[S_ACTIVE_SINCE] = t;
+        s[S_OPEN_BANKS] += 1;
+        return;
+    }
+    if (cmd == PREA) {
+        closing = s[S_OPEN_BANKS];
+        for (i64 b = 0; b < d->nb; b++) d->open_row[b] = -1;
+    } else if (cmd == PRE || cmd == RDA || cmd == WRA) {
+        closing = 1;
+        d->open_row[bank] = -1;
+    } else {
+        return;
+    }
+    if (closing && s[S_OPEN_BANKS] == closing) s[S_ACTIVE_CYCLES] += t - s[S_ACTIVE_SINCE];
+    s[S_OPEN_BANKS] -= closing;
+}
+
+/* Device.earliest (state legality not checked). */
+static i64 earliest(Dev *d, int cmd, i64 bank) {
+    int slot = READY_SLOT[cmd];
+    i64 t = d->ch[slot];
+    if (cmd == PREA) {
+        for (i64 b = 0; b < d->nb; b++)
+            if (d->open_row[b] >= 0) t = max64(t, d->bank_ready[PRE * d->nb + b]);
+        return t;
+    }
+    if (cmd == REFAB) return t;
+    if (cmd == REFPB) {
+        for (i64 b = bank % d->sets; b < d->nb; b += d->sets)
+            t = max64(t, d->bank_ready[slot * d->nb + b]);
+    } else {
+        t = max64(t, d->bank_ready[slot * d->nb + bank]);
+    }
+    t = max64(t, d->group_ready[slot * d->ng + bank % d->ng]);
+    if (cmd == ACT) t = max64(t, d->faw[d->scal[S_FAW_INDEX]] + d->nfaw);
+    return t;
+}
+
+static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
+                      const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    if (view->itemsize != 8 || view->len != count * 8) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd int64 values", name, count);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+enum { B_BANK, B_ROW, B_WRITE, B_ARRIVAL, B_DONE, B_ENQUEUED, B_CFG, B_UPD, B_BANK_READY,
+       B_GROUP_READY, B_CH, B_FAW, B_OPEN_ROW, B_OPENED_AS, B_CLOSED_BY_CONFLICT, B_SCAL, NBUF };
+
+static PyObject *run(PyObject *self, PyObject *args) {
+    PyObject *obj[NBUF];
+    Py_buffer view[NBUF];
+    int got = 0;
+    PyObject *result = NULL;
+    i64 *rq = NULL, *wq = NULL;
+    Log log = {NULL, 0, 0};
+    (void)self;
+    if (!PyArg_UnpackTuple(args, "run", NBUF, NBUF, &obj[0], &obj[1], &obj[2], &obj[3], &obj[4],
+                           &obj[5], &obj[6], &obj[7], &obj[8], &obj[9], &obj[10], &obj[11],
+                           &obj[12], &obj[13], &obj[14], &obj[15]))
+        return NULL;
+
+    /* Sizes: requests from the bank array, the rest from cfg. */
+    Py_ssize_t n;
+    {
+        Py_buffer probe;
+        if (PyObject_GetBuffer(obj[B_BANK], &probe, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+        n = probe.len / 8;
+        PyBuffer_Release(&probe);
+    }
+    Py_buffer cfg_view;
+    if (get_buffer(obj[B_CFG], &cfg_view, C_LEN, 0, "cfg") < 0) return NULL;
+    i64 cfg[C_LEN];
+    memcpy(cfg, cfg_view.buf, sizeof(cfg));
+    PyBuffer_Release(&cfg_view);
+    const i64 nb = cfg[C_BANKS], ng = cfg[C_GROUPS];
+    if (nb < 1 || nb > MAXBANKS || ng < 1 || cfg[C_REFPB_SETS] < 1) {
+        PyErr_SetString(PyExc_ValueError, "cfg: bad bank organisation");
+        return NULL;
+    }
+    const Py_ssize_t sizes[NBUF] = {n, n, n, n, n, n, C_LEN, 3 * NCMD * MAXU * 2, NCMD * nb,
+                                    NCMD * ng, NCMD, 4, nb, nb, nb, S_LEN};
+    const int writable[NBUF] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const char *names[NBUF] = {"bank", "row", "is_write", "arrival", "done", "enqueued",
+                                      "cfg", "upd", "bank_ready", "group_ready", "channel_ready",
+                                      "faw", "open_row", "opened_as", "closed_by_conflict", "scal"};
+    for (; got < NBUF; got++)
+        if (get_buffer(obj[got], &view[got], sizes[got], writable[got], names[got]) < 0) goto out;
+
+    const i64 *bank_of = view[B_BANK].buf, *row_of = view[B_ROW].buf;
+    const i64 *write_of = view[B_WRITE].buf, *arrival_of = view[B_ARRIVAL].buf;
+    i64 *done = view[B_DONE].buf, *enqueued = view[B_ENQUEUED].buf;
+    i64 *opened_as = view[B_OPENED_AS].buf, *cbc = view[B_CLOSED_BY_CONFLICT].buf;
+    i64 *s = view[B_SCAL].buf;
+    Dev d = {nb, ng, cfg[C_REFPB_SETS], cfg[C_NFAW], view[B_UPD].buf,
+             view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CH].buf, view[B_FAW].buf,
+             view[B_OPEN_ROW].buf, s};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (bank_of[i] < 0 || bank_of[i] >= nb) {
+            PyErr_Format(PyExc_ValueError, "burst %zd: bank %lld out of range", i,
+                         (long long)bank_of[i]);
+            goto out;
+        }
+    }
+
+    const i64 rdepth = cfg[C_RDEPTH], wdepth = cfg[C_WDEPTH];
+    const i64 high = cfg[C_HIGH], low = cfg[C_LOW];
+    const int frfcfs = (int)cfg[C_FRFCFS], closed = (int)cfg[C_CLOSED];
+    const int refresh = (int)cfg[C_REFRESH], logging = (int)cfg[C_LOG];
+    const i64 not_col = frfcfs ? n : 0;
+    /* Per bank queues of request indices, in arrival order. */
+    rq = malloc(sizeof(i64) * (size_t)(nb * (rdepth + 1)));
+    wq = malloc(sizeof(i64) * (size_t)(nb * (wdepth + 1)));
+    i64 rlen[MAXBANKS] = {0}, wlen[MAXBANKS] = {0};
+    if (!rq || !wq) {
+        PyErr_NoMemory();
+        goto out;
+    }
+
+    i64 now = s[S_NOW], ref_due = s[S_REF_DUE];
+    int write_mode = (int)s[S_WRITE_MODE], ref_pending = (int)s[S_REF_PENDING];
+    i64 rcount = 0, wcount = 0, finished = 0, queue_cycles = 0;
+    Py_ssize_t nxt = 0;
+    while (finished < n) {
+        /* Requests enter in order while their queue has room (backpressure). */
+        while (nxt < n && arrival_of[nxt] <= now) {
+            i64 b = bank_of[nxt];
+            if (write_of[nxt]) {
+                if (wcount >= wdepth) break;
+                wq[b * wdepth + wlen[b]++] = nxt;
+                wcount++;
+            } else {
+                if (rcount >= rdepth) break;
+                rq[b * rdepth + rlen[b]++] = nxt;
+                rcount++;
+            }
+            enqueued[nxt] = now;
+            nxt++;
+        }
+        const i64 next_arrival = nxt < n ? arrival_of[nxt] : INF;
+        if (write_mode) {
+            if (wcount == 0 || (rcount && wcount <= low)) write_mode = 0;
+        } else if (wcount >= high || (wcount && !rcount)) {
+            write_mode = 1;
+        }
+        i64 *queues = write_mode ? wq : rq, *qlen = write_mode ? wlen : rlen;
+        const i64 depth = write_mode ? wdepth : rdepth;
+        const int col_slot = write_mode ? WR : RD;
+        const i64 floors[3] = {
+            max64(d.ch[col_slot], now),
+            max64(d.ch[PRE], now),
+            max64(max64(d.ch[ACT], d.faw[s[S_FAW_INDEX]] + d.nfaw), now),
+        };
+        /* Banks a pending refresh holds. */
+        i64 blocked_lo = 0, blocked_step = 0;
+        if (ref_pending) {
+            if (refresh == REFRESH_ALL_BANK) {
+                blocked_lo = 0;
+                blocked_step = 1;
+            } else {
+                blocked_lo = s[S_REF_BANK] % d.sets;
+                blocked_step = d.sets;
+            }
+        }
+        /* The winner: least (cycle, tie) over every queued bank's candidate command. */
+        i64 best_t = INF, best_tie = 0, best_bank = -1;
+        int best_kind = COL_K;
+        i64 best_pos = 0;
+        for (i64 b = 0; b < nb; b++) {
+            const i64 len = qlen[b];
+            if (!len) continue;
+            if (blocked_step && b >= blocked_lo && (b - blocked_lo) % blocked_step == 0) continue;
+            const i64 *q = queues + b * depth;
+            const i64 orow = d.open_row[b];
+            int kind;
+            i64 pos = 0, bound, tie;
+            if (orow == row_of[q[0]]) {
+                kind = COL_K;
+            } else if (orow >= 0) {
+                kind = PRE_K;
+                if (frfcfs) {
+                    for (i64 k = 1; k < len; k++) {
+                        if (row_of[q[k]] == orow) {
+                            kind = COL_K;
+                            pos = k;
+                            break;
+                        }
+                    }
+                }
+            } else {
+                kind = ACT_K;
+            }
+            if (kind == COL_K) {
+                bound = max64(d.bank_ready[col_slot * nb + b],
+                              d.group_ready[col_slot * ng + b % ng]);
+                tie = q[pos];
+            } else {
+                bound = d.bank_ready[(kind == PRE_K ? PRE : ACT) * nb + b];
+                tie = not_col + q[0];
+            }
+            const i64 t = max64(bound, floors[kind]);
+            if (t < best_t || (t == best_t && tie < best_tie)) {
+                best_t = t;
+                best_tie = tie;
+                best_bank = b;
+                best_kind = kind;
+                best_pos = pos;
+            }
+        }
+        if (ref_pending) {
+            int rcmd;
+            i64 rbank = 0, rt;
+            if (refresh == REFRESH_ALL_BANK) {
+                rcmd = s[S_OPEN_BANKS] ? PREA : REFAB;
+                rt = max64(now, earliest(&d, rcmd, 0));
+            } else {
+                rcmd = REFPB;
+                rbank = s[S_REF_BANK];
+                for (i64 b = rbank % d.sets; b < nb; b += d.sets) {
+                    if (d.open_row[b] >= 0) {
+                        rcmd = PRE;
+                        rbank = b;
+                        break;
+                    }
+                }
+                rt = max64(now, earliest(&d, rcmd, rbank));
+            }
+            if (rt <= best_t) {
+                apply_updates(&d, rcmd, rbank, rt);
+                s[S_COUNTS + rcmd] += 1;
+                if (logging && log_push(&log, rt, rcmd, rbank, -1) < 0) {
+                    PyErr_NoMemory();
+                    goto out;
+                }
+                close_or_open(&d, rcmd, rbank, -1, rt);
+                if (rcmd == PREA) {
+                    for (i64 b = 0; b < nb; b++) cbc[b] = 0;
+                } else if (rcmd == PRE) {
+                    cbc[rbank] = 0;
+                } else if (rcmd == REFAB) {
+                    ref_due += cfg[C_NREFI];
+                    s[S_REF_CYCLES] += cfg[C_NRFCAB];
+                    ref_pending = 0;
+                } else {
+                    ref_due += cfg[C_NREFIPB];
+                    s[S_REF_CYCLES] += cfg[C_NRFCPB];
+                    s[S_REF_BANK] = (rbank + 1) % d.sets;
+                    ref_pending = 0;
+                }
+                now = rt + 1;
+                continue;
+            }
+        } else if (refresh != REFRESH_OFF && ref_due <= best_t &&
+                   !(now < next_arrival && next_arrival < best_t && next_arrival < ref_due)) {
+            /* The refresh falls due before the next command (and before any arrival). */
+            ref_pending = 1;
+            if (ref_due > now) now = ref_due;
+            continue;
+        }
+        if (now < next_arrival && next_arrival <= best_t && nxt < n &&
+            (write_of[nxt] ? wcount < wdepth : rcount < rdepth)) {
+            now = next_arrival; /* a request arrives, with room, before the next command */
+            continue;
+        }
+        if (best_bank < 0) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "DRAM controller has queued requests but no command");
+            goto out;
+        }
+        const i64 b = best_bank, t = best_t;
+        i64 req;
+        int cmd;
+        if (best_kind == COL_K) {
+            req = best_tie;
+            i64 *q = queues + b * depth;
+            memmove(q + best_pos, q + best_pos + 1, sizeof(i64) * (size_t)(qlen[b] - best_pos - 1));
+            qlen[b]--;
+            cmd = closed ? (write_mode ? WRA : RDA) : col_slot;
+            if (write_mode) {
+                wcount--;
+                done[req] = t + cfg[C_WRITE_DONE];
+            } else {
+                rcount--;
+                done[req] = t + cfg[C_READ_DONE];
+            }
+            queue_cycles += t - enqueued[req];
+            finished++;
+            s[S_OUTCOME + opened_as[b]] += 1;
+            opened_as[b] = HIT;
+        } else {
+            req = best_tie - not_col;
+            if (best_kind == PRE_K) {
+                cmd = PRE;
+                cbc[b] = 1;
+            } else {
+                cmd = ACT;
+                opened_as[b] = cbc[b] ? CONFLICT : MISS;
+                cbc[b] = 0;
+            }
+        }
+        apply_updates(&d, cmd, b, t);
+        s[S_COUNTS + cmd] += 1;
+        if (logging && log_push(&log, t, cmd, b, row_of[req]) < 0) {
+            PyErr_NoMemory();
+            goto out;
+        }
+        close_or_open(&d, cmd, b, row_of[req], t);
+        if (cmd == ACT) /* the four-activate window, folded as the Python loop does */
+            raise_to(d.ch + ACT, d.faw[s[S_FAW_INDEX]] + d.nfaw);
+        now = t + 1;
+    }
+    s[S_NOW] = now;
+    s[S_WRITE_MODE] = write_mode;
+    s[S_REF_DUE] = ref_due;
+    s[S_REF_PENDING] = ref_pending;
+    s[S_QUEUE_CYCLES] += queue_cycles;
+    if (logging) {
+        result = PyBytes_FromStringAndSize((const char *)log.data,
+                                           (Py_ssize_t)(log.len * (Py_ssize_t)sizeof(i64)));
+    } else {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
+out:
+    for (int i = 0; i < got; i++) PyBuffer_Release(&view[i]);
+    free(rq);
+    free(wq);
+    free(log.data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"run", run, METH_VARARGS,
+     "run(bank, row, is_write, arrival, done, enqueued, cfg, upd, bank_ready, group_ready, "
+     "channel_ready, faw, open_row, opened_as, closed_by_conflict, scal) -> bytes | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernel",
+    "Compiled twin of the LPDDR5 controller's general loop (optional).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }
