@@ -1,4 +1,8 @@
-"""Files shipped with npusim (``hw_configs/``, ``workloads/``), found by name or by path."""
+"""Files shipped with npusim (``hw_configs/``, ``workloads/``), found by name or by path.
+
+In a source checkout (or an editable install) they are the checkout's top-level folders; a
+wheel carries copies in ``npusim/_bundled/`` (``setup.py`` puts them there).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,13 @@ from npusim.config.fields import suggest
 from npusim.errors import ConfigError, Problem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_WHEEL_COPIES = Path(__file__).resolve().parents[1] / "_bundled"
+
+
+def bundled_folder(name: str) -> Path:
+    """The folder of bundled files ``name`` (``"hw_configs"`` or ``"workloads"``)."""
+    in_checkout = REPO_ROOT / name
+    return in_checkout if in_checkout.is_dir() else _WHEEL_COPIES / name
 
 
 def bundled_names(folder: Path) -> list[str]:

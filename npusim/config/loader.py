@@ -17,7 +17,7 @@ from npusim.cache import CacheParams, SramEnergyModel
 from npusim.cache import check_params as check_cache
 from npusim.compute import ArrayParams
 from npusim.compute import check_params as check_array
-from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
+from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
 from npusim.config.fields import Field, name_problem, suggest
 from npusim.config.scenario import (
     EnergyConfig,
@@ -36,7 +36,7 @@ from npusim.errors import ConfigError, Problem
 from npusim.precision import PRECISIONS
 from npusim.units import Dimension
 
-BUNDLED_SCENARIOS = REPO_ROOT / "hw_configs"
+BUNDLED_SCENARIOS = bundled_folder("hw_configs")
 DEFAULT_SCENARIO = "lpddr5_51gbps_4mib"
 
 

@@ -33,19 +33,9 @@ import os
 import numpy as np
 
 from npusim.dram.device import Command, Device
+from npusim.dram.kernel import KERNEL_AVAILABLE, CompiledLoop
 from npusim.dram.params import PagePolicy, RefreshMode, Scheduler
 from npusim.dram.standard import Timing
-
-try:
-    from npusim.dram import _kernel  # type: ignore[attr-defined]
-except ImportError:  # not compiled: the Python loop makes the same decisions
-    _kernel = None
-
-KERNEL_AVAILABLE = _kernel is not None
-"""Whether the compiled controller loop was built."""
-
-_KERNEL_MAX_UPDATES = 8  # update entries per (scope, command) in the kernel's table
-_REFRESH_CODES = {RefreshMode.OFF: 0, RefreshMode.ALL_BANK: 1, RefreshMode.PER_BANK: 2}
 
 _INF = 1 << 62
 COL_K, PRE_K, ACT_K = 0, 1, 2  # kinds of a bank's candidate command, indices into its floors
@@ -108,30 +98,7 @@ class ChannelController:
         self.first_cycle: int | None = None
         self.last_cycle = 0
         self.read_latency_chunks: list[np.ndarray] = []
-        self._kernel_cfg = np.array(
-            [
-                banks,
-                bank_groups,
-                self.frfcfs,
-                self.closed_page,
-                _REFRESH_CODES[refresh],
-                self.read_depth,
-                self.write_depth,
-                self.write_high,
-                self.write_low,
-                timing.nCL + timing.nBL,
-                timing.nCWL + timing.nBL,
-                timing.nREFI,
-                timing.nREFIpb,
-                timing.nRFCab,
-                timing.nRFCpb,
-                timing.nFAW,
-                Device.REFPB_SETS,
-                log,
-            ],
-            dtype=np.int64,
-        )
-        self._kernel_updates = _kernel_update_table(self.dev)
+        self._compiled = CompiledLoop(self) if KERNEL_AVAILABLE else None
 
     def _refresh_candidate(self, now: int) -> tuple[int, int, int]:
         """(cycle, command, bank) of the next command of the pending refresh."""
@@ -190,8 +157,9 @@ class ChannelController:
         recomputes only the banks whose state changed (``cand_*`` and ``stale`` below).
         Both make exactly the decisions described in the module docstring.
         """
-        if self.use_kernel:
-            return self._run_kernel(bank, row, is_write, arrival, timed)
+        if self.use_kernel and self._compiled is not None:
+            done_array, enqueued_array = self._compiled.run(bank, row, is_write, arrival)
+            return self._finish(done_array, enqueued_array, is_write, arrival, timed)
         n = int(bank.shape[0])
         bank_of, row_of = bank.tolist(), row.tolist()
         write_of, arrival_of = is_write.tolist(), arrival.tolist()
@@ -604,93 +572,6 @@ class ChannelController:
         self.queue_cycles += queue_cycles
         return self._finish(done, enqueued, is_write, arrival, timed)
 
-    def _run_kernel(
-        self,
-        bank: np.ndarray,
-        row: np.ndarray,
-        is_write: np.ndarray,
-        arrival: np.ndarray,
-        timed: bool,
-    ) -> np.ndarray:
-        """:meth:`run` in ``_kernel.c``: state copied into int64 buffers and back in place
-        (the Device's update tables hold references to its lists)."""
-        dev = self.dev
-        n = int(bank.shape[0])
-        done = np.zeros(n, dtype=np.int64)
-        enqueued = np.zeros(n, dtype=np.int64)
-        bank_ready = np.array(dev.bank_ready, dtype=np.int64)
-        group_ready = np.array(dev.group_ready, dtype=np.int64)
-        channel_ready = np.array(dev.channel_ready, dtype=np.int64)
-        faw = np.array(dev.faw, dtype=np.int64)
-        open_row = np.array(dev.open_row, dtype=np.int64)
-        opened_as = np.array(self.opened_as, dtype=np.int64)
-        closed_by_conflict = np.array(self.closed_by_conflict, dtype=np.int64)
-        scalars = np.array(
-            [
-                self.now,
-                self.write_mode,
-                self.refresh_due,
-                self.refresh_pending,
-                self.refresh_bank,
-                self.refresh_cycles,
-                dev.faw_index,
-                dev.open_banks,
-                dev.active_since,
-                dev.active_cycles,
-                self.queue_cycles,
-                *self.outcome,
-                *dev.command_counts,
-            ],
-            dtype=np.int64,
-        )
-        log = _kernel.run(
-            np.ascontiguousarray(bank, dtype=np.int64),
-            np.ascontiguousarray(row, dtype=np.int64),
-            np.ascontiguousarray(is_write, dtype=np.int64),
-            np.ascontiguousarray(arrival, dtype=np.int64),
-            done,
-            enqueued,
-            self._kernel_cfg,
-            self._kernel_updates,
-            bank_ready,
-            group_ready,
-            channel_ready,
-            faw,
-            open_row,
-            opened_as,
-            closed_by_conflict,
-            scalars,
-        )
-        for ready, new in zip(dev.bank_ready, bank_ready.tolist(), strict=True):
-            ready[:] = new
-        for ready, new in zip(dev.group_ready, group_ready.tolist(), strict=True):
-            ready[:] = new
-        dev.channel_ready[:] = channel_ready.tolist()
-        dev.faw[:] = faw.tolist()
-        dev.open_row[:] = open_row.tolist()
-        self.opened_as[:] = opened_as.tolist()
-        self.closed_by_conflict[:] = [bool(c) for c in closed_by_conflict.tolist()]
-        values = scalars.tolist()
-        (
-            self.now,
-            write_mode,
-            self.refresh_due,
-            refresh_pending,
-            self.refresh_bank,
-            self.refresh_cycles,
-            dev.faw_index,
-            dev.open_banks,
-            dev.active_since,
-            dev.active_cycles,
-            self.queue_cycles,
-        ) = values[:11]
-        self.write_mode, self.refresh_pending = bool(write_mode), bool(refresh_pending)
-        self.outcome[:] = values[11:14]
-        dev.command_counts[:] = values[14:]
-        if log is not None and dev.log is not None:
-            dev.log.extend(map(tuple, np.frombuffer(log, dtype=np.int64).reshape(-1, 4).tolist()))
-        return self._finish(done, enqueued, is_write, arrival, timed)
-
     def _finish(
         self,
         done: list[int] | np.ndarray,
@@ -708,17 +589,3 @@ class ChannelController:
             self.first_cycle = first if self.first_cycle is None else self.first_cycle
             self.last_cycle = max(self.last_cycle, int(completion.max()))
         return completion
-
-
-def _kernel_update_table(dev: Device) -> np.ndarray:
-    """Device's per-command timing updates as the kernel's int64 table
-    ``[scope (bank, group, channel)][command][entry] = (slot, latency)``, slot -1 ending a list."""
-    table = np.full((3, len(Command), _KERNEL_MAX_UPDATES, 2), -1, dtype=np.int64)
-    scopes = (dev._bank_updates, dev._group_updates, dev._channel_updates)
-    for scope, per_command in enumerate(scopes):
-        for cmd, updates in enumerate(per_command):
-            if len(updates) > _KERNEL_MAX_UPDATES:
-                raise ValueError(f"command {Command(cmd).name}: more than 8 timing updates")
-            for entry, (slot, latency) in enumerate(updates):
-                table[scope, cmd, entry] = (slot, latency)
-    return table

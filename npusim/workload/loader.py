@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from npusim.config.bundled import REPO_ROOT, bundled_names, resolve_bundled
+from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
 from npusim.config.fields import name_problem, show, suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
@@ -42,7 +42,7 @@ from npusim.workload.layers import LAYER_TYPES, Layer
 from npusim.workload.scalesim import load_topology
 from npusim.workload.shapes import MAX_DIM, is_int
 
-BUNDLED_WORKLOADS = REPO_ROOT / "workloads"
+BUNDLED_WORKLOADS = bundled_folder("workloads")
 
 TOP_KEYS = ("name", "description", "batch", "params", "tensors", "layers")
 BATCH = "batch"
