@@ -23,6 +23,8 @@ Inputs are float32 "rows": one row per quantization group (see :mod:`npusim.quan
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from npusim.quant.affine import fake_quantize_rows
@@ -54,6 +56,18 @@ def entropy_levels(spec: QuantSpec, one_signed: bool) -> int:
     return 1 << spec.bits if (one_signed and not spec.symmetric) else 1 << (spec.bits - 1)
 
 
+@functools.lru_cache(maxsize=32)
+def _chunk_bounds(levels: int, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate bin counts ``i`` and, per candidate, the first bin of each of the ``levels``
+    chunks (plus the end): they depend only on the sizes, so per-channel calls share them."""
+    kept = np.arange(levels, n_bins + 1)
+    # chunk c holds bins j with floor(j * levels / i) == c: j in [ceil(c i / L), ceil((c+1) i / L))
+    bounds = (np.arange(levels + 1)[None, :] * kept[:, None] + levels - 1) // levels
+    kept.setflags(write=False)
+    bounds.setflags(write=False)
+    return kept, bounds
+
+
 def entropy_threshold_bins(histogram: np.ndarray, levels: int) -> int:
     """Number of leading bins of a ``|x|`` ``histogram`` to keep: the TensorRT KL threshold.
 
@@ -69,18 +83,23 @@ def entropy_threshold_bins(histogram: np.ndarray, levels: int) -> int:
     if levels >= n_bins or total == 0:
         return n_bins
     counts = np.asarray(histogram, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy_terms = np.where(counts > 0, counts * np.log(counts), 0.0)
+    nonzero = counts > 0
+    entropy_terms = np.zeros_like(counts)
+    np.log(counts, out=entropy_terms, where=nonzero)
+    entropy_terms *= counts
     prefix_count = np.concatenate([[0.0], np.cumsum(counts)])
-    prefix_nonzero = np.concatenate([[0.0], np.cumsum(counts > 0)])
+    prefix_nonzero = np.concatenate([[0.0], np.cumsum(nonzero)])
     prefix_entropy = np.concatenate([[0.0], np.cumsum(entropy_terms)])
-    kept = np.arange(levels, n_bins + 1)
-    # chunk c holds bins j with floor(j * levels / i) == c: j in [ceil(c i / L), ceil((c+1) i / L))
-    bounds = (np.arange(levels + 1)[None, :] * kept[:, None] + levels - 1) // levels
+    kept, bounds = _chunk_bounds(levels, n_bins)
     chunk_sum = np.diff(prefix_count[bounds], axis=1)
     chunk_nonzero = np.diff(prefix_nonzero[bounds], axis=1)
+    # s_c log(s_c / n_c) over the non-empty chunks, computed in place (the hot spot)
+    filled = chunk_sum > 0
+    chunk_terms = np.zeros_like(chunk_sum)
+    np.divide(chunk_sum, chunk_nonzero, out=chunk_terms, where=filled)
+    np.log(chunk_terms, out=chunk_terms, where=filled)
+    chunk_terms *= chunk_sum
     with np.errstate(divide="ignore", invalid="ignore"):
-        chunk_terms = np.where(chunk_sum > 0, chunk_sum * np.log(chunk_sum / chunk_nonzero), 0.0)
         kept_count = prefix_count[kept]
         log_ratio = np.log(kept_count / total)
         divergence = prefix_entropy[kept] - chunk_terms.sum(axis=1) + kept_count * log_ratio
