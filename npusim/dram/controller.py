@@ -218,8 +218,8 @@ class ChannelController:
         # request) and a column command's queue position. Banks in ``stale`` (or all, ``all_stale``)
         # are recomputed before the next decision: a bank is stale after a request joins its
         # empty queue or hits its open row, or a column command issues to it (ACT and PRE
-        # set the next candidate directly), and every bank of a group after a column command
-        # there; all after a mode switch, a refresh command or a streaming run.
+        # set the next candidate directly; a column command raises its group-mates' column
+        # bounds in place); all after a mode switch, a refresh command or a streaming run.
         cand_kind, cand_bound = [0] * nbanks, [0] * nbanks
         cand_tie, cand_pos = [0] * nbanks, [0] * nbanks
         not_col = n if frfcfs else 0
