@@ -88,6 +88,17 @@ def test_bl32_and_no_bank_group_modes() -> None:
         (DramParams(timing={"nRCD": 0}), "timing.nRCD", "positive CK count"),
         (DramParams(energy={"act_pj": 1.0}), "energy.act_pj", "did you mean 'act_pre_pj'"),
         (DramParams(write_low_watermark=0.9), "write_low_watermark", "below"),
+        # a refresh interval with no room for ACT + RD after the refresh livelocks the
+        # controller (LPDDR5-4267: nRFCab 112 + nRPab 12 + nRCD 10 + WR->PRE 27 = 161)
+        (
+            DramParams(preset="LPDDR5_4267", timing={"nREFI": 150}),
+            "timing.nREFI",
+            "expected nREFI > nRFCab + nRPab + nRCD + wr_to_pre, found 150 vs 161",
+        ),
+        (DramParams(timing={"nWR": 3000}), "timing.nWR", "nREFI > nRFCab"),
+        (DramParams(timing={"nWR": 2**63 - 40}), "timing.nWR", "at most 2147483647"),
+        (DramParams(read_queue_depth=2**60), "read_queue_depth", "in [1, 4096]"),
+        (DramParams(write_queue_depth=0), "write_queue_depth", "in [1, 4096]"),
     ],
 )
 def test_check_params_names_the_key_and_the_problem(

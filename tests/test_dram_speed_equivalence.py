@@ -11,6 +11,8 @@ all three must agree on every completion cycle, every logged command and every s
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -222,3 +224,41 @@ def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, implementation: st
                        (act_c + N_RCD, RD, 0, 0)]  # fmt: skip
         assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + READ_DONE,
                                  act_c + N_RCD + READ_DONE]  # fmt: skip
+
+
+def test_the_compiled_loop_can_be_interrupted(tmp_path) -> None:
+    # A controller built directly from a timing the scenario checks reject (a refresh interval
+    # shorter than the refresh: a livelock) must still stop on a signal, like the Python loop.
+    if not KERNEL_AVAILABLE:
+        pytest.skip("the compiled loop was not built (no C compiler at install)")
+    script = """
+import signal, sys
+import numpy as np
+from npusim.dram.controller import ChannelController
+from npusim.dram.params import PagePolicy, RefreshMode, Scheduler
+from npusim.dram.standard import resolve_timing
+
+class Interrupted(Exception):
+    pass
+
+def stop(*_):
+    raise Interrupted
+
+timing = resolve_timing("LPDDR5_4267", "8Gb", "BG", 16, {"nREFI": 119})
+ctrl = ChannelController(timing, banks=16, bank_groups=4, scheduler=Scheduler.FRFCFS,
+    page_policy=PagePolicy.OPEN, refresh=RefreshMode.ALL_BANK, read_queue_depth=32,
+    write_queue_depth=32, write_high_watermark=0.8, write_low_watermark=0.2)
+assert ChannelController.use_kernel
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+n = 64
+try:
+    ctrl.run(np.arange(n) % 16, np.arange(n) // 16, np.zeros(n, dtype=bool),
+             np.zeros(n, dtype=np.int64), False)
+except Interrupted:
+    sys.exit(7)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 7, result.stderr

@@ -7,7 +7,8 @@
  * decision: with at most 32 banks that is cheaper here than the Python loop's caching.
  *
  * State lives in int64 buffers the caller fills from, and copies back to, the Python objects
- * (see ChannelController._run_kernel for the layout of cfg, upd and scal).
+ * (CompiledLoop in npusim/dram/kernel.py; it documents the layout of cfg, upd and scal). The
+ * loop checks for signals every SIGNAL_CHECK_DECISIONS decisions, so Ctrl-C stops it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,6 +27,8 @@ enum { SCOPE_BANK, SCOPE_GROUP, SCOPE_CHANNEL };
 #define INF ((i64)1 << 62)
 #define MAXU 8     /* update entries per (scope, command), slot -1 ends a list */
 #define MAXBANKS 64
+#define MAXDEPTH 4096 /* npusim.dram.params.MAX_QUEUE_DEPTH */
+#define SIGNAL_CHECK_DECISIONS (1 << 16)
 
 /* cfg */
 enum {
@@ -199,11 +202,26 @@ static PyObject *run(PyObject *self, PyObject *args) {
              view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CH].buf, view[B_FAW].buf,
              view[B_OPEN_ROW].buf, s};
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (bank_of[i] < 0 || bank_of[i] >= nb) {
-            PyErr_Format(PyExc_ValueError, "burst %zd: bank %lld out of range", i,
-                         (long long)bank_of[i]);
+        if (bank_of[i] < 0 || bank_of[i] >= nb || row_of[i] < 0) {
+            PyErr_Format(PyExc_ValueError, "burst %zd: bank %lld or row %lld out of range", i,
+                         (long long)bank_of[i], (long long)row_of[i]);
             goto out;
         }
+    }
+    /* The glue's state, checked where it becomes an index. */
+    int state_ok = s[S_FAW_INDEX] >= 0 && s[S_FAW_INDEX] < 4 && s[S_REF_BANK] >= 0 &&
+                   s[S_REF_BANK] < cfg[C_REFPB_SETS] && cfg[C_RDEPTH] >= 1 &&
+                   cfg[C_RDEPTH] <= MAXDEPTH && cfg[C_WDEPTH] >= 1 && cfg[C_WDEPTH] <= MAXDEPTH &&
+                   cfg[C_REFRESH] >= REFRESH_OFF && cfg[C_REFRESH] <= REFRESH_PER_BANK;
+    for (i64 b = 0; b < nb; b++)
+        state_ok = state_ok && opened_as[b] >= HIT && opened_as[b] <= CONFLICT;
+    for (int k = 0; k < 3 * NCMD * MAXU; k++) {
+        const i64 slot = ((const i64 *)view[B_UPD].buf)[2 * k];
+        state_ok = state_ok && slot >= -1 && slot < NCMD;
+    }
+    if (!state_ok) {
+        PyErr_SetString(PyExc_ValueError, "controller state out of range");
+        goto out;
     }
 
     const i64 rdepth = cfg[C_RDEPTH], wdepth = cfg[C_WDEPTH];
@@ -211,9 +229,11 @@ static PyObject *run(PyObject *self, PyObject *args) {
     const int frfcfs = (int)cfg[C_FRFCFS], closed = (int)cfg[C_CLOSED];
     const int refresh = (int)cfg[C_REFRESH], logging = (int)cfg[C_LOG];
     const i64 not_col = frfcfs ? n : 0;
-    /* Per bank queues of request indices, in arrival order. */
-    rq = malloc(sizeof(i64) * (size_t)(nb * (rdepth + 1)));
-    wq = malloc(sizeof(i64) * (size_t)(nb * (wdepth + 1)));
+    /* Per bank queues of request indices, in arrival order; a bank holds at most min(depth, n)
+     * (depth <= MAXDEPTH and nb <= MAXBANKS, so the sizes cannot overflow). */
+    const i64 rcap = (rdepth < n ? rdepth : n) + 1, wcap = (wdepth < n ? wdepth : n) + 1;
+    rq = malloc(sizeof(i64) * (size_t)(nb * rcap));
+    wq = malloc(sizeof(i64) * (size_t)(nb * wcap));
     i64 rlen[MAXBANKS] = {0}, wlen[MAXBANKS] = {0};
     if (!rq || !wq) {
         PyErr_NoMemory();
@@ -224,17 +244,19 @@ static PyObject *run(PyObject *self, PyObject *args) {
     int write_mode = (int)s[S_WRITE_MODE], ref_pending = (int)s[S_REF_PENDING];
     i64 rcount = 0, wcount = 0, finished = 0, queue_cycles = 0;
     Py_ssize_t nxt = 0;
+    long decisions = 0;
     while (finished < n) {
+        if (++decisions % SIGNAL_CHECK_DECISIONS == 0 && PyErr_CheckSignals() < 0) goto out;
         /* Requests enter in order while their queue has room (backpressure). */
         while (nxt < n && arrival_of[nxt] <= now) {
             i64 b = bank_of[nxt];
             if (write_of[nxt]) {
                 if (wcount >= wdepth) break;
-                wq[b * wdepth + wlen[b]++] = nxt;
+                wq[b * wcap + wlen[b]++] = nxt;
                 wcount++;
             } else {
                 if (rcount >= rdepth) break;
-                rq[b * rdepth + rlen[b]++] = nxt;
+                rq[b * rcap + rlen[b]++] = nxt;
                 rcount++;
             }
             enqueued[nxt] = now;
@@ -247,7 +269,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
             write_mode = 1;
         }
         i64 *queues = write_mode ? wq : rq, *qlen = write_mode ? wlen : rlen;
-        const i64 depth = write_mode ? wdepth : rdepth;
+        const i64 depth = write_mode ? wcap : rcap; /* queue stride */
         const int col_slot = write_mode ? WR : RD;
         const i64 floors[3] = {
             max64(d.ch[col_slot], now),

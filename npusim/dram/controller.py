@@ -98,7 +98,7 @@ class ChannelController:
         self.first_cycle: int | None = None
         self.last_cycle = 0
         self.read_latency_chunks: list[np.ndarray] = []
-        self._compiled = CompiledLoop(self) if KERNEL_AVAILABLE else None
+        self._compiled: CompiledLoop | None = None  # bound at the first compiled run
 
     def _refresh_candidate(self, now: int) -> tuple[int, int, int]:
         """(cycle, command, bank) of the next command of the pending refresh."""
@@ -157,7 +157,9 @@ class ChannelController:
         recomputes only the banks whose state changed (``cand_*`` and ``stale`` below).
         Both make exactly the decisions described in the module docstring.
         """
-        if self.use_kernel and self._compiled is not None:
+        if self.use_kernel and KERNEL_AVAILABLE:
+            if self._compiled is None:
+                self._compiled = CompiledLoop(self)
             done_array, enqueued_array = self._compiled.run(bank, row, is_write, arrival)
             return self._finish(done_array, enqueued_array, is_write, arrival, timed)
         n = int(bank.shape[0])

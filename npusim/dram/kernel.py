@@ -46,7 +46,11 @@ REFRESH_CODES = {RefreshMode.OFF: 0, RefreshMode.ALL_BANK: 1, RefreshMode.PER_BA
 
 
 class CompiledLoop:
-    """The compiled loop bound to one controller; its buffers' layouts match ``_kernel.c``."""
+    """The compiled loop bound to one controller; its buffers' layouts match ``_kernel.c``.
+
+    The controller's configuration (queue depths, policies, timing) is read once, here: it is
+    fixed for a controller's life, as the Python loop also assumes.
+    """
 
     def __init__(self, ctrl: ChannelController) -> None:
         self.ctrl = ctrl

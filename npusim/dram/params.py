@@ -107,10 +107,15 @@ def _name_problems(params: DramParams) -> list[tuple[str, str]]:
 
 def _shape_problems(params: DramParams) -> list[tuple[str, str]]:
     problems = []
-    for key in ("channels", "read_queue_depth", "write_queue_depth"):
+    value = params.channels
+    if not _is_int(value) or value < 1:
+        problems.append(("channels", f"expected a positive integer, found {value!r}"))
+    for key in ("read_queue_depth", "write_queue_depth"):
         value = getattr(params, key)
-        if not _is_int(value) or value < 1:
-            problems.append((key, f"expected a positive integer, found {value!r}"))
+        if not _is_int(value) or not 1 <= value <= MAX_QUEUE_DEPTH:
+            problems.append(
+                (key, f"expected an integer in [1, {MAX_QUEUE_DEPTH}], found {value!r}")
+            )
     ch = params.channels
     if _is_int(ch) and ch >= 1 and ch & (ch - 1):
         problems.append(("channels", f"expected a power of two (address bits), found {ch}"))
@@ -153,6 +158,12 @@ def _arch_problems(params: DramParams) -> list[tuple[str, str]]:
     return problems
 
 
+MAX_QUEUE_DEPTH = 4096
+"""Queue entries per channel (the scenario schema's bound too): far beyond any controller's."""
+
+MAX_TIMING_CK = 2**31 - 1
+"""Largest timing override: keeps every cycle sum far from 64-bit overflow."""
+
 _PHYSICS: tuple[tuple[str, str, str], ...] = (
     ("nRC", ">=", "nRAS + nRP"),
     ("nRAS", ">=", "nRCD"),
@@ -163,13 +174,21 @@ _PHYSICS: tuple[tuple[str, str, str], ...] = (
     ("nWTR_L", ">=", "nWTR_S"),
     ("nFAW", ">=", "nRRD"),
     ("nRFCab", ">=", "nRFCpb"),
-    ("nREFI", ">", "nRFCab"),
+    ("nREFI", ">", "nRFCab + nRPab + nRCD + wr_to_pre"),  # usually the larger of the two
+    ("nREFI", ">", "nRFCab + nRPab + nRCD + nRAS"),
     ("nREFIpb", ">", "nRFCpb"),
     ("nCL + nBL + 2", ">", "nCWL"),
 )
 """Relations the timing must keep after overrides (JESD209-5: tRC = tRAS + tRP; a burst may
 not overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank group) is
-never shorter than "_S"; a refresh interval is longer than the refresh; RD -> WR is positive)."""
+never shorter than "_S"; RD -> WR is positive). A refresh interval must also leave room, after
+a late refresh (precharging all banks waits for nRAS or write recovery, then nRPab) and nRFCab,
+for an ACT and its column command: with less, a refresh falls due between every ACT and its
+RD/WR and the controller livelocks (measured: LPDDR5-4267 hangs at nREFI 150 and serves every
+request from 155; the bound is 161). A per-bank refresh blocks only its bank set, so nREFIpb
+only has to exceed nRFCpb."""
+
+_DERIVED_FROM = "nCWL + nBL + nWR"  # wr_to_pre's terms: an override of one of them is blamed
 
 _BASE_REGISTRIES = (("preset", PRESETS), ("density", DENSITIES), ("bank_arch", BANK_ARCHS))
 
@@ -190,21 +209,31 @@ def _timing_problems(params: DramParams) -> list[tuple[str, str]]:
     for name, value in params.timing.items():
         if name not in TIMING_NAMES:
             problems.append((f"timing.{name}", _unknown("timing parameter", name, TIMING_NAMES)))
-        elif not _is_int(value) or value < 1:
-            problems.append((f"timing.{name}", f"expected a positive CK count, found {value!r}"))
+        elif not _is_int(value) or not 1 <= value <= MAX_TIMING_CK:
+            problems.append(
+                (
+                    f"timing.{name}",
+                    f"expected a positive CK count of at most {MAX_TIMING_CK}, found {value!r}",
+                )
+            )
         else:
             good[name] = value
     if any(getattr(params, k) not in reg for k, reg in _BASE_REGISTRIES) or _arch_problems(params):
         return problems
     t = resolve_timing(params.preset, params.density, params.bank_arch, params.burst_length, good)
     env = {name: getattr(t, name) for name in TIMING_NAMES}
+    env["wr_to_pre"] = t.wr_to_pre  # derived: nCWL + nBL + nWR
+    blamed_keys: set[str] = set()
     for lhs, op, rhs in _PHYSICS:
         left, right = eval_sum(lhs, env), eval_sum(rhs, env)
         if left > right or (op == ">=" and left == right):
             continue
-        names = [term.strip() for term in f"{lhs} + {rhs}".split("+")]
+        names = [term.strip() for term in f"{lhs} + {rhs} + {_DERIVED_FROM}".split("+")]
         blamed = next((n for n in names if n in good), names[0])
-        problems.append((f"timing.{blamed}", f"expected {lhs} {op} {rhs}, found {left} vs {right}"))
+        if blamed not in blamed_keys:  # one relation per key is enough to fix it
+            blamed_keys.add(blamed)
+            message = f"expected {lhs} {op} {rhs}, found {left} vs {right}"
+            problems.append((f"timing.{blamed}", message))
     return problems
 
 
