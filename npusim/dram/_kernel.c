@@ -4,7 +4,7 @@
  * exactly the decisions of the Python loop (tests compare command logs, completions and
  * statistics on random traces under every policy), so the Python code stays the readable
  * reference and this file only buys speed. Every bank's candidate is recomputed at every
- * decision: with at most 32 banks that is cheaper here than the Python loop's caching.
+ * decision: with at most 64 banks that is cheaper here than the Python loop's caching.
  *
  * State lives in int64 buffers the caller fills from, and copies back to, the Python objects
  * (CompiledLoop in npusim/dram/kernel.py; it documents the layout of cfg, upd and scal). The
@@ -81,7 +81,8 @@ static void apply_updates(Dev *d, int cmd, i64 bank, i64 t) {
     for (int k = 0; k < MAXU && u[2 * k] >= 0; k++) {
         i64 *ready = d->bank_ready + u[2 * k] * d->nb;
         if (cmd == REFPB) {
-            for (i64 b = bank % d->sets; b < d->nb; b += d->sets) raise_to(ready + b, t + u[2 * k + 1]);
+            for (i64 b = bank % d->sets; b < d->nb; b += d->sets)
+                raise_to(ready + b, t + u[2 * k + 1]);
         } else {
             raise_to(ready + bank, t + u[2 * k + 1]);
         }
@@ -140,9 +141,11 @@ static i64 earliest(Dev *d, int cmd, i64 bank) {
 
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
                       const char *name) {
-    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
-    if (view->itemsize != 8 || view->len != count * 8) {
+    const char *format = view->format ? view->format : "B";
+    const char code = format[strlen(format) - 1]; /* "l", "q", "<q", ... */
+    if (view->itemsize != 8 || (code != 'l' && code != 'q') || view->len != count * 8) {
         PyErr_Format(PyExc_ValueError, "%s: expected %zd int64 values", name, count);
         PyBuffer_Release(view);
         return -1;
