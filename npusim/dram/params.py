@@ -184,11 +184,11 @@ not overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank 
 never shorter than "_S"; RD -> WR is positive). A refresh interval must also leave room, after
 a late refresh (precharging all banks waits for nRAS or write recovery, then nRPab) and nRFCab,
 for an ACT and its column command: with less, a refresh falls due between every ACT and its
-RD/WR and the controller livelocks (measured: LPDDR5-4267 hangs at nREFI 150 and serves every
-request from 155; the bound is 161). A per-bank refresh blocks only its bank set, so nREFIpb
-only has to exceed nRFCpb."""
+RD/WR and the controller can livelock (measured on LPDDR5-4267, 3000 random reads: stuck at
+nREFI 119 to 130 and at 150; the bound is 161, and no run above it got stuck). A per-bank
+refresh blocks only its bank set, so nREFIpb only has to exceed nRFCpb."""
 
-_DERIVED_FROM = "nCWL + nBL + nWR"  # wr_to_pre's terms: an override of one of them is blamed
+_WR_TO_PRE_TERMS = "nCWL + nBL + nWR"  # so that an override of one of them is blamed
 
 _BASE_REGISTRIES = (("preset", PRESETS), ("density", DENSITIES), ("bank_arch", BANK_ARCHS))
 
@@ -228,7 +228,8 @@ def _timing_problems(params: DramParams) -> list[tuple[str, str]]:
         left, right = eval_sum(lhs, env), eval_sum(rhs, env)
         if left > right or (op == ">=" and left == right):
             continue
-        names = [term.strip() for term in f"{lhs} + {rhs} + {_DERIVED_FROM}".split("+")]
+        terms = f"{lhs} + {rhs}".replace("wr_to_pre", _WR_TO_PRE_TERMS)
+        names = [term.strip() for term in terms.split("+")]
         blamed = next((n for n in names if n in good), names[0])
         if blamed not in blamed_keys:  # one relation per key is enough to fix it
             blamed_keys.add(blamed)
