@@ -7,32 +7,25 @@ sequential processing. Traces are cut into runs of accesses to distinct sets the
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from npusim.cache.classify import MissClassifier
 from npusim.cache.params import CacheParams, WritePolicy, check_params
 from npusim.cache.policies import make_policy
-from npusim.cache.stats import COUNTER_NAMES, BlockOutcome, CacheStats
+from npusim.cache.stats import COUNTER_NAMES, BlockOutcome, CacheStats, CountSums
 from npusim.errors import ConfigError, Problem
 
 _EMPTY = np.zeros(0, dtype=np.uint64)  # no byte addresses
 _NO_LINES = np.zeros(0, dtype=np.int64)  # no line numbers
-# Blocks of at most this many lines take the per-line path (measured faster up to ~16 lines).
+# Requests of at most this many lines take the per-line path and the small-request finish
+# (measured faster up to ~16 lines); 0 forces every request through the vectorized path.
 SCALAR_MAX_LINES = 16
 
 
-class _Run(NamedTuple):
-    """Per-line record of a run: line numbers, write flags, miss flags (lists, in order),
-    fetched and written-back line numbers, eviction count."""
-
-    lines: list
-    writes: list
-    missed: list
-    fetched: np.ndarray | list
-    written_back: np.ndarray | list
-    evictions: int
+# Per-line record of a run: line numbers, write flags, miss flags (lists, in order), byte
+# addresses of fetched and of written-back lines (Python ints from the per-line path, else
+# uint64 arrays), eviction count. A plain tuple: a NamedTuple costs ~0.25 us per request.
+_Run = tuple[list, list, list, "np.ndarray | list", "np.ndarray | list", int]
 
 
 def validated(params: CacheParams) -> CacheParams:
@@ -58,12 +51,17 @@ class SetAssociativeCache:
         self.write_back = params.write_policy is WritePolicy.WRITE_BACK
         self.tags = np.full((self.sets, params.ways), -1, dtype=np.int64)
         self.dirty = np.zeros((self.sets, params.ways), dtype=bool)
+        # Per-line path state: flat views writing into ``tags``/``dirty`` and, per set it
+        # read, the tag row as a list with a tag -> way dict (see _scalar).
+        self._flat_tags = memoryview(self.tags.reshape(-1))
+        self._flat_dirty = memoryview(self.dirty.reshape(-1))
+        self._set_views: dict[int, tuple[list[int], dict[int, int]]] = {}
         self.policy = make_policy(params.replacement, self.sets, params.ways, params.seed)
         self.classifier = MissClassifier(params.lines, self.write_back) if classify_misses else None
         self.line_cycles = -(-params.line_bytes // params.port_bytes)
         self.time = 0
-        self._totals = [0] * len(COUNTER_NAMES)
-        self._tag_totals: dict[str, list[int]] = {}
+        self._sums = CountSums()
+        self._tag_sums: dict[str, CountSums] = {}
 
     def _batch(self, lines: np.ndarray, is_write: np.ndarray) -> tuple[np.ndarray, ...]:
         """Access ``lines`` (int64, distinct sets) in order; return (hit mask, fetched mask,
@@ -117,41 +115,58 @@ class SetAssociativeCache:
             if np.count_nonzero(dirty):
                 written_back = (old_tags[dirty] << self.set_bits) | sets[dirty]
         self.tags[sets, victim] = tags
+        self._set_views.clear()  # the per-line path's copies of tag rows are stale now
         self.dirty[sets, victim] = is_write & self.write_back
         way[:] = victim
         return written_back, evictions
 
     def _scalar(self, lines: list[int], writes: list[bool]) -> _Run:
         """Same semantics as :meth:`_batch` for a few lines (any sets), one Python step per
-        line (cheaper than ~40 numpy calls when a request spans only a few lines)."""
-        tags, dirty, policy, mask = self.tags, self.dirty, self.policy, self.sets - 1
-        write_back = self.write_back
+        line (cheaper than ~40 numpy calls when a request spans only a few lines). Tags are
+        looked up in Python copies of the set's row and writes go through flat memoryviews,
+        because numpy scalar indexing costs 0.1-0.3 us per element and scanning 16 Python
+        ints for a tag about 0.15 us."""
+        views, policy, ways, mask = self._set_views, self.policy, self.params.ways, self.sets - 1
+        flat_tags, flat_dirty, set_bits = self._flat_tags, self._flat_dirty, self.set_bits
+        shift = self.line_shift
+        write_back, time, touch_one = self.write_back, self.time, policy.touch_one
         missed, fetched, written_back, evictions = [], [], [], 0
         for line, is_write in zip(lines, writes, strict=True):
-            set_index, tag = line & mask, line >> self.set_bits
-            row = tags[set_index].tolist()
-            if tag in row:
-                way = row.index(tag)
+            set_index, tag = line & mask, line >> set_bits
+            row, where = views.get(set_index) or self._set_view(set_index)
+            way = where.get(tag)
+            if way is not None:
                 missed.append(False)
                 if write_back and is_write:
-                    dirty[set_index, way] = True
-                policy.touch_one(set_index, way, False, self.time)
+                    flat_dirty[set_index * ways + way] = True
+                touch_one(set_index, way, False, time)
+            elif write_back or not is_write:
+                missed.append(True)
+                if len(where) < ways:  # tags in a set are distinct: an invalid way is left
+                    way = row.index(-1)
+                else:
+                    way = policy.victim(set_index)
+                    evictions += 1
+                    del where[row[way]]
+                    if flat_dirty[set_index * ways + way]:
+                        written_back.append(((row[way] << set_bits) | set_index) << shift)
+                row[way], where[tag], slot = tag, way, set_index * ways + way
+                flat_tags[slot], flat_dirty[slot] = tag, write_back and is_write
+                fetched.append(line << shift)
+                touch_one(set_index, way, True, time)
             else:
                 missed.append(True)
-                if write_back or not is_write:
-                    if -1 in row:
-                        way = row.index(-1)
-                    else:
-                        way = policy.victim(set_index)
-                        evictions += 1
-                        if dirty[set_index, way]:
-                            written_back.append((row[way] << self.set_bits) | set_index)
-                    tags[set_index, way] = tag
-                    dirty[set_index, way] = write_back and is_write
-                    fetched.append(line)
-                    policy.touch_one(set_index, way, True, self.time)
-            self.time += 1
-        return _Run(lines, writes, missed, fetched, written_back, evictions)
+            time += 1
+        self.time = time
+        return lines, writes, missed, fetched, written_back, evictions
+
+    def _set_view(self, set_index: int) -> tuple[list[int], dict[int, int]]:
+        """Load the per-line path's copy of a set: its tag row and a tag -> way dict."""
+        row = self.tags[set_index].tolist()
+        where = dict(zip(row, range(len(row)), strict=True))  # C-level, unlike a comprehension
+        where.pop(-1, None)  # invalid ways
+        view = self._set_views[set_index] = (row, where)
+        return view
 
     def access_block(
         self, addr: int, size_bytes: int, is_write: bool, tag: str | None = None
@@ -217,57 +232,64 @@ class SetAssociativeCache:
             evictions += evicted
         if len(line_chunks) == 1:
             lines, writes = line_chunks[0], write_chunks[0]
-            return _Run(lines.tolist(), writes.tolist(), missed[0].tolist(), fetched[0],
-                        written_back[0], evictions)  # fmt: skip
-        return _Run(
+            return (lines.tolist(), writes.tolist(), missed[0].tolist(),
+                    self._byte_addrs(fetched[0]), self._byte_addrs(written_back[0]),
+                    evictions)  # fmt: skip
+        return (
             np.concatenate(line_chunks).tolist(),
             np.concatenate(write_chunks).tolist(),
             np.concatenate(missed).tolist(),
-            np.concatenate(fetched),
-            np.concatenate(written_back),
+            self._byte_addrs(np.concatenate(fetched)),
+            self._byte_addrs(np.concatenate(written_back)),
             evictions,
         )
+
+    def _byte_addrs(self, lines: np.ndarray) -> np.ndarray:
+        """uint64 byte addresses of int64 line numbers."""
+        return lines.astype(np.uint64) << self.line_shift if lines.shape[0] else _EMPTY
 
     @property
     def stats(self) -> CacheStats:
         """Snapshot of the cumulative counts, with one entry per request tag in ``per_tag``."""
-        stats = CacheStats(**dict(zip(COUNTER_NAMES, self._totals, strict=True)))
-        for tag, totals in self._tag_totals.items():
-            stats.per_tag[tag] = CacheStats(**dict(zip(COUNTER_NAMES, totals, strict=True)))
+        stats = CacheStats(**dict(zip(COUNTER_NAMES, self._sums.totals(), strict=True)))
+        for tag, sums in self._tag_sums.items():
+            stats.per_tag[tag] = CacheStats(**dict(zip(COUNTER_NAMES, sums.totals(), strict=True)))
         return stats
 
     def _finish(
         self, run: _Run, read_bytes: int, write_bytes: int, busiest_bank_lines: int,
         tag: str | None, distinct: bool = False,
     ) -> BlockOutcome:  # fmt: skip
+        lines, writes, missed, fetch_addrs, writeback_addrs, evictions = run
+        # A run from the per-line path holds a few Python ints: building each array in one
+        # np.array call and classifying a single line directly skips ~1 us of numpy ufuncs
+        # and bulk-classifier checks per small request.
+        small = isinstance(fetch_addrs, list)
         line_bytes, shift = self.params.line_bytes, self.line_shift
-        fetched = np.asarray(run.fetched, dtype=np.uint64) << shift if len(run.fetched) else _EMPTY
+        fetched = np.asarray(fetch_addrs, dtype=np.uint64) if len(fetch_addrs) else _EMPTY
         written_back = (
-            np.asarray(run.written_back, dtype=np.uint64) << shift
-            if len(run.written_back)
-            else _EMPTY
+            np.asarray(writeback_addrs, dtype=np.uint64) if len(writeback_addrs) else _EMPTY
         )
         through, through_bytes = _EMPTY, 0
         if write_bytes and not self.write_back:
-            through_lines = [line for line, w in zip(run.lines, run.writes, strict=True) if w]
-            through = np.asarray(through_lines, dtype=np.uint64) << shift
-            through_bytes = write_bytes
-        accesses, writes, misses = len(run.lines), sum(run.writes), sum(run.missed)
+            through, through_bytes = _written_addrs(lines, writes, shift, small), write_bytes
+        accesses, write_count, misses = len(lines), sum(writes), sum(missed)
         fills, write_backs = len(fetched), len(written_back)
         counts = [
-            accesses, accesses - writes, writes, accesses - misses, misses, 0, 0, 0, fills,
-            run.evictions, write_backs, read_bytes, write_bytes, fills * line_bytes,
+            accesses, accesses - write_count, write_count, accesses - misses, misses, 0, 0, 0,
+            fills, evictions, write_backs, read_bytes, write_bytes, fills * line_bytes,
             write_backs * line_bytes + through_bytes,
         ]  # fmt: skip
-        if self.classifier is not None:
-            counts[5:8] = self.classifier.classify(run.lines, run.writes, run.missed, distinct)
-        totals = self._totals
-        for index, count in enumerate(counts):
-            totals[index] += count
+        classifier = self.classifier
+        if classifier is not None:
+            if small and accesses == 1:
+                counts[5:8] = classifier.classify_one(lines[0], writes[0], missed[0])
+            else:
+                counts[5:8] = classifier.classify(lines, writes, missed, distinct)
+        self._sums.add(counts)
         if tag is not None:
-            tag_totals = self._tag_totals.setdefault(tag, [0] * len(counts))
-            for index, count in enumerate(counts):
-                tag_totals[index] += count
+            sums = self._tag_sums.get(tag) or self._tag_sums.setdefault(tag, CountSums())
+            sums.add(counts)
         return BlockOutcome(
             accesses - misses,
             misses,
@@ -277,6 +299,15 @@ class SetAssociativeCache:
             through_bytes,
             self.params.hit_latency_cycles + busiest_bank_lines * self.line_cycles,
         )
+
+
+def _written_addrs(lines: list[int], writes: list[bool], shift: int, small: bool) -> np.ndarray:
+    """uint64 byte addresses of the written lines, in order (write-through traffic)."""
+    if small:  # a few Python ints: shift them before the one np.array call, skip the ufunc
+        return np.array([line << shift for line, w in zip(lines, writes, strict=True) if w],
+                        dtype=np.uint64)  # fmt: skip
+    through_lines = [line for line, w in zip(lines, writes, strict=True) if w]
+    return np.asarray(through_lines, dtype=np.uint64) << shift
 
 
 def _any_per_row(mask: np.ndarray) -> np.ndarray:

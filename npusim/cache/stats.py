@@ -96,6 +96,38 @@ class CacheStats:
 COUNTER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CacheStats) if f.name != "per_tag")
 
 
+class CountSums:
+    """Running sums of count lists (one int per name of :data:`COUNTER_NAMES`).
+
+    :meth:`add` only queues the list, and the queue is summed column-wise at C level every
+    ``fold_every`` adds and on :meth:`totals`: a per-request element-wise add of 15 counters
+    costs 0.4-0.9 us, several times a small request's own work. Sums of ints are exact, so
+    the totals equal adding one request at a time.
+    """
+
+    def __init__(self, fold_every: int = 1024) -> None:
+        self._totals = [0] * len(COUNTER_NAMES)
+        self._queued: list[list[int]] = []
+        self._fold_every = fold_every
+
+    def add(self, counts: list[int]) -> None:
+        """Queue ``counts`` (not copied: the caller must not modify it afterwards)."""
+        queued = self._queued
+        queued.append(counts)
+        if len(queued) >= self._fold_every:
+            self._fold()
+
+    def totals(self) -> list[int]:
+        """The sums of every list added so far, in :data:`COUNTER_NAMES` order."""
+        self._fold()
+        return list(self._totals)
+
+    def _fold(self) -> None:
+        if self._queued:
+            self._totals = list(map(sum, zip(self._totals, *self._queued, strict=True)))
+            self._queued = []
+
+
 def dynamic_energy_pj(
     stats: CacheStats, capacity_bytes: int, line_bytes: int, model: SramEnergyModel
 ) -> float:
