@@ -137,6 +137,8 @@ class Device:
         self.group_of = [b % bank_groups for b in range(banks)]
         self.group_members = [list(range(g, banks, bank_groups)) for g in range(bank_groups)]
         updates = _compile(timing)
+        self.update_slots = (updates["bank"], updates["group"], updates["channel"])
+        """Per scope (bank, group, channel) and command: its (ready slot, latency) pairs."""
         self._bank_updates = updates["bank"]
         self._group_updates = updates["group"]
         self._channel_updates = updates["channel"]

@@ -143,10 +143,9 @@ class CompiledLoop:
 def update_table(dev: Device) -> np.ndarray:
     """The device's per-command timing updates as the kernel's int64 table
     ``[scope (bank, group, channel)][command][entry] = (slot, latency)``, slot -1 ending a
-    list (``Device._compile``'s lists, which the Python loop applies the same way)."""
+    list (``Device.update_slots``, which the Python loop applies the same way)."""
     table = np.full((3, len(Command), MAX_UPDATES, 2), -1, dtype=np.int64)
-    scopes = (dev._bank_updates, dev._group_updates, dev._channel_updates)
-    for scope, per_command in enumerate(scopes):
+    for scope, per_command in enumerate(dev.update_slots):
         for cmd, updates in enumerate(per_command):
             if len(updates) > MAX_UPDATES:
                 raise ValueError(f"command {Command(cmd).name}: more than 8 timing updates")
