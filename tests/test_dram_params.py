@@ -93,7 +93,7 @@ def test_bl32_and_no_bank_group_modes() -> None:
         (
             DramParams(preset="LPDDR5_4267", timing={"nREFI": 150}),
             "timing.nREFI",
-            "expected nREFI > nRFCab + nRPab + nRCD + wr_to_pre, found 150 vs 161",
+            "expected nREFI > nRFCab + nRPab + nRCD + nCWL + nBL + nWR, found 150 vs 161",
         ),
         (DramParams(timing={"nWR": 3000}), "timing.nWR", "nREFI > nRFCab"),
         (DramParams(timing={"nWR": 2**63 - 40}), "timing.nWR", "at most 2147483647"),

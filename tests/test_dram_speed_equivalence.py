@@ -91,8 +91,8 @@ def _run(params: DramParams, batches: list[tuple[np.ndarray, np.ndarray, int]]) 
     return done, system.command_logs, system.stats().to_dict()
 
 
-def _run_each(params: DramParams, batches: list) -> dict:
-    """Results of every available implementation on the same batches."""
+def _each_implementation(run) -> dict:  # type: ignore[no-untyped-def]
+    """``run()``'s result under every available implementation, by name."""
     results = {}
     for name, (use_kernel, stream) in IMPLEMENTATIONS.items():
         if use_kernel and not KERNEL_AVAILABLE:
@@ -100,8 +100,13 @@ def _run_each(params: DramParams, batches: list) -> dict:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(ChannelController, "use_kernel", use_kernel)
             patch.setattr(ChannelController, "stream_fast_path", stream)
-            results[name] = _run(params, batches)
+            results[name] = run()
     return results
+
+
+def _run_each(params: DramParams, batches: list) -> dict:
+    """Results of every available implementation on the same batches."""
+    return _each_implementation(lambda: _run(params, batches))
 
 
 configs = st.fixed_dictionaries(
@@ -164,7 +169,7 @@ def test_bank_architectures_and_watermarks_agree(params: DramParams) -> None:
         assert result == reference, name
 
 
-def test_timed_trace_with_idle_gaps_agrees(monkeypatch) -> None:
+def test_timed_trace_with_idle_gaps_agrees() -> None:
     # Idle gaps longer than nREFI: refreshes fall due while no request is queued.
     rng = np.random.default_rng(5)
     n = 3000
@@ -174,16 +179,13 @@ def test_timed_trace_with_idle_gaps_agrees(monkeypatch) -> None:
         size_bytes=rng.choice([0, 32, 64, 200], n).astype(np.int64),
         arrival_cycle=np.cumsum(rng.choice([0, 1, 5, 9000], n, p=[0.5, 0.3, 0.19, 0.01])),
     )
-    results = {}
-    for name, (use_kernel, stream) in IMPLEMENTATIONS.items():
-        if use_kernel and not KERNEL_AVAILABLE:
-            continue
-        with monkeypatch.context() as patch:
-            patch.setattr(ChannelController, "use_kernel", use_kernel)
-            patch.setattr(ChannelController, "stream_fast_path", stream)
-            system = DramSystem(DramParams(), log_commands=True)
-            done = system.run_trace(trace).tolist()
-            results[name] = (done, system.command_logs, system.stats().to_dict())
+
+    def run() -> tuple:
+        system = DramSystem(DramParams(), log_commands=True)
+        done = system.run_trace(trace).tolist()
+        return done, system.command_logs, system.stats().to_dict()
+
+    results = _each_implementation(run)
     reference = results.pop("python-general")
     assert reference[2]["total"]["refresh_cycles"] > 0  # the gaps did cover refreshes
     for name, result in results.items():

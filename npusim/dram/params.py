@@ -174,7 +174,7 @@ _PHYSICS: tuple[tuple[str, str, str], ...] = (
     ("nWTR_L", ">=", "nWTR_S"),
     ("nFAW", ">=", "nRRD"),
     ("nRFCab", ">=", "nRFCpb"),
-    ("nREFI", ">", "nRFCab + nRPab + nRCD + wr_to_pre"),  # usually the larger of the two
+    ("nREFI", ">", "nRFCab + nRPab + nRCD + nCWL + nBL + nWR"),  # WR->PRE; usually the larger
     ("nREFI", ">", "nRFCab + nRPab + nRCD + nRAS"),
     ("nREFIpb", ">", "nRFCpb"),
     ("nCL + nBL + 2", ">", "nCWL"),
@@ -187,8 +187,6 @@ for an ACT and its column command: with less, a refresh falls due between every 
 RD/WR and the controller can livelock (measured on LPDDR5-4267, 3000 random reads: stuck at
 nREFI 119 to 130 and at 150; the bound is 161, and no run above it got stuck). A per-bank
 refresh blocks only its bank set, so nREFIpb only has to exceed nRFCpb."""
-
-_WR_TO_PRE_TERMS = "nCWL + nBL + nWR"  # so that an override of one of them is blamed
 
 _BASE_REGISTRIES = (("preset", PRESETS), ("density", DENSITIES), ("bank_arch", BANK_ARCHS))
 
@@ -222,14 +220,12 @@ def _timing_problems(params: DramParams) -> list[tuple[str, str]]:
         return problems
     t = resolve_timing(params.preset, params.density, params.bank_arch, params.burst_length, good)
     env = {name: getattr(t, name) for name in TIMING_NAMES}
-    env["wr_to_pre"] = t.wr_to_pre  # derived: nCWL + nBL + nWR
     blamed_keys: set[str] = set()
     for lhs, op, rhs in _PHYSICS:
         left, right = eval_sum(lhs, env), eval_sum(rhs, env)
         if left > right or (op == ">=" and left == right):
             continue
-        terms = f"{lhs} + {rhs}".replace("wr_to_pre", _WR_TO_PRE_TERMS)
-        names = [term.strip() for term in terms.split("+")]
+        names = [term.strip() for term in f"{lhs} + {rhs}".split("+")]
         blamed = next((n for n in names if n in good), names[0])
         if blamed not in blamed_keys:  # one relation per key is enough to fix it
             blamed_keys.add(blamed)
