@@ -21,7 +21,7 @@ from typing import Any
 
 from npusim.errors import ResultsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ Format::
     tensors: weights.npz    # optional; real tensors (see npusim.workload.tensors)
     layers:
       - {name: q, type: linear, in_features: 768, out_features: 768, tokens: seq_len}
-      - {name: qk, type: matmul, batch: 12, m: seq_len, k: 64, n: seq_len}
+      - {name: k, type: linear, in_features: 768, out_features: 768, tokens: seq_len,
+         inputs: [input]}
+      - {name: qk, type: matmul, batch: 12, m: seq_len, k: 64, n: seq_len, inputs: [q, k]}
       - {name: conv1, type: conv2d, in_h: 224, in_w: 224, in_channels: 3,
          out_channels: 64, kernel: 7, stride: 2, padding: 3, relu: true}
 
 The keys of a layer are the fields of its dataclass (:data:`~.layers.LAYER_TYPES`; ``kernel``
 sets ``kernel_h`` and ``kernel_w`` of conv2d and pool2d). Integer fields take an int or an
-expression over the parameters (:mod:`~.expr`); enum fields take their value names.
+expression over the parameters (:mod:`~.expr`); enum fields take their value names. ``inputs``
+(a layer name, ``input``, or a list of them) says which tensors a layer reads; without it a
+layer reads the previous layer's output (:mod:`~.edges` has the rules and checks).
 
 ``batch`` is the reserved parameter that multiplies ``tokens`` of linear layers and ``batch``
 of every other layer; it may be given as the top-level ``batch:`` or in ``params:`` (not both)
@@ -25,6 +29,7 @@ applied twice). Problems are reported with file, line and path (``layers[3].kern
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +42,9 @@ from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
 from npusim.config.fields import name_problem, show, suggest
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem, WorkloadError
+from npusim.workload.edges import Declared, resolve_edges
 from npusim.workload.expr import ExpressionError, evaluate, names_used
+from npusim.workload.graph import Graph
 from npusim.workload.layers import LAYER_TYPES, Layer
 from npusim.workload.scalesim import load_topology
 from npusim.workload.shapes import MAX_DIM, is_int
@@ -46,15 +53,20 @@ BUNDLED_WORKLOADS = bundled_folder("workloads")
 
 TOP_KEYS = ("name", "description", "batch", "params", "tensors", "layers")
 BATCH = "batch"
+INPUTS = "inputs"
 _ALIASES = {"kernel": ("kernel_h", "kernel_w")}
 
 
 @dataclass(frozen=True)
 class Workload:
-    """A network (or part of one) as an ordered list of layers.
+    """A network (or part of one) as a dataflow graph of layers, in execution order.
 
     ``params`` are the resolved parameter values (``batch`` included); ``tensors`` is the
     ``.npz`` file or ``.npy`` directory named by the workload, resolved against its folder.
+    ``inputs`` maps a layer name to the tensors it reads (:mod:`~.graph`); a workload built
+    without it gets the default edges (each layer reads the previous one's output where the
+    sizes match). ``weight_arrays`` holds real weights in memory (an imported model's), as
+    ``(groups * n, k)`` float32 arrays by layer name.
     """
 
     name: str
@@ -63,6 +75,16 @@ class Workload:
     source: str = ""
     params: Mapping[str, int] = field(default_factory=dict, hash=False)
     tensors: Path | None = None
+    inputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    weight_arrays: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        """Tensors with their producers, consumers and lifetimes."""
+        edges = self.inputs
+        if not edges:
+            _, edges = resolve_edges(self.layers, {}, self.source, [])
+        return Graph(self.layers, edges)
 
     @property
     def macs(self) -> int:
@@ -99,7 +121,8 @@ def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = N
     if Path(name_or_path).suffix.lower() == ".csv":
         path = Path(name_or_path)
         layers = tuple(load_topology(path))
-        return Workload(path.stem, layers, "SCALE-Sim topology", str(path))
+        _, edges = resolve_edges(layers, {}, str(path), [])
+        return Workload(path.stem, layers, "SCALE-Sim topology", str(path), inputs=edges)
     path = resolve_workload_path(name_or_path)
     raw = read_yaml(path)
     source = str(path)
@@ -120,19 +143,41 @@ def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = N
     names = [layer.name for layer in layers if layer is not None]
     for duplicate in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem("layers", f"layer name {duplicate!r} is used twice", source))
+    declared = _declared_inputs(items, source, problems)
     tensors = _tensors_path(raw, path, problems)
     if (bad_name := name_problem(raw.get("name", path.stem))) is not None:
         problems.append(Problem("name", bad_name, source, key_line(raw, "name")))
     if problems:
         raise ConfigError(problems)
+    order, edges = resolve_edges(layers, declared, source, problems)
+    if problems:
+        raise ConfigError(problems)
     return Workload(
         str(raw.get("name", path.stem)),
-        tuple(layer for layer in layers if layer is not None),
+        order,
         str(raw.get("description", "")),
         source,
         MappingProxyType(dict(values)),
         tensors,
+        MappingProxyType(edges),
     )
+
+
+def _declared_inputs(items: list[Any], source: str, problems: list[Problem]) -> Declared:
+    """The ``inputs`` of each layer that has them: one name or a list of names."""
+    declared = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping) or INPUTS not in item:
+            continue
+        value, line = item[INPUTS], key_line(item, INPUTS)
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            problems.append(Problem(f"layers[{i}].{INPUTS}", "expected a layer name or a "
+                                    f"non-empty list of layer names, got {show(value)}", source,
+                                    line))  # fmt: skip
+            continue
+        declared[i] = (tuple(names), line)
+    return declared
 
 
 def _params(
@@ -246,7 +291,7 @@ def _fields(
     kwargs: dict[str, Any] = {}
     ok = True
     for key, value in item.items():
-        if key in ("type", "name"):
+        if key in ("type", "name", INPUTS):
             continue
         if key not in accepted:
             message = f"unknown {cls.kind} key{suggest(str(key), accepted)}"  # type: ignore[attr-defined]
