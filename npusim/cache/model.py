@@ -197,12 +197,14 @@ class SetAssociativeCache:
 
     def access_trace(
         self, addr: np.ndarray, size_bytes: np.ndarray, is_write: np.ndarray,
-        tag: str | None = None,
+        tag: str | None = None, whole_line_writes: bool = False,
     ) -> BlockOutcome:  # fmt: skip
         """Run requests in order: ``addr`` uint64/int64 byte addresses, ``size_bytes`` int64
         (0 = one access to the line holding ``addr``), ``is_write`` bool; all shape (n,).
         The outcome aggregates all requests (``array_cycles`` as if issued as one block);
-        ``tag`` as in :meth:`access_block`."""
+        ``tag`` as in :meth:`access_block`. ``whole_line_writes``: the writes overwrite whole
+        lines (a DMA engine writing with byte enables), so a write miss allocates its line
+        without fetching it; no fill is counted or returned for it."""
         addr = np.asarray(addr, dtype=np.int64)
         size = np.asarray(size_bytes, dtype=np.int64)
         writes_in = np.asarray(is_write, dtype=bool)
@@ -220,7 +222,35 @@ class SetAssociativeCache:
         read_bytes, write_bytes = int(size[~writes_in].sum()), int(size[writes_in].sum())
         banks = self.params.banks
         busiest = int(np.bincount(lines % banks, minlength=banks).max())
+        if whole_line_writes and self.write_back:
+            run = _without_write_fills(run, self.line_shift)
         return self._finish(run, read_bytes, write_bytes, busiest, tag)
+
+    def invalidate(self, addr: int, size_bytes: int) -> tuple[int, int]:
+        """Drop every cached line of ``[addr, addr + size_bytes)`` without writing it back
+        (its data is dead: a compiler's discard of a tensor nobody reads again). Return
+        (lines dropped, dirty lines dropped). Replacement state is left as it is: invalid ways
+        are filled first. The 3C classifier's shadow is not told (it is an analysis aid)."""
+        if size_bytes <= 0:
+            return 0, 0
+        first = addr >> self.line_shift
+        last = (addr + size_bytes - 1) >> self.line_shift
+        if last - first + 1 > self.tags.size:  # scan the array rather than the range
+            sets, ways = np.nonzero(self.tags >= 0)
+            lines = (self.tags[sets, ways] << self.set_bits) | sets
+            keep = (lines >= first) & (lines <= last)
+            sets, ways = sets[keep], ways[keep]
+        else:
+            lines = np.arange(first, last + 1, dtype=np.int64)
+            rows = self.tags[lines & (self.sets - 1)]
+            index, ways = np.nonzero(rows == (lines >> self.set_bits)[:, None])
+            sets = lines[index] & (self.sets - 1)
+        dirty = int(np.count_nonzero(self.dirty[sets, ways]))
+        self.tags[sets, ways] = -1
+        self.dirty[sets, ways] = False
+        if sets.size:
+            self._set_views.clear()
+        return int(sets.size), dirty
 
     def _vectorized(self, line_chunks: list, write_chunks: list) -> _Run:
         missed, fetched, written_back, evictions = [], [], [], 0
@@ -308,6 +338,14 @@ def _written_addrs(lines: list[int], writes: list[bool], shift: int, small: bool
                         dtype=np.uint64)  # fmt: skip
     through_lines = [line for line, w in zip(lines, writes, strict=True) if w]
     return np.asarray(through_lines, dtype=np.uint64) << shift
+
+
+def _without_write_fills(run: _Run, shift: int) -> _Run:
+    """``run`` with the fetches of written lines removed (whole-line writes need no fill)."""
+    lines, writes, missed, fetched, written_back, evictions = run
+    written = {line << shift for line, w in zip(lines, writes, strict=True) if w}
+    kept = [a for a in np.asarray(fetched, dtype=np.uint64).tolist() if a not in written]
+    return lines, writes, missed, np.asarray(kept, dtype=np.uint64), written_back, evictions
 
 
 def _any_per_row(mask: np.ndarray) -> np.ndarray:
