@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,28 +51,26 @@ def simulate(
         raise ConfigError(Problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, "
                                   f"got {fidelity!r}")) from None  # fmt: skip
     if mode is Fidelity.ANALYTIC:
-        return run_analytic(scenario, workload)
-    return run_cycle(scenario, workload, progress)
+        result = run_analytic(scenario, workload)
+    else:
+        result = run_cycle(scenario, workload, progress)
+    return with_extra(result, precision_label=scenario.precision.label,
+                      workload_params=dict(workload.params))  # fmt: skip
 
 
-def precision_label(scenario: Scenario) -> str:
-    """``int8`` when weights and activations agree, else ``w4a8``-style."""
-    p = scenario.precision
-    return p.weights if p.weights == p.activations else f"w{p.weights}-a{p.activations}"
-
-
-def default_out_dir(
-    scenario: Scenario, workload: Workload, suffix: str = "", root: Path = Path("reports")
-) -> Path:
-    """``reports/<scenario>-<workload><suffix>-<precision>`` (suffix: workload parameters)."""
-    return root / f"{scenario.name}-{workload.name}{suffix}-{precision_label(scenario)}"
+def with_extra(result: RunResult, **keys: Any) -> RunResult:
+    """``result`` with top-level ``summary.json`` keys added (``RunResult.extra``)."""
+    return dataclasses.replace(result, extra={**result.extra, **keys})
 
 
 def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:
     """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml, and
     in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots."""
     resolved = yaml.safe_dump(dict(scenario.resolved), sort_keys=False)
-    header = f"# Resolved scenario {scenario.name!r} (from {scenario.source}); loads as is.\n"
+    header = (
+        f"# Resolved scenario {scenario.name!r} (from {scenario.source}) with the workload "
+        f"{scenario.workload!r}; `npusim run` on this file reproduces the run.\n"
+    )
     files: dict[str, str | bytes] = {"resolved_config.yaml": header + resolved}
     if plots:
         from npusim.report.run_plots import run_plots

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from npusim.config import load_scenario
+from npusim.config.resolved import bind_workload, default_out_dir, overrides
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
-from npusim.simulate import FIDELITIES, Progress, default_out_dir, save, simulate
+from npusim.simulate import FIDELITIES, Progress, save, simulate, with_extra
 from npusim.workload import load_workload
 
 
@@ -62,12 +63,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
-    params = _params(args.params)
-    workload = load_workload(args.workload or scenario.workload, params)
+    reference = args.workload or scenario.workload
+    # the scenario's workload_params belong to the scenario's workload, not to another -w
+    own = scenario.workload_params if reference == scenario.workload else {}
+    params = {**own, **_params(args.params)}
+    workload = load_workload(reference, params)
+    scenario = bind_workload(scenario, reference, params)
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)
-    suffix = "".join(f"-{name}{value}" for name, value in sorted(params.items()))
-    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload, suffix),
+    result = with_extra(result, workload_source=scenario.workload,
+                        overrides=overrides(scenario))  # fmt: skip
+    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload.name),
                    plots=not args.no_plots)  # fmt: skip
     if args.json:
         json.dump(result.summary(), sys.stdout, indent=2)

@@ -155,9 +155,11 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
     precision = PrecisionConfig(**values["precision"])
     # ``standard`` selects the preset family; LPDDR5 is the one npusim models so far.
     dram_values = {k: v for k, v in values["dram"].items() if k != "standard"}
+    # ``mode`` is the engine's residency policy, not a cache parameter.
+    cache_values = {k: v for k, v in values["sram"].items() if k != "mode"}
     sections = {
         "dram": DramParams(**dram_values),
-        "sram": CacheParams(**values["sram"], seed=values["seed"]),
+        "sram": CacheParams(**cache_values, seed=values["seed"]),
         "array": ArrayParams(
             rows=array_values["rows"],
             cols=array_values["cols"],
@@ -193,6 +195,8 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
     return Scenario(
         name=values["name"], description=values["description"], clock_hz=values["clock_hz"],
         seed=values["seed"], workload=values["workload"],
+        workload_params=dict(values["workload_params"]),
+        sram_mode=values["sram"]["mode"],
         vector=VectorConfig(**values["vector"]), precision=precision, quantization=quant,
         energy=EnergyConfig(node=energy["node"], sram=_sram_model(energy),
                             static_power_w=energy["static_power_w"]),

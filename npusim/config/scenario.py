@@ -35,6 +35,21 @@ class PrecisionConfig:
                 "accumulator": self.accumulator}  # fmt: skip
 
     @property
+    def label(self) -> str:
+        """A short honest name: ``int8``, ``w4a8``, ``wfp16-aint8``, and each per-layer
+        override after a ``+`` (``int8+fc:int4``; ``int8+5layers`` beyond three overrides)."""
+        base = operand_label(self.weights, self.activations)
+        if not self.layers:
+            return base
+        if len(self.layers) > _MAX_LABELLED_LAYERS:
+            return f"{base}+{len(self.layers)}layers"
+        parts = []
+        for name, override in sorted(self.layers.items()):
+            merged = layer_precision(self, override)
+            parts.append(f"{name}:{operand_label(merged.weights, merged.activations)}")
+        return "+".join([base, *parts])
+
+    @property
     def mac(self) -> str:
         """The precision the MAC array computes in: the wider operand decides.
 
@@ -84,7 +99,10 @@ class EnergyConfig:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A whole NPU: clock, DRAM, SRAM, MAC array, precision, quantization and energy."""
+    """A whole NPU: clock, DRAM, SRAM, MAC array, precision, quantization and energy.
+
+    ``sram_mode`` is how activations live in the SRAM (:mod:`npusim.engine.residency`).
+    """
 
     name: str
     description: str
@@ -98,6 +116,8 @@ class Scenario:
     precision: PrecisionConfig
     quantization: QuantConfig
     energy: EnergyConfig
+    sram_mode: str = "cache"
+    workload_params: Mapping[str, int] = field(default_factory=dict)
     source: str = ""
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -122,6 +142,24 @@ def layer_precision(base: PrecisionConfig, override: Mapping[str, str]) -> Preci
     if "accumulator" not in override and _is_float(merged.mac) != _is_float(base.mac):
         merged = replace(merged, accumulator="fp32" if _is_float(merged.mac) else "int32")
     return merged
+
+
+_MAX_LABELLED_LAYERS = 3
+
+
+def operand_label(weights: str, activations: str) -> str:
+    """``int8`` when both operands agree; ``w4a8`` for two integer formats (``uint4`` ->
+    ``u4``); else ``wfp16-aint8``."""
+    if weights == activations:
+        return weights
+    w, a = PRECISIONS[weights], PRECISIONS[activations]
+    if w.kind is Kind.INT and a.kind is Kind.INT:
+        return f"w{_short_int(weights)}a{_short_int(activations)}"
+    return f"w{weights}-a{activations}"
+
+
+def _short_int(name: str) -> str:
+    return name.replace("uint", "u").replace("int", "")
 
 
 def _is_float(precision: str) -> bool:

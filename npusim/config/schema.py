@@ -84,6 +84,10 @@ DRAM: Section = {
 }  # fmt: skip
 
 SRAM: Section = {
+    "mode": _choice("cache", "how activations live on chip: cache (hardware-managed, "
+                    "write-allocate, dead tensors dropped) or scratchpad (a compile-time "
+                    "allocator places tensors; what does not fit spills to DRAM)",
+                    _registry("npusim.engine.residency", "SRAM_MODES")),
     "capacity": _qty(4 * 2**20, "on-chip SRAM capacity", Dimension.BYTES, "capacity_bytes",
                      bare_unit="B", minimum=1, power_of_two=False),
     "line": _qty(64, "cache line size", Dimension.BYTES, "line_bytes", bare_unit="B",
@@ -179,6 +183,13 @@ SCENARIO: Section = {
     ),
     "seed": Field("int", 0, "seed of every random draw", minimum=0),
     "workload": Field("str", "resnet50_layers", "default workload (bundled name or path)"),
+    "workload_params": Field(
+        "map",
+        {},
+        "parameters of that workload, e.g. {seq_len: 512} "
+        "(as --param; names are checked against the workload)",
+        value=Field("int", 0, "parameter value", minimum=0),
+    ),
     "dram": DRAM,
     "sram": SRAM,
     "array": ARRAY,

@@ -47,9 +47,11 @@ def summary_text(result: RunResult) -> str:
     t = result.totals()
     energy = t["energy_pj"]
     p = result.precision
+    label = result.extra.get("precision_label")
     lines = [
         f"npusim {result.fidelity} run: scenario {result.scenario}, workload {result.workload}, "
-        f"precision W {p['weights']} / A {p['activations']} / acc {p['accumulator']}",
+        f"precision W {p['weights']} / A {p['activations']} / acc {p['accumulator']}"
+        + (f" ({label})" if label else ""),
         *[f"note: {note}" for note in result.notes],
         "",
         f"  time             {_si(t['time_s'], 's')} ({t['cycles']:,} cycles)",
