@@ -4,9 +4,9 @@ Everything else is declared in pyproject.toml.
 
 * ``npusim/dram/_kernel.c`` is built with ``optional=True``: without a C compiler the install
   still succeeds and npusim makes the same decisions in Python, only slower.
-* ``hw_configs/`` and ``workloads/`` live at the top of the checkout (where users read and edit
-  them); a wheel carries copies in ``npusim/_bundled/`` so that ``pip install .`` finds the
-  bundled scenarios and workloads by name too (``npusim.config.bundled``).
+* ``hw_configs/``, ``workloads/`` and ``sweeps/`` live at the top of the checkout (where users
+  read and edit them); a wheel carries copies in ``npusim/_bundled/`` so that ``pip install .``
+  finds the bundled scenarios, workloads and sweeps by name too (``npusim.config.bundled``).
 """
 
 import shutil
@@ -15,7 +15,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-BUNDLED_FOLDERS = ("hw_configs", "workloads")
+BUNDLED_FOLDERS = ("hw_configs", "workloads", "sweeps")
 
 
 class BuildPyWithBundledFiles(build_py):

@@ -8,16 +8,15 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from npusim.config import Scenario
-from npusim.engine.analytic import run_analytic
-from npusim.engine.cycle import Progress, run_cycle
 from npusim.errors import ConfigError, Problem
 from npusim.results import RunResult, write_run
-from npusim.workload import Workload
+
+if TYPE_CHECKING:
+    from npusim.config import Scenario
+    from npusim.engine.cycle import Progress
+    from npusim.workload import Workload
 
 
 class Fidelity(Enum):
@@ -50,9 +49,14 @@ def simulate(
     except ValueError:
         raise ConfigError(Problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, "
                                   f"got {fidelity!r}")) from None  # fmt: skip
+    # the engine (and SimPy) load on the first run, not with the CLI
     if mode is Fidelity.ANALYTIC:
+        from npusim.engine.analytic import run_analytic
+
         result = run_analytic(scenario, workload)
     else:
+        from npusim.engine.cycle import run_cycle
+
         result = run_cycle(scenario, workload, progress)
     return with_extra(result, precision_label=scenario.precision.label,
                       workload_params=dict(workload.params))  # fmt: skip
@@ -66,6 +70,8 @@ def with_extra(result: RunResult, **keys: Any) -> RunResult:
 def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:
     """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml, and
     in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots."""
+    import yaml
+
     resolved = yaml.safe_dump(dict(scenario.resolved), sort_keys=False)
     header = (
         f"# Resolved scenario {scenario.name!r} (from {scenario.source}) with the workload "

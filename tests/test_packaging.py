@@ -1,9 +1,9 @@
-"""A non-editable install finds the bundled scenarios and workloads by name.
+"""A non-editable install finds the bundled scenarios, workloads and sweeps by name.
 
-``setup.py``'s ``build_py`` copies ``hw_configs/`` and ``workloads/`` into the built package
-(``npusim/_bundled/``); this builds the package into a temporary folder (no network, no
-wheel tools: the same ``build_py`` a wheel build runs) and runs npusim from there, outside
-the checkout.
+``setup.py``'s ``build_py`` copies ``hw_configs/``, ``workloads/`` and ``sweeps/`` into the
+built package (``npusim/_bundled/``); this builds the package into a temporary folder (no
+network, no wheel tools: the same ``build_py`` a wheel build runs) and runs npusim from there,
+outside the checkout.
 """
 
 from __future__ import annotations
@@ -28,15 +28,18 @@ def test_a_built_package_carries_and_finds_the_bundled_files(tmp_path: Path) -> 
     assert sorted(p.name for p in (bundled / "hw_configs").iterdir()) == sorted(
         p.name for p in (REPO / "hw_configs").glob("*.yaml")
     )
-    assert sorted(p.name for p in (bundled / "workloads").iterdir()) == sorted(
-        p.name for p in (REPO / "workloads").glob("*.yaml")
-    )
+    for folder in ("workloads", "sweeps"):
+        assert sorted(p.name for p in (bundled / folder).iterdir()) == sorted(
+            p.name for p in (REPO / folder).glob("*.yaml")
+        )
     script = (
         "import npusim, sys\n"
         "from npusim.cli import main\n"
         "assert npusim.__file__.startswith(sys.argv[1]), npusim.__file__\n"
         "main(['run', '--workload', 'gemv_4096', '--fidelity', 'analytic', '--no-plots',"
         " '--out', sys.argv[2], '-q'])\n"
+        "from npusim.sweep.spec import resolve_sweep_path\n"
+        "assert str(resolve_sweep_path('bitwidth')).startswith(sys.argv[1])\n"
     )
     env = {**os.environ, "PYTHONPATH": str(build_lib)}
     result = subprocess.run(

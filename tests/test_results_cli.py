@@ -122,7 +122,9 @@ def test_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "lpddr5_51gbps_4mib", str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [f"error: {bad}:2: sram.ways: expected an integer (>= 1), got 0",
-                   f"error: {bad}:3: sram.lines: unknown key (did you mean 'line'?)"]  # fmt: skip
+                   f"error: {bad}:3: sram.lines: unknown key (did you mean 'line'?)",
+                   f"invalid: {bad} (read as a scenario: it has no 'layers' (workload) or "
+                   "'axes' (sweep))"]  # fmt: skip
 
 
 def test_schema_is_json_schema_of_every_key(capsys: pytest.CaptureFixture[str]) -> None:

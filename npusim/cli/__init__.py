@@ -1,7 +1,9 @@
 """Command-line interface: parses arguments and calls the API; holds no model logic.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)``, which registers
-the command and sets ``handler`` to a ``run(args) -> int`` function. Any
+the command and sets ``handler`` to a ``run(args) -> int`` function. Only the chosen
+command's module is imported (``npusim --help`` lists :data:`COMMANDS` without importing
+any), so start-up does not pay for SimPy, matplotlib or the engine. Any
 :class:`npusim.errors.NpusimError` becomes one line on stderr and exit code 2.
 """
 
@@ -10,32 +12,55 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import pkgutil
 import sys
 from collections.abc import Sequence
 
 from npusim import __version__
 from npusim.errors import ConfigError, NpusimError
 
+# command -> (module of this package, the one line ``npusim --help`` shows)
+COMMANDS = {
+    "run": ("run", "simulate a workload on a hardware scenario"),
+    "sweep": ("sweep", "run a sweep of a scenario over axes (precision, any key) in parallel"),
+    "results": ("results", "export a sweep's results: one flat row per point (axes + totals)"),
+    "plot": ("plot", "plot a sweep's results and write its HTML report"),
+    "list": ("listing", "list bundled scenarios, workloads and sweeps"),
+    "validate": ("validate", "check scenario, workload or sweep files without running them"),
+    "schema": ("schema", "print a file format as JSON Schema (scenario, workload or sweep)"),
+    "quantize": ("quantize", "quantize a .npy tensor and report bytes and error"),
+    "dram": ("dram", "run a memory trace through the cycle-level LPDDR5 model"),
+    "cache": ("cache", "run a LD/ST trace through the set-associative SRAM cache"),
+    "array": ("array", "time GEMMs on the MAC array: cycles, folds, utilization, energy"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``npusim`` parser; only ``command``'s own options are built (and its module
+    imported); every other command is listed by name and help line."""
     parser = argparse.ArgumentParser(
         prog="npusim",
         description="Cycle-level NPU and memory-system simulator with an integrated quantizer.",
     )
     parser.add_argument("--version", action="version", version=f"npusim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        add_parser = getattr(module, "add_parser", None)
-        if add_parser is not None:
-            add_parser(subparsers)
+    for name, (module_name, help_line) in COMMANDS.items():
+        if name == command:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            module.add_parser(subparsers)  # its help line shows only in the listing
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first non-option word), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``npusim`` console script; returns the process exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help()

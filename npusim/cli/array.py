@@ -16,7 +16,6 @@ from npusim.workload.scalesim import load_topology
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "array",
-        help="compute cycles, folds, utilization, SRAM traffic, energy of the MAC array",
         description=(
             "Time GEMMs on a rows x cols systolic array with the SCALE-Sim formulas "
             "(cycles printed as occupied cycles; SCALE-Sim prints one less)."

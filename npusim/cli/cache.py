@@ -16,7 +16,6 @@ from npusim.units import Dimension, parse_quantity
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "cache",
-        help="run a LD/ST trace through the set-associative SRAM cache",
         description=(
             "Run a trace ('LD|ST <addr> [<bytes>]' or '<cycle> R|W <addr> [<bytes>]' per line) "
             "through the cache and print accesses, hits, misses (compulsory/capacity/conflict), "

@@ -28,7 +28,6 @@ from npusim.trace import read_trace
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dram",
-        help="run a memory trace through the cycle-level LPDDR5 model",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -12,7 +12,6 @@ from npusim.workload import bundled_workloads, load_workload
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "list",
-        help="list bundled scenarios and workloads",
         description="List the scenarios in hw_configs/ and the workloads in workloads/.",
     )
     p.add_argument("--details", action="store_true",

@@ -11,7 +11,6 @@ from npusim.report.html import write_report
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "plot",
-        help="plot a sweep's results and write its HTML report",
         description="Read DIR/results.sqlite, write DIR/plots/*.png and *.svg and "
         "DIR/index.html (static: opens in any browser without a server or network).",
     )

@@ -16,7 +16,6 @@ from npusim.report.unit_text import compare_text, quantize_text
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "quantize",
-        help="quantize a .npy tensor and report bytes and error",
         description=(
             "Quantize TENSOR.npy and print the scale summary, bytes before/after (payload + "
             "scales/zero points) and the error (MSE, SQNR, max |error|, rounding vs clipping, "

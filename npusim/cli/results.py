@@ -12,7 +12,6 @@ from npusim.sweep.export import export_csv, export_json, result_rows, rows_csv
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "results",
-        help="export a sweep's results: one flat row per point (axes + totals)",
         description="Read DIR/results.sqlite and write one row per point: workload, "
         "precision, fidelity, status, error, each axis, then the totals with energy "
         "flattened (energy_total_pj, ...). Without --csv/--json the CSV goes to stdout.",

@@ -7,19 +7,22 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
-from npusim.simulate import FIDELITIES, Progress, save, simulate, with_extra
+from npusim.simulate import FIDELITIES, save, simulate, with_extra
 from npusim.workload import load_workload
+
+if TYPE_CHECKING:
+    from npusim.engine.cycle import Progress
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "run",
-        help="simulate a workload on a hardware scenario",
         description="Simulate a workload on a scenario (default: the bundled "
         "lpddr5_51gbps_4mib) and write summary.json, layers.csv and resolved_config.yaml.",
     )

@@ -1,23 +1,26 @@
-"""``npusim schema``: the scenario format as JSON Schema, for editor completion."""
+"""``npusim schema``: the scenario, workload or sweep format as JSON Schema."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from npusim.config.jsonschema import scenario_json_schema
+KINDS = ("scenario", "workload", "sweep")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "schema",
-        help="print the scenario format as JSON Schema",
-        description="Print the JSON Schema (draft 2020-12) of scenario files; point your "
-        "editor's YAML language server at it for completion and checking.",
+        description="Print the JSON Schema (draft 2020-12) of scenario, workload or sweep "
+        "files; point your editor's YAML language server at it for completion and checking.",
     )
+    p.add_argument("--kind", choices=KINDS, default=KINDS[0],
+                   help="which file format (default: scenario)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(scenario_json_schema(), indent=2))
+    from npusim.config.jsonschema import SCHEMAS
+
+    print(json.dumps(SCHEMAS[args.kind](), indent=2))
     return 0

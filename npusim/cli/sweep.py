@@ -13,13 +13,13 @@ from npusim.sweep import EXECUTORS, NoProgress, ProgressBar, run_sweep
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sweep",
-        help="run a sweep of a scenario over axes (precision, any key) in parallel",
         description="Run every point of SWEEP.yaml (base scenario x workloads x axes), store "
         "each result in DIR/results.sqlite as it finishes, skip points already finished, "
         "then write plots and DIR/index.html. Exit code 0 when every point has a result, "
         "1 when some point failed (its error is stored), 2 for invalid input.",
     )
-    p.add_argument("sweep_file", type=Path, metavar="SWEEP.yaml", help="sweep file")
+    p.add_argument("sweep_file", metavar="SWEEP", help="sweep file, or a bundled sweep's name "
+                   "(npusim list shows them)")  # fmt: skip
     p.add_argument("--jobs", "-j", type=int, help="parallel processes (default: all cores)")
     p.add_argument("--fidelity", choices=FIDELITIES, help="override the sweep file's fidelity")
     p.add_argument("--out", "-o", type=Path, help="output folder (default: reports/<sweep>)")

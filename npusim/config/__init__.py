@@ -1,12 +1,30 @@
-"""Scenario loading: strict YAML, ``extends``, ``--set`` overrides, declared validation."""
+"""Scenario loading: strict YAML, ``extends``, ``--set`` overrides, declared validation.
 
-from npusim.config.loader import (
-    BUNDLED_SCENARIOS,
-    DEFAULT_SCENARIO,
-    bundled_scenarios,
-    load_scenario,
-)
-from npusim.config.scenario import Scenario
+The names below are imported on first use (PEP 562), so ``npusim.config.schema`` and the
+other light submodules load without the unit packages the loader needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from npusim.config.loader import (
+        BUNDLED_SCENARIOS,
+        DEFAULT_SCENARIO,
+        bundled_scenarios,
+        load_scenario,
+    )
+    from npusim.config.scenario import Scenario
+
+_EXPORTS = {
+    "BUNDLED_SCENARIOS": "npusim.config.loader",
+    "DEFAULT_SCENARIO": "npusim.config.loader",
+    "bundled_scenarios": "npusim.config.loader",
+    "load_scenario": "npusim.config.loader",
+    "Scenario": "npusim.config.scenario",
+}
 
 __all__ = [
     "BUNDLED_SCENARIOS",
@@ -15,3 +33,9 @@ __all__ = [
     "bundled_scenarios",
     "load_scenario",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,4 +1,5 @@
-"""Files shipped with npusim (``hw_configs/``, ``workloads/``), found by name or by path.
+"""Files shipped with npusim (``hw_configs/``, ``workloads/``, ``sweeps/``), found by name or
+by path.
 
 In a source checkout (or an editable install) they are the checkout's top-level folders; a
 wheel carries copies in ``npusim/_bundled/`` (``setup.py`` puts them there).
@@ -16,7 +17,7 @@ _WHEEL_COPIES = Path(__file__).resolve().parents[1] / "_bundled"
 
 
 def bundled_folder(name: str) -> Path:
-    """The folder of bundled files ``name`` (``"hw_configs"`` or ``"workloads"``)."""
+    """The folder of bundled files ``name`` (``"hw_configs"``, ``"workloads"``, ``"sweeps"``)."""
     in_checkout = REPO_ROOT / name
     return in_checkout if in_checkout.is_dir() else _WHEEL_COPIES / name
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from npusim import __version__
 from npusim.config import Scenario, load_scenario
+from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
 from npusim.config.fields import suggest
 from npusim.config.loader import is_scenario_key, resolve_scenario_path
 from npusim.config.yamlio import key_line, read_yaml
@@ -41,6 +42,17 @@ from npusim.workload import Workload, load_workload
 PRECISION_AXIS = "precision"
 DEFAULT_FIDELITY = "analytic"
 SWEEP_KEYS = ("name", "description", "scenario", "workloads", "fidelity", "mode", "axes")
+BUNDLED_SWEEPS = bundled_folder("sweeps")
+
+
+def bundled_sweeps() -> list[str]:
+    """Names of the sweeps shipped in ``sweeps/``."""
+    return bundled_names(BUNDLED_SWEEPS)
+
+
+def resolve_sweep_path(name_or_path: str | Path) -> Path:
+    """A path as given, or a bundled sweep by name (``bitwidth``)."""
+    return resolve_bundled(name_or_path, BUNDLED_SWEEPS, "sweep")
 
 
 class Mode(Enum):
@@ -106,10 +118,11 @@ class SweepSpec:
 def load_sweep(path: str | Path, fidelity: str | None = None) -> tuple[SweepSpec, list[Point]]:
     """Read, check and expand a sweep file; ``fidelity`` overrides the file's.
 
-    Returns the spec and its points in order. Raises :class:`ConfigError` listing every
+    ``path`` is a file or a bundled sweep's name. Returns the spec and its points in order.
+    Raises :class:`ConfigError` listing every
     problem of the file and of every point.
     """
-    path = Path(path)
+    path = resolve_sweep_path(path)
     raw = read_yaml(path)
     spec = parse_sweep(raw, path, fidelity)
     return spec, expand_points(spec)
