@@ -18,6 +18,14 @@ header and is skipped, blank lines are skipped, a trailing comma on a row is all
   ``out_features = N`` (SCALE-Sim maps it to a 1 x K filter over an M x K ifmap: the same
   M, N, K).
 
+Further columns, as SCALE-Sim's own files carry them: the column after the stride (conv) or
+after K (gemm) may be empty, a column stride (conv, equal to the row stride), or an ``N:M``
+structured-sparsity ratio (``topologies/sparsity/*.csv``: N of every M weights non-zero). The
+ratio is checked (``1 <= N <= M``) but the layer is imported dense: npusim does not model a
+sparse MAC array, so a run is the dense upper bound of such a layer. Every column after that
+is ignored (``topologies/conv_nets/Resnet50.csv`` ends its rows with three note columns,
+``Eh, Ew, e2``).
+
 The form is detected from the header (``M``, ``N``, ``K`` columns -> gemm) unless given.
 Every problem raises :class:`WorkloadError` with file and line.
 """
@@ -63,12 +71,29 @@ def _scalesim_extent(size: int, kernel: int, stride: int) -> int:
     return kernel + stride * -(-(size - kernel) // stride)
 
 
+def _sparsity(where: str, text: str) -> tuple[int, int]:
+    """``"2:4"`` -> ``(2, 4)``; raises :class:`WorkloadError` unless ``1 <= N <= M``."""
+    n_text, _, m_text = text.partition(":")
+    n, m = _ints(where, [n_text.strip(), m_text.strip()])
+    if not 1 <= n <= m:
+        raise WorkloadError(f"{where}: sparsity {text!r} must be N:M with 1 <= N <= M")
+    return n, m
+
+
+def _extra_column(where: str, fields: list[str], used: int) -> str:
+    """The optional column after the ``used`` required ones ('' when absent)."""
+    return fields[used] if len(fields) > used else ""
+
+
 def _conv_row(where: str, fields: list[str]) -> Conv2d:
-    if len(fields) not in (8, 9):
-        raise WorkloadError(f"{where}: conv row needs 8 or 9 fields, got {len(fields)}")
+    if len(fields) < 8:
+        raise WorkloadError(f"{where}: conv row needs at least 8 fields, got {len(fields)}")
     name = fields[0]
-    in_h, in_w, k_h, k_w, channels, filters, stride, *rest = _ints(where, fields[1:])
-    if rest and rest[0] != stride:
+    in_h, in_w, k_h, k_w, channels, filters, stride = _ints(where, fields[1:8])
+    extra = _extra_column(where, fields, 8)
+    if ":" in extra:
+        _sparsity(where, extra)
+    elif extra and _ints(where, [extra])[0] != stride:
         raise WorkloadError(f"{where}: different row/column strides are not supported")
     if k_h > in_h or k_w > in_w:
         raise WorkloadError(f"{where}: filter larger than the ifmap")
@@ -93,9 +118,12 @@ def _conv_row(where: str, fields: list[str]) -> Conv2d:
 
 
 def _gemm_row(where: str, fields: list[str]) -> Linear:
-    if len(fields) != 4:
+    if len(fields) < 4:
         raise WorkloadError(f"{where}: gemm row needs 4 fields (name, M, N, K), got {len(fields)}")
-    m, n, k = _ints(where, fields[1:])
+    m, n, k = _ints(where, fields[1:4])
+    extra = _extra_column(where, fields, 4)
+    if extra:
+        _sparsity(where, extra)
     try:
         return Linear(name=fields[0], in_features=k, out_features=n, tokens=m)
     except WorkloadError as err:
