@@ -146,6 +146,23 @@ class RunResult:
         }
 
 
+FLOAT_DIGITS = 12
+"""Significant digits of every float in ``summary.json``, ``layers.csv`` and sweep exports:
+sums of products carry binary noise (``0.037436300000000006``) that no model figure has."""
+
+
+def short_floats(value: Any) -> Any:
+    """``value`` (nested dicts and lists) with each float rounded to :data:`FLOAT_DIGITS`
+    significant digits, so that its shortest ``repr`` is what gets written."""
+    if isinstance(value, float):
+        return float(f"{value:.{FLOAT_DIGITS}g}")
+    if isinstance(value, Mapping):
+        return {key: short_floats(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [short_floats(item) for item in value]
+    return value
+
+
 def flatten(row: Mapping[str, Any]) -> dict[str, Any]:
     """``{"energy_pj": {"total": x}}`` -> ``{"energy_total_pj": x}`` (the CSV column names)."""
     flat: dict[str, Any] = {}
@@ -161,7 +178,7 @@ def flatten(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def layers_csv(result: RunResult) -> str:
     """The ``layers.csv`` text: one row per layer, nested metrics flattened."""
-    rows = [flatten(layer.as_dict()) for layer in result.layers]
+    rows = [flatten(short_floats(layer.as_dict())) for layer in result.layers]
     columns = list(dict.fromkeys(key for row in rows for key in row))  # union, first-seen order
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
@@ -189,7 +206,7 @@ def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str | 
     reader (or an interrupted run) never sees a half-written result set.
     """
     files: dict[str, str | bytes] = {
-        "summary.json": json.dumps(result.summary(), indent=2) + "\n",
+        "summary.json": json.dumps(short_floats(result.summary()), indent=2) + "\n",
         "layers.csv": layers_csv(result),
         **extra_files,
     }

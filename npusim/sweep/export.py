@@ -3,7 +3,8 @@
 Columns: ``workload``, ``precision``, ``fidelity``, ``status``, ``error``, one column per axis
 (named by its dotted key, value as written in the sweep file), then the run's ``totals`` with
 nested figures flattened as in ``layers.csv`` (``energy_pj.total`` -> ``energy_total_pj``),
-and ``key`` (the point's hash). Failed points have empty totals. pandas reads both files
+and ``key`` (the point's hash). Failed points have empty totals. Floats have at most
+:data:`npusim.results.FLOAT_DIGITS` significant digits. pandas reads both files
 (``pandas.read_csv``, ``pandas.read_json(orient="records")``).
 """
 
@@ -15,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from npusim.results import flatten, write_file_atomically
+from npusim.results import flatten, short_floats, write_file_atomically
 from npusim.sweep.store import ResultStore, StoredPoint
 
 LEADING_COLUMNS = ("workload", "precision", "fidelity", "status", "error")
@@ -29,7 +30,7 @@ def flat_row(point: StoredPoint) -> dict[str, Any]:
     }  # fmt: skip
     row.update(point.axes)
     if point.summary is not None:
-        row.update(flatten(point.summary["totals"]))
+        row.update(flatten(short_floats(point.summary["totals"])))
     row["key"] = point.key
     return row
 
