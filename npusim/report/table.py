@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from npusim.config import Scenario
-from npusim.results import RunResult
+from npusim.results import LayerResult, RunResult
 from npusim.units import format_bytes
-from npusim.workload import Layer, Workload
+
+if TYPE_CHECKING:
+    from npusim.workload import Layer
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -85,8 +86,7 @@ def layers_text(result: RunResult) -> str:
     headers = ["layer", "type", "M x K x N", "cycles", "bound", "DRAM rd", "DRAM wr",
                "GB/s", "hit rate", "util", "energy uJ"]  # fmt: skip
     rows = [
-        [layer.name, layer.type, f"{layer.m}x{layer.k}x{layer.n}"
-         + (f" x{layer.groups}" if layer.groups > 1 else ""), layer.cycles, layer.bound,
+        [layer.name, layer.type, _result_shape(layer), layer.cycles, layer.bound,
          format_bytes(layer.dram_read_bytes), format_bytes(layer.dram_write_bytes),
          round(layer.dram_bandwidth_gbps, 2), f"{layer.cache_hit_rate:.1%}",
          f"{layer.mac_utilization:.1%}", round(layer.energy_pj.total * 1e-6, 2)]
@@ -95,24 +95,14 @@ def layers_text(result: RunResult) -> str:
     return format_table(headers, rows)
 
 
-def catalogue_text(scenarios: Sequence[Scenario], workloads: Sequence[Workload],
-                   details: bool = False) -> str:  # fmt: skip
-    """``npusim list``: bundled scenarios and workloads (with ``details``, every layer)."""
-    parts = ["Scenarios (hw_configs/):",
-             format_table(["name", "description"], [[s.name, s.description] for s in scenarios]),
-             "", "Workloads (workloads/):"]  # fmt: skip
-    rows = [[w.name, len(w.layers), f"{w.parameters / 1e6:.2f} M", f"{w.macs / 1e9:.3f} G",
-             w.description] for w in workloads]  # fmt: skip
-    parts.append(format_table(["name", "layers", "params", "MACs", "description"], rows))
-    for w in workloads if details else ():
-        rows = [[layer.name, layer.kind, _shape(layer), layer.weight_elements, layer.macs,
-                 layer.vector_ops] for layer in w.layers]  # fmt: skip
-        headers = ["layer", "type", "M x K x N", "params", "MACs", "vector ops"]
-        parts += ["", f"{w.name}:", format_table(headers, rows)]
-    return "\n".join(parts)
+def _result_shape(layer: LayerResult) -> str:
+    if layer.macs == 0 and layer.m * layer.k * layer.n == 0:
+        return "vector unit"
+    return f"{layer.m}x{layer.k}x{layer.n}" + (f" x{layer.groups}" if layer.groups > 1 else "")
 
 
-def _shape(layer: Layer) -> str:
+def layer_shape(layer: Layer) -> str:
+    """``MxKxN`` (``xG`` for grouped layers) of a GEMM layer, ``vector unit`` otherwise."""
     gemm = layer.gemm()
     if gemm is None:
         return "vector unit"
