@@ -8,6 +8,7 @@ import sys
 
 from npusim.compute.params import DEFAULT_MACS_PER_PE_PER_CYCLE, ArrayParams
 from npusim.compute.run import run_layers
+from npusim.config.schema import ARRAY
 from npusim.report.unit_text import array_table
 from npusim.workload.layers import Gemm
 from npusim.workload.scalesim import load_topology
@@ -18,19 +19,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "array",
         description=(
             "Time GEMMs on a rows x cols systolic array with the SCALE-Sim formulas "
-            "(cycles printed as occupied cycles; SCALE-Sim prints one less)."
+            "(cycles printed as occupied cycles; SCALE-Sim prints one less). The defaults are "
+            "the scenario format's array defaults (32 x 32, weight stationary), not the "
+            "default scenario's 64 x 64 output-stationary array: add --rows 64 --cols 64 "
+            "--dataflow os for that one."
         ),
     )
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--gemm", nargs=3, type=int, metavar=("M", "K", "N"), help="one GEMM")
+    source.add_argument(
+        "--gemm",
+        nargs=3,
+        type=int,
+        metavar=("M", "K", "N"),
+        help="one GEMM: (M x K) inputs times (K x N) weights",
+    )
     source.add_argument("--topology", metavar="FILE.csv", help="SCALE-Sim topology CSV")
-    p.add_argument("--form", default="auto", choices=("auto", "conv", "gemm"), help="CSV form")
-    p.add_argument("--rows", type=int, default=32)
-    p.add_argument("--cols", type=int, default=32)
-    p.add_argument("--dataflow", default="ws", help="os, ws or is (default ws)")
-    p.add_argument("--precision", default="int8", help="operand precision (default int8)")
+    p.add_argument(
+        "--form",
+        default="auto",
+        choices=("auto", "conv", "gemm"),
+        help="topology CSV form (default: %(default)s, from the header)",
+    )
+    p.add_argument(
+        "--rows", type=int, default=ARRAY["rows"].default, help="PE rows (default: %(default)s)"
+    )
+    p.add_argument(
+        "--cols", type=int, default=ARRAY["cols"].default, help="PE columns (default: %(default)s)"
+    )
+    p.add_argument(
+        "--dataflow",
+        default=ARRAY["dataflow"].default,
+        help="os, ws or is: output, weight or input stationary (default: %(default)s)",
+    )
+    p.add_argument(
+        "--precision",
+        default="int8",
+        help="operand precision, e.g. int8, int4, fp16, fp32 (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,29 +24,69 @@ from npusim.dram import (
 from npusim.report.unit_text import dram_text
 from npusim.trace import read_trace
 
+DESCRIPTION = """\
+Run a memory trace through the cycle-level LPDDR5 model (one controller per channel) and
+print bandwidth, latency, row hits/misses/conflicts, command counts and energy.
+
+Trace lines (one request each, '#' starts a comment; addresses hex 0x.. or decimal):
+  LD <addr> [<bytes>]            read, arrives as fast as the controller accepts it
+  ST <addr> [<bytes>]            write, likewise
+  <cycle> <R|W> <addr> [<bytes>] arrives at that CK cycle
+"""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dram",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("trace", metavar="TRACE", help="trace file (LD/ST or timed R/W lines)")
-    p.add_argument("--preset", default="LPDDR5_6400", help=f"one of {', '.join(PRESETS)}")
-    p.add_argument("--density", default="8Gb", help=f"one of {', '.join(DENSITIES)}")
-    p.add_argument("--bank-arch", default="BG", help=f"one of {', '.join(BANK_ARCHS)}")
-    p.add_argument("--burst-length", type=int, default=16, help="16 or 32")
-    p.add_argument("--channels", type=int, default=1, help="x16 channels (power of two)")
     p.add_argument(
-        "--mapping", default=DEFAULT_MAPPING, help="bit order MSB->LSB over Ro Bg Ba Ra Co Ch"
+        "--preset",
+        default="LPDDR5_6400",
+        help=f"speed bin: {', '.join(PRESETS)} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--density",
+        default="8Gb",
+        help=f"die density: {', '.join(DENSITIES)} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--bank-arch",
+        default="BG",
+        help=f"bank architecture: {', '.join(BANK_ARCHS)} (default: %(default)s)",
+    )
+    p.add_argument("--burst-length", type=int, default=16, help="16 or 32 (default: %(default)s)")
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=1,
+        help="x16 channels, a power of two (default: %(default)s)",
+    )
+    p.add_argument(
+        "--mapping",
+        default=DEFAULT_MAPPING,
+        help="address bit order MSB->LSB over Ro Bg Ba Ra Co Ch (default: %(default)s)",
     )
     p.add_argument("--bank-hash", action="store_true", help="XOR bank bits with row bits")
-    p.add_argument("--scheduler", default="frfcfs", help=f"one of {', '.join(SCHEDULERS)}")
-    p.add_argument("--page", default="open", help="row policy: open or closed")
-    p.add_argument("--refresh", default="all-bank", help=f"one of {', '.join(REFRESH_MODES)}")
-    p.add_argument("--queue-depth", type=int, default=32, help="read and write queue depth")
+    p.add_argument(
+        "--scheduler", default="frfcfs", help=f"{', '.join(SCHEDULERS)} (default: %(default)s)"
+    )
+    p.add_argument(
+        "--page", default="open", help="row policy: open or closed (default: %(default)s)"
+    )
+    p.add_argument(
+        "--refresh", default="all-bank", help=f"{', '.join(REFRESH_MODES)} (default: %(default)s)"
+    )
+    p.add_argument(
+        "--queue-depth",
+        type=int,
+        default=32,
+        help="read and write queue entries per channel (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run)  # fmt: skip
 
 
 def _params(args: argparse.Namespace) -> DramParams:
