@@ -134,13 +134,39 @@ def test_values_per_second_is_the_primers_figure() -> None:
     assert weight_bits("wint4-aint8") == 4 and weight_bits("binary") == 1
 
 
-def test_hit_rate_plot_without_capacity_axis_says_so(tmp_path: Path) -> None:
+def test_hit_rate_plot_is_left_out_without_a_capacity_axis(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "scenario: lpddr5_51gbps_4mib\nworkloads: [gemv_4096]\naxes: {precision: [int8]}\n"
     )
     run_sweep(tmp_path / "s.yaml", tmp_path / "o", jobs=1, report=False)
-    [hit_rate] = write_plots(tmp_path / "o", ["hit_rate"])
-    assert "no sram.capacity axis" in (tmp_path / "o" / hit_rate.svg).read_text()
+    assert write_plots(tmp_path / "o", ["hit_rate", "energy"])[0].name == "energy"
+    assert not (tmp_path / "o" / "plots" / "hit_rate-gemv_4096.png").exists()
+
+
+@pytest.mark.parametrize("plot", ["energy", "traffic"])
+def test_energy_and_traffic_show_every_value_of_the_other_axis(swept: Path, plot: str) -> None:
+    svg = (swept / "plots" / f"{plot}-resnet50_layers.svg").read_text()
+    assert "sram.capacity = 1 MiB" in svg and "sram.capacity = 2 MiB" in svg
+
+
+@pytest.mark.parametrize("plot", ["bandwidth", "roofline", "energy", "hit_rate"])
+def test_legends_do_not_cover_the_data(swept: Path, plot: str) -> None:
+    from npusim.report.plots import _pyplot
+
+    plt = _pyplot()
+    _, [view] = load_views(swept)
+    fig = PLOTS[plot][0](plt, view)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+        inside = box.x0 < frame.x1 and box.x1 > frame.x0 and box.y0 < frame.y1
+        # a legend inside the axes sits in the bandwidth plot's empty lower-left corner only
+        assert not inside or (plot == "bandwidth" and box.y1 < frame.y0 + 0.3 * frame.height)
+    plt.close(fig)
 
 
 def test_plots_when_the_reference_slice_failed(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Sweep plots (PNG and SVG) with matplotlib: the only module besides html.py that imports it.
 
 Every figure comes from stored simulation results through :mod:`npusim.sweep.views`; a plot
-that the sweep cannot support (no ``sram.capacity`` axis, no SQNR in this fidelity) says so
-instead of drawing invented numbers. Colours are the Okabe-Ito colour-blind-safe palette
+whose axis the sweep lacks (hit rate without an ``sram.capacity`` axis) is not drawn, and one
+the runs cannot support (no SQNR in this fidelity) says so instead of drawing invented numbers.
+Energy and traffic draw one panel per value of the sweep's other axis (or say which value they
+show). Legends sit outside the axes. Colours are the Okabe-Ito colour-blind-safe palette
 (Okabe & Ito, "Color Universal Design", 2008); markers and hatches double the colour cues.
 """
 
@@ -100,7 +102,8 @@ def plot_bandwidth(plt: Any, view: WorkloadView) -> Any:
     for ax in (ax_bw, ax_vals):
         ax.set_xticks(x, _x_labels(labels))
         ax.set_xlabel("precision (weight bits)")
-        ax.legend(fontsize=8)
+    ax_vals.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax_bw.legend(handles=ax_bw.get_lines()[-1:], fontsize=8, loc="lower left")
     fig.suptitle(view.title("Bandwidth vs bit-width"))
     return fig
 
@@ -117,48 +120,71 @@ def _combos(view: WorkloadView) -> dict[str, list[Any]]:
     return groups
 
 
-def plot_traffic(plt: Any, view: WorkloadView) -> Any:
-    """DRAM traffic (MiB) per tensor kind, stacked, vs bit-width (reference slice).
+MAX_FACETS = 4
 
-    A fidelity that reports no per-kind split is shown as DRAM reads and writes, and says so.
-    """
-    points = view.slice()
-    labels = [precision_of(p) for p in points]
-    split = [tensor_bytes(p) for p in points]
-    what = "DRAM traffic by tensor kind"
-    if any(s is None for s in split):
-        split = [read_write_bytes(p) for p in points]
-        what = f"DRAM reads/writes ({view.fidelity} reports no per-kind split)"
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    bottom = [0.0] * len(points)
-    for i, kind in enumerate(split[0]):
-        mib = [s[kind] / BYTES_PER_MIB for s in split]
-        ax.bar(range(len(points)), mib, bottom=bottom, color=OKABE_ITO[i], hatch=HATCHES[i],
-               edgecolor="white", label=kind)  # fmt: skip
-        bottom = [b + m for b, m in zip(bottom, mib, strict=True)]
-    ax.set_xticks(range(len(points)), _x_labels(labels))
-    ax.set(xlabel="precision (weight bits)", ylabel="DRAM traffic (MiB per inference)")
-    ax.legend(fontsize=8)
-    ax.set_title(view.title(f"{what}  {view.slice_label()}"))
+
+def _facets(view: WorkloadView) -> list[tuple[str, list[Any]]]:
+    """One panel per value of the sweep's single other axis (up to :data:`MAX_FACETS`), else
+    the reference slice alone, its title saying which values it fixes."""
+    others = view.other_axes
+    if len(others) == 1 and len(view.axes[others[0]]) <= MAX_FACETS:
+        axis = others[0]
+        return [(f"{axis} = {value}", view.slice(free=(axis,), only={axis: value}))
+                for value in view.axes[axis]]  # fmt: skip
+    label = view.slice_label()
+    return [(f"only {label} shown" if label else "", view.slice())]
+
+
+def _stacked(
+    plt: Any, view: WorkloadView, what: str, ylabel: str,
+    parts: Callable[[Any], dict[str, float] | None],
+) -> Any:  # fmt: skip
+    """Stacked bars per precision of ``parts(point)`` (name -> value), one panel per facet."""
+    facets = [(label, points) for label, points in _facets(view) if points]
+    fig, axes = plt.subplots(1, len(facets), figsize=(min(9.0, 3.0 + 3.0 * len(facets)), 4.4),
+                             sharey=True, squeeze=False)  # fmt: skip
+    for ax, (label, points) in zip(axes[0], facets, strict=True):
+        labels = [precision_of(p) for p in points]
+        stacks = [parts(p) or {} for p in points]
+        bottom = [0.0] * len(points)
+        for i, kind in enumerate(dict.fromkeys(k for st in stacks for k in st)):
+            values = [st.get(kind, 0.0) for st in stacks]
+            ax.bar(range(len(points)), values, bottom=bottom, color=OKABE_ITO[i % 8],
+                   hatch=HATCHES[i % len(HATCHES)], edgecolor="white", label=kind)  # fmt: skip
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_xticks(range(len(points)), _x_labels(labels))
+        ax.set(xlabel="precision (weight bits)", title=label)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle(view.title(what))
     return fig
+
+
+def plot_traffic(plt: Any, view: WorkloadView) -> Any:
+    """DRAM traffic (MiB) per tensor kind, stacked, vs bit-width; one panel per value of the
+    other axis. A fidelity that reports no per-kind split shows DRAM reads and writes, and
+    says so."""
+    split = all(tensor_bytes(p) is not None for p in view.points)
+    what = ("DRAM traffic by tensor kind" if split
+            else f"DRAM reads/writes ({view.fidelity} reports no per-kind split)")  # fmt: skip
+
+    def parts(point: Any) -> dict[str, float]:
+        by_kind = tensor_bytes(point) if split else read_write_bytes(point)
+        return {k: v / BYTES_PER_MIB for k, v in (by_kind or {}).items()}
+
+    return _stacked(plt, view, what, "DRAM traffic (MiB per inference)", parts)
 
 
 def plot_energy(plt: Any, view: WorkloadView) -> Any:
-    """Energy per inference (µJ) by component, stacked bars per precision (reference slice)."""
-    points = view.slice()
-    labels = [precision_of(p) for p in points]
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    bottom = [0.0] * len(points)
-    for i, part in enumerate(ENERGY_PARTS):
-        uj = [p.summary["totals"]["energy_pj"][part] / PJ_PER_UJ for p in points]
-        ax.bar(range(len(points)), uj, bottom=bottom, color=OKABE_ITO[i], hatch=HATCHES[i],
-               edgecolor="white", label=part.upper() if part != "static" else "static")  # fmt: skip
-        bottom = [b + e for b, e in zip(bottom, uj, strict=True)]
-    ax.set_xticks(range(len(points)), _x_labels(labels))
-    ax.set(xlabel="precision (weight bits)", ylabel="energy per inference (µJ)")
-    ax.legend(fontsize=8)
-    ax.set_title(view.title(f"Energy breakdown  {view.slice_label()}"))
-    return fig
+    """Energy per inference (µJ) by component, stacked per precision; one panel per value of
+    the other axis."""
+
+    def parts(point: Any) -> dict[str, float]:
+        energy = point.summary["totals"]["energy_pj"]
+        return {(part.upper() if part != "static" else part): energy[part] / PJ_PER_UJ
+                for part in ENERGY_PARTS}  # fmt: skip
+
+    return _stacked(plt, view, "Energy breakdown", "energy per inference (µJ)", parts)
 
 
 def plot_roofline(plt: Any, view: WorkloadView) -> Any:
@@ -198,7 +224,7 @@ def plot_roofline(plt: Any, view: WorkloadView) -> Any:
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), xlabel="arithmetic intensity (MAC/B DRAM)",
            ylabel="achieved performance (GMAC/s)")  # fmt: skip
     ax.legend(fontsize=8, title="filled: compute-bound\nhollow: memory-bound\ndotted: compute roof",
-              title_fontsize=7, loc="lower right")  # fmt: skip
+              title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # fmt: skip
     ax.set_title(view.title(f"Roofline per layer  {view.slice_label()}"))
     return fig
 
@@ -206,8 +232,6 @@ def plot_roofline(plt: Any, view: WorkloadView) -> Any:
 def plot_hit_rate(plt: Any, view: WorkloadView) -> Any:
     """Cache hit rate vs SRAM capacity (MiB, log2), one line per precision."""
     what = "Cache hit rate vs SRAM capacity"
-    if "sram.capacity" not in view.axes:
-        return _message(plt, view, what, "This sweep has no sram.capacity axis.")
     points = view.slice(free=("sram.capacity",))
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, label in enumerate(view.precisions()):
@@ -222,7 +246,7 @@ def plot_hit_rate(plt: Any, view: WorkloadView) -> Any:
     ax.set_xticks(capacities, [f"{c:g}" for c in capacities])
     ax.minorticks_off()
     ax.set(xlabel="SRAM capacity (MiB)", ylabel="cache hit rate (fraction)", ylim=(0, 1.02))
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     label = view.slice_label(free=("sram.capacity",))
     ax.set_title(view.title(f"{what}  {label}".rstrip()))
     return fig
@@ -312,6 +336,9 @@ def _grouped(
             for g, members in groups.items()}  # fmt: skip
 
 
+# A plot drawn only when the sweep has this axis (else it is left out, not drawn flat).
+NEEDS_AXIS = {"hit_rate": "sram.capacity"}
+
 PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str]] = {
     "bandwidth": (plot_bandwidth, "Effective DRAM bandwidth and values moved per second"),
     "traffic": (plot_traffic, "DRAM traffic per tensor kind"),
@@ -345,6 +372,9 @@ def write_plots(
         for name, (draw, caption) in PLOTS.items():
             if names is not None and name not in names:
                 continue
+            needed = NEEDS_AXIS.get(name)
+            if needed is not None and needed not in view.axes:
+                continue
             free = ("sram.capacity",) if name == "hit_rate" else ()
             if view.slice(free):
                 fig = draw(plt, view)
@@ -353,8 +383,8 @@ def write_plots(
                 fig = _message(plt, view, caption, f"No successful point at {where}.")
             stem = f"{name}-{stem_workload}"
             fig.tight_layout()
-            fig.savefig(out / f"{stem}.png", dpi=dpi)
-            fig.savefig(out / f"{stem}.svg", metadata={"Date": None})
+            fig.savefig(out / f"{stem}.png", dpi=dpi, bbox_inches="tight")
+            fig.savefig(out / f"{stem}.svg", metadata={"Date": None}, bbox_inches="tight")
             plt.close(fig)
             files.append(PlotFile(name, view.workload, f"{plot_dir}/{stem}.png",
                                   f"{plot_dir}/{stem}.svg", caption))  # fmt: skip

@@ -49,9 +49,12 @@ class WorkloadView:
         """The reference slice: each other axis (except ``free``) at its first listed value."""
         return {k: self.axes[k][0] for k in self.other_axes if k not in free}
 
-    def slice(self, free: Sequence[str] = ()) -> list[StoredPoint]:
-        """Points of the reference slice, sorted by bit-width (widest first)."""
-        ref = self.reference(free)
+    def slice(
+        self, free: Sequence[str] = (), only: Mapping[str, Any] | None = None
+    ) -> list[StoredPoint]:
+        """Points of the reference slice (``only`` fixing some axes to other values), sorted
+        by bit-width (widest first)."""
+        ref = {**self.reference(free), **(only or {})}
         chosen = [p for p in self.points if all(p.axes.get(k) == v for k, v in ref.items())]
         return sorted(chosen, key=lambda p: precision_order(precision_of(p)))
 
