@@ -23,7 +23,9 @@ body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#22
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#555}
-table{border-collapse:collapse;font-size:.8em;display:block;overflow-x:auto}
+div.scroll{max-width:100%;max-height:70vh;overflow:auto;border:1px solid #ddd}
+table{border-collapse:collapse;font-size:.8em}
+thead th{position:sticky;top:0}
 th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}td.t{text-align:left}tr.failed td{background:#fde8e8}
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em}
@@ -80,11 +82,30 @@ def render_index(folder: Path, meta: dict[str, Any], files: list[Any], resolved_
                 f'{e(workload)}"></a><figcaption>{e(f.caption)} (<a href="{e(f.svg)}">SVG</a>)'
                 "</figcaption></figure>"
             )
-    parts += ["<h2>Results</h2>", _table(rows, list(meta.get("axes", {})))]
+    parts += [
+        "<h2>Results</h2>",
+        f'<div class="scroll">{_table(rows, list(meta.get("axes", {})))}</div>',
+    ]
     parts += ["<h2>Resolved base scenario</h2>",
-              "<p>Each point applies its axis values on top of this scenario.</p>",
-              f"<pre>{e(resolved_yaml)}</pre>", "</body></html>"]  # fmt: skip
+              "<p>Each point applies its axis values on top of this scenario (quantities in "
+              "readable units; the stored file holds them in SI units).</p>",
+              f"<pre>{e(human_scenario_yaml(resolved_yaml))}</pre>", "</body></html>"]  # fmt: skip
     return "\n".join(parts) + "\n"
+
+
+def human_scenario_yaml(resolved_yaml: str) -> str:
+    """The resolved scenario in human units, without its own default workload (a sweep runs
+    its ``workloads``, not the scenario's)."""
+    import yaml
+
+    from npusim.report.human import human_tree
+
+    tree = yaml.safe_load(resolved_yaml) if resolved_yaml else None
+    if not isinstance(tree, dict):
+        return resolved_yaml
+    for key in ("workload", "workload_params"):
+        tree.pop(key, None)
+    return yaml.safe_dump(human_tree(tree), sort_keys=False, allow_unicode=True)
 
 
 def _settings(meta: dict[str, Any], points: int, failed: int) -> str:
