@@ -61,6 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the output folder; no progress lines")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="skip the per-run plots")
+    p.add_argument("--skip-unsupported", action="store_true",
+                   help="ONNX workloads: leave out ops npusim does not model (with a warning) "
+                   "instead of stopping")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     # the scenario's workload_params belong to the scenario's workload, not to another -w
     own = scenario.workload_params if reference == scenario.workload else {}
     params = {**own, **_params(args.params)}
-    workload = load_workload(reference, params)
+    workload = load_workload(reference, params, skip_unsupported=args.skip_unsupported)
     scenario = bind_workload(scenario, reference, params)
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)

@@ -29,7 +29,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npusim.errors import WorkloadError
-from npusim.workload.shapes import Gemm, check_non_negative, check_positive, window_output
+from npusim.workload.shapes import (
+    Gemm,
+    Pads,
+    check_non_negative,
+    check_pads,
+    check_positive,
+    padded_window_output,
+)
 from npusim.workload.vector import (
     Activation,
     ActivationFunction,
@@ -145,7 +152,9 @@ class Conv2d(_GemmLayer):
 
     ``groups == in_channels == out_channels`` is a depthwise convolution. Output size per
     axis: ``floor((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1`` (the
-    PyTorch ``Conv2d`` formula). ``relu`` marks a fused ReLU/ReLU6 on the output.
+    PyTorch ``Conv2d`` formula). ``pads`` (top, left, bottom, right), instead of ``padding``,
+    pads each side on its own (ONNX ``pads``; ``2 * padding`` becomes ``top + bottom`` and
+    ``left + right`` in the formula). ``relu`` marks a fused ReLU/ReLU6 on the output.
     """
 
     name: str
@@ -161,6 +170,7 @@ class Conv2d(_GemmLayer):
     groups: int = 1
     batch: int = 1
     relu: bool = False
+    pads: Pads | None = None
 
     kind = "conv2d"
 
@@ -179,6 +189,7 @@ class Conv2d(_GemmLayer):
             batch=self.batch,
         )
         check_non_negative(self.name, padding=self.padding)
+        check_pads(self.name, self.pads, self.padding)
         for what in ("in_channels", "out_channels"):
             if getattr(self, what) % self.groups:
                 raise WorkloadError(
@@ -193,11 +204,13 @@ class Conv2d(_GemmLayer):
 
     @property
     def out_h(self) -> int:
-        return window_output(self.in_h, self.kernel_h, self.stride, self.padding, self.dilation)
+        total = self.pads[0] + self.pads[2] if self.pads else 2 * self.padding
+        return padded_window_output(self.in_h, self.kernel_h, self.stride, total, self.dilation)
 
     @property
     def out_w(self) -> int:
-        return window_output(self.in_w, self.kernel_w, self.stride, self.padding, self.dilation)
+        total = self.pads[1] + self.pads[3] if self.pads else 2 * self.padding
+        return padded_window_output(self.in_w, self.kernel_w, self.stride, total, self.dilation)
 
     @property
     def input_elements(self) -> int:

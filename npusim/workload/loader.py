@@ -112,12 +112,21 @@ def resolve_workload_path(name_or_path: str | Path) -> Path:
     return resolve_bundled(name_or_path, BUNDLED_WORKLOADS, "workload", key="workload")
 
 
-def load_workload(name_or_path: str | Path, params: Mapping[str, int] | None = None) -> Workload:
+def load_workload(
+    name_or_path: str | Path, params: Mapping[str, int] | None = None,
+    skip_unsupported: bool = False,
+) -> Workload:  # fmt: skip
     """Load and validate a workload, ``params`` overriding its declared parameters.
 
     Raises :class:`ConfigError` listing every problem (unknown override names included, with a
-    suggestion). A ``.csv`` file is read as a SCALE-Sim topology (conv or GEMM form).
+    suggestion). A ``.csv`` file is read as a SCALE-Sim topology (conv or GEMM form), an
+    ``.onnx`` file as an ONNX model (:mod:`npusim.workload.onnx`: ``params`` set its dynamic
+    dimensions, ``skip_unsupported`` leaves out ops npusim does not model).
     """
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        from npusim.workload.onnx import load_onnx  # imports the optional onnx package
+
+        return load_onnx(name_or_path, params, skip_unsupported)
     if Path(name_or_path).suffix.lower() == ".csv":
         path = Path(name_or_path)
         layers = tuple(load_topology(path))

@@ -75,4 +75,30 @@ def _check_size(layer: str, key: str, value: object) -> None:
 def window_output(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
     """Output positions of a sliding window along one axis (the PyTorch Conv2d/MaxPool2d
     formula): ``floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1``."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    return padded_window_output(size, kernel, stride, 2 * padding, dilation)
+
+
+def padded_window_output(
+    size: int, kernel: int, stride: int, total_padding: int, dilation: int = 1
+) -> int:
+    """:func:`window_output` with ``total_padding`` (begin + end) cells added to the axis, so
+    uneven padding (ONNX ``pads``) counts exactly."""
+    return (size + total_padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+Pads = tuple[int, int, int, int]
+"""Per-side padding ``(top, left, bottom, right)``, ONNX's ``pads`` order for 2-D."""
+
+
+def check_pads(layer: str, pads: Pads | None, padding: int) -> None:
+    """Raise :class:`WorkloadError` unless ``pads`` is None or four ints in ``[0, MAX_DIM]``
+    given with ``padding == 0`` (one of the two describes the padding)."""
+    if pads is None:
+        return
+    if not isinstance(pads, tuple) or len(pads) != 4:
+        raise WorkloadError(
+            f"layer {layer!r}: pads must be (top, left, bottom, right), got {pads!r}"
+        )
+    check_non_negative(layer, **{f"pads[{i}]": value for i, value in enumerate(pads)})
+    if padding:
+        raise WorkloadError(f"layer {layer!r}: give padding or pads, not both")

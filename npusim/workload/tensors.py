@@ -14,11 +14,16 @@ values a Gaussian essentially never reaches (``P(|z| > 6) ~ 2e-9``), which stret
 max-calibrated range as the outliers of trained weights do (Nagel et al. 2021, "A white paper
 on neural network quantization", Sec. 2.2 and 3.1).
 
+A workload imported with real weights (``Workload.weight_arrays``, an ONNX model's) gives
+each weighted layer its own ``(groups * n, k)`` array instead of synthetic weights; inputs are
+still synthetic.
+
 Inputs are flat float32 of ``layer.input_elements``: a unit-variance Gaussian or Laplacian
 pre-activation passed through the function that produced them, found by walking back from the
 layer over pooling/reshape/concat (which keep the distribution): a fused or stand-alone ReLU
 gives the half-rectified (ReLU-like) case, GELU/SiLU/sigmoid/tanh their own shapes, a softmax
-gives probability rows of its ``length``; the network input and linear outputs stay signed. A
+gives probability rows of its ``length``; the network input, linear outputs and affine
+(BatchNorm) outputs stay signed, and an LRN keeps its input's distribution. A
 workload is a list, not a graph, so a branch (a ResNet downsample) sees the previous layer's
 distribution. A matmul's second operand (K or V) is always signed.
 
@@ -102,7 +107,10 @@ def layer_tensors(
         return _from_file(layer, workload, shape, limit)
     weight_seq, input_seq = np.random.SeedSequence([seed, index]).spawn(2)
     weights, cut_w = None, False
-    if shape is not None:
+    if shape is not None and layer.name in workload.weight_arrays:
+        weights = _real_weights(workload.weight_arrays[layer.name], layer.name, shape, limit)
+        cut_w = weights.size < shape[0] * shape[1]
+    elif shape is not None:
         rows, k = shape
         kept, cols = sample_rows(rows, k, limit) if limit else (np.arange(rows), k)
         weights = synthetic_weights(np.random.default_rng(weight_seq), rows, k, kept, cols, options)
@@ -111,6 +119,18 @@ def layer_tensors(
     inputs = _synthetic_inputs(np.random.default_rng(input_seq), layer, workload, index, count,
                                options)  # fmt: skip
     return LayerTensors(weights, inputs, cut_w or count < layer.input_elements)
+
+
+def _real_weights(
+    array: np.ndarray, name: str, shape: tuple[int, int], limit: int | None
+) -> np.ndarray:
+    """``array`` as ``(rows, k)`` float32 (evenly spaced whole rows within ``limit``)."""
+    if array.shape != shape:
+        raise ValueError(f"weight_arrays[{name!r}] has shape {array.shape}, expected {shape}")
+    if limit is None:
+        return np.asarray(array, dtype=np.float32)
+    kept, cols = sample_rows(*shape, limit)
+    return np.asarray(array[kept, :cols], dtype=np.float32)
 
 
 def _index(layer: Layer, workload: Workload) -> int:
@@ -204,8 +224,11 @@ def _produced(
 
 
 def _producer(workload: Workload, index: int) -> Layer | None:
-    """The nearest earlier layer that is not pooling, reshape or concat (None: network input)."""
+    """The nearest earlier layer that is not pooling, reshape, concat or LRN (None: network
+    input)."""
     for earlier in reversed(workload.layers[:index]):
+        if isinstance(earlier, Activation) and earlier.function is ActivationFunction.LRN:
+            continue
         if not isinstance(earlier, (Pool2d, Reshape, Concat)):
             return earlier
     return None
@@ -214,7 +237,8 @@ def _producer(workload: Workload, index: int) -> Layer | None:
 def apply_activation(x: np.ndarray, function: ActivationFunction | None) -> np.ndarray:
     """``function`` applied to float32 ``x`` (None: identity). GELU uses the tanh form of
     Hendrycks & Gimpel (2016), within 1e-3 of the exact erf form."""
-    if function is None:
+    if function in (None, ActivationFunction.SCALE, ActivationFunction.AFFINE,
+                    ActivationFunction.LRN):  # fmt: skip
         return x
     if function is ActivationFunction.RELU:
         return np.maximum(x, np.float32(0))
@@ -227,4 +251,19 @@ def apply_activation(x: np.ndarray, function: ActivationFunction | None) -> np.n
         return x / (np.float32(1) + np.exp(-x))
     if function is ActivationFunction.SIGMOID:
         return np.float32(1) / (np.float32(1) + np.exp(-x))
+    if function is ActivationFunction.HARDSWISH:
+        return x * np.clip(x + np.float32(3), np.float32(0), np.float32(6)) / np.float32(6)
+    if function is ActivationFunction.ERF:
+        return erf(x)
     return np.tanh(x)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function of ``x`` as float32, within 1.5e-7 before rounding (Abramowitz &
+    Stegun 7.1.26, evaluated in float64)."""
+    x = np.asarray(x, np.float64)
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
+    return (np.sign(x) * (1.0 - poly * np.exp(-x * x))).astype(np.float32)

@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from npusim.errors import WorkloadError
-from npusim.workload.shapes import check_non_negative, check_positive, window_output
+from npusim.workload.shapes import (
+    Pads,
+    check_non_negative,
+    check_pads,
+    check_positive,
+    padded_window_output,
+)
 
 
 class PoolMode(str, Enum):
@@ -46,6 +52,11 @@ class ActivationFunction(str, Enum):
     SILU = "silu"
     SIGMOID = "sigmoid"
     TANH = "tanh"
+    HARDSWISH = "hardswish"
+    ERF = "erf"
+    SCALE = "scale"
+    AFFINE = "affine"
+    LRN = "lrn"
 
 
 ACTIVATION_OPS: dict[ActivationFunction, int] = {
@@ -55,6 +66,14 @@ ACTIVATION_OPS: dict[ActivationFunction, int] = {
     ActivationFunction.SILU: 5,  # x * sigmoid(x): sigmoid (4) + mul
     ActivationFunction.SIGMOID: 4,  # 1 / (1 + exp(-x)): neg, exp, add, divide
     ActivationFunction.TANH: 1,  # one special-function evaluation
+    ActivationFunction.HARDSWISH: 5,  # x * min(max(x + 3, 0), 6) / 6: add, max, min, mul, mul
+    ActivationFunction.ERF: 1,  # one special-function evaluation
+    ActivationFunction.SCALE: 1,  # x * a or x + b, a and b per channel or scalar constants
+    ActivationFunction.AFFINE: 2,  # x * a + b per channel: an inference BatchNorm, Caffe Scale
+    # Local response normalization (Krizhevsky et al. 2012, Sec. 3.3), x / (k + alpha / n *
+    # sum of n squares) ** beta with a running window sum: square, add, subtract, scale, add
+    # k, power (one special-function evaluation), divide.
+    ActivationFunction.LRN: 7,
 }
 """Vector ops per element of each activation function."""
 
@@ -84,6 +103,8 @@ class Pool2d(_VectorLayer):
     Output size per axis as PyTorch ``MaxPool2d`` (floor mode); ``stride`` defaults to 1 (not
     to the kernel, as PyTorch does: write it). ``global_pool`` pools each whole plane to 1x1
     (kernel = input size; kernel, stride and padding must then be left at their defaults).
+    ``pads`` (top, left, bottom, right), instead of ``padding``, pads each side on its own
+    (ONNX ``pads``; Caffe's ceil-mode pooling arrives in ONNX as an extra bottom/right pad).
     """
 
     name: str
@@ -97,6 +118,7 @@ class Pool2d(_VectorLayer):
     padding: int = 0
     global_pool: bool = False
     batch: int = 1
+    pads: Pads | None = None
 
     kind = "pool2d"
 
@@ -105,17 +127,22 @@ class Pool2d(_VectorLayer):
                        kernel_h=self.kernel_h, kernel_w=self.kernel_w, stride=self.stride,
                        batch=self.batch)  # fmt: skip
         check_non_negative(self.name, padding=self.padding)
+        check_pads(self.name, self.pads, self.padding)
         if not isinstance(self.mode, PoolMode):
             raise WorkloadError(f"layer {self.name!r}: mode must be a PoolMode, got {self.mode!r}")
-        if self.global_pool and (self.kernel_h, self.kernel_w, self.stride, self.padding) != (
-            1, 1, 1, 0,
-        ):  # fmt: skip
+        if self.global_pool and (self.kernel_h, self.kernel_w, self.stride, self.padding,
+                                 self.pads) != (1, 1, 1, 0, None):  # fmt: skip
             raise WorkloadError(
                 f"layer {self.name!r}: a global pool takes no kernel, stride or padding"
             )
         if 2 * self.padding > min(self.kernel_h, self.kernel_w):
             raise WorkloadError(
                 f"layer {self.name!r}: padding {self.padding} exceeds half the kernel "
+                f"{self.kernel_h}x{self.kernel_w}"
+            )
+        if self.pads and max(self.pads) >= min(self.kernel_h, self.kernel_w):
+            raise WorkloadError(
+                f"layer {self.name!r}: pads {self.pads} must each be smaller than the kernel "
                 f"{self.kernel_h}x{self.kernel_w}"
             )
         if self.out_h < 1 or self.out_w < 1:
@@ -131,11 +158,13 @@ class Pool2d(_VectorLayer):
 
     @property
     def out_h(self) -> int:
-        return window_output(self.in_h, self.window[0], self.stride, self.padding)
+        total = self.pads[0] + self.pads[2] if self.pads else 2 * self.padding
+        return padded_window_output(self.in_h, self.window[0], self.stride, total)
 
     @property
     def out_w(self) -> int:
-        return window_output(self.in_w, self.window[1], self.stride, self.padding)
+        total = self.pads[1] + self.pads[3] if self.pads else 2 * self.padding
+        return padded_window_output(self.in_w, self.window[1], self.stride, total)
 
     @property
     def input_elements(self) -> int:

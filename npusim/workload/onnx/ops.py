@@ -1,0 +1,327 @@
+"""ONNX op -> npusim layer mapping (see :mod:`npusim.workload.onnx` for the rules in prose).
+
+Each handler reads one node through the :class:`~.build.Builder` and emits layers, fuses the
+node into the layer that produced its input, or makes its output an alias. A handler raises
+:class:`~.build.Unsupported` for a form of the op npusim does not model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from npusim.errors import WorkloadError
+from npusim.workload.layers import (
+    Activation,
+    ActivationFunction,
+    Concat,
+    Conv2d,
+    Elementwise,
+    ElementwiseOp,
+    LayerNorm,
+    Linear,
+    Matmul,
+    Pool2d,
+    PoolMode,
+    Softmax,
+)
+from npusim.workload.onnx.build import Builder, Unsupported, with_relu
+from npusim.workload.onnx.fold import batchnorm_factors, channel_vector, scale_rows
+from npusim.workload.onnx.model import Node
+from npusim.workload.onnx.window import window_geometry
+
+Handler = Callable[[Builder, Node], None]
+
+
+def _conv(b: Builder, node: Node) -> None:
+    x, w = node.inputs[0], node.inputs[1]
+    if not b.is_constant(w):
+        raise Unsupported("its weights are computed at run time")
+    weights = b.constants[w]
+    n, c, h, width = _nchw(b.shape(x, node), node)
+    groups = int(node.attrs.get("group", 1))
+    if weights.ndim not in (3, 4) or weights.shape[1] * groups != c:
+        raise WorkloadError(f"weights of shape {weights.shape} do not fit {c} input channels "
+                            f"in {groups} group(s) of a 1-D or 2-D convolution")  # fmt: skip
+    kernel = (1, weights.shape[2]) if weights.ndim == 3 else (weights.shape[2], weights.shape[3])
+    out = _nchw(b.shape(node.outputs[0], node), node)[2:]
+    geometry = window_geometry(node, weights.ndim - 2, (h, width), kernel, out)
+    layer = Conv2d(b.layer_name(node), h, width, c, weights.shape[0], *kernel, batch=n,
+                   groups=groups, **geometry)  # fmt: skip
+    rows = np.asarray(weights, np.float32).reshape(weights.shape[0], -1)
+    b.emit(layer, [x], node.outputs[0], node, rows)
+
+
+def _nchw(shape: tuple[int, ...], node: Node) -> tuple[int, int, int, int]:
+    """(batch, channels, height, width); a 1-D signal is one row."""
+    if len(shape) == 4:
+        return shape  # type: ignore[return-value]
+    if len(shape) == 3:
+        return (shape[0], shape[1], 1, shape[2])
+    raise Unsupported(f"expected an NCHW or NCL tensor, got shape {shape}")
+
+
+def _gemm(b: Builder, node: Node) -> None:
+    a, w = node.inputs[0], node.inputs[1]
+    trans_a, trans_b = node.attrs.get("transA", 0), node.attrs.get("transB", 0)
+    alpha = float(node.attrs.get("alpha", 1.0))
+    rows_out, cols_out = b.shape(node.outputs[0], node)
+    inner = b.shape(a, node)[0 if trans_a else 1]
+    name = b.layer_name(node)
+    if b.is_constant(w):  # y = a @ W: W^T is (out, in), one row per output feature
+        weights = b.constants[w] if trans_b else b.constants[w].T
+        layer = Linear(name, inner, cols_out, tokens=rows_out)
+        b.emit(layer, [a], node.outputs[0], node, _times(weights, alpha))
+    elif b.is_constant(a):  # y = W @ x: the same GEMM with x's columns as tokens
+        weights = b.constants[a].T if trans_a else b.constants[a]
+        layer = Linear(name, inner, rows_out, tokens=cols_out)
+        b.emit(layer, [w], node.outputs[0], node, _times(weights, alpha))
+    else:
+        b.emit(Matmul(name, rows_out, inner, cols_out), [a, w], node.outputs[0], node)
+
+
+def _times(weights: np.ndarray, alpha: float) -> np.ndarray:
+    rows = np.asarray(weights, np.float32)
+    return rows if alpha == 1.0 else scale_rows(rows, np.full(rows.shape[0], alpha))
+
+
+def _matmul(b: Builder, node: Node) -> None:
+    a, w = node.inputs
+    shape_a, shape_w = b.shape(a, node), b.shape(w, node)
+    k = shape_a[-1]
+    m = shape_a[-2] if len(shape_a) > 1 else 1
+    n = shape_w[-1] if len(shape_w) > 1 else 1
+    out = b.shape(node.outputs[0], node)
+    name = b.layer_name(node)
+    if b.is_constant(w) and math.prod(shape_w[:-2]) == 1:
+        weights = np.asarray(b.constants[w], np.float32).reshape(k, n).T
+        b.emit(Linear(name, k, n, tokens=math.prod(shape_a[:-1])), [a], node.outputs[0], node,
+               weights)  # fmt: skip
+    elif b.is_constant(a) and math.prod(shape_a[:-2]) == 1:
+        weights = np.asarray(b.constants[a], np.float32).reshape(m, k)
+        tokens = math.prod(shape_w[:-2]) * n
+        b.emit(Linear(name, k, m, tokens=tokens), [w], node.outputs[0], node, weights)
+    else:  # activations (a batched constant is read as a stored operand)
+        batch = math.prod(out[:-2]) if len(shape_a) > 1 and len(shape_w) > 1 else 1
+        reads = [t for t in (a, w) if not b.is_constant(t)]
+        b.emit(Matmul(name, m, k, n, batch=batch), reads, node.outputs[0], node)
+
+
+_ELEMENTWISE = {"Add": ElementwiseOp.ADD, "Sub": ElementwiseOp.ADD, "Mul": ElementwiseOp.MUL,
+                "Div": ElementwiseOp.MUL}  # fmt: skip
+
+
+def _binary(b: Builder, node: Node) -> None:
+    out = b.shape(node.outputs[0], node)
+    elements = math.prod(out)
+    first, second = node.inputs[:2]
+    constant = next((t for t in (first, second) if b.is_constant(t)), None)
+    if constant is None:  # two activations; a broadcast one goes last (same cost)
+        reads = sorted((first, second), key=lambda t: b.activation(t, node).elements != elements)
+        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
+        b.emit(layer, reads, node.outputs[0], node)
+        return
+    x = second if constant == first else first
+    value = b.constants[constant]
+    if value.size == elements:  # a full-size stored operand (a positional embedding)
+        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
+        b.emit(layer, [x], node.outputs[0], node)
+        return
+    scaling = node.op == "Mul" or (node.op == "Div" and constant == second)
+    if _fold_constant_op(b, node, x, value, scaling, out):
+        return
+    _affine(b, node, x, ActivationFunction.SCALE)
+
+
+def _fold_constant_op(
+    b: Builder, node: Node, x: str, value: np.ndarray, scaling: bool, out: tuple[int, ...]
+) -> bool:
+    """Fold a per-channel scale into the weights (a shift is a bias) of the conv/linear that
+    wrote ``x``; False if there is none or ``value`` is not per-channel."""
+    layer = b.fusable(x)
+    if not isinstance(layer, (Conv2d, Linear)) or layer.relu:
+        return False
+    axis = 1 if isinstance(layer, Conv2d) else -1
+    factors = channel_vector(value, out, axis)
+    if factors is None or (node.op == "Sub" and x != node.inputs[0]):
+        return False
+    if node.op == "Div":
+        factors = 1.0 / factors
+    weights = scale_rows(b.weights[layer.name], factors) if scaling else None
+    b.replace(layer, node.outputs[0], node, weights)
+    return True
+
+
+def _affine(b: Builder, node: Node, x: str, function: ActivationFunction) -> None:
+    """A per-channel scale/shift on the vector unit, merged with one just before it."""
+    previous = b.fusable(x)
+    affine = (ActivationFunction.SCALE, ActivationFunction.AFFINE)
+    if isinstance(previous, Activation) and previous.function in affine:
+        merged = dataclasses.replace(previous, function=ActivationFunction.AFFINE)
+        b.replace(merged, node.outputs[0], node)
+        return
+    elements = math.prod(b.shape(node.outputs[0], node))
+    b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
+
+
+def _batchnorm(b: Builder, node: Node) -> None:
+    x, scale, _, _, var = node.inputs[:5]
+    if not (b.is_constant(scale) and b.is_constant(var)):
+        raise Unsupported("its statistics are computed at run time (training mode)")
+    factors = batchnorm_factors(b.constants[scale], b.constants[var],
+                                float(node.attrs.get("epsilon", 1e-5)))  # fmt: skip
+    layer = b.fusable(x)
+    rank = len(b.shape(x, node))
+    foldable = isinstance(layer, Conv2d) or (isinstance(layer, Linear) and rank == 2)
+    if foldable and not layer.relu and factors.size == b.weights[layer.name].shape[0]:  # type: ignore[union-attr]
+        weights = scale_rows(b.weights[layer.name], factors)  # type: ignore[union-attr]
+        b.replace(layer, node.outputs[0], node, weights)  # type: ignore[arg-type]
+        return
+    _affine(b, node, x, ActivationFunction.AFFINE)
+
+
+_ACTIVATIONS = {
+    "Relu": ActivationFunction.RELU,
+    "Sigmoid": ActivationFunction.SIGMOID,
+    "Tanh": ActivationFunction.TANH,
+    "Gelu": ActivationFunction.GELU,
+    "Erf": ActivationFunction.ERF,
+    "HardSwish": ActivationFunction.HARDSWISH,
+    "LRN": ActivationFunction.LRN,
+}
+
+
+def _activation(b: Builder, node: Node) -> None:
+    function = _clip_function(b, node) if node.op == "Clip" else _ACTIVATIONS[node.op]
+    x = node.inputs[0]
+    if function in (ActivationFunction.RELU, ActivationFunction.RELU6):
+        producer = b.fusable(x)
+        fused = with_relu(producer) if producer is not None else None
+        if fused is not None:
+            b.replace(fused, node.outputs[0], node)
+            return
+    elements = math.prod(b.shape(node.outputs[0], node))
+    b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
+
+
+def _clip_function(b: Builder, node: Node) -> ActivationFunction:
+    """Clip(0, 6) is ReLU6, Clip(0, inf) ReLU; any other clip costs as ReLU6 (a min and a
+    max per element)."""
+    bounds = [node.attrs.get("min"), node.attrs.get("max")]
+    for i, tensor in enumerate(node.inputs[1:3]):
+        if tensor and b.is_constant(tensor):
+            bounds[i] = float(b.constants[tensor].reshape(-1)[0])
+        elif tensor:
+            raise Unsupported("its bounds are computed at run time")
+    low, high = bounds
+    if low == 0 and (high is None or math.isinf(high)):
+        return ActivationFunction.RELU
+    return ActivationFunction.RELU6
+
+
+def _pool(b: Builder, node: Node) -> None:
+    x = node.inputs[0]
+    n, c, h, width = _nchw(b.shape(x, node), node)
+    mode = PoolMode.MAX if "Max" in node.op else PoolMode.AVG
+    name = b.layer_name(node)
+    if node.op.startswith("Global"):
+        layer = Pool2d(name, h, width, c, mode, global_pool=True, batch=n)
+    else:
+        if len(node.outputs) > 1 and node.outputs[1]:
+            raise Unsupported("its argmax indices output is not modelled")
+        given = tuple(int(k) for k in node.attrs.get("kernel_shape", ()))
+        if len(given) not in (1, 2):
+            raise Unsupported(f"kernel_shape {given} is not 1-D or 2-D")
+        kernel = (1, *given) if len(given) == 1 else given
+        out = _nchw(b.shape(node.outputs[0], node), node)[2:]
+        geometry = window_geometry(node, len(given), (h, width), kernel, out)  # type: ignore[arg-type]
+        if geometry.pop("dilation") != 1:
+            raise Unsupported("dilated pooling is not modelled")
+        layer = Pool2d(name, h, width, c, mode, *kernel, batch=n, **geometry)
+    b.emit(layer, [x], node.outputs[0], node)
+
+
+def _softmax(b: Builder, node: Node) -> None:
+    shape = b.shape(node.inputs[0], node)
+    axis = int(node.attrs.get("axis", 1 if b.model.opset < 13 else -1)) % len(shape)
+    # before opset 13 softmax normalizes over all axes from ``axis`` on (flattened)
+    length = math.prod(shape[axis:]) if b.model.opset < 13 else shape[axis]
+    layer = Softmax(b.layer_name(node), math.prod(shape) // length, length)
+    b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+
+
+def _layernorm(b: Builder, node: Node) -> None:
+    shape = b.shape(node.inputs[0], node)
+    axis = int(node.attrs.get("axis", -1)) % len(shape)
+    layer = LayerNorm(b.layer_name(node), math.prod(shape[:axis]), math.prod(shape[axis:]))
+    b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+
+
+def _concat(b: Builder, node: Node) -> None:
+    inputs = [t for t in node.inputs if t]
+    elements = math.prod(b.shape(node.outputs[0], node))
+    b.emit(Concat(b.layer_name(node), elements), inputs, node.outputs[0], node)
+
+
+def _transpose(b: Builder, node: Node) -> None:
+    """A permutation of unit axes is a view; any other is a copy (data movement)."""
+    shape = b.shape(node.inputs[0], node)
+    perm = node.attrs.get("perm", list(reversed(range(len(shape)))))
+    moved = [axis for axis in perm if shape[axis] != 1]
+    if moved == sorted(moved):
+        b.alias(node, node.inputs[0])
+        return
+    layer = Concat(b.layer_name(node), math.prod(shape))
+    b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+
+
+def _split(b: Builder, node: Node) -> None:
+    """Each part is a copy; npusim's graph has no slice view, so a part's source is read as a
+    stored tensor rather than an edge from the split input."""
+    b.activation(node.inputs[0], node)
+    for i, output in enumerate(node.outputs):
+        if output:
+            elements = math.prod(b.shape(output, node))
+            b.emit(Concat(b.layer_name(node, f":{i}"), elements), [], output, node)
+
+
+def _sum(b: Builder, node: Node) -> None:
+    """A sum of n tensors is n - 1 elementwise adds."""
+    inputs = list(node.inputs)
+    if len(inputs) == 1:
+        b.alias(node, inputs[0])
+        return
+    elements = math.prod(b.shape(node.outputs[0], node))
+    partial = inputs[0]
+    for i, addend in enumerate(inputs[1:], 1):
+        last = i == len(inputs) - 1
+        output = node.outputs[0] if last else f"{node.outputs[0]}#sum{i}"
+        layer = Elementwise(b.layer_name(node, "" if last else f"#{i}"), elements)
+        b.emit(layer, [partial, addend], output, node, shape=b.shape(node.outputs[0], node))
+        partial = output
+
+
+def _view(b: Builder, node: Node) -> None:
+    b.alias(node, node.inputs[0])
+
+
+HANDLERS: dict[str, Handler] = {
+    "Conv": _conv,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    **dict.fromkeys(("Add", "Sub", "Mul", "Div"), _binary),
+    "Sum": _sum,
+    **dict.fromkeys((*_ACTIVATIONS, "Clip"), _activation),
+    **dict.fromkeys(("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"), _pool),
+    "Softmax": _softmax,
+    "LayerNormalization": _layernorm,
+    "BatchNormalization": _batchnorm,
+    "Concat": _concat,
+    "Transpose": _transpose,
+    "Split": _split,
+    **dict.fromkeys(("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"), _view),
+}
+"""ONNX op type (default domain) -> handler."""
