@@ -89,7 +89,8 @@ RULES = [
      "<= 1e+11), got the bare number 1000: add a unit"),
     ("dram:\n  preset: LPDDR5_640\n", "s.yaml:3: dram.preset: expected one of LPDDR5_6400, "
      "LPDDR5_4267, LPDDR5_3200, got 'LPDDR5_640' (did you mean 'LPDDR5_6400'?)"),
-    ("dram:\n  scheduler: frfcf\n", "dram.scheduler: expected one of frfcfs, fcfs, got 'frfcf' "
+    ("dram:\n  scheduler: frfcf\n", "dram.scheduler: expected one of frfcfs, frfcfs-rowhit, fcfs, "
+     "got 'frfcf' "
      "(did you mean 'frfcfs'?)"),
     ("dram:\n  timing: {nRC: 10}\n", "s.yaml:3: dram.timing.nRC: expected nRC >= nRAS + nRP"),
     ("dram:\n  channels: 0\n", "dram.channels: expected an integer (>= 1, <= 64), got 0"),

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from npusim.dram.device import COLUMN_COMMANDS, TIMING_CONSTRAINTS, Command, Device
+from npusim.dram.device import (
+    COLUMN_COMMANDS,
+    TIMING_CONSTRAINTS,
+    Command,
+    Device,
+    constraint_latency,
+)
 from npusim.dram.standard import resolve_timing
 
 # nRC and nFAW raised so they are not equal to the sums they would otherwise tie with
@@ -44,7 +50,7 @@ def _open(dev: Device, bank: int, t: int) -> int:
 def _prepare(prev: Command, nxt: Command, target: int) -> Device:
     dev = Device(TIMING, banks=16, bank_groups=4)
     t = 0
-    if prev in (Command.PRE, Command.PREA, *COLUMN_COMMANDS):
+    if prev in (Command.PRE, Command.PREA, Command.CAS, *COLUMN_COMMANDS):
         t = _open(dev, PREV_BANK, t)
     if (nxt == Command.PRE or nxt in COLUMN_COMMANDS) and target != PREV_BANK:
         t = _open(dev, target, t)
@@ -62,7 +68,9 @@ def test_constraint_refuses_early_and_accepts_on_time(
     if n == Command.ACT and dev.open_row[target] >= 0:
         # the bank is open after the preceding ACT: close it as early as possible first
         dev.issue(Command.PRE, target, 0, dev.earliest(Command.PRE, target))
-    lat = sum(getattr(TIMING, term.strip()) for term in latency.split("+"))
+    lat = sum(
+        int(t) if t.strip().isdigit() else getattr(TIMING, t.strip()) for t in latency.split("+")
+    )
     assert dev.legal(n, target, 0)
     due = T0 + lat
     assert not dev.can_issue(n, target, 0, due - 1)
@@ -101,3 +109,24 @@ def test_state_rules() -> None:
     assert not dev.legal(Command.REFAB)  # a bank is open
     assert not dev.legal(Command.REFPB, 8)  # bank 0 is refreshed with bank 8
     assert dev.refreshed_banks(0) == [0, 8]
+
+
+def test_act2_follows_act1_within_naad() -> None:
+    # JESD209-5B: ACT-2 at least one CK (the command bus) and at most tAAD = 8 nCK after ACT-1
+    # (reference lpddr5.md: nAAD 8); the table's ACT -> ACT2 "1" gives the lower end.
+    dev = Device(TIMING, banks=16, bank_groups=4)
+    dev.issue(Command.ACT, 3, 7, T0)
+    assert not dev.can_issue(Command.ACT2, 3, 7, T0)
+    assert dev.can_issue(Command.ACT2, 3, 7, T0 + 1)
+    assert TIMING.nAAD == 8
+    assert dev.can_issue(Command.ACT2, 3, 7, T0 + 8)
+    assert not dev.can_issue(Command.ACT2, 3, 7, T0 + 8 + 1)
+    assert not dev.can_issue(Command.ACT2, 4, 7, T0 + 1)  # bank 4 was not activated
+
+
+def test_new_commands_are_in_the_generated_cases() -> None:
+    cases = {(p, n): lat for p, n, _, lat in _cases()}
+    assert cases[("ACT", "ACT2")] == "1"
+    assert all(cases[("CAS", c)] == "nCAS" for c in ("RD", "RDA", "WR", "WRA"))
+    cas = next(c for c in TIMING_CONSTRAINTS if c.preceding == ("CAS",))
+    assert constraint_latency(cas, TIMING) == 1  # the column command takes the next CK

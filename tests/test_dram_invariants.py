@@ -2,7 +2,9 @@
 
 The checker below re-states the LPDDR5-6400 BG-mode rules from the reference figures
 (JESD209-5B via reference lpddr5.md) in its own code: pairwise minimum gaps by scope, the
-four-activate window, row state, one command per CK, and no overlap of bursts on the data bus.
+four-activate window, row state, one command per CK, no overlap of bursts on the data bus,
+ACT-2 within nAAD of its ACT-1 and before any column command of the bank, and (WCK sync
+mode) a CAS nCAS before every column command issued once WCK stopped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +25,7 @@ NWR, NRTP, NPPD, NCCD_S, NCCD_L, NRRD, NFAW, NWTR_S, NWTR_L = 28, 8, 2, 2, 4, 4,
 NRFCAB, NRFCPB, NREFI, NREFIPB, NPBR2PBR, NPBR2ACT = 168, 96, 3125, 391, 72, 6
 RD_TO_WR, WR_TO_RD_S, WR_TO_RD_L = NCL + NBL + 2 - NCWL, NCWL + NBL + NWTR_S, NCWL + NBL_L + NWTR_L
 WR_TO_PRE = NCWL + NBL + NWR
+NAAD, NCAS, NWCKPST = 8, 1, 1  # reference lpddr5.md nAAD; Ramulator 2.1 preset nCAS, nWCKPST
 READS, WRITES = {"RD", "RDA"}, {"WR", "WRA"}
 COLUMNS = READS | WRITES
 WINDOW_CK = 400
@@ -68,14 +72,33 @@ def _banks(name: str, bank: int) -> set[int]:
     return {bank % 8, bank % 8 + 8} if name == "REFPB" else {bank}
 
 
-def check_log(log: list[tuple[int, int, int, int]]) -> None:
+def check_log(log: list[tuple[int, int, int, int]], wck_sync: bool = True) -> None:
     """Raise AssertionError at the first command that breaks a rule."""
     open_row = [-1] * 16
     acts: list[int] = []
     bursts: list[tuple[int, int]] = []
+    act1_at: dict[int, int] = {}  # banks whose ACT-2 is still due: their ACT-1 cycle
+    wck_stops = 0
     for i, (t, cmd, bank, row) in enumerate(log):
         name = Command(cmd).name
         assert i == 0 or t > log[i - 1][0], f"two commands in one cycle at {t}"
+        if name == "ACT2":
+            assert bank in act1_at, f"ACT2 without ACT-1 on bank {bank} at {t}"
+            assert t - act1_at.pop(bank) <= NAAD, f"ACT2 later than nAAD at {t}"
+            continue
+        if name == "CAS":
+            nxt = log[i + 1]
+            assert nxt[0] == t + NCAS and nxt[2] == bank, f"CAS at {t} not before its column"
+            continue
+        for b, since in act1_at.items():
+            assert t - since <= NAAD, f"ACT2 of bank {b} missing by {t}"
+        if name in COLUMNS:
+            assert bank not in act1_at, f"{name} before ACT2 on bank {bank} at {t}"
+            if wck_sync:
+                had_cas = i > 0 and Command(log[i - 1][1]).name == "CAS"
+                assert had_cas == (t >= wck_stops), f"{name} at {t}: CAS {had_cas}, WCK {wck_stops}"
+            done = t + (NCL if name in READS else NCWL) + NBL + NWCKPST
+            wck_stops = max(wck_stops, done)
         for tp, cp, bp, _ in reversed(log[max(0, i - WINDOW_CK) : i]):
             if t - tp >= WINDOW_CK:
                 break
@@ -88,6 +111,8 @@ def check_log(log: list[tuple[int, int, int, int]]) -> None:
             assert t - tp >= need, f"{pname}@{tp} b{bp} -> {name}@{t} b{bank}: gap < {need}"
         if name == "ACT":
             assert open_row[bank] < 0, f"ACT to open bank {bank} at {t}"
+            assert not act1_at, f"ACT-1 at {t} while an ACT-2 is pending"
+            act1_at[bank] = t
             acts.append(t)
             assert len(acts) < 5 or t - acts[-5] >= NFAW, f"nFAW broken at {t}"
             open_row[bank] = row
@@ -120,7 +145,9 @@ requests = st.lists(
 )
 configs = st.fixed_dictionaries(
     {
-        "scheduler": st.sampled_from(["frfcfs", "fcfs"]),
+        "scheduler": st.sampled_from(["frfcfs", "frfcfs-rowhit", "fcfs"]),
+        "queue_release": st.sampled_from(["activation", "column"]),
+        "wck_sync": st.sampled_from(["need-sync", "always-on"]),
         "page_policy": st.sampled_from(["open", "closed"]),
         "refresh": st.sampled_from(["all-bank", "per-bank", "off"]),
         "mapping": st.sampled_from(["RoBaCoBgCh", "RoCoBaBgCh", "BgRoBaCoCh"]),
@@ -153,7 +180,7 @@ def test_random_traces_obey_every_rule(config: dict, reqs: list, gaps: list[int]
     completion = np.concatenate(done)
     stats = system.stats()
     log = system.command_logs[0]
-    check_log(log)
+    check_log(log, wck_sync=config["wck_sync"] == "need-sync")
     columns = sum(1 for _, c, _, _ in log if Command(c).name in COLUMNS)
     assert completion.shape == (len(reqs),) and columns == len(reqs)  # each exactly once
     assert stats.total.bytes_read + stats.total.bytes_written == stats.bytes_requested
@@ -182,13 +209,20 @@ def test_refresh_keeps_its_rate_and_multi_channel_conserves_bytes(blocks: list[i
         assert refreshes >= last // NREFI - 1
 
 
-def test_checker_catches_a_controller_that_breaks_a_rule() -> None:
-    # a device told nRCD is 14 issues RD one cycle before the reference's nRCD = 15
-    system = DramSystem(DramParams(timing={"nRCD": 14}), log_commands=True)
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # told nRCD is 14, it issues RD one cycle before the reference's nRCD = 15
+        ({"timing": {"nRCD": 14}, "wck_sync": "always-on"}, "gap < 15"),
+        # told WCK's postamble lasts 40 CK, it skips CAS after a 39-CK idle gap
+        ({"timing": {"nWCKPST": 40}}, "CAS False"),
+    ],
+)
+def test_checker_catches_a_controller_that_breaks_a_rule(params: dict, message: str) -> None:
+    system = DramSystem(DramParams(**params), log_commands=True)
+    # bank 0: a row hit 60 CK after the first read, then bank 1 (group 1) with a ready RD
     system.serve(np.array([0], dtype=np.uint64), False, 0)
-    try:
-        check_log(system.command_logs[0])
-    except AssertionError as err:
-        assert "gap < 15" in str(err)
-    else:
-        raise AssertionError("the checker accepted an nRCD violation")
+    system.serve(np.array([128], dtype=np.uint64), False, 60)
+    system.serve(np.array([32, 160], dtype=np.uint64), False, 200)
+    with pytest.raises(AssertionError, match=message):
+        check_log(system.command_logs[0], wck_sync=params.get("wck_sync") != "always-on")

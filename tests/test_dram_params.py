@@ -76,7 +76,7 @@ def test_bl32_and_no_bank_group_modes() -> None:
     [
         (DramParams(preset="LPDDR5_640"), "preset", "did you mean 'LPDDR5_6400'"),
         (DramParams(density="12Gb"), "density", "valid: 8Gb, 16Gb"),
-        (DramParams(scheduler="fifo"), "scheduler", "valid: frfcfs, fcfs"),
+        (DramParams(scheduler="fifo"), "scheduler", "valid: frfcfs, frfcfs-rowhit, fcfs"),
         (DramParams(refresh="none"), "refresh", "valid: all-bank, per-bank, off"),
         (DramParams(mapping="RoBaCo"), "mapping", "Bg missing"),
         (DramParams(mapping="RoRoBaCoBg"), "mapping", "Ro repeated"),

@@ -4,12 +4,17 @@ Three implementations make the same decisions: the compiled loop (``_kernel.c``)
 loop with its row-hit streaming path, and the Python general loop alone. Two kinds of checks:
 exact command traces small enough to derive by hand from the timing (LPDDR5-6400 BG mode,
 8 Gb, BL16: nCL 17, nBL 2, nRCD 15, nRP 15, nRAS 34, nRC 49, nRTP 8, nRRD 4, nCCD_L 4,
-JESD209-5B via reference lpddr5.md), run on each implementation, and random traces on which
-all three must agree on every completion cycle, every logged command and every statistic.
+nCCD_S 2, JESD209-5B via reference lpddr5.md; nCAS 1, nWCKPST 1 as Ramulator 2.1's preset),
+run on each implementation, and random traces on which all three must agree on every
+completion cycle, every logged command and every statistic. ACT-2 follows ACT-1 on the next
+CK; a column command at or after the cycle WCK stops (last burst end + nWCKPST, 0 at start)
+gets a CAS at its cycle and moves one CK later.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -25,8 +30,11 @@ from npusim.dram.device import Command
 from npusim.trace import Trace
 
 N_CL, N_BL, N_RCD, N_RP, N_RAS, N_RC, N_RTP, N_RRD, N_CCD_L = 17, 2, 15, 15, 34, 49, 8, 4, 4
+N_CAS, N_WCKPST = 1, 1
 READ_DONE = N_CL + N_BL
+WCK_AFTER_RD = READ_DONE + N_WCKPST  # WCK stops this long after an RD
 ACT, PRE, RD = int(Command.ACT), int(Command.PRE), int(Command.RD)
+ACT2, CAS = int(Command.ACT2), int(Command.CAS)
 IMPLEMENTATIONS = {  # name: (use_kernel, stream_fast_path)
     "kernel": (True, True),
     "python-stream": (False, True),
@@ -61,28 +69,53 @@ def _serve(addrs: list[int], **params: object) -> tuple[np.ndarray, list]:
 
 def test_one_row_of_one_bank_streams_at_nccd_l(implementation: str) -> None:
     done, log = _serve([c * COLUMN_BYTES for c in range(8)])
-    first_rd = N_RCD  # ACT at 0
-    rds = [first_rd + k * N_CCD_L for k in range(8)]  # same bank group: nCCD_L apart
-    assert log == [(0, ACT, 0, 0)] + [(t, RD, 0, 0) for t in rds]
+    cas = N_RCD  # ACT-1 at 0, ACT-2 at 1; WCK is off, so the first RD takes a CAS
+    rds = [cas + N_CAS + k * N_CCD_L for k in range(8)]  # same bank group: nCCD_L apart
+    # WCK stays on: each RD comes before the previous one's burst end + nWCKPST
+    assert all(b < a + WCK_AFTER_RD for a, b in itertools.pairwise(rds))
+    assert log == [(0, ACT, 0, 0), (1, ACT2, 0, 0), (cas, CAS, 0, 0)] + [(t, RD, 0, 0) for t in rds]
+    assert done.tolist() == [t + READ_DONE for t in rds]
+
+
+def test_wck_always_on_needs_no_cas(implementation: str) -> None:
+    done, log = _serve([c * COLUMN_BYTES for c in range(3)], wck_sync="always-on")
+    rds = [N_RCD + k * N_CCD_L for k in range(3)]
+    assert log == [(0, ACT, 0, 0), (1, ACT2, 0, 0)] + [(t, RD, 0, 0) for t in rds]
     assert done.tolist() == [t + READ_DONE for t in rds]
 
 
 def test_four_bank_groups_activate_nrrd_apart_then_read_in_order(implementation: str) -> None:
     done, log = _serve([k * 32 for k in range(4)])  # banks 0..3, one per bank group
-    acts = [(k * N_RRD, ACT, k, 0) for k in range(4)]
-    rds = [(k * N_RRD + N_RCD, RD, k, 0) for k in range(4)]
-    assert log == acts + rds
-    assert done.tolist() == [t + READ_DONE for t, _, _, _ in rds]
+    acts = [(k * N_RRD + half, cmd, k, 0) for k in range(4) for half, cmd in ((0, ACT), (1, ACT2))]
+    cas = N_RCD
+    rd_cycles = [cas + N_CAS] + [k * N_RRD + N_RCD for k in range(1, 4)]  # no CAS: WCK runs
+    assert rd_cycles[-1] < rd_cycles[0] + WCK_AFTER_RD
+    rds = [(t, RD, k, 0) for k, t in enumerate(rd_cycles)]
+    assert log == [*acts, (cas, CAS, 0, 0), *rds]
+    assert done.tolist() == [t + READ_DONE for t in rd_cycles]
 
 
 def test_row_conflict_waits_for_nras_then_nrp(implementation: str) -> None:
     done, log = _serve([0, ROW_BYTES])  # bank 0, rows 0 and 1
-    pre = max(N_RAS, N_RCD + N_RTP)
+    rd = N_RCD + N_CAS
+    pre = max(N_RAS, rd + N_RTP)
     act = max(pre + N_RP, N_RC)
+    rd_b = act + N_RCD + N_CAS  # WCK stopped at rd + WCK_AFTER_RD, long before
+    assert act + N_RCD >= rd + WCK_AFTER_RD
     # the log gives a PRE the row of the request it makes way for
-    assert log == [(0, ACT, 0, 0), (N_RCD, RD, 0, 0), (pre, PRE, 0, 1), (act, ACT, 0, 1),
-                   (act + N_RCD, RD, 0, 1)]  # fmt: skip
-    assert done.tolist() == [N_RCD + READ_DONE, act + N_RCD + READ_DONE]
+    assert log == [(0, ACT, 0, 0), (1, ACT2, 0, 0), (N_RCD, CAS, 0, 0), (rd, RD, 0, 0),
+                   (pre, PRE, 0, 1), (act, ACT, 0, 1), (act + 1, ACT2, 0, 1),
+                   (act + N_RCD, CAS, 0, 1), (rd_b, RD, 0, 1)]  # fmt: skip
+    assert done.tolist() == [rd + READ_DONE, rd_b + READ_DONE]
+
+
+def test_row_outcome_is_counted_once_at_a_requests_first_command(implementation: str) -> None:
+    # A opens row 0 (miss, at its ACT), B (row 1) is a conflict at its PRE, C (row 1, behind
+    # B) a hit at its RD: one outcome per request whatever commands it needed.
+    system = DramSystem(DramParams())
+    system.serve(np.array([0, ROW_BYTES, ROW_BYTES + COLUMN_BYTES], dtype=np.uint64), False, 0)
+    total = system.stats().total
+    assert (total.row_hits, total.row_misses, total.row_conflicts) == (1, 1, 1)
 
 
 def _run(params: DramParams, batches: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple:
@@ -111,7 +144,9 @@ def _run_each(params: DramParams, batches: list) -> dict:
 
 configs = st.fixed_dictionaries(
     {
-        "scheduler": st.sampled_from(["frfcfs", "fcfs"]),
+        "scheduler": st.sampled_from(["frfcfs", "frfcfs-rowhit", "fcfs"]),
+        "queue_release": st.sampled_from(["activation", "column"]),
+        "wck_sync": st.sampled_from(["need-sync", "need-sync", "always-on"]),
         "page_policy": st.sampled_from(["open", "open", "closed"]),
         "refresh": st.sampled_from(["all-bank", "per-bank", "off"]),
         "channels": st.sampled_from([1, 2]),
@@ -129,7 +164,7 @@ batch = st.tuples(
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(configs, st.lists(batch, min_size=1, max_size=6), st.integers(0, 2**32 - 1))
 def test_every_implementation_makes_the_same_decisions(config: dict, spec: list, seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -192,12 +227,13 @@ def test_timed_trace_with_idle_gaps_agrees() -> None:
         assert result == reference, name
 
 
-@pytest.mark.parametrize("scheduler", ["frfcfs", "fcfs"])
+@pytest.mark.parametrize("scheduler", ["frfcfs", "frfcfs-rowhit", "fcfs"])
 def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, implementation: str) -> None:
     # Bank 0: A opens row 0, B (row 1) waits to precharge, then C (row 0 again) arrives at
-    # cycle 20, before B's PRE may issue (nRAS). FR-FCFS serves C from the open row first,
-    # so the bank's cached candidate must switch from B's PRE to C's RD when C is queued;
-    # FCFS serves B first.
+    # cycle 20, before B's PRE may issue (nRAS). Both FR-FCFS variants serve C from the open
+    # row first (its RD is ready before B's PRE; B is older than C, so row-hit-first does not
+    # protect the row, it is simply first ready), so the bank's cached candidates must gain
+    # C's RD when C is queued; FCFS serves B first.
     system = DramSystem(DramParams(scheduler=scheduler), log_commands=True)
     c_arrival = 20
     trace = Trace(
@@ -208,29 +244,58 @@ def test_a_row_hit_arriving_behind_a_conflict(scheduler: str, implementation: st
     )
     done = system.run_trace(trace)
     log = system.command_logs[0]
-    rd_a = N_RCD
-    if scheduler == "frfcfs":
+    rd_a = N_RCD + N_CAS
+    opening_a = [(0, ACT, 0, 0), (1, ACT2, 0, 0), (N_RCD, CAS, 0, 0), (rd_a, RD, 0, 0)]
+    if scheduler != "fcfs":
         rd_c = max(c_arrival, rd_a + N_CCD_L)
+        assert rd_c < rd_a + WCK_AFTER_RD  # no CAS
         pre = max(N_RAS, rd_c + N_RTP)
         act = max(pre + N_RP, N_RC)
-        assert log == [(0, ACT, 0, 0), (rd_a, RD, 0, 0), (rd_c, RD, 0, 0), (pre, PRE, 0, 1),
-                       (act, ACT, 0, 1), (act + N_RCD, RD, 0, 1)]  # fmt: skip
-        assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + READ_DONE, rd_c + READ_DONE]
+        assert log == [*opening_a, (rd_c, RD, 0, 0), (pre, PRE, 0, 1), (act, ACT, 0, 1),
+                                   (act + 1, ACT2, 0, 1), (act + N_RCD, CAS, 0, 1),
+                                   (act + N_RCD + N_CAS, RD, 0, 1)]  # fmt: skip
+        assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + N_CAS + READ_DONE,
+                                 rd_c + READ_DONE]  # fmt: skip
     else:
         pre = max(N_RAS, rd_a + N_RTP)
         act = max(pre + N_RP, N_RC)
-        pre_c = max(act + N_RAS, act + N_RCD + N_RTP)
+        rd_b = act + N_RCD + N_CAS
+        pre_c = max(act + N_RAS, rd_b + N_RTP)
         act_c = max(pre_c + N_RP, act + N_RC)
-        assert log == [(0, ACT, 0, 0), (rd_a, RD, 0, 0), (pre, PRE, 0, 1), (act, ACT, 0, 1),
-                       (act + N_RCD, RD, 0, 1), (pre_c, PRE, 0, 0), (act_c, ACT, 0, 0),
-                       (act_c + N_RCD, RD, 0, 0)]  # fmt: skip
-        assert done.tolist() == [rd_a + READ_DONE, act + N_RCD + READ_DONE,
-                                 act_c + N_RCD + READ_DONE]  # fmt: skip
+        rd_c = act_c + N_RCD + N_CAS
+        assert log == [*opening_a, (pre, PRE, 0, 1), (act, ACT, 0, 1), (act + 1, ACT2, 0, 1),
+                                   (act + N_RCD, CAS, 0, 1), (rd_b, RD, 0, 1),
+                                   (pre_c, PRE, 0, 0), (act_c, ACT, 0, 0),
+                                   (act_c + 1, ACT2, 0, 0), (act_c + N_RCD, CAS, 0, 0),
+                                   (rd_c, RD, 0, 0)]  # fmt: skip
+        assert done.tolist() == [rd_a + READ_DONE, rd_b + READ_DONE, rd_c + READ_DONE]
+
+
+@pytest.mark.parametrize("release", ["activation", "column"])
+def test_a_queue_slot_is_released_at_activation_or_at_the_column_command(
+    release: str, implementation: str
+) -> None:
+    # One read-queue slot; A (bank 0) and B (bank 1, another bank group) arrive together.
+    # Released at A's ACT-1 (cycle 0), the slot takes B at the next decision (cycle 1) and
+    # B's ACT waits only for nRRD; released at A's RD, B enters after it.
+    system = DramSystem(DramParams(read_queue_depth=1, queue_release=release), log_commands=True)
+    done = system.serve(np.array([0, 32], dtype=np.uint64), False, 0)
+    rd_a = N_RCD + N_CAS
+    enter_b = 1 if release == "activation" else rd_a + 1
+    act_b = max(enter_b, N_RRD)
+    rd_b = act_b + N_RCD
+    assert rd_b < rd_a + WCK_AFTER_RD  # WCK still on: no CAS for B
+    log = sorted(system.command_logs[0])  # B's ACT comes before A's RD when released early
+    expected = sorted([(0, ACT, 0, 0), (1, ACT2, 0, 0), (N_RCD, CAS, 0, 0), (rd_a, RD, 0, 0),
+                       (act_b, ACT, 1, 0), (act_b + 1, ACT2, 1, 0), (rd_b, RD, 1, 0)])  # fmt: skip
+    assert log == expected
+    assert done.tolist() == [rd_a + READ_DONE, rd_b + READ_DONE]
 
 
 def test_the_compiled_loop_can_be_interrupted(tmp_path) -> None:
     # A controller built directly from a timing the scenario checks reject (a refresh interval
-    # shorter than the refresh: a livelock) must still stop on a signal, like the Python loop.
+    # shorter than the refresh itself: refreshes forever, a livelock) must still stop on a
+    # signal, like the Python loop.
     if not KERNEL_AVAILABLE:
         pytest.skip("the compiled loop was not built (no C compiler at install)")
     script = """
@@ -246,7 +311,7 @@ class Interrupted(Exception):
 def stop(*_):
     raise Interrupted
 
-timing = resolve_timing("LPDDR5_4267", "8Gb", "BG", 16, {"nREFI": 119})
+timing = resolve_timing("LPDDR5_4267", "8Gb", "BG", 16, {"nREFI": 50})
 ctrl = ChannelController(timing, banks=16, bank_groups=4, scheduler=Scheduler.FRFCFS,
     page_policy=PagePolicy.OPEN, refresh=RefreshMode.ALL_BANK, read_queue_depth=32,
     write_queue_depth=32, write_high_watermark=0.8, write_low_watermark=0.2)
@@ -260,7 +325,8 @@ try:
 except Interrupted:
     sys.exit(7)
 """
+    env = {k: v for k, v in os.environ.items() if k != "NPUSIM_PURE_PYTHON"}  # the kernel runs
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 7, result.stderr

@@ -16,8 +16,10 @@ from npusim.dram import (
     DEFAULT_MAPPING,
     DENSITIES,
     PRESETS,
+    QUEUE_RELEASES,
     REFRESH_MODES,
     SCHEDULERS,
+    WCK_SYNC_MODES,
     DramParams,
     DramSystem,
 )
@@ -71,7 +73,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bank-hash", action="store_true", help="XOR bank bits with row bits")
     p.add_argument(
-        "--scheduler", default="frfcfs", help=f"{', '.join(SCHEDULERS)} (default: %(default)s)"
+        "--scheduler",
+        default="frfcfs-rowhit",
+        help=f"{', '.join(SCHEDULERS)} (default: %(default)s)",
     )
     p.add_argument(
         "--page", default="open", help="row policy: open or closed (default: %(default)s)"
@@ -84,6 +88,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=32,
         help="read and write queue entries per channel (default: %(default)s)",
+    )
+    p.add_argument(
+        "--queue-release",
+        default="activation",
+        help=f"a request frees its queue slot at: {', '.join(QUEUE_RELEASES)} "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--wck-sync",
+        default="need-sync",
+        help=f"{', '.join(WCK_SYNC_MODES)} (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(handler=run)  # fmt: skip
@@ -103,6 +118,8 @@ def _params(args: argparse.Namespace) -> DramParams:
         refresh=args.refresh,
         read_queue_depth=args.queue_depth,
         write_queue_depth=args.queue_depth,
+        queue_release=args.queue_release,
+        wck_sync=args.wck_sync,
     )
 
 

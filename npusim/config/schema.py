@@ -65,8 +65,14 @@ DRAM: Section = {
     "mapping": Field("str", "RoBaCoBgCh",
                      "address bit order MSB->LSB over Ro, Bg, Ba, Ra, Co, Ch"),
     "bank_hash": Field("bool", False, "XOR bank bits with low row bits"),
-    "scheduler": _choice("frfcfs", "command scheduler",
+    "scheduler": _choice("frfcfs-rowhit", "command scheduler",
                          _registry("npusim.dram.params", "SCHEDULERS")),
+    "queue_release": _choice("activation", "a request leaves its queue at its row's "
+                             "activation or at its column command",
+                             _registry("npusim.dram.params", "QUEUE_RELEASES")),
+    "wck_sync": _choice("need-sync", "WCK2CK sync: a CAS before a column command once WCK "
+                        "stopped (need-sync), or WCK always on",
+                        _registry("npusim.dram.params", "WCK_SYNC_MODES")),
     "page_policy": _choice("open", "row-buffer policy",
                            _registry("npusim.dram.params", "PAGE_POLICIES")),
     "refresh": _choice("all-bank", "refresh mode",

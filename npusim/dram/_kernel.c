@@ -18,10 +18,10 @@
 
 typedef int64_t i64;
 
-enum { ACT, PRE, PREA, RD, WR, RDA, WRA, REFAB, REFPB, NCMD };
-static const int READY_SLOT[NCMD] = {0, 1, 2, 3, 4, 3, 4, 7, 8};
-enum { COL_K, PRE_K, ACT_K };
+enum { ACT, PRE, PREA, RD, WR, RDA, WRA, REFAB, REFPB, ACT2, CAS, NCMD };
+static const int READY_SLOT[NCMD] = {0, 1, 2, 3, 4, 3, 4, 7, 8, 9, 10};
 enum { HIT, MISS, CONFLICT };
+enum { SCHED_FCFS, SCHED_FRFCFS, SCHED_FRFCFS_ROWHIT };
 enum { REFRESH_OFF, REFRESH_ALL_BANK, REFRESH_PER_BANK };
 enum { SCOPE_BANK, SCOPE_GROUP, SCOPE_CHANNEL };
 #define INF ((i64)1 << 62)
@@ -32,14 +32,15 @@ enum { SCOPE_BANK, SCOPE_GROUP, SCOPE_CHANNEL };
 
 /* cfg */
 enum {
-    C_BANKS, C_GROUPS, C_FRFCFS, C_CLOSED, C_REFRESH, C_RDEPTH, C_WDEPTH, C_HIGH, C_LOW,
+    C_BANKS, C_GROUPS, C_SCHED, C_CLOSED, C_REFRESH, C_RDEPTH, C_WDEPTH, C_HIGH, C_LOW,
     C_READ_DONE, C_WRITE_DONE, C_NREFI, C_NREFIPB, C_NRFCAB, C_NRFCPB, C_NFAW, C_REFPB_SETS,
-    C_LOG, C_LEN
+    C_LOG, C_RELEASE_AT_ACT, C_NEED_SYNC, C_NCAS, C_WCK_READ, C_WCK_WRITE, C_NAAD, C_LEN
 };
 /* scal */
 enum {
     S_NOW, S_WRITE_MODE, S_REF_DUE, S_REF_PENDING, S_REF_BANK, S_REF_CYCLES, S_FAW_INDEX,
-    S_OPEN_BANKS, S_ACTIVE_SINCE, S_ACTIVE_CYCLES, S_QUEUE_CYCLES, S_OUTCOME,
+    S_OPEN_BANKS, S_ACTIVE_SINCE, S_ACTIVE_CYCLES, S_QUEUE_CYCLES, S_WCK_EXPIRY,
+    S_WRITE_DRAINS, S_OUTCOME,
     S_COUNTS = S_OUTCOME + 3, S_LEN = S_COUNTS + NCMD
 };
 
@@ -154,7 +155,7 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writ
 }
 
 enum { B_BANK, B_ROW, B_WRITE, B_ARRIVAL, B_DONE, B_ENQUEUED, B_CFG, B_UPD, B_BANK_READY,
-       B_GROUP_READY, B_CH, B_FAW, B_OPEN_ROW, B_OPENED_AS, B_CLOSED_BY_CONFLICT, B_SCAL, NBUF };
+       B_GROUP_READY, B_CH, B_FAW, B_OPEN_ROW, B_SCAL, NBUF };
 
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *obj[NBUF];
@@ -162,11 +163,12 @@ static PyObject *run(PyObject *self, PyObject *args) {
     int got = 0;
     PyObject *result = NULL;
     i64 *rq = NULL, *wq = NULL;
+    char *classified = NULL;
     Log log = {NULL, 0, 0};
     (void)self;
     if (!PyArg_UnpackTuple(args, "run", NBUF, NBUF, &obj[0], &obj[1], &obj[2], &obj[3], &obj[4],
                            &obj[5], &obj[6], &obj[7], &obj[8], &obj[9], &obj[10], &obj[11],
-                           &obj[12], &obj[13], &obj[14], &obj[15]))
+                           &obj[12], &obj[13]))
         return NULL;
 
     /* Sizes: requests from the bank array, the rest from cfg. */
@@ -188,18 +190,17 @@ static PyObject *run(PyObject *self, PyObject *args) {
         return NULL;
     }
     const Py_ssize_t sizes[NBUF] = {n, n, n, n, n, n, C_LEN, 3 * NCMD * MAXU * 2, NCMD * nb,
-                                    NCMD * ng, NCMD, 4, nb, nb, nb, S_LEN};
-    const int writable[NBUF] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+                                    NCMD * ng, NCMD, 4, nb, S_LEN};
+    const int writable[NBUF] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1};
     static const char *names[NBUF] = {"bank", "row", "is_write", "arrival", "done", "enqueued",
                                       "cfg", "upd", "bank_ready", "group_ready", "channel_ready",
-                                      "faw", "open_row", "opened_as", "closed_by_conflict", "scal"};
+                                      "faw", "open_row", "scal"};
     for (; got < NBUF; got++)
         if (get_buffer(obj[got], &view[got], sizes[got], writable[got], names[got]) < 0) goto out;
 
     const i64 *bank_of = view[B_BANK].buf, *row_of = view[B_ROW].buf;
     const i64 *write_of = view[B_WRITE].buf, *arrival_of = view[B_ARRIVAL].buf;
     i64 *done = view[B_DONE].buf, *enqueued = view[B_ENQUEUED].buf;
-    i64 *opened_as = view[B_OPENED_AS].buf, *cbc = view[B_CLOSED_BY_CONFLICT].buf;
     i64 *s = view[B_SCAL].buf;
     Dev d = {nb, ng, cfg[C_REFPB_SETS], cfg[C_NFAW], view[B_UPD].buf,
              view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CH].buf, view[B_FAW].buf,
@@ -215,9 +216,9 @@ static PyObject *run(PyObject *self, PyObject *args) {
     int state_ok = s[S_FAW_INDEX] >= 0 && s[S_FAW_INDEX] < 4 && s[S_REF_BANK] >= 0 &&
                    s[S_REF_BANK] < cfg[C_REFPB_SETS] && cfg[C_RDEPTH] >= 1 &&
                    cfg[C_RDEPTH] <= MAXDEPTH && cfg[C_WDEPTH] >= 1 && cfg[C_WDEPTH] <= MAXDEPTH &&
-                   cfg[C_REFRESH] >= REFRESH_OFF && cfg[C_REFRESH] <= REFRESH_PER_BANK;
-    for (i64 b = 0; b < nb; b++)
-        state_ok = state_ok && opened_as[b] >= HIT && opened_as[b] <= CONFLICT;
+                   cfg[C_REFRESH] >= REFRESH_OFF && cfg[C_REFRESH] <= REFRESH_PER_BANK &&
+                   cfg[C_SCHED] >= SCHED_FCFS && cfg[C_SCHED] <= SCHED_FRFCFS_ROWHIT &&
+                   cfg[C_NCAS] >= 1;
     for (int k = 0; k < 3 * NCMD * MAXU; k++) {
         const i64 slot = ((const i64 *)view[B_UPD].buf)[2 * k];
         state_ok = state_ok && slot >= -1 && slot < NCMD;
@@ -229,23 +230,28 @@ static PyObject *run(PyObject *self, PyObject *args) {
 
     const i64 rdepth = cfg[C_RDEPTH], wdepth = cfg[C_WDEPTH];
     const i64 high = cfg[C_HIGH], low = cfg[C_LOW];
-    const int frfcfs = (int)cfg[C_FRFCFS], closed = (int)cfg[C_CLOSED];
+    const int sched = (int)cfg[C_SCHED], closed = (int)cfg[C_CLOSED];
     const int refresh = (int)cfg[C_REFRESH], logging = (int)cfg[C_LOG];
-    const i64 not_col = frfcfs ? n : 0;
+    const int release_at_act = (int)cfg[C_RELEASE_AT_ACT], need_sync = (int)cfg[C_NEED_SYNC];
     /* Per bank queues of request indices, in arrival order; a bank holds at most min(depth, n)
-     * (depth <= MAXDEPTH and nb <= MAXBANKS, so the sizes cannot overflow). */
+     * counted requests plus the one in its active slot (depth <= MAXDEPTH and nb <= MAXBANKS,
+     * so the sizes cannot overflow). */
     const i64 rcap = (rdepth < n ? rdepth : n) + 1, wcap = (wdepth < n ? wdepth : n) + 1;
     rq = malloc(sizeof(i64) * (size_t)(nb * rcap));
     wq = malloc(sizeof(i64) * (size_t)(nb * wcap));
+    classified = calloc((size_t)(n ? n : 1), 1); /* row outcome counted, per request */
     i64 rlen[MAXBANKS] = {0}, wlen[MAXBANKS] = {0};
-    if (!rq || !wq) {
+    i64 pinned[MAXBANKS]; /* the request in each bank's active slot, -1 none */
+    if (!rq || !wq || !classified) {
         PyErr_NoMemory();
         goto out;
     }
+    for (i64 b = 0; b < nb; b++) pinned[b] = -1;
 
-    i64 now = s[S_NOW], ref_due = s[S_REF_DUE];
+    i64 now = s[S_NOW], ref_due = s[S_REF_DUE], wck_expiry = s[S_WCK_EXPIRY];
     int write_mode = (int)s[S_WRITE_MODE], ref_pending = (int)s[S_REF_PENDING];
-    i64 rcount = 0, wcount = 0, finished = 0, queue_cycles = 0;
+    i64 rcount = 0, wcount = 0, finished = 0, queue_cycles = 0, npinned = 0;
+    i64 act2_bank = -1, act2_deadline = -1, act2_row = -1; /* the pending ACT-2 (at most one) */
     Py_ssize_t nxt = 0;
     long decisions = 0;
     while (finished < n) {
@@ -270,16 +276,18 @@ static PyObject *run(PyObject *self, PyObject *args) {
             if (wcount == 0 || (rcount && wcount <= low)) write_mode = 0;
         } else if (wcount >= high || (wcount && !rcount)) {
             write_mode = 1;
+            s[S_WRITE_DRAINS] += 1;
         }
         i64 *queues = write_mode ? wq : rq, *qlen = write_mode ? wlen : rlen;
         const i64 depth = write_mode ? wcap : rcap; /* queue stride */
         const int col_slot = write_mode ? WR : RD;
-        const i64 floors[3] = {
-            max64(d.ch[col_slot], now),
-            max64(d.ch[PRE], now),
-            max64(max64(d.ch[ACT], d.faw[s[S_FAW_INDEX]] + d.nfaw), now),
-        };
-        /* Banks a pending refresh holds. */
+        i64 floors[NCMD] = {0};
+        floors[ACT] = max64(max64(d.ch[ACT], d.faw[s[S_FAW_INDEX]] + d.nfaw), now);
+        floors[PRE] = max64(d.ch[PRE], now);
+        floors[RD] = max64(d.ch[RD], now);
+        floors[WR] = max64(d.ch[WR], now);
+        if (act2_bank >= 0) floors[ACT] = INF; /* no ACT-1 while an ACT-2 is pending */
+        /* Banks a pending refresh holds (their active slots excepted). */
         i64 blocked_lo = 0, blocked_step = 0;
         if (ref_pending) {
             if (refresh == REFRESH_ALL_BANK) {
@@ -290,60 +298,96 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 blocked_step = d.sets;
             }
         }
-        /* The winner: least (cycle, tie) over every queued bank's candidate command. */
-        i64 best_t = INF, best_tie = 0, best_bank = -1;
-        int best_kind = COL_K;
-        i64 best_pos = 0;
+        /* The winner: least (cycle, tie) over every bank's candidate commands. A tie is the
+         * request index in an active slot, n + the index otherwise. */
+        i64 best_t = INF, best_tie = 0, best_bank = -1, best_pos = 0;
+        int best_cmd = RD, best_col = 0;
+#define CONSIDER(T, TIE, CMD, COL, POS)                                  \
+    do {                                                                 \
+        const i64 t_ = (T), tie_ = (TIE);                                \
+        if (t_ < best_t || (t_ == best_t && tie_ < best_tie)) {          \
+            best_t = t_;                                                 \
+            best_tie = tie_;                                             \
+            best_bank = b;                                               \
+            best_cmd = (CMD);                                            \
+            best_col = (COL);                                            \
+            best_pos = (POS);                                            \
+        }                                                                \
+    } while (0)
         for (i64 b = 0; b < nb; b++) {
-            const i64 len = qlen[b];
+            const i64 p = pinned[b], len = qlen[b];
+            const i64 g = b % ng;
+            if (p >= 0) { /* the active slot's column command, nothing else */
+                if (b == act2_bank) continue; /* it waits for its ACT-2 */
+                const int slot = write_of[p] ? WR : RD;
+                const i64 bound = max64(d.bank_ready[slot * nb + b], d.group_ready[slot * ng + g]);
+                CONSIDER(max64(bound, floors[slot]), p, slot, 1, 0);
+                continue;
+            }
             if (!len) continue;
             if (blocked_step && b >= blocked_lo && (b - blocked_lo) % blocked_step == 0) continue;
             const i64 *q = queues + b * depth;
             const i64 orow = d.open_row[b];
-            int kind;
-            i64 pos = 0, bound, tie;
-            if (orow == row_of[q[0]]) {
-                kind = COL_K;
-            } else if (orow >= 0) {
-                kind = PRE_K;
-                if (frfcfs) {
+            i64 pos = -1, pre_k = -1;
+            if (orow < 0) {
+                CONSIDER(max64(d.bank_ready[ACT * nb + b], floors[ACT]), n + q[0], ACT, 0, 0);
+                continue;
+            }
+            if (row_of[q[0]] == orow) {
+                pos = 0;
+                if (sched == SCHED_FRFCFS) { /* the oldest request that does not hit */
                     for (i64 k = 1; k < len; k++) {
-                        if (row_of[q[k]] == orow) {
-                            kind = COL_K;
-                            pos = k;
+                        if (row_of[q[k]] != orow) {
+                            pre_k = k;
                             break;
                         }
                     }
                 }
             } else {
-                kind = ACT_K;
+                pre_k = 0;
+                if (sched != SCHED_FCFS) {
+                    for (i64 k = 1; k < len; k++) {
+                        if (row_of[q[k]] == orow) {
+                            pos = k;
+                            break;
+                        }
+                    }
+                }
             }
-            if (kind == COL_K) {
-                bound = max64(d.bank_ready[col_slot * nb + b],
-                              d.group_ready[col_slot * ng + b % ng]);
-                tie = q[pos];
-            } else {
-                bound = d.bank_ready[(kind == PRE_K ? PRE : ACT) * nb + b];
-                tie = not_col + q[0];
+            if (pos >= 0) {
+                const i64 bound = max64(d.bank_ready[col_slot * nb + b],
+                                        d.group_ready[col_slot * ng + g]);
+                CONSIDER(max64(bound, floors[col_slot]), n + q[pos], col_slot, 1, pos);
             }
-            const i64 t = max64(bound, floors[kind]);
-            if (t < best_t || (t == best_t && tie < best_tie)) {
-                best_t = t;
-                best_tie = tie;
-                best_bank = b;
-                best_kind = kind;
-                best_pos = pos;
+            if (pre_k >= 0)
+                CONSIDER(max64(d.bank_ready[PRE * nb + b], floors[PRE]), n + q[pre_k], PRE, 0, 0);
+        }
+#undef CONSIDER
+        if (act2_bank >= 0 &&
+            (best_t > now || now >= act2_deadline ||
+             (best_col && need_sync && best_t >= wck_expiry && act2_deadline <= now + cfg[C_NCAS]))) {
+            /* ACT-2 at the first cycle nothing else is ready for, or at its deadline */
+            apply_updates(&d, ACT2, act2_bank, now);
+            s[S_COUNTS + ACT2] += 1;
+            if (logging && log_push(&log, now, ACT2, act2_bank, act2_row) < 0) {
+                PyErr_NoMemory();
+                goto out;
             }
+            act2_bank = -1;
+            now += 1;
+            continue;
         }
         if (ref_pending) {
             int rcmd;
             i64 rbank = 0, rt;
             if (refresh == REFRESH_ALL_BANK) {
                 rcmd = s[S_OPEN_BANKS] ? PREA : REFAB;
-                rt = max64(now, earliest(&d, rcmd, 0));
+                rt = npinned ? INF : max64(now, earliest(&d, rcmd, 0));
             } else {
                 rcmd = REFPB;
                 rbank = s[S_REF_BANK];
+                int held = 0;
+                for (i64 b = rbank % d.sets; b < nb; b += d.sets) held |= pinned[b] >= 0;
                 for (i64 b = rbank % d.sets; b < nb; b += d.sets) {
                     if (d.open_row[b] >= 0) {
                         rcmd = PRE;
@@ -351,9 +395,9 @@ static PyObject *run(PyObject *self, PyObject *args) {
                         break;
                     }
                 }
-                rt = max64(now, earliest(&d, rcmd, rbank));
+                rt = held ? INF : max64(now, earliest(&d, rcmd, rbank));
             }
-            if (rt <= best_t) {
+            if (act2_bank < 0 && rt < INF && rt <= best_t) {
                 apply_updates(&d, rcmd, rbank, rt);
                 s[S_COUNTS + rcmd] += 1;
                 if (logging && log_push(&log, rt, rcmd, rbank, -1) < 0) {
@@ -361,15 +405,11 @@ static PyObject *run(PyObject *self, PyObject *args) {
                     goto out;
                 }
                 close_or_open(&d, rcmd, rbank, -1, rt);
-                if (rcmd == PREA) {
-                    for (i64 b = 0; b < nb; b++) cbc[b] = 0;
-                } else if (rcmd == PRE) {
-                    cbc[rbank] = 0;
-                } else if (rcmd == REFAB) {
+                if (rcmd == REFAB) {
                     ref_due += cfg[C_NREFI];
                     s[S_REF_CYCLES] += cfg[C_NRFCAB];
                     ref_pending = 0;
-                } else {
+                } else if (rcmd == REFPB) {
                     ref_due += cfg[C_NREFIPB];
                     s[S_REF_CYCLES] += cfg[C_NRFCPB];
                     s[S_REF_BANK] = (rbank + 1) % d.sets;
@@ -395,36 +435,64 @@ static PyObject *run(PyObject *self, PyObject *args) {
                             "DRAM controller has queued requests but no command");
             goto out;
         }
-        const i64 b = best_bank, t = best_t;
-        i64 req;
-        int cmd;
-        if (best_kind == COL_K) {
-            req = best_tie;
-            i64 *q = queues + b * depth;
-            memmove(q + best_pos, q + best_pos + 1, sizeof(i64) * (size_t)(qlen[b] - best_pos - 1));
-            qlen[b]--;
-            cmd = closed ? (write_mode ? WRA : RDA) : col_slot;
-            if (write_mode) {
-                wcount--;
+        const i64 b = best_bank;
+        i64 t = best_t;
+        if (best_col) {
+            const i64 req = best_tie < n ? best_tie : best_tie - n;
+            const int is_w = write_of[req] != 0;
+            if (need_sync && t >= wck_expiry) { /* WCK2CK sync, the column command follows */
+                apply_updates(&d, CAS, b, t);
+                s[S_COUNTS + CAS] += 1;
+                if (logging && log_push(&log, t, CAS, b, row_of[req]) < 0) {
+                    PyErr_NoMemory();
+                    goto out;
+                }
+                t += cfg[C_NCAS];
+            }
+            i64 *q = (is_w ? wq : rq) + b * (is_w ? wcap : rcap);
+            i64 *lens = is_w ? wlen : rlen;
+            memmove(q + best_pos, q + best_pos + 1, sizeof(i64) * (size_t)(lens[b] - best_pos - 1));
+            lens[b]--;
+            int released = 0;
+            if (pinned[b] == req) {
+                pinned[b] = -1;
+                npinned--;
+                released = release_at_act;
+            }
+            if (!released) {
+                if (is_w) wcount--; else rcount--;
+                queue_cycles += t - enqueued[req];
+            }
+            int cmd;
+            if (is_w) {
                 done[req] = t + cfg[C_WRITE_DONE];
+                cmd = closed ? WRA : WR;
+                wck_expiry = max64(wck_expiry, t + cfg[C_WCK_WRITE]);
             } else {
-                rcount--;
                 done[req] = t + cfg[C_READ_DONE];
+                cmd = closed ? RDA : RD;
+                wck_expiry = max64(wck_expiry, t + cfg[C_WCK_READ]);
             }
-            queue_cycles += t - enqueued[req];
             finished++;
-            s[S_OUTCOME + opened_as[b]] += 1;
-            opened_as[b] = HIT;
-        } else {
-            req = best_tie - not_col;
-            if (best_kind == PRE_K) {
-                cmd = PRE;
-                cbc[b] = 1;
-            } else {
-                cmd = ACT;
-                opened_as[b] = cbc[b] ? CONFLICT : MISS;
-                cbc[b] = 0;
+            if (!classified[req]) {
+                classified[req] = 1;
+                s[S_OUTCOME + HIT] += 1;
             }
+            apply_updates(&d, cmd, b, t);
+            s[S_COUNTS + cmd] += 1;
+            if (logging && log_push(&log, t, cmd, b, row_of[req]) < 0) {
+                PyErr_NoMemory();
+                goto out;
+            }
+            close_or_open(&d, cmd, b, row_of[req], t);
+            now = t + 1;
+            continue;
+        }
+        const i64 req = best_tie - n;
+        const int cmd = best_cmd;
+        if (!classified[req]) {
+            classified[req] = 1;
+            s[S_OUTCOME + (cmd == ACT ? MISS : CONFLICT)] += 1;
         }
         apply_updates(&d, cmd, b, t);
         s[S_COUNTS + cmd] += 1;
@@ -433,8 +501,20 @@ static PyObject *run(PyObject *self, PyObject *args) {
             goto out;
         }
         close_or_open(&d, cmd, b, row_of[req], t);
-        if (cmd == ACT) /* the four-activate window, folded as the Python loop does */
-            raise_to(d.ch + ACT, d.faw[s[S_FAW_INDEX]] + d.nfaw);
+        if (cmd == PRE) {
+            now = t + 1;
+            continue;
+        }
+        raise_to(d.ch + ACT, d.faw[s[S_FAW_INDEX]] + d.nfaw); /* the four-activate window */
+        pinned[b] = req; /* the request takes the bank's active slot */
+        npinned++;
+        if (release_at_act) {
+            if (write_of[req]) wcount--; else rcount--;
+            queue_cycles += t - enqueued[req];
+        }
+        act2_bank = b;
+        act2_deadline = t + cfg[C_NAAD];
+        act2_row = row_of[req];
         now = t + 1;
     }
     s[S_NOW] = now;
@@ -442,6 +522,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
     s[S_REF_DUE] = ref_due;
     s[S_REF_PENDING] = ref_pending;
     s[S_QUEUE_CYCLES] += queue_cycles;
+    s[S_WCK_EXPIRY] = wck_expiry;
     if (logging) {
         result = PyBytes_FromStringAndSize((const char *)log.data,
                                            (Py_ssize_t)(log.len * (Py_ssize_t)sizeof(i64)));
@@ -453,6 +534,7 @@ out:
     for (int i = 0; i < got; i++) PyBuffer_Release(&view[i]);
     free(rq);
     free(wq);
+    free(classified);
     free(log.data);
     return result;
 }
@@ -460,7 +542,7 @@ out:
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS,
      "run(bank, row, is_write, arrival, done, enqueued, cfg, upd, bank_ready, group_ready, "
-     "channel_ready, faw, open_row, opened_as, closed_by_conflict, scal) -> bytes | None"},
+     "channel_ready, faw, open_row, scal) -> bytes | None"},
     {NULL, NULL, 0, NULL},
 };
 

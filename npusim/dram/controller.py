@@ -1,23 +1,37 @@
 """One channel's memory controller: queues, scheduler, row policy, refresh, write drain.
 
-Event-driven and cycle-exact in CK cycles: for every pending bank it computes when that bank's
-next command (column command for a row hit, PRE for a conflict, ACT for a closed bank) may
-legally issue, issues the winner and jumps to the next decision; idle cycles are never ticked.
-Policies (names in :mod:`npusim.dram.params`):
+Event-driven and cycle-exact in CK cycles: for every pending bank it computes when the
+commands its requests need next (column command for a row hit, PRE for a conflict, ACT for a
+closed bank) may legally issue, issues the winner and jumps to the next decision; idle cycles
+are never ticked. Policies (names and contracts in :mod:`npusim.dram.params`):
 
-* FR-FCFS: among commands ready at the earliest cycle, column commands (row hits) first, then
-  the oldest request; a bank's oldest row hit is served before its older conflicting requests.
-  FCFS: each bank serves its requests in arrival order (no row-hit reordering); across banks
-  the earliest ready command goes first, ties to the oldest request.
+* Schedulers pick the command that can issue first, ties to the oldest request: ``frfcfs``
+  over every queued request, ``frfcfs-rowhit`` never closing a row an older queued request
+  hits, ``fcfs`` serving each bank in arrival order. A request whose row was activated for it
+  holds its bank's active slot: its column command goes first at equal cycles, in read and
+  write mode alike, and nothing precharges the bank before it.
 * Open page keeps a row open until a request needs another row; closed page closes it after
   every access with auto-precharge (RDA/WRA), the DRAMSim2 "close page" policy.
 * Refresh has priority once due: all-bank precharges all (PREA) and issues REFab every nREFI;
   per-bank precharges and refreshes one bank set every nREFIpb while other banks keep working.
+  Active slots are served before their banks are precharged for it.
 * Reads are served until the write queue reaches its high watermark (or no read is queued),
   then writes until it falls to the low watermark (or no write is left).
+* A request leaves its queue at its row's activation or at its column command
+  (``queue_release``); the next request may then enter.
+
+LPDDR5 command protocol (JESD209-5B): an activation is ACT-1 then ACT-2 at most nAAD CK later;
+ACT-2 takes the first command-bus cycle no other command is ready for, or its last legal
+cycle, and no other ACT-1 goes out while it is pending (Ramulator 2.1's deferred ACT-2). A
+column command whose WCK has stopped (at or after the end of the previous burst plus nWCKPST)
+is preceded by CAS (WCK2CK sync) nCAS CK earlier, unless ``wck_sync`` is ``always-on``; the
+CAS goes out at the cycle the column command could have, as in Ramulator 2.1 (and gives way to
+a pending ACT-2 that would otherwise miss its deadline). Every command takes one CK of the
+command bus. A request's row outcome (hit, miss, conflict) is counted once,
+at its first command (column, ACT or PRE).
 
 Requests enter in order (one front end per channel): a request whose queue is full waits, and
-so does every later one (backpressure). One CK carries one command (command bus).
+so does every later one (backpressure).
 
 The compiled twin of the general loop, ``npusim/dram/_kernel.c``, runs instead of it when it
 was built at install (it is optional: without a C compiler the Python loop runs) unless the
@@ -34,19 +48,21 @@ import numpy as np
 
 from npusim.dram.device import Command, Device
 from npusim.dram.kernel import KERNEL_AVAILABLE, CompiledLoop
-from npusim.dram.params import PagePolicy, RefreshMode, Scheduler
+from npusim.dram.params import PagePolicy, QueueRelease, RefreshMode, Scheduler, WckSync
 from npusim.dram.standard import Timing
 
 _INF = 1 << 62
-COL_K, PRE_K, ACT_K = 0, 1, 2  # kinds of a bank's candidate command, indices into its floors
 HIT, MISS, CONFLICT = 0, 1, 2
-ACT, PRE, RD, WR, RDA, WRA = (
+NONE = -1  # no candidate command
+ACT, PRE, RD, WR, RDA, WRA, ACT2, CAS = (
     int(Command.ACT),
     int(Command.PRE),
     int(Command.RD),
     int(Command.WR),
     int(Command.RDA),
     int(Command.WRA),
+    int(Command.ACT2),
+    int(Command.CAS),
 )
 
 
@@ -73,13 +89,17 @@ class ChannelController:
         write_queue_depth: int,
         write_high_watermark: float,
         write_low_watermark: float,
+        queue_release: QueueRelease = QueueRelease.ACTIVATION,
+        wck_sync: WckSync = WckSync.NEED_SYNC,
         log: bool = False,
     ) -> None:
         self.dev = Device(timing, banks, bank_groups, log=log)
         self.timing = timing
-        self.frfcfs = scheduler is Scheduler.FRFCFS
+        self.scheduler = scheduler
         self.closed_page = page_policy is PagePolicy.CLOSED
         self.refresh = refresh
+        self.queue_release = queue_release
+        self.wck_sync = wck_sync
         self.read_depth = read_queue_depth
         self.write_depth = write_queue_depth
         self.write_high = max(1, math.ceil(write_high_watermark * write_queue_depth))
@@ -91,22 +111,29 @@ class ChannelController:
         self.refresh_pending = False
         self.refresh_bank = 0
         self.refresh_cycles = 0
-        self.outcome = [0, 0, 0]  # row hits, misses, conflicts (per burst)
-        self.opened_as = [HIT] * banks  # outcome the next column command of a bank counts as
-        self.closed_by_conflict = [False] * banks
+        self.wck_expiry = 0  # WCK stops at this cycle: a column command from then on needs CAS
+        self.outcome = [0, 0, 0]  # row hits, misses, conflicts (per burst, at its first command)
+        self.pinned = [-1] * banks  # per bank, the request in its active slot (only in run)
         self.queue_cycles = 0
+        self.write_drains = 0  # times the controller switched to write mode
         self.first_cycle: int | None = None
         self.last_cycle = 0
         self.read_latency_chunks: list[np.ndarray] = []
         self._compiled: CompiledLoop | None = None  # bound at the first compiled run
 
     def _refresh_candidate(self, now: int) -> tuple[int, int, int]:
-        """(cycle, command, bank) of the next command of the pending refresh."""
-        dev = self.dev
+        """(cycle, command, bank) of the next command of the pending refresh; cycle ``_INF``
+        while a bank it must precharge holds an active slot (served first)."""
+        dev, pinned = self.dev, self.pinned
         if self.refresh is RefreshMode.ALL_BANK:
+            if max(pinned) >= 0:
+                return _INF, 0, 0
             cmd = Command.PREA if dev.open_banks else Command.REFAB
             return max(now, dev.earliest(cmd)), int(cmd), 0
-        for b in dev.refreshed_banks(self.refresh_bank):
+        banks = dev.refreshed_banks(self.refresh_bank)
+        if any(pinned[b] >= 0 for b in banks):
+            return _INF, 0, 0
+        for b in banks:
             if dev.open_row[b] >= 0:
                 return max(now, dev.earliest(Command.PRE, b)), PRE, b
         bank = self.refresh_bank
@@ -114,10 +141,6 @@ class ChannelController:
 
     def _issue_refresh(self, t: int, cmd: int, bank: int) -> None:
         self.dev.issue(cmd, bank, -1, t)
-        if cmd == Command.PREA:
-            self.closed_by_conflict[:] = [False] * self.dev.banks
-        elif cmd == Command.PRE:
-            self.closed_by_conflict[bank] = False
         if cmd == Command.REFAB:
             self.refresh_due += self.timing.nREFI
             self.refresh_cycles += self.timing.nRFCab
@@ -129,7 +152,8 @@ class ChannelController:
             self.refresh_pending = False
 
     def _blocked_banks(self) -> tuple[int, ...]:
-        """Banks request commands may not touch while a refresh is pending."""
+        """Banks request commands may not touch while a refresh is pending (active slots
+        excepted)."""
         if not self.refresh_pending:
             return ()
         if self.refresh is RefreshMode.ALL_BANK:
@@ -151,11 +175,12 @@ class ChannelController:
         from the arrival cycle when ``timed``, else from the cycle the request entered its
         queue. The loop is one function on purpose: locals keep the per-command path fast
         (it runs once per command, millions of times a run), so :meth:`Device.issue` is
-        repeated inline here (refresh commands still go through it), and runs of row hits,
-        nearly all commands of a streaming workload, take the narrower inner loop ``stream``.
-        The general loop caches each bank's candidate command between decisions and
-        recomputes only the banks whose state changed (``cand_*`` and ``stale`` below).
-        Both make exactly the decisions described in the module docstring.
+        repeated inline here (``issue``; refresh commands still go through the device), and
+        runs of row hits, nearly all commands of a streaming workload, take the narrower
+        inner loop ``stream``. The general loop caches each bank's candidate commands
+        between decisions and recomputes only the banks whose state changed (``ca_*``,
+        ``cb_*`` and ``stale`` below). Both make exactly the decisions described in the
+        module docstring.
         """
         if self.use_kernel and KERNEL_AVAILABLE:
             if self._compiled is None:
@@ -167,6 +192,7 @@ class ChannelController:
         write_of, arrival_of = is_write.tolist(), arrival.tolist()
         done = [0] * n
         enqueued = [0] * n
+        classified = [False] * n  # row outcome counted (at the request's first command)
         dev, timing = self.dev, self.timing
         nbanks, group_of, open_row = dev.banks, dev.group_of, dev.open_row
         act_b, pre_b = dev.bank_ready[ACT], dev.bank_ready[PRE]
@@ -176,6 +202,15 @@ class ChannelController:
         counts, log = dev.command_counts, dev.log
         bank_upd, group_upd, chan_upd = dev.bank_updates, dev.group_updates, dev.channel_updates
         read_done, write_done = timing.nCL + timing.nBL, timing.nCWL + timing.nBL
+        # WCK runs to the end of a burst plus its postamble; a column command at or after
+        # that cycle needs a CAS first.
+        wck_read, wck_write = read_done + timing.nWCKPST, write_done + timing.nWCKPST
+        n_cas = timing.nCAS
+        need_sync = self.wck_sync is WckSync.NEED_SYNC
+        wck_expiry = self.wck_expiry
+        release_at_act = self.queue_release is QueueRelease.ACTIVATION
+        n_aad = timing.nAAD
+        act2_bank = act2_deadline = act2_row = -1  # the pending ACT-2 (at most one)
         # Per bank, queued request indices and, in step, their rows (so a row-hit search is
         # one C-level list.index instead of a Python loop over the queue).
         rq: list[list[int]] = [[] for _ in range(nbanks)]
@@ -186,6 +221,10 @@ class ChannelController:
         rq_head, wq_head = [-2] * nbanks, [-2] * nbanks
         ractive: list[int] = []  # banks with queued reads / writes, in no particular order
         wactive: list[int] = []
+        # The active slots: a request stays in its bank queue (at its head) until its column
+        # command, but leaves the read/write count at its ACT when release_at_act.
+        pinned = self.pinned
+        pinned_reads = pinned_writes = 0
         rcount = wcount = nxt = finished = 0
         rdepth, wdepth, high, low = (
             self.read_depth,
@@ -193,15 +232,13 @@ class ChannelController:
             self.write_high,
             self.write_low,
         )
-        frfcfs, closed = self.frfcfs, self.closed_page
+        plain = self.scheduler is Scheduler.FRFCFS
+        in_order = self.scheduler is Scheduler.FCFS
+        closed = self.closed_page
         refresh_on = self.refresh is not RefreshMode.OFF
         now, write_mode = self.now, self.write_mode
         queue_cycles = 0
-        outcome, opened_as, closed_by_conflict = (
-            self.outcome,
-            self.opened_as,
-            self.closed_by_conflict,
-        )
+        outcome = self.outcome
         blocked: tuple[int, ...] = self._blocked_banks()
         ref_pending, ref_due = self.refresh_pending, self.refresh_due
         if write_mode:
@@ -210,24 +247,39 @@ class ChannelController:
         else:
             queues, rows, head, active = rq, rq_rows, rq_head, ractive
             col_b, col_g, col_cmd = rd_b, rd_g, RD
-        col_cmd_closed = WRA if write_mode else RDA
         faw_index = dev.faw_index  # a local copy, written back at every ACT
         next_arrival = arrival_of[0] if n else _INF  # of request nxt, _INF when none is left
         rd_bank_upd, rd_group_upd, rd_chan_upd = bank_upd[RD], group_upd[RD], chan_upd[RD]
-        # Each queued bank's candidate command, cached between decisions: its kind, its bank
-        # (and, for a column command, bank group) bound, its tie-break (the request index,
-        # plus n for a row command under FR-FCFS: column commands first, then the oldest
-        # request) and a column command's queue position. Banks in ``stale`` (or all, ``all_stale``)
-        # are recomputed before the next decision: a bank is stale after a request joins its
-        # empty queue or hits its open row, or a column command issues to it (ACT and PRE
-        # set the next candidate directly; a column command raises its group-mates' column
-        # bounds in place); all after a mode switch, a refresh command or a streaming run.
-        cand_kind, cand_bound = [0] * nbanks, [0] * nbanks
-        cand_tie, cand_pos = [0] * nbanks, [0] * nbanks
-        not_col = n if frfcfs else 0
+        # Each bank's candidate commands, cached between decisions: ``ca_*`` its column
+        # command (slot RD or WR, bound, tie, queue position), ``cb_*`` its row command
+        # (slot ACT or PRE, bound, tie); slot NONE when it has none. A tie is the request
+        # index for a request in an active slot and n + the index for the others, so the
+        # least (cycle, tie) is the first ready command, active slots first, then the oldest.
+        # A bank is stale (recomputed before the next decision) after a command to it or
+        # its group (columns move group bounds), or an arrival that may give it a candidate;
+        # all are after a mode switch, a refresh command or a streaming run.
+        ca_slot, ca_bound = [NONE] * nbanks, [0] * nbanks
+        ca_tie, ca_pos = [0] * nbanks, [0] * nbanks
+        cb_slot, cb_bound, cb_tie = [NONE] * nbanks, [0] * nbanks, [0] * nbanks
         group_members = dev.group_members
         stale: list[int] = []
         all_stale = True
+
+        def issue(cmd: int, b: int, t: int, r: int) -> None:
+            """Device.issue's timing updates, count and log (row state is the caller's)."""
+            for ready, latency in bank_upd[cmd]:
+                if ready[b] < t + latency:
+                    ready[b] = t + latency
+            g = group_of[b]
+            for ready, latency in group_upd[cmd]:
+                if ready[g] < t + latency:
+                    ready[g] = t + latency
+            for slot, latency in chan_upd[cmd]:
+                if ch[slot] < t + latency:
+                    ch[slot] = t + latency
+            counts[cmd] += 1
+            if log is not None:
+                log.append((t, cmd, b, r))
 
         def stream(
             now: int,
@@ -237,18 +289,20 @@ class ChannelController:
             rcount: int,
             queue_cycles: int,
             oldest: int,
-        ) -> tuple[int, int, int, int, int, int, int, int]:
+            wck_expiry: int,
+        ) -> tuple[int, int, int, int, int, int, int, int, int]:
             """Row-hit streaming, the common case, with the general loop's decisions.
 
             Precondition (checked by the caller at a decision, after arrivals were queued):
-            open page, read mode, no write queued, no refresh pending, and the head of every
-            read queue hits its bank's open row. Then every candidate is that head's RD, so
-            the winner is the least (cycle, request index), and nothing else needs a look.
-            Returns at the first decision where the precondition may break (a write or a
-            non-hitting head arrives, a head stops hitting) or where a refresh or an arrival
-            could come first; the last value is the cycle the general loop must decide
-            without this path (-1 when any). ``oldest`` is a request index at or below the
-            oldest request not yet served (it only moves forward).
+            open page, read mode, no write queued, no refresh pending, no active slot held,
+            and the head of every read queue hits its bank's open row. Then every candidate
+            is that head's RD, so the winner is the least (cycle, request index), and
+            nothing else needs a look. Returns at the first decision where the precondition
+            may break (a write or a non-hitting head arrives, a head stops hitting) or where
+            a refresh, an arrival or a CAS could come first; the second-last value is the
+            cycle the general loop must decide without this path (-1 when any). ``oldest``
+            is a request index at or below the oldest request not yet served (it only moves
+            forward).
             """
             while True:
                 col_floor = ch[RD]
@@ -261,7 +315,8 @@ class ChannelController:
                 while oldest < nxt and done[oldest]:
                     oldest += 1
                 if oldest == nxt:
-                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, now
+                    return (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest,
+                            now, wck_expiry)  # fmt: skip
                 best_req = oldest
                 best_bank = bank_of[oldest]
                 best_t = rd_b[best_bank]
@@ -281,8 +336,13 @@ class ChannelController:
                             tc = col_floor
                         if tc < best_t or (tc == best_t and rq[b][0] < best_req):
                             best_t, best_bank, best_req = tc, b, rq[b][0]
-                if (refresh_on and ref_due <= best_t) or now < next_arrival <= best_t:
-                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, now
+                if (
+                    (refresh_on and ref_due <= best_t)
+                    or now < next_arrival <= best_t
+                    or (need_sync and best_t >= wck_expiry)
+                ):
+                    return (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest,
+                            now, wck_expiry)  # fmt: skip
                 t, b, req = best_t, best_bank, best_req
                 q, qr = rq[b], rq_rows[b]
                 del q[0]
@@ -309,10 +369,13 @@ class ChannelController:
                     log.append((t, RD, b, row_of[req]))
                 rcount -= 1
                 done[req] = t + read_done
+                if t + wck_read > wck_expiry:
+                    wck_expiry = t + wck_read
                 queue_cycles += t - enqueued[req]
                 finished += 1
-                outcome[opened_as[b]] += 1
-                opened_as[b] = HIT
+                if not classified[req]:
+                    classified[req] = True
+                    outcome[HIT] += 1
                 now = t + 1
                 while not leave and next_arrival <= now:
                     if write_of[nxt]:
@@ -334,16 +397,18 @@ class ChannelController:
                     nxt += 1
                     next_arrival = arrival_of[nxt] if nxt < n else _INF
                 if leave or finished == n:
-                    return now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, -1
+                    return (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest,
+                            -1, wck_expiry)  # fmt: skip
 
         stream_ok, slow_at, miss_bank = self.stream_fast_path and not closed, -1, 0
         oldest = 0
         # The next request waits for room in its queue (backpressure): no arrival is looked at
-        # until a column command frees a slot.
+        # until a queue slot is released.
         front_blocked = False
         while finished < n:
             while next_arrival <= now and not front_blocked:
                 b = bank_of[nxt]
+                r = row_of[nxt]
                 if write_of[nxt]:
                     if wcount >= wdepth:
                         front_blocked = True
@@ -351,13 +416,9 @@ class ChannelController:
                     q = wq[b]
                     if not q:
                         wactive.append(b)
-                        wq_head[b] = row_of[nxt]
-                        stale.append(b)
-                    elif row_of[nxt] == open_row[b]:  # may be the bank's first row hit
-                        stale.append(b)
-                    q.append(nxt)
-                    wq_rows[b].append(row_of[nxt])
+                        wq_head[b] = r
                     wcount += 1
+                    wq_rows[b].append(r)
                 else:
                     if rcount >= rdepth:
                         front_blocked = True
@@ -365,13 +426,16 @@ class ChannelController:
                     q = rq[b]
                     if not q:
                         ractive.append(b)
-                        rq_head[b] = row_of[nxt]
-                        stale.append(b)
-                    elif row_of[nxt] == open_row[b]:
-                        stale.append(b)
-                    q.append(nxt)
-                    rq_rows[b].append(row_of[nxt])
+                        rq_head[b] = r
                     rcount += 1
+                    rq_rows[b].append(r)
+                # Only a bank of the current mode can gain a candidate: a first request, a
+                # first row hit, or (frfcfs) a first request that does not hit.
+                if write_of[nxt] == write_mode and (
+                    not q or (open_row[b] >= 0 and (ca_slot[b] < 0 or (plain and cb_slot[b] < 0)))
+                ):
+                    stale.append(b)
+                q.append(nxt)
                 enqueued[nxt] = now
                 nxt += 1
                 next_arrival = arrival_of[nxt] if nxt < n else _INF
@@ -380,15 +444,21 @@ class ChannelController:
                     write_mode = False
                     queues, rows, head, active = rq, rq_rows, rq_head, ractive
                     col_b, col_g, col_cmd = rd_b, rd_g, RD
-                    col_cmd_closed = RDA
                     all_stale = True
             elif wcount >= high or (wcount and not rcount):
                 write_mode = True
+                self.write_drains += 1
                 queues, rows, head, active = wq, wq_rows, wq_head, wactive
                 col_b, col_g, col_cmd = wr_b, wr_g, WR
-                col_cmd_closed = WRA
                 all_stale = True
-            if stream_ok and not write_mode and not wcount and not ref_pending and now != slow_at:
+            if (
+                stream_ok
+                and not write_mode
+                and not wcount
+                and not ref_pending
+                and now != slow_at
+                and not (pinned_reads or pinned_writes)
+            ):
                 # Every read queue's head hits its open row? (-2: empty queue.) The bank that
                 # missed last time is asked first, as it usually still misses.
                 head_row = rq_head[miss_bank]
@@ -399,71 +469,109 @@ class ChannelController:
                             hits_only, miss_bank = False, b
                             break
                 if hits_only:
-                    (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, slow_at) = (
-                        stream(now, nxt, next_arrival, finished, rcount, queue_cycles, oldest)
-                    )
+                    (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest, slow_at,
+                     wck_expiry) = stream(now, nxt, next_arrival, finished, rcount,
+                                          queue_cycles, oldest, wck_expiry)  # fmt: skip
                     all_stale, front_blocked = True, False
                     continue
-            # Channel-wide lower bounds of each command kind, folded with ``now`` once per
-            # decision, so a bank's candidate cycle is one max with its own bank/group bound.
-            col_floor = ch[col_cmd]
-            if now > col_floor:
-                col_floor = now
-            pre_floor = ch[PRE]
-            if now > pre_floor:
-                pre_floor = now
-            act_floor = ch[ACT]  # nFAW included, see the ACT below
-            if now > act_floor:
-                act_floor = now
-            # Refresh the cached candidate of every bank whose state changed since the last
-            # decision (see ``cand_*`` above).
+            # Banks holding an active slot for a request of the other kind take part too.
+            cross = pinned_reads if write_mode else pinned_writes
+            scan = active
+            if cross:
+                scan = active + [
+                    b for b in range(nbanks) if pinned[b] >= 0 and write_of[pinned[b]] != write_mode
+                ]
+            # Recompute the cached candidates of every bank whose state changed.
             if all_stale:
-                stale[:] = active
+                stale[:] = scan
                 all_stale = False
             if stale:
                 for b in stale:
+                    p = pinned[b]
+                    if p >= 0:  # the active slot's column command, nothing else
+                        g = group_of[b]
+                        if write_of[p]:
+                            tc, tg, ca_slot[b] = wr_b[b], wr_g[g], WR
+                        else:
+                            tc, tg, ca_slot[b] = rd_b[b], rd_g[g], RD
+                        ca_bound[b], ca_tie[b], ca_pos[b] = tc if tc > tg else tg, p, 0
+                        cb_slot[b] = NONE
+                        continue
                     q = queues[b]
                     if not q:
+                        ca_slot[b] = cb_slot[b] = NONE
                         continue
                     orow = open_row[b]
-                    if orow == head[b]:
-                        pos = 0
-                    elif orow >= 0:
-                        qr = rows[b]
-                        if frfcfs and orow in qr:
-                            pos = qr.index(orow)
-                        else:
-                            cand_kind[b], cand_bound[b] = PRE_K, pre_b[b]
-                            cand_tie[b] = not_col + q[0]
-                            continue
-                    else:
-                        cand_kind[b], cand_bound[b], cand_tie[b] = ACT_K, act_b[b], not_col + q[0]
+                    if orow < 0:
+                        ca_slot[b] = NONE
+                        cb_slot[b], cb_bound[b], cb_tie[b] = ACT, act_b[b], n + q[0]
                         continue
+                    if head[b] == orow:
+                        pos = 0
+                        cb_slot[b] = NONE
+                        if plain:  # the oldest request that does not hit may precharge
+                            qr = rows[b]
+                            if qr.count(orow) < len(qr):
+                                i = 1
+                                while qr[i] == orow:
+                                    i += 1
+                                cb_slot[b], cb_bound[b], cb_tie[b] = PRE, pre_b[b], n + q[i]
+                    else:
+                        cb_slot[b], cb_bound[b], cb_tie[b] = PRE, pre_b[b], n + q[0]
+                        qr = rows[b]
+                        if in_order or orow not in qr:
+                            ca_slot[b] = NONE
+                            continue
+                        pos = qr.index(orow)
                     tc = col_b[b]  # a row hit at queue position pos
                     tg = col_g[group_of[b]]
-                    cand_kind[b], cand_bound[b] = COL_K, tc if tc > tg else tg
-                    cand_tie[b], cand_pos[b] = q[pos], pos
+                    ca_slot[b], ca_bound[b] = col_cmd, tc if tc > tg else tg
+                    ca_tie[b], ca_pos[b] = n + q[pos], pos
                 stale.clear()
-            # The winner is the least (cycle, tie) over the banks; ties are unique, so the
-            # bank order does not matter, and a bank whose cycle is already later than the
-            # best so far needs no further look.
-            floors = (col_floor, pre_floor, act_floor)
-            best_t, best_tie, best_bank = _INF, 0, -1
-            for b in [b for b in active if b not in blocked] if blocked else active:
-                tc = cand_bound[b]
-                if tc > best_t:
+            # The winner is the least (cycle, tie) over the banks' candidates; ties are
+            # unique, so the bank order does not matter. Channel-wide lower bounds of each
+            # command kind, folded with ``now`` once per decision, by ready slot.
+            floors = [ch[ACT], ch[PRE], 0, ch[RD], ch[WR]]  # ch[ACT] includes nFAW
+            for slot in (ACT, PRE, RD, WR):
+                if floors[slot] < now:
+                    floors[slot] = now
+            if act2_bank >= 0:
+                floors[ACT] = _INF  # no ACT-1 while an ACT-2 is pending
+            best_t, best_tie, best_bank, best_col = _INF, 0, -1, False
+            for b in scan:
+                if blocked and pinned[b] < 0 and b in blocked:
                     continue
-                floor = floors[cand_kind[b]]
-                if floor > tc:
-                    tc = floor
-                    if tc > best_t:
-                        continue
-                tie = cand_tie[b]
-                if tc < best_t or tie < best_tie:
-                    best_t, best_tie, best_bank = tc, tie, b
+                slot = ca_slot[b]
+                if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
+                    tc = ca_bound[b]
+                    floor = floors[slot]
+                    if floor > tc:
+                        tc = floor
+                    if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
+                        best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
+                slot = cb_slot[b]
+                if slot >= 0:
+                    tc = cb_bound[b]
+                    floor = floors[slot]
+                    if floor > tc:
+                        tc = floor
+                    if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
+                        best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
+            if act2_bank >= 0 and (
+                best_t > now
+                or now >= act2_deadline
+                or (
+                    best_col and need_sync and best_t >= wck_expiry and act2_deadline <= now + n_cas
+                )
+            ):
+                # ACT-2 at the first cycle nothing else is ready for, or at its deadline
+                issue(ACT2, act2_bank, now, act2_row)
+                act2_bank = -1
+                now += 1
+                continue
             if ref_pending:
                 rt, rcmd, rbank = self._refresh_candidate(now)
-                if rt <= best_t:
+                if act2_bank < 0 and rt < _INF and rt <= best_t:
                     self._issue_refresh(rt, rcmd, rbank)
                     all_stale = True
                     ref_pending, ref_due = self.refresh_pending, self.refresh_due
@@ -492,85 +600,102 @@ class ChannelController:
                 raise RuntimeError("DRAM controller has queued requests but no command")
             b = best_bank
             t = best_t
-            kind = cand_kind[b]
-            if kind == COL_K:
-                req = best_tie
-                front_blocked = False
-                stale.append(b)
-                pos = cand_pos[b]
-                q, qr = queues[b], rows[b]
+            g = group_of[b]
+            if best_col:
+                req = best_tie if best_tie < n else best_tie - n
+                is_write_req = write_of[req]
+                if need_sync and t >= wck_expiry:
+                    issue(CAS, b, t, row_of[req])  # WCK2CK sync, the column command follows
+                    t += n_cas
+                pos = ca_pos[b]
+                if is_write_req:
+                    q, qr, heads, owners = wq[b], wq_rows[b], wq_head, wactive
+                else:
+                    q, qr, heads, owners = rq[b], rq_rows[b], rq_head, ractive
                 del q[pos]
                 del qr[pos]
                 if not q:
-                    active.remove(b)
-                    head[b] = -2
+                    owners.remove(b)
+                    heads[b] = -2
                 elif pos == 0:
-                    head[b] = qr[0]
-                cmd = col_cmd_closed if closed else col_cmd
-                if write_mode:
-                    wcount -= 1
+                    heads[b] = qr[0]
+                released = False
+                if pinned[b] == req:
+                    pinned[b] = -1
+                    released = release_at_act
+                    if is_write_req:
+                        pinned_writes -= 1
+                    else:
+                        pinned_reads -= 1
+                if not released:
+                    if is_write_req:
+                        wcount -= 1
+                    else:
+                        rcount -= 1
+                    queue_cycles += t - enqueued[req]
+                    front_blocked = False
+                if is_write_req:
                     done[req] = t + write_done
+                    cmd = WRA if closed else WR
+                    if t + wck_write > wck_expiry:
+                        wck_expiry = t + wck_write
                 else:
-                    rcount -= 1
                     done[req] = t + read_done
-                queue_cycles += t - enqueued[req]
+                    cmd = RDA if closed else RD
+                    if t + wck_read > wck_expiry:
+                        wck_expiry = t + wck_read
                 finished += 1
-                outcome[opened_as[b]] += 1
-                opened_as[b] = HIT
-            else:
-                req = best_tie - not_col
-                cmd = PRE if kind == PRE_K else ACT
-                if cmd == PRE:
-                    closed_by_conflict[b] = True
-                else:
-                    opened_as[b] = CONFLICT if closed_by_conflict[b] else MISS
-                    closed_by_conflict[b] = False
-            # Device.issue, inline (it runs once per command): timing, count, log, row state
-            for ready, latency in bank_upd[cmd]:
-                if ready[b] < t + latency:
-                    ready[b] = t + latency
-            g = group_of[b]
-            for ready, latency in group_upd[cmd]:
-                if ready[g] < t + latency:
-                    ready[g] = t + latency
-            for slot, latency in chan_upd[cmd]:
-                if ch[slot] < t + latency:
-                    ch[slot] = t + latency
-            counts[cmd] += 1
-            if log is not None:
-                log.append((t, cmd, b, row_of[req]))
-            if kind == COL_K:
-                # The group's column bound moved, and with it every column candidate of the
-                # group (a candidate's bound is max(bank bound, group bound)).
-                tg = col_g[g]
-                for m in group_members[g]:
-                    if cand_kind[m] == COL_K and cand_bound[m] < tg:
-                        cand_bound[m] = tg
-            if cmd == ACT:
-                faw[faw_index] = t
-                dev.faw_index = faw_index = (faw_index + 1) & 3
-                # Fold the four-activate window into the channel's ACT bound: it only moves
-                # at an ACT (the oldest of the last four plus nFAW), so the floor is one read.
-                if ch[ACT] < faw[faw_index] + nfaw:
-                    ch[ACT] = faw[faw_index] + nfaw
-                open_row[b] = row_of[req]
-                if dev.open_banks == 0:
-                    dev.active_since = t
-                dev.open_banks += 1
-                # the bank's next candidate, set here rather than recomputed: the column
-                # command of the request (its queue's head) the row was opened for
-                tc, tg = col_b[b], col_g[g]
-                cand_kind[b], cand_bound[b] = COL_K, tc if tc > tg else tg
-                cand_tie[b], cand_pos[b] = req, 0
-            elif cmd != col_cmd:  # PRE, RDA, WRA close the bank
+                if not classified[req]:
+                    classified[req] = True
+                    outcome[HIT] += 1
+                issue(cmd, b, t, row_of[req])
+                stale.extend(group_members[g])  # the group's column bounds moved
+                if closed:
+                    open_row[b] = -1
+                    if dev.open_banks == 1:
+                        dev.active_cycles += t - dev.active_since
+                    dev.open_banks -= 1
+                now = t + 1
+                continue
+            req = best_tie - n
+            cmd = cb_slot[b]
+            if not classified[req]:
+                classified[req] = True
+                outcome[MISS if cmd == ACT else CONFLICT] += 1
+            issue(cmd, b, t, row_of[req])
+            stale.append(b)
+            if cmd == PRE:
                 open_row[b] = -1
                 if dev.open_banks == 1:
                     dev.active_cycles += t - dev.active_since
                 dev.open_banks -= 1
-                if cmd == PRE:  # next candidate: the same request's ACT (tie unchanged)
-                    cand_kind[b], cand_bound[b] = ACT_K, act_b[b]
+                now = t + 1
+                continue
+            faw[faw_index] = t  # ACT-1
+            dev.faw_index = faw_index = (faw_index + 1) & 3
+            # Fold the four-activate window into the channel's ACT bound: it only moves at
+            # an ACT (the oldest of the last four plus nFAW), so the floor is one read.
+            if ch[ACT] < faw[faw_index] + nfaw:
+                ch[ACT] = faw[faw_index] + nfaw
+            open_row[b] = row_of[req]
+            if dev.open_banks == 0:
+                dev.active_since = t
+            dev.open_banks += 1
+            pinned[b] = req  # the request takes the bank's active slot
+            if write_of[req]:
+                pinned_writes += 1
+            else:
+                pinned_reads += 1
+            if release_at_act:
+                if write_of[req]:
+                    wcount -= 1
+                else:
+                    rcount -= 1
+                queue_cycles += t - enqueued[req]
+                front_blocked = False
+            act2_bank, act2_deadline, act2_row = b, t + n_aad, row_of[req]
             now = t + 1
-        self.now, self.write_mode = now, write_mode
+        self.now, self.write_mode, self.wck_expiry = now, write_mode, wck_expiry
         self.queue_cycles += queue_cycles
         return self._finish(done, enqueued, is_write, arrival, timed)
 

@@ -4,14 +4,20 @@
 ``t + latency`` of each following command in the same bank, the same bank group or anywhere in
 the channel (JESD209-5B via reference lpddr5.md, Ramulator 2's LPDDR5 constraint list). The
 four-activate window (at most 4 ACTs in any nFAW cycles) is the one rule that is not a pair,
-and one command per CK on the command bus is the other. ACT is modelled as one command (the
-two-part ACT-1/ACT-2 of LPDDR5 and its nAAD gap are not), and a channel has one rank.
+and one command per CK on the command bus is the other. A channel has one rank.
+
+LPDDR5's command set as JESD209-5B defines it: activation takes two commands, ACT-1 (``ACT``
+here: row timings such as nRCD, nRAS and nRC count from it, as in Ramulator 2.1's LPDDR5) and
+ACT-2 (``ACT2``), at least one CK and at most ``nAAD`` CK after it; a column command whose
+WCK is not running is preceded by ``CAS`` (WCK2CK synchronisation), ``nCAS`` CK before it.
+Each of them occupies the command bus for one CK.
 
 :class:`Device` compiles the table once into per-command update lists over plain Python lists
 (``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that the
 controller's hot loop reads directly (it also applies ``bank_updates`` / ``group_updates`` /
 ``channel_updates`` itself, an inline copy of :meth:`Device.issue`, for speed);
-``earliest`` / ``can_issue`` / ``issue`` are the checked API the conformance tests use.
+``earliest`` / ``latest`` / ``can_issue`` / ``issue`` are the checked API the conformance
+tests use.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from npusim.dram.standard import Timing
 
 
 class Command(IntEnum):
-    """DRAM commands; RDA/WRA are the auto-precharge variants, PREA precharges all banks."""
+    """DRAM commands; RDA/WRA are the auto-precharge variants, PREA precharges all banks,
+    ACT is ACT-1 and ACT2 its second half, CAS the WCK2CK-sync command before a column one."""
 
     ACT = 0
     PRE = 1
@@ -34,6 +41,8 @@ class Command(IntEnum):
     WRA = 6
     REFAB = 7
     REFPB = 8
+    ACT2 = 9
+    CAS = 10
 
 
 _ACT, _PRE, _PREA, _RD, _WR, _RDA, _WRA, _REFPB = (
@@ -41,7 +50,7 @@ _ACT, _PRE, _PREA, _RD, _WR, _RDA, _WRA, _REFPB = (
                      Command.RDA, Command.WRA, Command.REFPB)
 )  # fmt: skip
 COLUMN_COMMANDS = (Command.RD, Command.WR, Command.RDA, Command.WRA)
-READY_SLOT = (0, 1, 2, 3, 4, 3, 4, 7, 8)
+READY_SLOT = (0, 1, 2, 3, 4, 3, 4, 7, 8, 9, 10)
 """Readiness slot of each command: RDA shares RD's and WRA shares WR's, because every
 constraint on a following RD also holds for RDA (and WR / WRA) in ``TIMING_CONSTRAINTS``."""
 
@@ -50,7 +59,7 @@ constraint on a following RD also holds for RDA (and WR / WRA) in ``TIMING_CONST
 class Constraint:
     """``following`` may issue no earlier than ``latency`` CK after ``preceding``, in ``scope``.
 
-    ``latency`` is a sum of ``Timing`` attribute names (``"wr_to_pre + nRP"``).
+    ``latency`` is a sum of ``Timing`` attribute names and integers (``"wr_to_pre + nRP"``).
     """
 
     preceding: tuple[str, ...]
@@ -74,6 +83,8 @@ TIMING_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(("RDA",), ("ACT", "REFPB"), "bank", "nRTP + nRP"),
     Constraint(("WRA",), ("ACT", "REFPB"), "bank", "wr_to_pre + nRP"),
     Constraint(("REFPB",), ("ACT",), "bank", "nRFCpb"),
+    Constraint(("ACT",), ("ACT2",), "bank", "1"),  # the next CK at the earliest (command bus)
+    Constraint(("CAS",), _COL, "bank", "nCAS"),
     # same bank group
     Constraint(_COL_RD, _COL_RD, "group", "nCCD_L"),
     Constraint(_COL_WR, _COL_WR, "group", "nCCD_L"),
@@ -98,7 +109,8 @@ TIMING_CONSTRAINTS: tuple[Constraint, ...] = (
 
 def constraint_latency(constraint: Constraint, timing: Timing) -> int:
     """CK cycles of ``constraint.latency`` under ``timing``."""
-    return sum(int(getattr(timing, term.strip())) for term in constraint.latency.split("+"))
+    terms = [term.strip() for term in constraint.latency.split("+")]
+    return sum(int(term) if term.isdigit() else int(getattr(timing, term)) for term in terms)
 
 
 Updates = list[list[tuple[int, int]]]
@@ -162,6 +174,7 @@ class Device:
         self.faw = [-(10**9)] * 4
         self.faw_index = 0
         self.open_row = [-1] * banks
+        self.act_at = [-(10**9)] * banks  # cycle of each bank's last ACT-1 (for ACT-2's nAAD)
         self.open_banks = 0
         self.active_since = 0
         self.active_cycles = 0
@@ -191,11 +204,18 @@ class Device:
             t = max(t, self.faw[self.faw_index] + self.timing.nFAW)
         return t
 
+    def latest(self, cmd: Command, bank: int = 0) -> int:
+        """Latest cycle ``cmd`` may issue on ``bank``: ACT-2 within nAAD of its ACT-1; no
+        limit (``2**62``) for the other commands."""
+        if cmd == Command.ACT2:
+            return self.act_at[bank] + self.timing.nAAD
+        return 1 << 62
+
     def legal(self, cmd: Command, bank: int = 0, row: int = 0) -> bool:
         """Whether the row state allows ``cmd`` (ACT to a closed bank, RD to the open row, ...)."""
         if cmd == Command.ACT:
             return self.open_row[bank] < 0
-        if cmd == Command.PRE:
+        if cmd in (Command.PRE, Command.ACT2, Command.CAS):
             return self.open_row[bank] >= 0
         if cmd in COLUMN_COMMANDS:
             return self.open_row[bank] == row
@@ -207,7 +227,9 @@ class Device:
 
     def can_issue(self, cmd: Command, bank: int, row: int, t: int) -> bool:
         """Whether ``cmd`` may issue at cycle ``t``: legal in the row state and on time."""
-        return self.legal(cmd, bank, row) and t >= self.earliest(cmd, bank)
+        return self.legal(cmd, bank, row) and self.earliest(cmd, bank) <= t <= self.latest(
+            cmd, bank
+        )
 
     def issue(self, cmd: int, bank: int, row: int, t: int) -> None:
         """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``).
@@ -238,6 +260,7 @@ class Device:
         if cmd in (_RD, _WR):
             return
         if cmd == _ACT:
+            self.act_at[bank] = t
             self.faw[self.faw_index] = t
             self.faw_index = (self.faw_index + 1) & 3
             self.open_row[bank] = row

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from npusim.dram.device import Command, Device
-from npusim.dram.params import RefreshMode
+from npusim.dram.params import QueueRelease, RefreshMode, Scheduler, WckSync
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -39,10 +39,13 @@ SCALARS = (  # the scal buffer, in the C enum's order: (object, attribute) of ea
     ("dev", "active_since"),
     ("dev", "active_cycles"),
     ("ctrl", "queue_cycles"),
-)  # then outcome[3] and command_counts[9]
+    ("ctrl", "wck_expiry"),
+    ("ctrl", "write_drains"),
+)  # then outcome[3] and command_counts[11]
 FLAGS = frozenset({"write_mode", "refresh_pending"})  # bools on the Python side
 MAX_UPDATES = 8  # update entries per (scope, command) in the kernel's table (MAXU in C)
 REFRESH_CODES = {RefreshMode.OFF: 0, RefreshMode.ALL_BANK: 1, RefreshMode.PER_BANK: 2}
+SCHEDULER_CODES = {Scheduler.FCFS: 0, Scheduler.FRFCFS: 1, Scheduler.FRFCFS_ROWHIT: 2}
 
 
 class CompiledLoop:
@@ -59,7 +62,7 @@ class CompiledLoop:
             [
                 dev.banks,
                 dev.bank_groups,
-                ctrl.frfcfs,
+                SCHEDULER_CODES[ctrl.scheduler],
                 ctrl.closed_page,
                 REFRESH_CODES[ctrl.refresh],
                 ctrl.read_depth,
@@ -75,6 +78,12 @@ class CompiledLoop:
                 timing.nFAW,
                 Device.REFPB_SETS,
                 dev.log is not None,
+                ctrl.queue_release is QueueRelease.ACTIVATION,
+                ctrl.wck_sync is WckSync.NEED_SYNC,
+                timing.nCAS,
+                timing.nCL + timing.nBL + timing.nWCKPST,
+                timing.nCWL + timing.nBL + timing.nWCKPST,
+                timing.nAAD,
             ],
             dtype=np.int64,
         )
@@ -94,8 +103,6 @@ class CompiledLoop:
         channel_ready = np.array(dev.channel_ready, dtype=np.int64)
         faw = np.array(dev.faw, dtype=np.int64)
         open_row = np.array(dev.open_row, dtype=np.int64)
-        opened_as = np.array(ctrl.opened_as, dtype=np.int64)
-        closed_by_conflict = np.array(ctrl.closed_by_conflict, dtype=np.int64)
         owners = {"ctrl": ctrl, "dev": dev}
         scalars = np.array(
             [getattr(owners[owner], name) for owner, name in SCALARS]
@@ -117,8 +124,6 @@ class CompiledLoop:
             channel_ready,
             faw,
             open_row,
-            opened_as,
-            closed_by_conflict,
             scalars,
         )
         for ready, new in zip(dev.bank_ready, bank_ready.tolist(), strict=True):
@@ -128,8 +133,6 @@ class CompiledLoop:
         dev.channel_ready[:] = channel_ready.tolist()
         dev.faw[:] = faw.tolist()
         dev.open_row[:] = open_row.tolist()
-        ctrl.opened_as[:] = opened_as.tolist()
-        ctrl.closed_by_conflict[:] = [bool(c) for c in closed_by_conflict.tolist()]
         values = scalars.tolist()
         for (owner, name), value in zip(SCALARS, values, strict=False):
             setattr(owners[owner], name, bool(value) if name in FLAGS else value)

@@ -20,10 +20,45 @@ from npusim.dram.standard import BANK_ARCHS, DENSITIES, PRESETS, TIMING_NAMES, r
 
 
 class Scheduler(Enum):
-    """Request scheduler: FR-FCFS (row hits first, then oldest) or plain FCFS (oldest only)."""
+    """Request scheduler; each picks, among the commands the queued requests need next, the
+    one that can issue first (first ready), ties to the oldest request (first come):
+
+    * ``frfcfs``: exactly that, over every request of the queue (Ramulator 2.1 ``FRFCFS``):
+      a younger request's PRE may close a row an older queued request still hits, when that
+      PRE can issue before the older request's column command.
+    * ``frfcfs-rowhit`` (the default): the same, except that a bank's row is never closed
+      while an older (or as old) queued request hits it (Ramulator 2.1 ``FRFCFS-RowHit``,
+      what its own LPDDR5 tests run). It never activates a row twice for requests that were
+      queued together, so streams and mixes pay fewer ACTs; it is the default for that.
+    * ``fcfs``: each bank serves its requests in arrival order (no row-hit reordering).
+
+    Requests whose row was activated for them (the controller's active slots) go before all
+    others at equal cycles, in any read/write mode, and their bank is not precharged.
+    """
 
     FRFCFS = "frfcfs"
+    FRFCFS_ROWHIT = "frfcfs-rowhit"
     FCFS = "fcfs"
+
+
+class QueueRelease(Enum):
+    """When a request leaves its read or write queue (and its slot takes the next arrival):
+    at its row's activation, moving to a per-bank active slot until its column command
+    (``activation``, the default: Ramulator 2.1's active buffer; the queue then holds only
+    requests waiting for a row command), or at its column command (``column``)."""
+
+    ACTIVATION = "activation"
+    COLUMN = "column"
+
+
+class WckSync(Enum):
+    """WCK2CK synchronisation (JESD209-5B): ``need-sync`` (the default, as in Ramulator 2.1)
+    issues a CAS before a column command once WCK has stopped, i.e. when the command is at
+    or after the end of the last burst plus nWCKPST; ``always-on`` keeps WCK running (no
+    CAS, at the cost of WCK power, which this model does not count)."""
+
+    NEED_SYNC = "need-sync"
+    ALWAYS_ON = "always-on"
 
 
 class PagePolicy(Enum):
@@ -44,6 +79,8 @@ class RefreshMode(Enum):
 SCHEDULERS: Mapping[str, Scheduler] = MappingProxyType({s.value: s for s in Scheduler})
 PAGE_POLICIES: Mapping[str, PagePolicy] = MappingProxyType({p.value: p for p in PagePolicy})
 REFRESH_MODES: Mapping[str, RefreshMode] = MappingProxyType({r.value: r for r in RefreshMode})
+QUEUE_RELEASES: Mapping[str, QueueRelease] = MappingProxyType({r.value: r for r in QueueRelease})
+WCK_SYNC_MODES: Mapping[str, WckSync] = MappingProxyType({w.value: w for w in WckSync})
 
 DEFAULT_MAPPING = "RoBaCoBgCh"
 """Default bit order, MSB to LSB: channel bits lowest, then bank group, so consecutive bursts
@@ -66,9 +103,11 @@ class DramParams:
     channels: int = 1
     mapping: str = DEFAULT_MAPPING
     bank_hash: bool = False
-    scheduler: str = "frfcfs"
+    scheduler: str = "frfcfs-rowhit"
     page_policy: str = "open"
     refresh: str = "all-bank"
+    queue_release: str = "activation"
+    wck_sync: str = "need-sync"
     read_queue_depth: int = 32
     write_queue_depth: int = 32
     write_high_watermark: float = 0.8
@@ -97,6 +136,8 @@ def _name_problems(params: DramParams) -> list[tuple[str, str]]:
         ("scheduler", "scheduler", SCHEDULERS),
         ("page_policy", "page policy", PAGE_POLICIES),
         ("refresh", "refresh mode", REFRESH_MODES),
+        ("queue_release", "queue release", QUEUE_RELEASES),
+        ("wck_sync", "WCK sync mode", WCK_SYNC_MODES),
     ]
     for key, kind, registry in registries:
         value = getattr(params, key)
@@ -178,6 +219,7 @@ _PHYSICS: tuple[tuple[str, str, str], ...] = (
     ("nREFI", ">", "nRFCab + nRPab + nRCD + nRAS"),
     ("nREFIpb", ">", "nRFCpb"),
     ("nCL + nBL + 2", ">", "nCWL"),
+    ("nAAD", ">=", "1"),
 )
 """Relations the timing must keep after overrides (JESD209-5: tRC = tRAS + tRP; a burst may
 not overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank group) is

@@ -20,6 +20,12 @@ Three tables, read by one mechanism (:func:`resolve_timing`):
   datasheet; JESD209-5B). Without bank groups the "_L" timings equal the "_S" ones; 8B mode
   uses tRRD 10 ns and tFAW 40 ns (Synopsys driver, "8Bank mode").
 
+Command-protocol timings, the same in every bin (CK): ``nAAD`` 8, the longest ACT-1 to ACT-2
+gap (reference lpddr5.md; JESD209-5B specifies tAAD in nCK); ``nCAS`` 1, CAS (WCK2CK sync) to
+its RD/WR, which takes the next CK (JESD209-5B; Ramulator 2.1's preset writes it as
+``nCAS: 0`` "next cycle"); ``nWCKPST`` 1, the WCK postamble after a burst (tWCKPST 2.5 tWCK,
+under one CK at WCK:CK 4:1; Ramulator 2.1's LPDDR5-6400 preset: 1).
+
 One x16 channel is one die; a BL16 burst moves 32 B, BL32 64 B.
 """
 
@@ -70,6 +76,9 @@ class Timing:
     nREFIpb: int
     nPBR2PBR: int
     nPBR2ACT: int
+    nAAD: int
+    nCAS: int
+    nWCKPST: int
 
     @property
     def rd_to_wr(self) -> int:
@@ -146,21 +155,21 @@ PRESETS: Mapping[str, SpeedBin] = MappingProxyType(
             "LPDDR5_6400", 6400, 1250,
             _ck(nBL=2, nBL_L=4, nCL=17, nCWL=9, nRCD=15, nRP=15, nRPab=17, nRAS=34, nRC=49,
                 nWR=28, nRTP=8, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=4, nFAW=16, nWTR_S=5,
-                nWTR_L=10, nREFI=3125, nREFIpb=391, nPBR2ACT=6),
+                nWTR_L=10, nREFI=3125, nREFIpb=391, nPBR2ACT=6, nAAD=8, nCAS=1, nWCKPST=1),
             "JESD209-5B tables as carried by Ramulator 2.1 (reference lpddr5.md)",
         ),
         "LPDDR5_4267": SpeedBin(
             "LPDDR5_4267", 4267, 1875,
             _ck(nBL=2, nBL_L=4, nCL=12, nCWL=6, nRCD=10, nRP=10, nRPab=12, nRAS=23, nRC=33,
                 nWR=19, nRTP=6, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=3, nFAW=11, nWTR_S=4,
-                nWTR_L=7, nREFI=2084, nREFIpb=261, nPBR2ACT=4),
+                nWTR_L=7, nREFI=2084, nREFIpb=261, nPBR2ACT=4, nAAD=8, nCAS=1, nWCKPST=1),
             "JESD209-5A ns values and RL/WL per bin from the Synopsys DWC LPDDR5 driver",
         ),
         "LPDDR5_3200": SpeedBin(
             "LPDDR5_3200", 3200, 2500,
             _ck(nBL=2, nBL_L=4, nCL=9, nCWL=5, nRCD=8, nRP=8, nRPab=9, nRAS=17, nRC=25,
                 nWR=14, nRTP=5, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=2, nFAW=8, nWTR_S=4,
-                nWTR_L=5, nREFI=1563, nREFIpb=196, nPBR2ACT=3),
+                nWTR_L=5, nREFI=1563, nREFIpb=196, nPBR2ACT=3, nAAD=8, nCAS=1, nWCKPST=1),
             "JESD209-5A ns values and RL/WL per bin from the Synopsys DWC LPDDR5 driver",
         ),
     }

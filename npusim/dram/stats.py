@@ -1,10 +1,11 @@
 """Statistics of a DRAM run, per channel and in total (typed results, no printing).
 
 Bandwidth is bytes moved on the data bus over the elapsed time from the first arrival to the
-last completion, in GB/s (1e9 B/s). Row outcomes are counted per burst from the commands:
-a column command is a conflict if its bank was opened after the scheduler precharged another
-row for it, a miss if the bank was opened from closed (start, auto-precharge, refresh), and a
-hit if the row was already open. Read latency is per burst, in ns.
+last completion, in GB/s (1e9 B/s). Row outcomes are counted per burst (the controller's
+request), once, at its first command: a hit if that is its column command (its row was open),
+a conflict if a PRE (another row was open), a miss if an ACT (the bank was closed), as
+Ramulator 2.1 counts them. Read latency is per burst, in ns. Command counts include ACT2 (the
+second half of each activation) and CAS (WCK2CK sync).
 """
 
 from __future__ import annotations

@@ -15,8 +15,10 @@ from npusim.dram.energy import DramEnergy
 from npusim.dram.mapping import AddressMap
 from npusim.dram.params import (
     PAGE_POLICIES,
+    QUEUE_RELEASES,
     REFRESH_MODES,
     SCHEDULERS,
+    WCK_SYNC_MODES,
     DramParams,
     check_params,
 )
@@ -81,6 +83,8 @@ class DramSystem:
                 write_queue_depth=params.write_queue_depth,
                 write_high_watermark=params.write_high_watermark,
                 write_low_watermark=params.write_low_watermark,
+                queue_release=QUEUE_RELEASES[params.queue_release],
+                wck_sync=WCK_SYNC_MODES[params.wck_sync],
                 log=log_commands,
             )
             for _ in range(params.channels)
