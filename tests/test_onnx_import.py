@@ -864,3 +864,87 @@ def test_new_activation_functions() -> None:
             ActivationFunction.LRN,
         )
     ] == [10, 20, 10, 50, 70]
+
+
+def test_no_fusion_when_the_output_has_other_readers(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], name="bn"),
+        helper.make_node("Add", ["n", "r"], ["y"], name="add"),
+    ]
+    consts = {
+        "w": weights(2, 2, 1, 1),
+        "g": np.ones(2),
+        "b": np.zeros(2),
+        "m": np.zeros(2),
+        "v": np.ones(2),
+    }
+    w = load_workload(save(tmp_path, nodes, {"x": [1, 2, 3, 3]}, ["y"], consts))
+    assert [(layer.name, layer.kind) for layer in w.layers] == [
+        ("conv", "conv2d"),
+        ("relu", "activation"),
+        ("bn", "activation"),
+        ("add", "elementwise"),
+    ]
+    assert not by_name(w, "conv").relu and by_name(w, "bn").function is ActivationFunction.AFFINE
+    assert w.inputs["add"] == ("bn", "relu")
+
+
+def test_constant_of_shape_weights_stay_views(tmp_path: Path) -> None:
+    """The light_* models' weights: ConstantOfShape(0.02), folded with a BatchNorm."""
+    fill = helper.make_tensor("fill", FLOAT, [1], [0.02])
+    gamma, var = np.array([1.0, 2.0, 3.0]), np.array([0.25, 1.0, 4.0])
+    nodes = [
+        helper.make_node("ConstantOfShape", ["wshape"], ["w"], value=fill),
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"], epsilon=0.0),
+    ]
+    graph = helper.make_graph(
+        nodes, "cos", [helper.make_tensor_value_info("x", FLOAT, [1, 4, 5, 5])],
+        [helper.make_tensor_value_info("y", FLOAT, [1, 3, 3, 3])],
+        [numpy_helper.from_array(np.array([3, 4, 3, 3], np.int64), "wshape")]
+        + [numpy_helper.from_array(v.astype(np.float32), n) for n, v in
+           {"g": gamma, "b": np.zeros(3), "m": np.zeros(3), "v": var}.items()],
+    )  # fmt: skip
+    path = tmp_path / "cos.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    folded = load_workload(path).weight_arrays["conv"]
+    assert folded.shape == (3, 36) and folded.strides[1] == 0  # no 3 x 36 copy
+    # 0.02 * gamma / sqrt(var): 0.04, 0.04, 0.03 per output channel
+    np.testing.assert_allclose(folded, np.repeat([[0.04], [0.04], [0.03]], 36, axis=1), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("auto_pad", "pads"), [("SAME_UPPER", (0, 0, 1, 1)),
+                                                 ("SAME_LOWER", (1, 1, 0, 0))])  # fmt: skip
+def test_auto_pad(tmp_path: Path, auto_pad: str, pads: tuple[int, ...]) -> None:
+    # stride 2 over 8 -> 4 outputs need (4 - 1) * 2 + 3 - 8 = 1 padded cell per axis; UPPER
+    # puts the odd one at the end (ONNX Conv operator specification)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], auto_pad=auto_pad, strides=[2, 2])
+    path = save(tmp_path, [node], {"x": [1, 1, 8, 8]}, ["y"], {"w": weights(1, 1, 3, 3)})
+    layer = load_workload(path).layers[0]
+    assert layer.pads == pads and (layer.out_h, layer.out_w) == (4, 4)
+
+
+def test_division_by_a_channel_constant_folds(tmp_path: Path) -> None:
+    w, d = weights(3, 4), RNG.uniform(1, 2, 4).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"], name="fc"),
+             helper.make_node("Div", ["m", "d"], ["q"], name="div"),
+             helper.make_node("Div", ["d", "q"], ["y"], name="inverse")]  # fmt: skip
+    imported = load_workload(save(tmp_path, nodes, {"x": [2, 3]}, ["y"], {"w": w, "d": d}))
+    np.testing.assert_allclose(imported.weight_arrays["fc"], w.T / d[:, None], rtol=1e-6)
+    # d / x is no scaling of the weights: a reciprocal on the vector unit
+    assert by_name(imported, "inverse") == Activation("inverse", 8, ActivationFunction.SCALE)
+
+
+def test_batchnorm_after_a_fused_relu_stays_a_layer(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("BatchNormalization", ["r", "g", "b", "m", "v"], ["y"], name="bn"),
+    ]
+    w0 = weights(2, 2, 1, 1)
+    consts = {"w": w0, "g": np.full(2, 3.0), "b": np.zeros(2), "m": np.zeros(2), "v": np.ones(2)}
+    w = load_workload(save(tmp_path, nodes, {"x": [1, 2, 3, 3]}, ["y"], consts))
+    assert [layer.name for layer in w.layers] == ["conv", "bn"] and w.layers[0].relu
+    np.testing.assert_array_equal(w.weight_arrays["conv"], w0.reshape(2, 2))

@@ -7,7 +7,6 @@ node into the layer that produced its input, or makes its output an alias. A han
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 
@@ -20,7 +19,6 @@ from npusim.workload.layers import (
     Concat,
     Conv2d,
     Elementwise,
-    ElementwiseOp,
     LayerNorm,
     Linear,
     Matmul,
@@ -28,8 +26,9 @@ from npusim.workload.layers import (
     PoolMode,
     Softmax,
 )
+from npusim.workload.onnx.affine import batchnorm, binary
 from npusim.workload.onnx.build import Builder, Unsupported, with_relu
-from npusim.workload.onnx.fold import batchnorm_factors, channel_vector, scale_rows
+from npusim.workload.onnx.fold import scale_rows
 from npusim.workload.onnx.model import Node
 from npusim.workload.onnx.window import window_geometry
 
@@ -108,79 +107,6 @@ def _matmul(b: Builder, node: Node) -> None:
         batch = math.prod(out[:-2]) if len(shape_a) > 1 and len(shape_w) > 1 else 1
         reads = [t for t in (a, w) if not b.is_constant(t)]
         b.emit(Matmul(name, m, k, n, batch=batch), reads, node.outputs[0], node)
-
-
-_ELEMENTWISE = {"Add": ElementwiseOp.ADD, "Sub": ElementwiseOp.ADD, "Mul": ElementwiseOp.MUL,
-                "Div": ElementwiseOp.MUL}  # fmt: skip
-
-
-def _binary(b: Builder, node: Node) -> None:
-    out = b.shape(node.outputs[0], node)
-    elements = math.prod(out)
-    first, second = node.inputs[:2]
-    constant = next((t for t in (first, second) if b.is_constant(t)), None)
-    if constant is None:  # two activations; a broadcast one goes last (same cost)
-        reads = sorted((first, second), key=lambda t: b.activation(t, node).elements != elements)
-        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
-        b.emit(layer, reads, node.outputs[0], node)
-        return
-    x = second if constant == first else first
-    value = b.constants[constant]
-    if value.size == elements:  # a full-size stored operand (a positional embedding)
-        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
-        b.emit(layer, [x], node.outputs[0], node)
-        return
-    scaling = node.op == "Mul" or (node.op == "Div" and constant == second)
-    if _fold_constant_op(b, node, x, value, scaling, out):
-        return
-    _affine(b, node, x, ActivationFunction.SCALE)
-
-
-def _fold_constant_op(
-    b: Builder, node: Node, x: str, value: np.ndarray, scaling: bool, out: tuple[int, ...]
-) -> bool:
-    """Fold a per-channel scale into the weights (a shift is a bias) of the conv/linear that
-    wrote ``x``; False if there is none or ``value`` is not per-channel."""
-    layer = b.fusable(x)
-    if not isinstance(layer, (Conv2d, Linear)) or layer.relu:
-        return False
-    axis = 1 if isinstance(layer, Conv2d) else -1
-    factors = channel_vector(value, out, axis)
-    if factors is None or (node.op == "Sub" and x != node.inputs[0]):
-        return False
-    if node.op == "Div":
-        factors = 1.0 / factors
-    weights = scale_rows(b.weights[layer.name], factors) if scaling else None
-    b.replace(layer, node.outputs[0], node, weights)
-    return True
-
-
-def _affine(b: Builder, node: Node, x: str, function: ActivationFunction) -> None:
-    """A per-channel scale/shift on the vector unit, merged with one just before it."""
-    previous = b.fusable(x)
-    affine = (ActivationFunction.SCALE, ActivationFunction.AFFINE)
-    if isinstance(previous, Activation) and previous.function in affine:
-        merged = dataclasses.replace(previous, function=ActivationFunction.AFFINE)
-        b.replace(merged, node.outputs[0], node)
-        return
-    elements = math.prod(b.shape(node.outputs[0], node))
-    b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
-
-
-def _batchnorm(b: Builder, node: Node) -> None:
-    x, scale, _, _, var = node.inputs[:5]
-    if not (b.is_constant(scale) and b.is_constant(var)):
-        raise Unsupported("its statistics are computed at run time (training mode)")
-    factors = batchnorm_factors(b.constants[scale], b.constants[var],
-                                float(node.attrs.get("epsilon", 1e-5)))  # fmt: skip
-    layer = b.fusable(x)
-    rank = len(b.shape(x, node))
-    foldable = isinstance(layer, Conv2d) or (isinstance(layer, Linear) and rank == 2)
-    if foldable and not layer.relu and factors.size == b.weights[layer.name].shape[0]:  # type: ignore[union-attr]
-        weights = scale_rows(b.weights[layer.name], factors)  # type: ignore[union-attr]
-        b.replace(layer, node.outputs[0], node, weights)  # type: ignore[arg-type]
-        return
-    _affine(b, node, x, ActivationFunction.AFFINE)
 
 
 _ACTIVATIONS = {
@@ -312,13 +238,13 @@ HANDLERS: dict[str, Handler] = {
     "Conv": _conv,
     "Gemm": _gemm,
     "MatMul": _matmul,
-    **dict.fromkeys(("Add", "Sub", "Mul", "Div"), _binary),
+    **dict.fromkeys(("Add", "Sub", "Mul", "Div"), binary),
     "Sum": _sum,
     **dict.fromkeys((*_ACTIVATIONS, "Clip"), _activation),
     **dict.fromkeys(("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"), _pool),
     "Softmax": _softmax,
     "LayerNormalization": _layernorm,
-    "BatchNormalization": _batchnorm,
+    "BatchNormalization": batchnorm,
     "Concat": _concat,
     "Transpose": _transpose,
     "Split": _split,
