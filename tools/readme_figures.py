@@ -1,9 +1,14 @@
-"""Print the figures quoted in README.md, so they can be checked and regenerated.
+"""Regenerate every figure README.md shows: print its tables, redraw its images.
 
-    python tools/readme_figures.py            # all tables (several minutes: cycle fidelity)
-    python tools/readme_figures.py gemv       # one table
+    python tools/readme_figures.py            # everything (several minutes: cycle fidelity)
+    python tools/readme_figures.py gemv dram  # some of them (names: see TABLES)
 
-Every number comes from ``npusim.simulate`` on bundled scenarios and workloads.
+Tables are printed in README order as Markdown, to paste in place of the README's; the
+``plots`` entry redraws the images under ``reports/examples/`` (the README's pictures). Every
+number comes from npusim itself on bundled scenarios and workloads (the DRAM table from the
+LPDDR5 model alone, the calibration tables from the quantizer alone). The speed tables are
+measured by ``benchmarks/bench_*.py`` (the README names each), not here: they depend on the
+machine.
 """
 
 from __future__ import annotations
@@ -108,15 +113,142 @@ def granularity() -> None:
         print(f"| {bits} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
 
 
+def area() -> None:
+    """The MAC array's area next to its cycles, INT8 vs FP32 on the same 32 x 32 array."""
+    from npusim.compute.params import DEFAULT_MACS_PER_PE_PER_CYCLE, ArrayParams
+    from npusim.compute.run import run_layers
+    from npusim.workload.layers import Gemm
+
+    params = ArrayParams(rows=32, cols=32, dataflow="os",
+                         macs_per_pe_per_cycle=DEFAULT_MACS_PER_PE_PER_CYCLE)  # fmt: skip
+    runs = {p: run_layers([("gemm", Gemm(m=128, k=768, n=768))], params, p)
+            for p in ("int8", "fp32")}  # fmt: skip
+    summary = {p: run.to_dict() for p, run in runs.items()}
+    for precision, data in summary.items():
+        print(f"32 x 32 {precision}: MAC area {data['array']['area_mm2']:.3g} mm^2, "
+              f"{data['totals']['compute_cycles']} cycles for a 128 x 768 x 768 GEMM")  # fmt: skip
+    ratio = (
+        summary["fp32"]["totals"]["compute_cycles"] / summary["int8"]["totals"]["compute_cycles"]
+    )
+    print(f"FP32/INT8 cycles: {ratio:.2f}x")
+
+
+def calibration() -> None:
+    """Rounding vs clipping: 100k Laplace values, 0.1 % outliers at 20 sigma, symmetric
+    per-tensor (the data of tests/test_quant_calibration.py)."""
+    import numpy as np
+
+    from npusim.quant import QuantSpec, quantize
+
+    rng = np.random.default_rng(2026)
+    x = rng.laplace(0.0, 1.0, 100_000)
+    outliers = rng.choice(x.size, x.size // 1000, replace=False)
+    x[outliers] = rng.choice([-1.0, 1.0], outliers.size) * 20.0 * np.sqrt(2.0)
+    x = x.astype(np.float32)
+    print("| calibration | INT4 SQNR dB | INT4 clipped % | INT8 SQNR dB |\n|---|---|---|---|")
+    rows = (("min-max", {"calibration": "minmax"}),
+            ("percentile 99.99", {"calibration": "percentile", "percentile": 99.99}),
+            ("percentile 99.9", {"calibration": "percentile", "percentile": 99.9}),
+            ("entropy (KL)", {"calibration": "entropy"}),
+            ("MSE search", {"calibration": "mse"}))  # fmt: skip
+    for label, options in rows:
+        int4 = quantize(x, QuantSpec(bits=4, symmetric=True, **options)).error
+        int8 = quantize(x, QuantSpec(bits=8, symmetric=True, **options)).error
+        print(f"| {label} | {int4.sqnr_db:.2f} | {int4.fraction_clipped * 100:.3f} | "
+              f"{int8.sqnr_db:.2f} |")  # fmt: skip
+
+
+def dram() -> None:
+    """One x16 LPDDR5-6400 channel (peak 12.8 GB/s), 100k 32 B reads per access pattern."""
+    import numpy as np
+
+    from npusim.dram import DramParams, DramSystem
+
+    n, burst = 100_000, 32
+    sequential = np.arange(n, dtype=np.uint64) * burst
+    randoms = np.random.default_rng(7).integers(0, (1 << 30) // burst, n).astype(np.uint64)
+    # RoBaCoBgCh: 2^15 B apart is the next row of the same bank (8 Gb: 2^15 rows per bank)
+    row_stride = (np.arange(n, dtype=np.uint64) % (1 << 15)) * (1 << 15)
+
+    def gbps(addresses: np.ndarray, **params: object) -> float:
+        system = DramSystem(DramParams(**params))
+        system.serve(addresses, False, 0)
+        return system.stats().total.achieved_gbps
+
+    print("| access pattern | GB/s |\n|---|---|")
+    rows = (("sequential, default mapping", sequential, {}),
+            ("same, refresh off", sequential, {"refresh": "off"}),
+            ("same, per-bank refresh", sequential, {"refresh": "per-bank"}),
+            ("one bank group (`BgRoBaCoCh`)", sequential, {"mapping": "BgRoBaCoCh"}),
+            ("closed page, sequential", sequential, {"page_policy": "closed"}),
+            ("stride of one row in one bank", row_stride, {}),
+            ("uniform random reads, open", randoms * burst, {}),
+            ("uniform random reads, closed page", randoms * burst,
+             {"page_policy": "closed"}))  # fmt: skip
+    for label, addresses, params in rows:
+        print(f"| {label} | {gbps(addresses, **params):.2f} |")
+    four = gbps(np.arange(4 * n, dtype=np.uint64) * burst, channels=4)
+    print(f"| 4 channels, sequential | {four:.1f} of 51.2 |")
+
+
+def sweep() -> None:
+    """The bit-width sweep's quoted figures (analytic, sweeps/bitwidth.yaml's scenario)."""
+    gpt2, resnet = load_workload("gpt2_decode"), load_workload("resnet50")
+    for precision in ("fp32", "int8", "binary"):
+        scenario = load_scenario(overrides=["sram.capacity=1 MiB"], precision=precision)
+        t = simulate(scenario, gpt2, "analytic").totals()
+        print(f"gpt2_decode, 1 MiB SRAM, {precision}: {t['dram_read_bytes'] / 2**20:.1f} MiB "
+              f"read in {t['time_s'] * 1e3:.2f} ms")  # fmt: skip
+    for precision in ("fp32", "int8"):
+        for capacity in ("1 MiB", "4 MiB"):
+            scenario = load_scenario(overrides=[f"sram.capacity={capacity}"],
+                                     precision=precision)  # fmt: skip
+            e = simulate(scenario, resnet, "analytic").totals()["energy_pj"]["total"]
+            print(f"resnet50, {capacity} SRAM, {precision}: {e / 1e9:.1f} mJ per inference")
+
+
+def plots() -> None:
+    """Redraw reports/examples/: a default `npusim run` (cycle) and the bit-width sweep."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from npusim.report.plots import write_plots
+    from npusim.report.run_plots import run_plots
+    from npusim.sweep import run_sweep
+
+    examples = Path(__file__).resolve().parents[1] / "reports" / "examples"
+    scenario = load_scenario()
+    result = simulate(scenario, load_workload(scenario.workload), "cycle")
+    for name, content in run_plots(result).items():
+        if name.endswith(".png"):
+            (examples / f"run_{name}").write_bytes(content)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep("bitwidth", tmp, jobs=2, report=False)
+        for plot in write_plots(tmp):
+            target = examples / Path(plot.png).name
+            if target.exists():  # the README shows these; the others stay in the sweep
+                shutil.copy(Path(tmp) / plot.png, target)
+    print(f"redrew {examples}")
+
+
 TABLES = {
-    "granularity": granularity,
     "gemv": gemv,
     "decode": decode_block,
     "working_set": working_set,
     "energy": energy,
+    "area": area,
+    "calibration": calibration,
+    "granularity": granularity,
+    "sweep": sweep,
+    "dram": dram,
+    "plots": plots,
 }
 
 if __name__ == "__main__":
+    unknown = [name for name in sys.argv[1:] if name not in TABLES]
+    if unknown:
+        sys.exit(f"unknown table {', '.join(unknown)}; choose from {', '.join(TABLES)}")
     for name in sys.argv[1:] or list(TABLES):
         print(f"\n## {name}\n")
         TABLES[name]()

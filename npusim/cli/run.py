@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npusim.config import load_scenario
-from npusim.config.resolved import bind_workload, default_out_dir, overrides
+from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
 from npusim.simulate import FIDELITIES, save, simulate, with_extra
@@ -69,9 +69,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
-    reference = args.workload or scenario.workload
+    own_workload = _beside(scenario.workload, scenario.source)
+    reference = args.workload or own_workload
     # the scenario's workload_params belong to the scenario's workload, not to another -w
-    own = scenario.workload_params if reference == scenario.workload else {}
+    same = workload_reference(reference) == workload_reference(own_workload)
+    own = scenario.workload_params if same else {}
     params = {**own, **_params(args.params)}
     workload = load_workload(reference, params, skip_unsupported=args.skip_unsupported)
     scenario = bind_workload(scenario, reference, params)
@@ -103,6 +105,15 @@ def _progress_printer() -> Progress:
                   f"{elapsed:.1f} s wall", file=sys.stderr)  # fmt: skip
 
     return report
+
+
+def _beside(workload: str, scenario_file: str) -> str:
+    """A scenario's relative ``workload`` path, read relative to the scenario file (if a file
+    is there; else as given: a bundled name or a path relative to the current folder)."""
+    candidate = Path(scenario_file).parent / workload
+    if not Path(workload).is_absolute() and candidate.is_file():
+        return str(candidate)
+    return workload
 
 
 def _params(pairs: list[str]) -> dict[str, int]:

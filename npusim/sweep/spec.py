@@ -4,7 +4,7 @@ Format (YAML)::
 
     name: bitwidth
     scenario: lpddr5_51gbps_4mib          # bundled name or path (relative to this file)
-    workloads: [resnet50, {name: gpt2_decode, params: {kv_len: 512}}]
+    workloads: [resnet50, {name: gpt2_decode, params: {kv_len: 512}}]  # the same
     fidelity: analytic                    # optional, default analytic
     mode: product                         # product (default) or zip
     axes:
@@ -147,7 +147,8 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
         scenario = ""
     elif (path.parent / scenario).exists():
         scenario = str((path.parent / scenario).resolve())
-    workloads = _parse_workloads(raw.get("workloads"), problem)
+    workloads = tuple(_beside_sweep(w, path) for w in _parse_workloads(raw.get("workloads"),
+                                                                       problem))  # fmt: skip
     fidelity = fidelity or raw.get("fidelity", DEFAULT_FIDELITY)
     if fidelity not in FIDELITIES:
         problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
@@ -170,6 +171,15 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
         scenario=scenario, workloads=workloads, fidelity=fidelity, mode=mode, axes=axes,
         source=source,
     )  # fmt: skip
+
+
+def _beside_sweep(wspec: WorkloadSpec, path: Path) -> WorkloadSpec:
+    """A workload path relative to the sweep file, when a file is there (else as given: a
+    bundled name or a path relative to the current folder)."""
+    beside = path.parent / wspec.name
+    if Path(wspec.name).is_absolute() or not beside.is_file():
+        return wspec
+    return WorkloadSpec(str(beside.resolve()), wspec.params)
 
 
 def _parse_workloads(items: Any, problem: Any) -> tuple[WorkloadSpec, ...]:

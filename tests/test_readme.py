@@ -1,0 +1,140 @@
+"""Every command and file README.md shows runs (issue 15), so the README cannot drift.
+
+Files: a fenced block right after ``<!-- file: NAME -->`` is written to NAME in a scratch
+folder, and ``$ cat NAME`` in a transcript does the same. Commands: each ``npusim`` line of a
+``bash`` block runs in that folder, in README order; each ``$ npusim`` line of a transcript
+runs too, and the lines under it must be its exact output. Lighter substitutions, each with
+its reason, are in :data:`LIGHTER`; lines that are not npusim (``pip``, ``pytest``, opening a
+browser) and the ONNX section (it needs the optional onnx package and a model file) are not
+run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from npusim.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+# README command -> what the test runs instead, and why.
+LIGHTER = {
+    # 48 cycle-fidelity points take about 100 s: the same command on the README's own
+    # 4-point sweep file keeps the suite short and still runs a cycle-fidelity sweep.
+    "npusim sweep bitwidth --fidelity cycle --jobs 2": "npusim sweep my_sweep.yaml "
+    "--fidelity cycle --jobs 2",
+}
+SKIPPED = ("model.onnx",)  # the ONNX example needs `pip install npusim[onnx]` and a model
+
+
+def blocks() -> list[tuple[str, str, str]]:
+    """(language, preceding marker line, body) of every fenced block, in order."""
+    found = re.finditer(r"(?:<!-- file: (\S+) -->\n)?```(\w*)\n(.*?)```", README.read_text(),
+                        re.S)  # fmt: skip
+    return [(m.group(2), m.group(1) or "", m.group(3)) for m in found]
+
+
+def bash_commands() -> list[str]:
+    lines = []
+    for language, _, body in blocks():
+        if language == "bash":
+            lines += [line.split("  #")[0].strip() for line in body.splitlines()]
+    return [line for line in lines if line.startswith("npusim ")]
+
+
+def transcripts() -> list[list[tuple[str, list[str]]]]:
+    """Each untyped/console block as (command, output lines) pairs."""
+    result = []
+    for language, _, body in blocks():
+        if language not in ("", "console") or not body.startswith("$ "):
+            continue
+        pairs: list[tuple[str, list[str]]] = []
+        for line in body.splitlines():
+            if line.startswith("$ "):
+                pairs.append((line[2:], []))
+            else:
+                pairs[-1][1].append(line)
+        result.append(pairs)
+    return result
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch folder with the README's files and the inputs its commands name."""
+    root = tmp_path_factory.mktemp("readme")
+    for _, name, body in blocks():
+        if name:
+            (root / name).write_text(body)
+    rng = np.random.default_rng(0)
+    np.save(root / "weights.npy", rng.standard_normal((64, 64)).astype(np.float32))
+    (root / "trace.txt").write_text("".join(f"LD {i * 64:#x}\n" for i in range(2000)))
+    return root
+
+
+def test_the_readme_declares_its_files(folder: Path) -> None:
+    assert {"my_npu.yaml", "my_net.yaml", "my_sweep.yaml"} <= {p.name for p in folder.iterdir()}
+    assert main(["validate", *(str(folder / n) for n in ("my_npu.yaml", "my_net.yaml",
+                                                         "my_sweep.yaml"))]) == 0  # fmt: skip
+
+
+def run_in(folder: Path, command: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    command = LIGHTER.get(command, command)
+    args = shlex.split(command)[1:]
+    redirect = args.index(">") if ">" in args else None
+    if args[0] == "run" and "--fidelity" not in args:
+        # suite time: every README run at analytic fidelity (cycle runs: test_results_cli)
+        args += ["--fidelity", "analytic", "--no-plots"]
+    monkeypatch.chdir(folder)
+    if redirect is None:
+        return main(args)
+    target = folder / args[redirect + 1]
+    proc = subprocess.run([sys.executable, "-m", "npusim", *args[:redirect]], cwd=folder,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    target.write_text(proc.stdout)
+    return proc.returncode
+
+
+def test_every_bash_command_of_the_readme_runs(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands = bash_commands()
+    assert "npusim run my_npu.yaml -w my_net.yaml --out reports/mine" in commands
+    for command in commands:
+        if any(skip in command for skip in SKIPPED):
+            continue
+        code = run_in(folder, command, monkeypatch)
+        out = capsys.readouterr()
+        assert code == 0, f"{command}: {out.err[-500:]}"
+    # the reproduce example really reproduced the run it names
+    import json
+
+    first = json.loads((folder / "reports" / "mine" / "summary.json").read_text())
+    assert first["workload"] == "my_net" and first["workload_params"]["seq_len"] == 256
+    assert first["precision_label"] == "int8+fc1:w4a8"
+
+
+def test_every_transcript_prints_what_the_readme_shows(folder: Path) -> None:
+    checked = 0
+    for pairs in transcripts():
+        for command, output in pairs:
+            if command.startswith("cat "):
+                (folder / command[4:]).write_text("\n".join(output) + "\n")
+                continue
+            if not command.startswith("npusim ") or any(s in command for s in SKIPPED):
+                continue
+            args = [sys.executable, "-m", "npusim", *shlex.split(command)[1:]]
+            proc = subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=120)
+            if output:
+                shown = (proc.stdout + proc.stderr).splitlines()
+                assert [line.rstrip() for line in shown] == [line.rstrip() for line in output], (
+                    command
+                )
+                checked += 1
+    assert checked >= 3  # the --set typo, validate bad.yaml, npusim array
