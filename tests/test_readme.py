@@ -138,3 +138,15 @@ def test_every_transcript_prints_what_the_readme_shows(folder: Path) -> None:
                 )
                 checked += 1
     assert checked >= 3  # the --set typo, validate bad.yaml, npusim array
+
+
+def test_every_top_level_summary_key_is_documented(tmp_path: Path) -> None:
+    import json
+
+    assert main(["run", "-q", "--no-plots", "-w", "mlp", "--fidelity", "analytic", "--set",
+                 "sram.capacity=1 MiB", "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    text = README.read_text()
+    section = text[text.index("## What a run writes") : text.index("## Fidelities")]
+    missing = [key for key in summary if f"`{key}`" not in section]
+    assert missing == []
