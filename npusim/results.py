@@ -23,6 +23,10 @@ from npusim.errors import ResultsError
 
 SCHEMA_VERSION = 2
 
+TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")
+"""DRAM traffic by tensor kind, the per-layer ``<kind>_bytes`` keys; they add up to the DRAM
+reads plus writes."""
+
 
 @dataclass(frozen=True)
 class Energy:
@@ -104,6 +108,9 @@ class RunResult:
     # DRAM transfers over time (cycle fidelity): columns start_s, end_s, read_bytes,
     # write_bytes, layer. Written to timeline.csv and plotted, not part of summary.json.
     timeline: Mapping[str, Sequence[Any]] | None = field(default=None, compare=False)
+    # SRAM contents at each layer's end (cycle fidelity): columns end_s, activation_bytes,
+    # other_bytes. Plotted beside the bandwidth plot, not part of summary.json.
+    occupancy: Mapping[str, Sequence[Any]] | None = field(default=None, compare=False)
 
     def totals(self) -> dict[str, Any]:
         """Whole-run figures derived from the layers (see the module docstring)."""
@@ -129,6 +136,13 @@ class RunResult:
             "cache_hit_rate": hits / (hits + misses) if hits + misses else 0.0,
             "energy_pj": energy.as_dict(),
             "mac_utilization": macs / peak_macs if peak_macs > 0 else 0.0,
+            "dram_bytes_by_kind": {
+                kind: sum(int(layer.extra.get(f"{kind}_bytes", 0)) for layer in self.layers)
+                for kind in TRAFFIC_KINDS
+            },
+            "activation_onchip_bytes": sum(
+                int(layer.extra.get("activation_onchip_bytes", 0)) for layer in self.layers
+            ),
         }
 
     def summary(self) -> dict[str, Any]:

@@ -106,18 +106,20 @@ def test_a_tile_that_cannot_fit_the_sram_names_the_layer_and_sizes(tmp_path: Pat
 
 def test_tile_major_weights_cover_every_byte_exactly_once() -> None:
     """Grouped layer whose groups do not divide into whole tiles: no tile straddles groups."""
-    from npusim.engine.cycle import _placements
-    from npusim.engine.layout import Allocator
-    from npusim.engine.plan import plan_layer
+    from npusim.engine.placement import Placer
+    from npusim.engine.residency import plan_network
+    from npusim.engine.system import WEIGHT
     from npusim.workload import Conv2d
 
     scenario = load_scenario(overrides=["sram.capacity=128 KiB"])
     layer = Conv2d("g", in_h=28, in_w=28, in_channels=400, out_channels=400, kernel_h=3,
                    kernel_w=3, padding=1, groups=2)  # fmt: skip
-    plan = plan_layer(layer, scenario)
+    network = plan_network(Workload("w", (layer,)), scenario)
+    plan = network.plans[0]
     assert plan.layer.gemm().n % plan.tiling.tn != 0  # the case that used to overlap
-    steps = _placements(plan, Allocator(1 << 34))
-    blocks = {(int(a), int(z)) for step in steps for a, z in zip(*step.loads[1], strict=True)}
+    steps = Placer(1 << 34, network).steps(plan, network.layers[0])
+    blocks = {(int(a), int(z)) for step in steps for part in step.loads if part.kind == WEIGHT
+              for a, z in zip(part.addrs, part.sizes, strict=True)}  # fmt: skip
     base = min(a for a, _ in blocks)
     coverage = np.zeros(plan.weight.total, np.int32)
     for address, size in blocks:

@@ -24,6 +24,8 @@ def _flow(layer: dict[str, Any]) -> str:
     def text(value: Any) -> str:
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, list):
+            return "[" + ", ".join(text(v) for v in value) + "]"
         return f'"{value}"' if isinstance(value, str) and not value.isidentifier() else str(value)
 
     return "  - {" + ", ".join(f"{k}: {text(v)}" for k, v in layer.items()) + "}"
@@ -39,7 +41,8 @@ def _write(name: str, header: str, top: dict[str, Any], layers: list[dict[str, A
 
 
 def conv(name: str, size: int, cin: int, cout: int, kernel: int, stride: int = 1,
-         groups: int = 1, relu: bool = True) -> dict[str, Any]:  # fmt: skip
+         groups: int = 1, relu: bool = True, inputs: list[str] | None = None,
+         ) -> dict[str, Any]:  # fmt: skip
     layer: dict[str, Any] = {"name": name, "type": "conv2d", "in_h": size, "in_w": size,
                              "in_channels": cin, "out_channels": cout,
                              "kernel": kernel}  # fmt: skip
@@ -51,19 +54,23 @@ def conv(name: str, size: int, cin: int, cout: int, kernel: int, stride: int = 1
         layer["groups"] = groups
     if relu:
         layer["relu"] = True
+    if inputs:
+        layer["inputs"] = inputs
     return layer
 
 
-def add(name: str, elements: int, relu: bool) -> dict[str, Any]:
+def add(name: str, elements: int | str, relu: bool, inputs: list[str]) -> dict[str, Any]:
     layer = {"name": name, "type": "elementwise", "op": "add", "elements": elements}
-    return {**layer, "relu": True} if relu else layer
+    if relu:
+        layer["relu"] = True
+    return {**layer, "inputs": inputs}
 
 
 def resnet50() -> list[dict[str, Any]]:
     layers = [conv("conv1", 224, 3, 64, 7, 2),
               {"name": "maxpool", "type": "pool2d", "mode": "max", "in_h": 112, "in_w": 112,
                "channels": 64, "kernel": 3, "stride": 2, "padding": 1}]  # fmt: skip
-    size, cin = 56, 64
+    size, cin, block_in = 56, 64, "maxpool"
     for stage, (planes, blocks) in enumerate(
         zip((64, 128, 256, 512), (3, 4, 6, 3), strict=True), start=2
     ):
@@ -74,10 +81,14 @@ def resnet50() -> list[dict[str, Any]]:
             layers.append(conv(f"{p}a", size, cin, planes, 1))
             layers.append(conv(f"{p}b", size, planes, planes, 3, stride))
             layers.append(conv(f"{p}c", out, planes, 4 * planes, 1, relu=False))
-            if block == 0:
-                layers.append(conv(f"{p}_down", size, cin, 4 * planes, 1, stride, relu=False))
-            layers.append(add(f"{p}_add", 4 * planes * out * out, relu=True))
-            size, cin = out, 4 * planes
+            shortcut = block_in
+            if block == 0:  # the projection reads the block input, as the add does
+                shortcut = f"{p}_down"
+                layers.append(conv(shortcut, size, cin, 4 * planes, 1, stride, relu=False,
+                                   inputs=[block_in]))  # fmt: skip
+            layers.append(add(f"{p}_add", 4 * planes * out * out, relu=True,
+                              inputs=[f"{p}c", shortcut]))  # fmt: skip
+            size, cin, block_in = out, 4 * planes, f"{p}_add"
     layers.append({"name": "avgpool", "type": "pool2d", "mode": "avg", "in_h": 7, "in_w": 7,
                    "channels": 2048, "global_pool": True})  # fmt: skip
     layers.append({"name": "fc", "type": "linear", "in_features": 2048, "out_features": 1000})
@@ -91,7 +102,7 @@ MOBILENET_V2_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4,
 
 def mobilenet_v2() -> list[dict[str, Any]]:
     layers = [conv("conv_stem", 224, 3, 32, 3, 2)]
-    size, cin, index = 112, 32, 0
+    size, cin, index, block_in = 112, 32, 0, "conv_stem"
     for t, c, n, s in MOBILENET_V2_SETTINGS:
         for repeat in range(n):
             stride = s if repeat == 0 else 1
@@ -100,9 +111,12 @@ def mobilenet_v2() -> list[dict[str, Any]]:
                 layers.append(conv(f"{p}_expand", size, cin, hidden, 1))
             layers.append(conv(f"{p}_dw", size, hidden, hidden, 3, stride, groups=hidden))
             layers.append(conv(f"{p}_project", out, hidden, c, 1, relu=False))
-            if stride == 1 and cin == c:
-                layers.append(add(f"{p}_add", c * out * out, relu=False))
-            size, cin, index = out, c, index + 1
+            block_out = f"{p}_project"
+            if stride == 1 and cin == c:  # the inverted residual: block input + projection
+                block_out = f"{p}_add"
+                layers.append(add(block_out, c * out * out, relu=False,
+                                  inputs=[f"{p}_project", block_in]))  # fmt: skip
+            size, cin, index, block_in = out, c, index + 1, block_out
     layers.append(conv("conv_last", 7, 320, 1280, 1))
     layers.append({"name": "avgpool", "type": "pool2d", "mode": "avg", "in_h": 7, "in_w": 7,
                    "channels": 1280, "global_pool": True})  # fmt: skip
@@ -116,16 +130,21 @@ def _linear(name: str, k: int, n: int, tokens: int | str) -> dict[str, Any]:
 
 
 def bert_base() -> list[dict[str, Any]]:
-    t, layers = "seq_len", []
+    t, layers, x = "seq_len", [], "input"
     for i in range(12):
         p = f"l{i}_"
         layers += [
-            _linear(f"{p}qkv", 768, 3 * 768, t),
-            {"name": f"{p}qk", "type": "matmul", "batch": 12, "m": t, "k": 64, "n": t},
+            # Q, K and V projections all read the layer input (the residual stream)
+            {**_linear(f"{p}q", 768, 768, t), "inputs": [x]},
+            {**_linear(f"{p}k", 768, 768, t), "inputs": [x]},
+            {**_linear(f"{p}v", 768, 768, t), "inputs": [x]},
+            {"name": f"{p}qk", "type": "matmul", "batch": 12, "m": t, "k": 64, "n": t,
+             "inputs": [f"{p}q", f"{p}k"]},
             {"name": f"{p}softmax", "type": "softmax", "batch": 12, "rows": t, "length": t},
-            {"name": f"{p}av", "type": "matmul", "batch": 12, "m": t, "k": t, "n": 64},
+            {"name": f"{p}av", "type": "matmul", "batch": 12, "m": t, "k": t, "n": 64,
+             "inputs": [f"{p}softmax", f"{p}v"]},
             _linear(f"{p}out", 768, 768, t),
-            add(f"{p}add1", "seq_len * 768", relu=False),  # type: ignore[arg-type]
+            add(f"{p}add1", "seq_len * 768", relu=False, inputs=[f"{p}out", x]),
             {"name": f"{p}ln1", "type": "layernorm", "tokens": t, "features": 768},
             _linear(f"{p}ffn1", 768, 3072, t),
             {
@@ -135,30 +154,40 @@ def bert_base() -> list[dict[str, Any]]:
                 "elements": "seq_len * 3072",
             },
             _linear(f"{p}ffn2", 3072, 768, t),
-            add(f"{p}add2", "seq_len * 768", relu=False),  # type: ignore[arg-type]
+            add(f"{p}add2", "seq_len * 768", relu=False, inputs=[f"{p}ffn2", f"{p}ln1"]),
             {"name": f"{p}ln2", "type": "layernorm", "tokens": t, "features": 768},
         ]
+        x = f"{p}ln2"
     return layers
 
 
 def gpt2_decode() -> list[dict[str, Any]]:
-    keys, layers = "kv_len + 1", []
+    keys, layers, x = "kv_len + 1", [], "input"
     for i in range(12):
         p = f"h{i}_"
         layers += [
-            {"name": f"{p}ln1", "type": "layernorm", "tokens": 1, "features": 768},
-            _linear(f"{p}qkv", 768, 3 * 768, 1),
-            {"name": f"{p}qk", "type": "matmul", "batch": 12, "m": 1, "k": 64, "n": keys},
+            {"name": f"{p}ln1", "type": "layernorm", "tokens": 1, "features": 768,
+             "inputs": [x]},
+            # Q, K, V from the same normalized input; the new K and V rows are outputs of the
+            # step (appended to the KV cache in DRAM), and attention reads the whole cache
+            # (kv_len + 1 rows) as its stored second operand.
+            {**_linear(f"{p}q", 768, 768, 1), "inputs": [f"{p}ln1"]},
+            {**_linear(f"{p}k", 768, 768, 1), "inputs": [f"{p}ln1"]},
+            {**_linear(f"{p}v", 768, 768, 1), "inputs": [f"{p}ln1"]},
+            {"name": f"{p}qk", "type": "matmul", "batch": 12, "m": 1, "k": 64, "n": keys,
+             "inputs": [f"{p}q"]},
             {"name": f"{p}softmax", "type": "softmax", "batch": 12, "rows": 1, "length": keys},
-            {"name": f"{p}av", "type": "matmul", "batch": 12, "m": 1, "k": keys, "n": 64},
+            {"name": f"{p}av", "type": "matmul", "batch": 12, "m": 1, "k": keys, "n": 64,
+             "inputs": [f"{p}softmax"]},
             _linear(f"{p}proj", 768, 768, 1),
-            add(f"{p}add1", 768, relu=False),
+            add(f"{p}add1", 768, relu=False, inputs=[f"{p}proj", x]),
             {"name": f"{p}ln2", "type": "layernorm", "tokens": 1, "features": 768},
             _linear(f"{p}fc", 768, 3072, 1),
             {"name": f"{p}gelu", "type": "activation", "function": "gelu", "elements": 3072},
             _linear(f"{p}mlp_proj", 3072, 768, 1),
-            add(f"{p}add2", 768, relu=False),
+            add(f"{p}add2", 768, relu=False, inputs=[f"{p}mlp_proj", f"{p}add1"]),
         ]
+        x = f"{p}add2"
     layers.append({"name": "ln_f", "type": "layernorm", "tokens": 1, "features": 768})
     layers.append(_linear("lm_head", 768, 50257, 1))
     return layers
@@ -169,30 +198,36 @@ def main() -> None:
 ResNet-50 (He et al., CVPR 2016, Table 1), torchvision v1.5 layout (stride on the 3x3), batch 1,
 224 x 224: every convolution (53, including the 4 downsample projections), max and global
 average pooling, the 16 residual adds and the FC. BatchNorm is folded into the convolutions;
-ReLU is fused (relu: true). 25.50 M conv + FC weights, 4.09 GMACs.""",
+ReLU is fused (relu: true). 25.50 M conv + FC weights, 4.09 GMACs. Edges: each block's
+projection and residual add read the block input.""",
            {"name": "resnet50", "description": "ResNet-50 v1.5, 224x224 (every conv + FC)",
             "batch": 1}, resnet50())  # fmt: skip
     _write("mobilenet_v2", """
 MobileNetV2 1.0 (Sandler et al., CVPR 2018, Table 2), torchvision layout, batch 1, 224 x 224:
 inverted residual blocks (1x1 expansion, 3x3 depthwise as groups = channels, 1x1 linear
 projection, residual add when shapes match), last 1x1 conv, global average pool, classifier.
-BatchNorm folded; ReLU6 fused (relu: true). 3.47 M conv + FC weights, 0.30 GMACs.""",
+BatchNorm folded; ReLU6 fused (relu: true). 3.47 M conv + FC weights, 0.30 GMACs. Edges: each
+residual add reads the block input and the projection.""",
            {"name": "mobilenet_v2", "description": "MobileNetV2 1.0, 224x224", "batch": 1},
            mobilenet_v2())  # fmt: skip
     _write("bert_base", """
 BERT-base encoder (Devlin et al., NAACL 2019): 12 post-LN layers, hidden 768, 12 heads of 64,
-FFN 3072 with GELU. Per layer: fused QKV projection (768 x 2304), attention QK^T and AV as
-batched matmuls (batch = heads), softmax, output projection, residual adds, layernorms, FFN.
+FFN 3072 with GELU. Per layer: Q, K and V projections (768 x 768 each) of the layer input,
+attention QK^T (reads Q and K) and AV (reads the probabilities and V) as batched matmuls
+(batch = heads), softmax, output projection, residual adds (reading the residual stream),
+layernorms, FFN.
 Sequence length is the parameter seq_len. Embedding lookup, attention mask, biases and the
 pooler are not modelled. 7,077,888 weights per layer.""",
            {"name": "bert_base", "description": "BERT-base encoder, 12 layers, seq_len tokens",
             "batch": 1, "params": "{seq_len: 128}"}, bert_base())  # fmt: skip
     _write("gpt2_decode", """
 One GPT-2 small decode step (Radford et al. 2019): 12 pre-LN layers, d = 768, 12 heads of 64,
-MLP 3072 with GELU, M = 1 projections; attention of the new token over a KV cache of kv_len
-earlier tokens plus itself (QK^T and AV read the cache), final layernorm and the LM head
-(768 x 50257, tied to the token embedding). Memory-bound: every weight is used once. Writing
-the new K/V into the cache, biases and the embedding lookup are not modelled.""",
+MLP 3072 with GELU, M = 1 projections (Q, K, V of the same normalized input); attention of the
+new token over a KV cache of kv_len earlier tokens plus itself (QK^T and AV read the cache from
+DRAM), residual adds reading the residual stream, final layernorm and the LM head (768 x 50257,
+tied to the token embedding). Memory-bound: every weight is used once. The new K and V rows are
+outputs of the step, written to DRAM (the KV cache append). Biases and the embedding lookup are
+not modelled.""",
            {"name": "gpt2_decode", "description": "GPT-2 small, one decode step, kv_len cache",
             "batch": 1, "params": "{kv_len: 1024}"}, gpt2_decode())  # fmt: skip
 

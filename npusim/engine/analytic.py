@@ -31,8 +31,9 @@ from npusim.engine.energy import (
     sram_energy_pj,
     static_energy_pj,
 )
-from npusim.engine.plan import LayerPlan, plan_layer
+from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
+from npusim.engine.residency import LayerResidency, SramMode, plan_network
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -44,12 +45,24 @@ ANALYTIC_NOTE = (
 
 
 def analytic_layer(
-    plan: LayerPlan, scenario: Scenario, quality: dict[str, object] | None = None
+    plan: LayerPlan,
+    scenario: Scenario,
+    quality: dict[str, object] | None = None,
+    residency: LayerResidency | None = None,
+    sram_mode: SramMode = SramMode.CACHE,
 ) -> LayerResult:
-    """One layer's lower-bound result (see the module docstring for every formula)."""
+    """One layer's lower-bound result (see the module docstring for every formula).
+
+    Without ``residency`` the layer stands alone: every tensor comes from and goes to DRAM.
+    """
     bytes_per_cycle = peak_bytes_per_cycle(scenario)
-    read, write = plan.compulsory_read_bytes, plan.output.total
-    first, last = plan.edge_transfers()
+    traffic = _traffic(plan, scenario, residency, sram_mode)
+    read = traffic["input_read"] + traffic["weight_read"]
+    write = traffic["output_write"]
+    on_chip = residency is not None and any(o.on_chip for o in residency.operands)
+    first, last = plan.edge_transfers(
+        input_on_chip=on_chip, output_on_chip=residency is not None and residency.output_on_chip
+    )
     busy = (math.ceil(first / bytes_per_cycle) + plan.compute_cycles
             + math.ceil(last / bytes_per_cycle))  # fmt: skip
     cycles = max(busy, math.ceil((read + write) / bytes_per_cycle))
@@ -67,32 +80,55 @@ def analytic_layer(
     )
     return layer_result(
         plan, scenario, cycles=cycles, read_bytes=read, write_bytes=write, hits=hits,
-        misses=misses, energy=energy, extra={**_traffic_extra(plan), **(quality or {})},
+        misses=misses, energy=energy,
+        extra={**_by_kind(plan, traffic), **(quality or {})},
     )  # fmt: skip
 
 
-def _traffic_extra(plan: LayerPlan) -> dict[str, int]:
+def _traffic(
+    plan: LayerPlan, scenario: Scenario, residency: LayerResidency | None, mode: SramMode
+) -> dict[str, int]:
+    """Compulsory DRAM bytes by kind. An operand produced on chip costs, in cache mode, only
+    what cannot be in the SRAM at all (its bytes beyond the capacity), in scratchpad mode
+    nothing when the allocator keeps it; an output kept on chip is not written."""
+    weight = plan.weight.total
+    if residency is None:
+        return {"input_read": plan.input.total, "weight_read": weight,
+                "output_write": plan.output.total}  # fmt: skip
+    capacity = scenario.sram.capacity_bytes
+    inputs = 0
+    for operand in residency.operands:
+        if not operand.on_chip:
+            inputs += operand.size_bytes
+        elif mode is SramMode.CACHE:
+            inputs += max(operand.size_bytes - capacity, 0)
+    if len(residency.operands) == 2 and plan.layer.gemm() is not None:
+        weight = 0  # a matmul's produced second operand: an operand, counted above
+    output = 0 if residency.output_on_chip else plan.output.total
+    return {"input_read": inputs, "weight_read": weight, "output_write": output}
+
+
+def _by_kind(plan: LayerPlan, traffic: dict[str, int]) -> dict[str, int]:
     """DRAM traffic by tensor kind (payload) and the quantization metadata it carries."""
-    in_reuse = plan.tiling.input_reuse if plan.tiling else 1
-    w_reuse = plan.tiling.weight_reuse if plan.tiling else 1
-    return {
-        "weight_read_bytes": plan.weight.payload_bytes * w_reuse,
-        "input_read_bytes": plan.input.payload_bytes * in_reuse,
-        "output_write_bytes": plan.output.payload_bytes,
-        "metadata_bytes": plan.input.metadata_bytes * in_reuse
-        + plan.weight.metadata_bytes * w_reuse
-        + plan.output.metadata_bytes,
-    }
+    out, metadata = {}, 0
+    for kind, tensor in (("input_read", plan.input), ("weight_read", plan.weight),
+                         ("output_write", plan.output)):  # fmt: skip
+        moved = traffic[kind]
+        share = round(moved * tensor.metadata_bytes / tensor.total) if tensor.total else 0
+        out[f"{kind}_bytes"] = moved - share
+        metadata += share
+    return {**out, "spill_write_bytes": 0, "metadata_bytes": metadata}
 
 
 def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
     """Run every layer of ``workload`` on ``scenario`` in analytic fidelity."""
     check_layer_overrides(scenario, workload)
-    layers = tuple(
-        analytic_layer(plan_layer(layer, view), view, layer_quality(layer, workload, view))
-        for layer in workload.layers
-        for view in [scenario.for_layer(layer.name)]
-    )
+    network = plan_network(workload, scenario)
+    layers = []
+    for layer, plan, residency in zip(workload.layers, network.plans, network.layers, strict=True):
+        view = scenario.for_layer(layer.name)
+        quality = layer_quality(layer, workload, view)
+        layers.append(analytic_layer(plan, view, quality, residency, network.mode))
     return RunResult(
         scenario=scenario.name,
         workload=workload.name,
@@ -100,7 +136,7 @@ def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=peak_bandwidth_bytes_per_s(scenario.dram.preset, scenario.dram.channels)
         / 1e9,
-        layers=layers,
+        layers=tuple(layers),
         notes=(ANALYTIC_NOTE,),
-        extra={"area_mm2": area_mm2(scenario)},
+        extra={"area_mm2": area_mm2(scenario), "sram": network.summary()},
     )

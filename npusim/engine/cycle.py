@@ -3,17 +3,23 @@
 Per layer three processes run at tile grain (:mod:`npusim.engine.steps`):
 
 * the DMA loader claims one of two operand buffers (double buffering), loads the step's
-  tiles through the SRAM cache into LPDDR5 (:class:`npusim.engine.system.MemoryPath`, which
-  times every missed line with the cycle-level controllers) and hands the step to the array;
+  tiles through the SRAM (:class:`npusim.engine.system.MemoryPath` in cache mode, which
+  times every missed line with the cycle-level LPDDR5 controllers;
+  :class:`~npusim.engine.system.ScratchpadPath` in scratchpad mode) and hands the step to
+  the array;
 * the MAC array computes each step for its share of the closed-form cycles, frees the operand
   buffer, and passes a finished output tile to the store queue; an output tile needs one of
   two output buffers (the accumulating one and the one draining);
-* the store process streams finished output tiles to DRAM and frees their buffers.
+* the store process writes finished output tiles where the tensor lives (into the SRAM when
+  a later layer reads it, else to DRAM) and frees their buffers.
 
 So loads of the next tile overlap compute of the current one and stores drain behind, and a
 stall appears exactly where the memory path cannot keep up. SimPy events stand for tiles;
 DRAM commands are plain integer arithmetic inside the controllers. Layers run one after
-another; DRAM, cache and refresh state carry over between them.
+another in the graph's order; each tensor has one DRAM home shared by its producer and its
+readers (:mod:`npusim.engine.residency` decides where it lives on chip), and DRAM, SRAM and
+refresh state carry over between layers. When a tensor's last reader finishes, its lines are
+dropped.
 """
 
 from __future__ import annotations
@@ -22,16 +28,19 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import simpy
 
 from npusim.config import Scenario
 from npusim.engine.assemble import layer_result
 from npusim.engine.energy import area_mm2, sram_energy_pj, static_energy_pj
-from npusim.engine.layout import Allocator
-from npusim.engine.plan import LayerPlan, plan_layer
+from npusim.engine.placement import Placer
+from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
-from npusim.engine.steps import Step, gemm_steps, vector_steps
-from npusim.engine.system import MemoryPath, PathCounters
+from npusim.engine.residency import LayerResidency, NetworkPlan, SramMode, plan_network
+from npusim.engine.steps import Step
+from npusim.engine.system import ACTIVATION, WEIGHT, MemoryPath, PathCounters, ScratchpadPath
+from npusim.quant import StorageBytes
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -40,7 +49,7 @@ BUFFERS = 2  # double buffering of operand tiles and of output tiles
 Progress = Callable[[int, int, str, float], None]
 
 
-def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
+def _simulate_steps(path: MemoryPath | ScratchpadPath, steps: list[Step], start: int) -> int:
     """Run one layer's steps from core cycle ``start``; return the cycle the last store ends."""
     env = simpy.Environment(initial_time=start)
     operand_slots = simpy.Container(env, capacity=BUFFERS, init=BUFFERS)
@@ -70,7 +79,7 @@ def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
     def storer() -> Any:
         for _ in range(stores):
             step = yield finished.get()
-            done = path.store(step.store_addrs, step.store_sizes, int(env.now))
+            done = path.store(step.store_addrs, step.store_sizes, int(env.now), step.store_on_chip)
             yield env.timeout(done - env.now)
             yield output_slots.put(1)
 
@@ -79,72 +88,70 @@ def _simulate_steps(path: MemoryPath, steps: list[Step], start: int) -> int:
     return int(env.now)
 
 
-def _placements(plan: LayerPlan, alloc: Allocator) -> list[Step]:
-    """Place the layer's tensors in DRAM and list its steps over them."""
-    name, gemm = plan.layer.name, plan.layer.gemm()
-    if gemm is None:
-        inputs = alloc.place(
-            f"{name}.input", plan.input.total, max(plan.layer.input_elements, 1), 1
-        )
-        outputs = alloc.place(f"{name}.output", plan.output.total,
-                              max(plan.layer.output_elements, 1), 1)  # fmt: skip
-        return list(vector_steps(plan, inputs, outputs))
-    assert plan.tiling is not None
-    return list(gemm_steps(
-        plan,
-        alloc.place(f"{name}.input", plan.input.total, gemm.groups * gemm.m, gemm.k),
-        alloc.place(f"{name}.weight", plan.weight.total, gemm.groups * gemm.n, gemm.k,
-                    tile=(plan.tiling.tn, plan.tiling.tk), group_rows=gemm.n),
-        alloc.place(f"{name}.output", plan.output.total, gemm.groups * gemm.m, gemm.n),
-    ))  # fmt: skip
-
-
-def _diff(after: PathCounters, before: PathCounters) -> PathCounters:
-    def minus(a: Any, b: Any) -> Any:
-        return [x - y for x, y in zip(a, b, strict=True)] if isinstance(a, list) else a - b
-
-    return PathCounters(*(minus(getattr(after, f), getattr(before, f))
-                          for f in after.__dataclass_fields__))  # fmt: skip
+def _kind_split(moved: int, tensor: StorageBytes) -> tuple[int, int]:
+    """(payload, metadata) of ``moved`` bytes of a tensor: metadata travels with its tensor
+    in proportion, so both parts add up to ``moved`` exactly."""
+    metadata = round(moved * tensor.metadata_bytes / tensor.total) if tensor.total else 0
+    return moved - metadata, metadata
 
 
 def _traffic_by_kind(plan: LayerPlan, c: PathCounters) -> dict[str, int]:
-    """DRAM bytes by tensor kind, the analytic model's keys: payload per kind plus the
-    quantization metadata, which is stored with its tensor and so travels in proportion."""
-    kinds = {}
-    metadata = 0.0
+    """DRAM bytes by tensor kind (payload) plus the quantization metadata they carry; the
+    kinds add up to the layer's DRAM reads plus writes."""
+    kinds: dict[str, int] = {}
+    metadata = 0
     for name, tensor, moved in (
-        ("input_read_bytes", plan.input, c.dram_read_bytes_by_part[0]),
-        ("weight_read_bytes", plan.weight, c.dram_read_bytes_by_part[1]),
-        ("output_write_bytes", plan.output, c.dma_write_bytes),
+        ("input_read_bytes", plan.input, c.dram_read_bytes_by_kind[ACTIVATION]),
+        ("weight_read_bytes", plan.weight, c.dram_read_bytes_by_kind[WEIGHT]),
+        ("output_write_bytes", plan.output, c.output_write_bytes),
+        ("spill_write_bytes", plan.output, c.spill_write_bytes),
     ):
-        share = tensor.metadata_bytes / tensor.total if tensor.total else 0.0
-        metadata += moved * share
-        kinds[name] = moved - round(moved * share)
-    return {**kinds, "metadata_bytes": round(metadata)}  # fmt: skip
+        kinds[name], meta = _kind_split(moved, tensor)
+        metadata += meta
+    return {**kinds, "metadata_bytes": metadata}
 
 
-def cycle_layer(plan: LayerPlan, scenario: Scenario, path: MemoryPath, alloc: Allocator,
-                start: int, quality: dict[str, Any]) -> tuple[LayerResult, int]:  # fmt: skip
+def _residency_extra(c: PathCounters) -> dict[str, Any]:
+    """Activation bytes served on chip and from DRAM, and hit rates per tensor kind."""
+    asked, fetched = c.dma_read_bytes_by_kind[ACTIVATION], c.dram_read_bytes_by_kind[ACTIVATION]
+
+    def rate(kind: int) -> float | None:
+        total = c.hits_by_kind[kind] + c.misses_by_kind[kind]
+        return c.hits_by_kind[kind] / total if total else None
+
+    return {"activation_read_bytes": asked,
+            "activation_onchip_bytes": max(asked - fetched, 0),
+            "activation_hit_rate": rate(ACTIVATION), "weight_hit_rate": rate(WEIGHT),
+            "onchip_store_bytes": c.sram_store_bytes,
+            "dropped_dirty_bytes": c.dropped_dirty_bytes}  # fmt: skip
+
+
+def cycle_layer(plan: LayerPlan, residency: LayerResidency, scenario: Scenario,
+                path: MemoryPath | ScratchpadPath, placer: Placer, start: int,
+                quality: dict[str, Any]) -> tuple[LayerResult, int]:  # fmt: skip
     """Simulate one layer from core cycle ``start``; return its result and its end cycle."""
     before = copy.deepcopy(path.counters)
     # E(t) counts the commands issued so far, so the start value is taken before the layer
     dram_start_pj = path.dram.energy_until(path.to_ck(start))
-    steps = _placements(plan, alloc)
+    steps = placer.steps(plan, residency)
     end = _simulate_steps(path, steps, start)
-    c = _diff(path.counters, before)
+    placer.drop_dead(path, residency)
+    c = path.counters.minus(before)
     cycles = end - start
     time_s = cycles / scenario.clock_hz
     operand_reads, operand_writes = plan.sram_operand_bytes
     energy = Energy(
         mac=plan.op_energy_pj,
-        sram=sram_energy_pj(scenario, operand_reads + c.dma_write_bytes,
+        # SRAM reads: operands, and lines leaving for DRAM; writes: results and DRAM fills
+        sram=sram_energy_pj(scenario, operand_reads + c.dram_write_bytes,
                             operand_writes + c.sram_fill_bytes),
         # DRAM energy of the layer's interval: commands, busy and idle background, refresh
         dram=path.dram.energy_until(path.to_ck(end)) - dram_start_pj,
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
-    extra = {"dma_read_bytes": c.dma_read_bytes, "dma_write_bytes": c.dma_write_bytes,
-             "tile_steps": len(steps), **_traffic_by_kind(plan, c), **quality}  # fmt: skip
+    extra = {"dma_read_bytes": sum(c.dma_read_bytes_by_kind), "dma_write_bytes": c.dma_write_bytes,
+             "tile_steps": len(steps), **_traffic_by_kind(plan, c), **_residency_extra(c),
+             **quality}  # fmt: skip
     result = layer_result(
         plan, scenario, cycles=cycles, read_bytes=c.dram_read_bytes,
         write_bytes=c.dram_write_bytes, hits=c.hits, misses=c.misses, energy=energy,
@@ -158,16 +165,20 @@ def run_cycle(
 ) -> RunResult:
     """Simulate ``workload`` on ``scenario`` layer by layer (see the module docstring)."""
     check_layer_overrides(scenario, workload)
-    path = MemoryPath(scenario)
-    alloc = Allocator(path.dram.capacity_bytes)
-    layers = []
+    network = plan_network(workload, scenario)
+    scratchpad = network.mode is SramMode.SCRATCHPAD
+    path = ScratchpadPath(scenario) if scratchpad else MemoryPath(scenario)
+    placer = Placer(path.dram.capacity_bytes, network)
+    layers, occupancy = [], []
     layer_of_transfer: list[str] = []
     now = 0
     for index, layer in enumerate(workload.layers):
         view = scenario.for_layer(layer.name)
         quality = layer_quality(layer, workload, view)
-        result, now = cycle_layer(plan_layer(layer, view), view, path, alloc, now, quality)
+        plan, residency = network.plans[index], network.layers[index]
+        result, now = cycle_layer(plan, residency, view, path, placer, now, quality)
         layers.append(result)
+        occupancy.append(_occupancy(path, placer, network, index, now))
         layer_of_transfer += [layer.name] * (len(path.log.start) - len(layer_of_transfer))
         if progress is not None:
             progress(index + 1, len(workload.layers), layer.name, now / scenario.clock_hz)
@@ -177,9 +188,35 @@ def run_cycle(
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
         layers=tuple(layers),
-        extra={"area_mm2": area_mm2(scenario), "dram": _dram_summary(dram)},
+        extra={"area_mm2": area_mm2(scenario), "sram": network.summary(),
+               "dram": _dram_summary(dram)},
         timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
+        occupancy=_occupancy_columns(occupancy, scenario.clock_hz),
     )  # fmt: skip
+
+
+def _occupancy(path: MemoryPath | ScratchpadPath, placer: Placer, network: NetworkPlan,
+               index: int, now: int) -> tuple[int, int, int]:  # fmt: skip
+    """(end cycle, activation bytes, other bytes) held in the SRAM when layer ``index`` ends:
+    measured from the cache's tags, or the allocator's plan in scratchpad mode."""
+    if isinstance(path, ScratchpadPath):
+        total = network.occupancy_bytes[index]
+        plan = network.plans[index]
+        return now, total - plan.footprint_bytes, plan.footprint_bytes
+    lines = path.resident_lines()
+    starts = np.array(sorted(placer.bases.values()), dtype=np.int64)
+    ends = starts + np.array([network.tensor_bytes[t] for t in
+                              sorted(placer.bases, key=placer.bases.__getitem__)])  # fmt: skip
+    slot = np.searchsorted(starts, lines, side="right") - 1
+    activation = (slot >= 0) & (lines < ends[np.maximum(slot, 0)])
+    count = int(np.count_nonzero(activation))
+    return now, count * path.line_bytes, (lines.shape[0] - count) * path.line_bytes
+
+
+def _occupancy_columns(rows: list[tuple[int, int, int]], clock_hz: float) -> dict[str, list]:
+    return {"end_s": [r[0] / clock_hz for r in rows],
+            "activation_bytes": [r[1] for r in rows],
+            "other_bytes": [r[2] for r in rows]}  # fmt: skip
 
 
 def _timeline(path: MemoryPath, clock_hz: float, layers: list[str]) -> dict[str, list[Any]]:

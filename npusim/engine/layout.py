@@ -1,8 +1,9 @@
 """DRAM placement of tensors and the byte blocks each tile transfer touches.
 
 Each tensor gets its own 4 KiB-aligned address range (a bump allocator over the DRAM's
-capacity). A tensor is viewed as a row-major matrix of ``rows`` rows holding ``total_bytes``
-in all (packed payload plus its share of metadata), so row ``r`` starts at
+capacity), once: a layer's output and its consumers' inputs are the same range. A tensor is
+viewed as a row-major matrix of ``rows`` rows holding ``total_bytes`` in all (packed payload
+plus its share of metadata), so row ``r`` starts at
 ``floor(r * total_bytes / rows)``. A tile covering rows ``r0:r1`` and a column fraction
 ``c0:c1`` of ``cols`` becomes one contiguous block when it spans whole rows, else one block
 per row: the addresses a DMA engine would issue.
@@ -27,6 +28,9 @@ ALIGN_BYTES = 4096
 class TensorPlacement:
     """A tensor in DRAM: base address, size, and its matrix view (rows x cols).
 
+    A view of the same tensor may differ between its producer and its consumers (rows and
+    columns of each layer's GEMM view); the bytes are the same range.
+
     ``tile`` = (tile_rows, tile_cols) selects a tile-major layout: the tensor is stored as
     consecutive tiles (row-major over tiles, each tile row-major inside), so each tile is
     one contiguous block. Compilers lay weights out like this, in the order the array
@@ -40,6 +44,8 @@ class TensorPlacement:
     cols: int
     tile: tuple[int, int] | None = None
     group_rows: int = 0  # rows per group: tiles never straddle two groups
+    kind: int = 0  # the memory path's tensor kind (activation or stored)
+    on_chip: bool = False  # scratchpad mode: the allocator keeps the tensor in the SRAM
 
     def row_offset(self, row: np.ndarray | int) -> np.ndarray:
         return (np.asarray(row, dtype=np.int64) * self.total_bytes) // self.rows
@@ -87,6 +93,7 @@ class Allocator:
         cols: int,
         tile: tuple[int, int] | None = None,
         group_rows: int = 0,
+        kind: int = 0,
     ) -> TensorPlacement:
         base = -(-self.next_free // ALIGN_BYTES) * ALIGN_BYTES
         if base + total_bytes > self.capacity_bytes:
@@ -95,4 +102,4 @@ class Allocator:
                 f"{base} B already placed of {self.capacity_bytes} B"
             )
         self.next_free = base + total_bytes
-        return TensorPlacement(name, base, total_bytes, rows, cols, tile, group_rows)
+        return TensorPlacement(name, base, total_bytes, rows, cols, tile, group_rows, kind)

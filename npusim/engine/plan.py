@@ -12,15 +12,17 @@ transactions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
 from npusim.config import Scenario
-from npusim.engine.tiling import OperandBits, Tiling, choose_tiling
+from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
 from npusim.errors import CapacityError
 from npusim.precision import PRECISIONS
 from npusim.quant import QuantSpec, StorageBytes, spec_for_precision, storage_bytes
 from npusim.workload import Gemm, Layer
+from npusim.workload.graph import operand_elements
 
 NO_BYTES = StorageBytes(0, 0, 0)
 VECTOR_CHUNK_BYTES = 64 * 1024  # input bytes per vector step: small fill, many overlaps
@@ -76,25 +78,41 @@ class LayerPlan:
         )
         return operands + t.output_read_bytes, t.output_write_bytes
 
-    def edge_transfers(self) -> tuple[int, int]:
-        """Bytes of the first load and of the last store: the fill and drain that no
+    @property
+    def footprint_bytes(self) -> int:
+        """SRAM bytes the layer's tile (or chunk) buffers take while it runs."""
+        if self.tiling is None:
+            per_input = (self.input.total + self.output.total) / max(self.layer.input_elements, 1)
+            return math.ceil(2 * self.chunk_elements * per_input)
+        return self.tiling.footprint_bytes * self.group_bundle
+
+    def edge_transfers(
+        self, input_on_chip: bool = False, output_on_chip: bool = False
+    ) -> tuple[int, int]:
+        """DRAM bytes of the first load and of the last store: the fill and drain that no
         double buffering can hide. A tile's bytes are its share of each stored tensor (a
-        conv input tile is its band of the stored ifmap, not its im2col expansion)."""
+        conv input tile is its band of the stored ifmap, not its im2col expansion). An
+        input (output) that may stay on chip moves nothing to or from DRAM (a lower bound)."""
         if self.tiling is None:
             n_in = self.layer.input_elements
+            last_out = 0 if output_on_chip else self.output.total
             if n_in == 0:
-                return 0, self.output.total
-            first = min(self.chunk_elements, n_in)
+                return 0, last_out
+            first = 0 if input_on_chip else min(self.chunk_elements, n_in)
             last = _last_extent(n_in, self.chunk_elements)
-            return self.input.total * first // n_in, self.output.total * last // n_in
+            return self.input.total * first // n_in, last_out * last // n_in
         gemm, t, bundle = self.layer.gemm(), self.tiling, self.group_bundle
-        first = self.input.total * bundle * t.tm * t.tk // (
-            gemm.groups * gemm.m * gemm.k
-        ) + self.weight.total * bundle * t.tk * t.tn // (gemm.groups * gemm.k * gemm.n)
+        first_input = 0 if input_on_chip else self.input.total * bundle * t.tm * t.tk // (
+            gemm.groups * gemm.m * gemm.k)  # fmt: skip
+        second_on_chip = input_on_chip and not gemm.has_weights
+        first_weight = 0 if second_on_chip else self.weight.total * bundle * t.tk * t.tn // (
+            gemm.groups * gemm.k * gemm.n)  # fmt: skip
+        if output_on_chip:
+            return first_input + first_weight, 0
         last_m, last_n = _last_extent(gemm.m, t.tm), _last_extent(gemm.n, t.tn)
         last_bundle = _last_extent(gemm.groups, bundle)
-        return first, (self.output.total * last_bundle * last_m * last_n
-                       // (gemm.groups * gemm.m * gemm.n))  # fmt: skip
+        return first_input + first_weight, (self.output.total * last_bundle * last_m * last_n
+                                            // (gemm.groups * gemm.m * gemm.n))  # fmt: skip
 
 
 def _last_extent(size: int, tile: int) -> int:
@@ -122,6 +140,17 @@ def weight_spec(scenario: Scenario) -> QuantSpec:
     return spec_for_precision(scenario.precision.weights, symmetric=q.symmetric,
                               granularity=q.granularity, axis=axis, group_size=q.group_size,
                               calibration=q.calibration, percentile=q.percentile)  # fmt: skip
+
+
+def _sum_bytes(parts: list[StorageBytes]) -> StorageBytes:
+    if not parts:
+        return NO_BYTES
+    return StorageBytes(*(sum(column) for column in zip(*parts, strict=True)))
+
+
+def activation_bytes(elements: int, scenario: Scenario) -> int:
+    """DRAM bytes of an activation tensor of ``elements`` (payload + metadata)."""
+    return _activation_bytes(elements, scenario).total
 
 
 def _activation_bytes(elements: int, scenario: Scenario) -> StorageBytes:
@@ -198,7 +227,8 @@ def _whole_groups(
 def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     """A vector-unit layer: ``ceil(ops / lanes)`` cycles, input streamed in chunks that fit
     the SRAM double-buffered together with their outputs."""
-    inputs = _activation_bytes(layer.input_elements, scenario)
+    inputs = _sum_bytes([_activation_bytes(e, scenario) for e in operand_elements(layer)
+                         if layer.input_elements])  # fmt: skip
     outputs = _activation_bytes(layer.output_elements, scenario)
     bytes_per_input = (inputs.total + outputs.total) / max(layer.input_elements, 1)
     fit = int(scenario.sram.capacity_bytes / (2 * max(bytes_per_input, 1e-9)))
@@ -213,3 +243,24 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
         peak_macs_per_cycle=_peak_macs_per_cycle(scenario, scenario.precision.mac),
         vector_ops=ops, chunk_elements=chunk,
     )  # fmt: skip
+
+
+def smallest_footprint(layer: Layer, scenario: Scenario) -> int:
+    """SRAM bytes of the smallest tile (or chunk: one vector of lanes) buffers ``layer`` can
+    run with: what the scratchpad allocator reserves before placing tensors."""
+    gemm = layer.gemm()
+    if gemm is None:
+        per_input = (activation_bytes(max(layer.input_elements, 1), scenario)
+                     + activation_bytes(max(layer.output_elements, 1), scenario)) / max(
+            layer.input_elements, 1)  # fmt: skip
+        return math.ceil(2 * min(max(layer.input_elements, 1), scenario.vector.lanes) * per_input)
+    act = PRECISIONS[scenario.precision.activations].bits
+    bits = OperandBits(act, PRECISIONS[scenario.precision.weights].bits if gemm.has_weights
+                       else act, act, PRECISIONS[scenario.precision.accumulator].bits)  # fmt: skip
+    side = max(scenario.array.rows, scenario.array.cols)
+    return smallest_footprint_bytes(gemm.m, gemm.k, gemm.n, bits, side)
+
+
+def with_sram_capacity(scenario: Scenario, capacity_bytes: int) -> Scenario:
+    """``scenario`` with a tiler that may use only ``capacity_bytes`` of the SRAM."""
+    return replace(scenario, sram=replace(scenario.sram, capacity_bytes=capacity_bytes))

@@ -74,6 +74,19 @@ def _candidates(dim: int, smallest: int) -> np.ndarray:
     return np.array([*powers, dim], dtype=np.int64)
 
 
+def footprint_bytes(tm: int, tn: int, tk: int, bits: OperandBits) -> int:
+    """SRAM bytes of a ``tm x tk x tn`` tiling: double-buffered operand tiles plus the
+    accumulating output tile and the one draining (see the module docstring)."""
+    in_tile = -(-tm * tk * int(bits.input) // 8)
+    w_tile = -(-tk * tn * int(bits.weight) // 8)
+    return 2 * (in_tile + w_tile) + -(-tm * tn * int(bits.accumulator + bits.output) // 8)
+
+
+def smallest_footprint_bytes(m: int, k: int, n: int, bits: OperandBits, min_tile: int) -> int:
+    """The footprint of the smallest tiling :func:`choose_tiling` considers."""
+    return footprint_bytes(min(m, min_tile), min(n, min_tile), min(k, min_tile), bits)
+
+
 def choose_tiling(
     layer: str,
     m: int,
