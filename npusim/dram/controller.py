@@ -197,7 +197,8 @@ class ChannelController:
         nbanks, group_of, open_row = dev.banks, dev.group_of, dev.open_row
         act_b, pre_b = dev.bank_ready[ACT], dev.bank_ready[PRE]
         rd_b, wr_b = dev.bank_ready[RD], dev.bank_ready[WR]
-        rd_g, wr_g = dev.group_ready[RD], dev.group_ready[WR]
+        group_ready = dev.group_ready
+        rd_g, wr_g = group_ready[RD], group_ready[WR]
         ch, faw, nfaw = dev.channel_ready, dev.faw, timing.nFAW
         counts, log = dev.command_counts, dev.log
         bank_upd, group_upd, chan_upd = dev.bank_updates, dev.group_updates, dev.channel_updates
@@ -538,25 +539,29 @@ class ChannelController:
             if act2_bank >= 0:
                 floors[ACT] = _INF  # no ACT-1 while an ACT-2 is pending
             best_t, best_tie, best_bank, best_col = _INF, 0, -1, False
+            if blocked:  # a pending refresh holds these banks, active slots excepted
+                scan = [b for b in scan if pinned[b] >= 0 or b not in blocked]
             for b in scan:
-                if blocked and pinned[b] < 0 and b in blocked:
-                    continue
+                # a candidate's cycle is max(its bound, its kind's floor); one whose bound is
+                # already past the best so far needs no further look
                 slot = ca_slot[b]
                 if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
                     tc = ca_bound[b]
-                    floor = floors[slot]
-                    if floor > tc:
-                        tc = floor
-                    if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
-                        best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
+                    if tc <= best_t:
+                        floor = floors[slot]
+                        if floor > tc:
+                            tc = floor
+                        if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
+                            best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
                 slot = cb_slot[b]
                 if slot >= 0:
                     tc = cb_bound[b]
-                    floor = floors[slot]
-                    if floor > tc:
-                        tc = floor
-                    if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
-                        best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
+                    if tc <= best_t:
+                        floor = floors[slot]
+                        if floor > tc:
+                            tc = floor
+                        if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
+                            best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
             if act2_bank >= 0 and (
                 best_t > now
                 or now >= act2_deadline
@@ -649,7 +654,15 @@ class ChannelController:
                     classified[req] = True
                     outcome[HIT] += 1
                 issue(cmd, b, t, row_of[req])
-                stale.extend(group_members[g])  # the group's column bounds moved
+                stale.append(b)
+                # The group's column bounds moved, and with them every column candidate of
+                # the group (its bound is max(bank bound, group bound)): raised in place.
+                for m in group_members[g]:
+                    slot = ca_slot[m]
+                    if slot >= 0:
+                        tg = group_ready[slot][g]
+                        if ca_bound[m] < tg:
+                            ca_bound[m] = tg
                 if closed:
                     open_row[b] = -1
                     if dev.open_banks == 1:
