@@ -998,3 +998,30 @@ def test_cli_skip_unsupported(tmp_path: Path) -> None:
     skipped = subprocess.run([*args, "--skip-unsupported"], capture_output=True, text=True,
                              timeout=120)  # fmt: skip
     assert skipped.returncode == 0 and "left out 1 unsupported node(s)" in skipped.stderr
+
+
+def test_shape_arithmetic_is_folded(tmp_path: Path) -> None:
+    """PyTorch's flatten: Shape -> Slice/Gather -> Unsqueeze -> Concat -> Reshape."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Shape", ["r"], ["s"]),
+        helper.make_node("Slice", ["s", "zero", "one"], ["batch"]),
+        helper.make_node("Gather", ["s", "zero_scalar"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "zero"], ["n1"]),
+        helper.make_node("Concat", ["batch", "minus_one"], ["target"], axis=0),
+        helper.make_node("Reshape", ["r", "target"], ["flat"], name="flatten"),
+        helper.make_node("Gemm", ["flat", "w"], ["y"], name="fc", transB=1),
+    ]
+    ints = {"zero": np.array([0]), "one": np.array([1]), "zero_scalar": np.array(0),
+            "minus_one": np.array([-1])}  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "flatten", [helper.make_tensor_value_info("x", FLOAT, [2, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", FLOAT, [2, 5])],
+        [numpy_helper.from_array(v.astype(np.int64), n) for n, v in ints.items()]
+        + [numpy_helper.from_array(weights(5, 48), "w")],
+    )  # fmt: skip
+    path = tmp_path / "flatten.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    w = load_workload(path)
+    assert [layer.name for layer in w.layers] == ["relu", "fc"] and w.inputs["fc"] == ("relu",)
+    assert by_name(w, "fc") == Linear("fc", 48, 5, tokens=2)

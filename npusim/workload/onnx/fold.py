@@ -75,11 +75,30 @@ FOLDS: dict[str, Fold] = {
     "Transpose": lambda node, args, _: np.transpose(args[0], node.attrs.get("perm")),
     "Concat": lambda node, args, _: np.concatenate(args, axis=node.attrs["axis"]),
     "Gather": lambda node, args, _: np.take(args[0], args[1], axis=node.attrs.get("axis", 0)),
+    "Shape": lambda node, args, _: shape_constant(args[0].shape, node.attrs),
+    "Slice": lambda node, args, _: _slice(node, args),
     "Sqrt": lambda node, args, _: np.sqrt(args[0]),
     "Neg": lambda node, args, _: np.negative(args[0]),
     **{op: functools.partial(_binary, function) for op, function in _BINARY.items()},
 }
 """Op type -> evaluation on constant inputs (with the inferred output shape)."""
+
+
+def _slice(node: Node, args: Sequence[np.ndarray]) -> np.ndarray:
+    """ONNX Slice: starts, ends, axes, steps as inputs (opset 10+) or attributes (before)."""
+    data = args[0]
+    if len(args) >= 3:
+        starts, ends = args[1], args[2]
+        axes = args[3] if len(args) > 3 else np.arange(len(starts))
+        steps = args[4] if len(args) > 4 else np.ones(len(starts), np.int64)
+    else:
+        starts, ends = node.attrs["starts"], node.attrs["ends"]
+        axes = node.attrs.get("axes", list(range(len(starts))))
+        steps = [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        index[int(axis)] = slice(int(start), int(end), int(step))  # numpy clamps like ONNX
+    return data[tuple(index)]
 
 
 def _dtype(onnx_type: int) -> np.dtype:
