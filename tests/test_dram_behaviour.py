@@ -190,3 +190,25 @@ def test_other_presets_stream_at_peak_less_refresh(
 ) -> None:
     gbps = _stream_gbps(**params)
     assert gbps == pytest.approx(peak_gbps * (1 - _refresh_share(*refresh_ck)), rel=0.005)
+
+
+# LPDDR5X bins (npusim.dram.standard, from the Synopsys DWC LPDDR5 driver's JESD209-5B/5C
+# values): data rate, tCK ps, nRCD, nCL (RL), nBL
+LPDDR5X = {
+    "LPDDR5X_7500": (7500, 1067, 17, 20, 2),
+    "LPDDR5X_8533": (8533, 938, 20, 23, 2),
+    "LPDDR5X_9600": (9600, 833, 22, 25, 2),
+}
+
+
+@pytest.mark.parametrize("preset", list(LPDDR5X))
+def test_lpddr5x_peak_and_idle_latency_equal_their_timing_sums(preset: str) -> None:
+    rate, tck_ps, n_rcd, n_cl, n_bl = LPDDR5X[preset]
+    peak_gbps = rate * 2 / 1000  # x16: 2 B per transfer
+    gbps = _stream_gbps(preset=preset, refresh="off")
+    assert gbps == pytest.approx(peak_gbps, rel=0.003)
+    system = DramSystem(DramParams(preset=preset))
+    assert system.stats().total.peak_gbps == pytest.approx(peak_gbps)
+    done = system.serve(np.array([0], dtype=np.uint64), False, 0)  # closed bank, WCK off
+    assert int(done[0]) == n_rcd + N_CAS + n_cl + n_bl
+    assert system.tck_ns == pytest.approx(tck_ps / 1000)

@@ -12,6 +12,14 @@ Three tables, read by one mechanism (:func:`resolve_timing`):
   - 2 nCK, tPBR2ACT 7.5 ns, tREFI 3906 ns, tREFIpb 488 ns), rounded to CK with
   :func:`ck_from_ns`. The same rule reproduces every ns-based entry of the 6400 table, and
   nRTP = nBL_L + tRBTP reproduces its 8.
+* ``LPDDR5X_7500``, ``LPDDR5X_8533``, ``LPDDR5X_9600`` (tCK 1067 / 938 / 833 ps): the same rule
+  over the LPDDR5X values of the Synopsys DWC LPDDR5 driver (JESD209-5B/5C, x16, WCK:CK 4:1,
+  DVFSC off): RL 20 / 23 / 25 and WL (set A) 11 / 12 / 14 nCK (JESD209-5B Tables 200-201 as
+  the driver cites them), tRRD max(3.75 ns, 2 nCK) (3.33 ns at 9600), tFAW 15 ns (13.32 ns at
+  9600), the other ns values as for LPDDR5 (tRCD = tRPpb 18, tRPab 21, tRAS 42, tWR 34, tWTR_S
+  6.25, tWTR_L 12 ns, ...); nRC = nRAS + nRP. The rule reproduces ``LPDDR5_6400`` exactly from
+  the LPDDR5 values. No public RL/WL for 10667 MT/s was found, so there is no preset for it.
+  LPDDR5X has no 8B mode (the driver: "8B mode not supported in lpddr5x"), so 8B stops at 6400.
 * ``DENSITIES``: 8 Gb and 16 Gb x16 dies, their rows per bank and refresh timings in ns
   (reference: tRFCab / tRFCpb 210 / 120 ns for 8 Gb, 280 / 140 ns for 16 Gb; tPBR2PBR 90 ns
   for 8 Gb, also used for 16 Gb, where the reference gives no value).
@@ -149,6 +157,11 @@ def _ck(**values: int) -> Mapping[str, int]:
     return MappingProxyType(values)
 
 
+_LPDDR5X_SOURCE = (
+    "JESD209-5B/5C LPDDR5X values in ns and x16 RL/WL (no DBI, no link ECC, WL set A) per bin "
+    "from the Synopsys DWC LPDDR5 driver, rounded with ck_from_ns (see the module docstring)"
+)
+
 PRESETS: Mapping[str, SpeedBin] = MappingProxyType(
     {
         "LPDDR5_6400": SpeedBin(
@@ -172,6 +185,27 @@ PRESETS: Mapping[str, SpeedBin] = MappingProxyType(
                 nWTR_L=5, nREFI=1563, nREFIpb=196, nPBR2ACT=3, nAAD=8, nCAS=1, nWCKPST=1),
             "JESD209-5A ns values and RL/WL per bin from the Synopsys DWC LPDDR5 driver",
         ),
+        "LPDDR5X_7500": SpeedBin(
+            "LPDDR5X_7500", 7500, 1067,
+            _ck(nBL=2, nBL_L=4, nCL=20, nCWL=11, nRCD=17, nRP=17, nRPab=20, nRAS=40, nRC=57,
+                nWR=32, nRTP=10, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=4, nFAW=15, nWTR_S=6,
+                nWTR_L=12, nREFI=3661, nREFIpb=458, nPBR2ACT=8, nAAD=8, nCAS=1, nWCKPST=1),
+            _LPDDR5X_SOURCE,
+        ),
+        "LPDDR5X_8533": SpeedBin(
+            "LPDDR5X_8533", 8533, 938,
+            _ck(nBL=2, nBL_L=4, nCL=23, nCWL=12, nRCD=20, nRP=20, nRPab=23, nRAS=45, nRC=65,
+                nWR=37, nRTP=10, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=4, nFAW=16, nWTR_S=7,
+                nWTR_L=13, nREFI=4165, nREFIpb=521, nPBR2ACT=8, nAAD=8, nCAS=1, nWCKPST=1),
+            _LPDDR5X_SOURCE,
+        ),
+        "LPDDR5X_9600": SpeedBin(
+            "LPDDR5X_9600", 9600, 833,
+            _ck(nBL=2, nBL_L=4, nCL=25, nCWL=14, nRCD=22, nRP=22, nRPab=26, nRAS=51, nRC=73,
+                nWR=41, nRTP=11, nPPD=2, nCCD_S=2, nCCD_L=4, nRRD=4, nFAW=16, nWTR_S=8,
+                nWTR_L=15, nREFI=4690, nREFIpb=586, nPBR2ACT=9, nAAD=8, nCAS=1, nWCKPST=1),
+            _LPDDR5X_SOURCE,
+        ),
     }
 )  # fmt: skip
 
@@ -184,9 +218,9 @@ DENSITIES: Mapping[str, Density] = MappingProxyType(
 
 BANK_ARCHS: Mapping[str, BankArch] = MappingProxyType(
     {
-        "BG": BankArch("BG", 4, 4, 2048, (16, 32), 8533),
+        "BG": BankArch("BG", 4, 4, 2048, (16, 32), 9600),
         "16B": BankArch("16B", 1, 16, 2048, (16, 32), 3200),
-        "8B": BankArch("8B", 1, 8, 4096, (32,), 8533, tRRD_ns=10.0, tFAW_ns=40.0),
+        "8B": BankArch("8B", 1, 8, 4096, (32,), 6400, tRRD_ns=10.0, tFAW_ns=40.0),
     }
 )
 
