@@ -344,6 +344,14 @@ def test_activations(tmp_path: Path, op: str, attrs: dict, extra: dict, function
     assert load_workload(path).layers == (Activation("act", 24, function),)
 
 
+def test_a_hardtanh_clip_does_not_fuse(tmp_path: Path) -> None:
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+             helper.make_node("Clip", ["c", "lo", "hi"], ["y"], name="clip")]  # fmt: skip
+    consts = {"w": weights(2, 2, 1, 1), "lo": np.array(-1.0), "hi": np.array(1.0)}
+    conv, clip = load_workload(save(tmp_path, nodes, {"x": [1, 2, 4, 4]}, ["y"], consts)).layers
+    assert not conv.relu and clip == Activation("clip", 32, ActivationFunction.RELU6)
+
+
 def test_relu6_fuses_onto_a_conv(tmp_path: Path) -> None:
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),

@@ -121,9 +121,12 @@ _ACTIVATIONS = {
 
 
 def _activation(b: Builder, node: Node) -> None:
-    function = _clip_function(b, node) if node.op == "Clip" else _ACTIVATIONS[node.op]
+    if node.op == "Clip":
+        function, relu = _clip_function(b, node)
+    else:
+        function, relu = _ACTIVATIONS[node.op], node.op == "Relu"
     x = node.inputs[0]
-    if function in (ActivationFunction.RELU, ActivationFunction.RELU6):
+    if relu:
         producer = b.fusable(x)
         fused = with_relu(producer) if producer is not None else None
         if fused is not None:
@@ -133,9 +136,10 @@ def _activation(b: Builder, node: Node) -> None:
     b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
 
 
-def _clip_function(b: Builder, node: Node) -> ActivationFunction:
-    """Clip(0, 6) is ReLU6, Clip(0, inf) ReLU; any other clip costs as ReLU6 (a min and a
-    max per element)."""
+def _clip_function(b: Builder, node: Node) -> tuple[ActivationFunction, bool]:
+    """The function a Clip costs as, and whether it is a ReLU or ReLU6 (which fuse): Clip(0,
+    inf) is ReLU, Clip(0, 6) ReLU6; any other clip costs as ReLU6 (a min and a max per
+    element) but does not fuse."""
     bounds = [node.attrs.get("min"), node.attrs.get("max")]
     for i, tensor in enumerate(node.inputs[1:3]):
         if tensor and b.is_constant(tensor):
@@ -144,8 +148,8 @@ def _clip_function(b: Builder, node: Node) -> ActivationFunction:
             raise Unsupported("its bounds are computed at run time")
     low, high = bounds
     if low == 0 and (high is None or math.isinf(high)):
-        return ActivationFunction.RELU
-    return ActivationFunction.RELU6
+        return ActivationFunction.RELU, True
+    return ActivationFunction.RELU6, low == 0 and high == 6
 
 
 def _pool(b: Builder, node: Node) -> None:
