@@ -1033,3 +1033,19 @@ def test_shape_arithmetic_is_folded(tmp_path: Path) -> None:
     w = load_workload(path)
     assert [layer.name for layer in w.layers] == ["relu", "fc"] and w.inputs["fc"] == ("relu",)
     assert by_name(w, "fc") == Linear("fc", 48, 5, tokens=2)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        ([helper.make_node("Frobnicate", ["x"], [], name="")], r"unsupported ONNX node Frobnicate"),
+        ([helper.make_node("Concat", ["x", "c"], ["y"], name="cat", axis=1)],
+         r"Concat 'cat': input 'c' is a constant"),
+        ([helper.make_node("Relu", ["ghost"], ["y"], name="r")], r"invalid ONNX model|ghost"),
+    ],
+)  # fmt: skip
+def test_hostile_graphs_are_named_errors(tmp_path: Path, nodes: list, message: str) -> None:
+    path = save(tmp_path, nodes, {"x": [1, 2]}, ["y"] if nodes[0].output else [],
+                {"c": np.ones((1, 2))})  # fmt: skip
+    with pytest.raises(WorkloadError, match=message):
+        load_workload(path)

@@ -41,7 +41,7 @@ class Node:
     @property
     def label(self) -> str:
         """``Conv 'conv1'``: the op type and the node name (or first output) for messages."""
-        return f"{self.op} {self.name or self.outputs[0]!r}"
+        return f"{self.op} {self.name or (self.outputs[0] if self.outputs else '')!r}"
 
 
 @dataclass(frozen=True)
