@@ -154,36 +154,70 @@ _CHUNK_BYTES = 1 << 22  # the vectorized reader works on ~4 MiB of whole lines a
 _UNUSUAL = bytes(0 if (c < 32 and c not in (9, 10, 13)) or c == 127 else c for c in range(256))
 
 
-def _numbers(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray | None:
+def _numbers(
+    buf: np.ndarray, digit_of: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray | None:
     """Values of the tokens ``buf[start:end]`` (decimal, or hex after ``0x``), or None if a
-    token is not a plain number of at most ``MAX_VALUE``."""
+    token is not a plain number of at most ``MAX_VALUE``. ``digit_of`` is ``buf`` through
+    ``_DIGIT_VALUE`` (each byte's digit value, 99 for none)."""
     after = buf[np.minimum(start + 1, buf.size - 1)]
     hexa = (end - start > 2) & (buf[start] == 48) & ((after | 32) == 120)  # "0x"
     value = np.empty(start.shape, dtype=np.int64)
-    for base, chosen, max_digits in ((16, hexa, 12), (10, ~hexa, 15)):
-        first = start[chosen] + (2 if base == 16 else 0)
-        last = end[chosen]
-        if first.size == 0:
+    hex_count = int(np.count_nonzero(hexa))
+    for base, max_digits in ((16, 12), (10, 15)):
+        count = hex_count if base == 16 else start.size - hex_count
+        if count == 0:
             continue
+        chosen = None if count == start.size else (hexa if base == 16 else ~hexa)
+        first = start if chosen is None else start[chosen]
+        last = (end if chosen is None else end[chosen]).astype(np.int32)
+        if base == 16:
+            first = first + 2
         width = int((last - first).max())
         if width > max_digits:
             return None
         # Right-aligned digits, one row per token, position j weighing base^(width-1-j);
         # left of a short token the row holds other bytes (negative indices wrap), masked.
-        index = last[:, None] - width + np.arange(width)
-        digits = np.where(index >= first[:, None], _DIGIT_VALUE[buf[index]], 0)
+        index = last[:, None] - np.arange(width, 0, -1, dtype=np.int32)
+        digits = digit_of[index]
+        digits[index < first[:, None]] = 0
         if digits.max() >= base:
             return None
         weights = float(base) ** np.arange(width - 1, -1, -1)
-        value[chosen] = digits.astype(np.float64) @ weights  # exact: below 2^53
+        values = digits.astype(np.float64) @ weights  # exact: below 2^53
+        if chosen is None:
+            value[:] = values
+        else:
+            value[chosen] = values
     if int(value.max()) > MAX_VALUE:
         return None
     return value
 
 
-def _parse_chunk(buf: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """(address, is_write, size, cycle or None, timed) of the whole lines in ``buf``, or None
-    if anything is unusual."""
+def _plain_tokens(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(token starts, token ends, index of each line's first token) when every line holds the
+    same number of tokens, separated by single spaces (the common machine-written trace),
+    else None. One pass over the bytes."""
+    separator = np.flatnonzero(buf <= 32)
+    if buf[0] <= 32 or separator.size == 0 or np.any(np.diff(separator) == 1):
+        return None  # leading or repeated whitespace, a blank line: the general path
+    if separator[-1] != buf.size - 1:
+        separator = np.append(separator, buf.size)  # the last line has no newline
+    newline = np.flatnonzero(buf[separator[:-1]] != 32)  # separators other than spaces
+    per_line = int(newline[0]) + 1 if newline.size else separator.size
+    lines = separator.size // per_line
+    if separator.size % per_line or newline.size != lines - 1:
+        return None
+    if np.any(newline != np.arange(per_line - 1, separator.size - 1, per_line)):
+        return None
+    if np.any(buf[separator[newline]] != 10):
+        return None
+    start = np.concatenate(([0], separator[:-1] + 1))
+    return start, separator, np.arange(0, separator.size, per_line)
+
+
+def _tokens(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(token starts, token ends, index of each line's first token) of any whitespace."""
     space = buf <= 32  # the only bytes <= 32 left are whitespace (see _UNUSUAL)
     change = np.flatnonzero(np.diff(space.view(np.int8))) + 1
     if not space[0]:
@@ -203,6 +237,18 @@ def _parse_chunk(buf: np.ndarray) -> tuple[np.ndarray, ...] | None:
     else:
         line = np.cumsum(buf == 10, dtype=np.int32)[start]
         first = np.flatnonzero(np.concatenate(([True], line[1:] != line[:-1])))
+    return start, end, first
+
+
+def _parse_chunk(buf: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """(address, is_write, size, cycle or None, timed) of the whole lines in ``buf``, or None
+    if anything is unusual."""
+    tokens = _plain_tokens(buf)
+    if tokens is None:
+        tokens = _tokens(buf)
+    if tokens is None:
+        return None
+    start, end, first = tokens
     count = np.diff(np.append(first, start.size))
     lead = buf[start[first]]
     numbered = (lead >= 48) & (lead <= 57)  # a line starting with a digit is timed
@@ -221,17 +267,18 @@ def _parse_chunk(buf: np.ndarray) -> tuple[np.ndarray, ...] | None:
     load = (pair & (upper == 76) & (second == 68)) | (single & (upper == 82))  # LD, R
     if not np.all(store | load):
         return None
-    addr = _numbers(buf, start[op + 1], end[op + 1])
+    digit_of = _DIGIT_VALUE[buf]
+    addr = _numbers(buf, digit_of, start[op + 1], end[op + 1])
     if addr is None:
         return None
     size = np.zeros(first.size, dtype=np.int64)
     has_size = np.flatnonzero(fields == 3)
     if has_size.size:
-        sizes = _numbers(buf, start[op[has_size] + 2], end[op[has_size] + 2])
+        sizes = _numbers(buf, digit_of, start[op[has_size] + 2], end[op[has_size] + 2])
         if sizes is None or np.any((sizes < 1) | (sizes > MAX_REQUEST_BYTES)):
             return None
         size[has_size] = sizes
-    cycles = _numbers(buf, start[first], end[first]) if timed else None
+    cycles = _numbers(buf, digit_of, start[first], end[first]) if timed else None
     if timed and cycles is None:
         return None
     return addr, store, size, cycles, timed
