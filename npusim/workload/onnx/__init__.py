@@ -13,8 +13,9 @@ sees). How ops map (:mod:`~.ops`):
   ``W * gamma / sqrt(var + eps)`` per output channel; the shift is a bias. A per-channel
   constant Mul/Div there is folded the same way and a constant Add/Sub is a bias: biases are
   free on the MAC array and not counted. Elsewhere (DenseNet's pre-activation BN) these become
-  an ``activation`` layer ``affine`` (2 ops per element) or ``scale`` (1 op); consecutive ones
-  merge. A constant operand as large as the output is a stored tensor of an ``elementwise``.
+  an ``activation`` layer ``affine`` (2 ops per element) or ``scale`` (1 op, also ``c / x``);
+  consecutive ones merge. A constant operand as large as the output is a stored tensor of an
+  ``elementwise``. Folded weights of ``ConstantOfShape`` constants stay read-only views.
 * Relu, and Clip(0, 6), after a conv, linear or elementwise layer set its ``relu``; otherwise
   Relu/Clip/Sigmoid/Tanh/Gelu/Erf/HardSwish/LRN -> ``activation``. Add/Sub/Mul/Div of two
   activations and Sum -> ``elementwise`` (Sub costs as add, Div as mul). MaxPool/AveragePool/
