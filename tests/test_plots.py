@@ -132,6 +132,9 @@ def test_values_per_second_is_the_primers_figure() -> None:
     assert values_per_s(51.2e9, "fp32") == pytest.approx(12.8e9)
     assert values_per_s(51.2e9, "int8") == pytest.approx(51.2e9)
     assert weight_bits("wint4-aint8") == 4 and weight_bits("binary") == 1
+    # the run's own labels: W4A8, unsigned, mixed float, and a per-layer override after "+"
+    assert [weight_bits(x) for x in ("w4a8", "wu4au8", "wfp16-aint8", "int8+fc:w4a8")] == [
+        4, 4, 16, 8]  # fmt: skip
 
 
 def test_hit_rate_plot_is_left_out_without_a_capacity_axis(tmp_path: Path) -> None:

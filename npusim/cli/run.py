@@ -13,6 +13,7 @@ from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
+from npusim.results import short_floats
 from npusim.simulate import FIDELITIES, save, simulate, with_extra
 from npusim.workload import load_workload
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload.name),
                    plots=not args.no_plots)  # fmt: skip
     if args.json:
-        json.dump(result.summary(), sys.stdout, indent=2)
+        json.dump(short_floats(result.summary()), sys.stdout, indent=2)
         print()
     elif not args.quiet:
         print(summary_text(result))

@@ -8,6 +8,7 @@ say which in their title).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +90,11 @@ def load_views(folder: str | Path) -> tuple[dict[str, Any], list[WorkloadView]]:
 
 
 def precision_of(point: StoredPoint) -> str:
-    """``int8``, or ``w4-a8`` when weights and activations differ."""
+    """The run's precision label (``int8``, ``w4a8``, ``int8+fc:w4a8``; runs stored before
+    labels existed: ``int8`` or ``wint4-aint8``)."""
     assert point.summary is not None
+    if point.summary.get("precision_label"):
+        return str(point.summary["precision_label"])
     p = point.summary["precision"]
     return (
         p["weights"] if p["weights"] == p["activations"] else f"w{p['weights']}-a{p['activations']}"
@@ -98,9 +102,17 @@ def precision_of(point: StoredPoint) -> str:
 
 
 def weight_bits(label: str) -> int:
-    """Bits of the weights of a precision label (``w4-a8`` -> 4)."""
-    name = label[1:].split("-a")[0] if label.startswith("w") and "-a" in label else label
-    return PRECISIONS[name].bits
+    """Bits of the weights of a precision label (``w4a8``, ``wint4-aint8``, ``wfp16-aint8``,
+    ``int8+fc:w4a8`` -> 4, 4, 16, 8: the whole network's weights, before any ``+``)."""
+    base = label.split("+")[0]
+    if base in PRECISIONS:
+        return PRECISIONS[base].bits
+    if base.startswith("w") and "-a" in base:
+        return PRECISIONS[base[1:].split("-a")[0]].bits
+    short = re.fullmatch(r"w(u?)(\d+)a(u?)(\d+)", base)
+    if short is None:
+        raise ValueError(f"not a precision label: {label!r}")
+    return PRECISIONS[f"{'uint' if short.group(1) else 'int'}{short.group(2)}"].bits
 
 
 def precision_order(label: str) -> tuple[int, str]:
