@@ -35,7 +35,7 @@ from npusim.workload import (
     Workload,
     load_workload,
 )
-from npusim.workload.tensors import apply_activation, layer_tensors
+from npusim.workload.tensors import apply_activation, erf, layer_tensors
 
 onnx = pytest.importorskip(
     "onnx", reason="the onnx extra is not installed: pip install 'npusim[onnx]'"
@@ -1049,3 +1049,45 @@ def test_hostile_graphs_are_named_errors(tmp_path: Path, nodes: list, message: s
                 {"c": np.ones((1, 2))})  # fmt: skip
     with pytest.raises(WorkloadError, match=message):
         load_workload(path)
+
+
+@pytest.mark.parametrize("form", ["a", "b"])
+def test_erf_gelu_becomes_one_layer(tmp_path: Path, form: str) -> None:
+    """PyTorch's pre-opset-20 GELU export, 0.5 * x * (1 + erf(x / sqrt 2)), in both orders."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"], name="fc"),
+        helper.make_node("Constant", [], ["root2"], value=numpy_helper.from_array(
+            np.array(1.4142135, np.float32))),
+        helper.make_node("Div", ["h", "root2"], ["d"], name="div"),
+        helper.make_node("Erf", ["d"], ["e"], name="erf"),
+        helper.make_node("Add", ["e", "one"], ["p"], name="plus"),
+    ]  # fmt: skip
+    if form == "a":
+        nodes += [helper.make_node("Mul", ["h", "p"], ["m"], name="times"),
+                  helper.make_node("Mul", ["m", "half"], ["y"], name="half")]  # fmt: skip
+    else:
+        nodes += [helper.make_node("Mul", ["half", "h"], ["hh"], name="half"),
+                  helper.make_node("Mul", ["hh", "p"], ["y"], name="times")]  # fmt: skip
+    consts = {"w": weights(4, 6), "one": np.array(1.0), "half": np.array(0.5)}
+    path = save(tmp_path, nodes, {"x": [3, 4]}, ["y"], consts)
+    w = load_workload(path)
+    assert w.layers[1:] == (Activation("erf", 18, ActivationFunction.GELU),)
+    assert w.inputs["erf"] == ("fc",)
+    x = weights(3, 4)
+    expected = ReferenceEvaluator(str(path)).run(None, {"x": x})[0]
+    h = x @ consts["w"]
+    # the graph really is GELU (float32 rounding of 1 + erf near -1 bounds the agreement)
+    np.testing.assert_allclose(expected, 0.5 * h * (1 + erf(h / np.sqrt(2))), atol=1e-6)
+
+
+def test_a_gelu_whose_inner_tensor_is_read_elsewhere_is_not_fused(tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Div", ["x", "root2"], ["d"], name="div"),
+        helper.make_node("Erf", ["d"], ["e"], name="erf"),
+        helper.make_node("Add", ["e", "one"], ["p"], name="plus"),
+        helper.make_node("Mul", ["x", "p"], ["m"], name="times"),
+        helper.make_node("Mul", ["m", "half"], ["y"], name="half"),
+    ]
+    consts = {"root2": np.array(np.sqrt(2)), "one": np.array(1.0), "half": np.array(0.5)}
+    w = load_workload(save(tmp_path, nodes, {"x": [3, 4]}, ["y", "e"], consts))
+    assert [layer.name for layer in w.layers] == ["div", "erf", "plus", "times", "half"]

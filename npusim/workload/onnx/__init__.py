@@ -17,7 +17,8 @@ sees). How ops map (:mod:`~.ops`):
   consecutive ones merge. A constant operand as large as the output is a stored tensor of an
   ``elementwise``. Folded weights of ``ConstantOfShape`` constants stay read-only views.
 * Relu, and Clip(0, 6), after a conv, linear or elementwise layer set its ``relu``; otherwise
-  Relu/Clip/Sigmoid/Tanh/Gelu/Erf/HardSwish/LRN -> ``activation``. Add/Sub/Mul/Div of two
+  Relu/Clip/Sigmoid/Tanh/Gelu/Erf/HardSwish/LRN -> ``activation``; the five-node erf form of
+  GELU is one ``gelu`` (:mod:`~.patterns`). Add/Sub/Mul/Div of two
   activations and Sum -> ``elementwise`` (Sub costs as add, Div as mul). MaxPool/AveragePool/
   GlobalAveragePool -> ``pool2d``; Softmax, LayerNormalization -> their layers; Concat, a
   Transpose that moves data, and each Split part -> ``concat`` (data movement).
@@ -43,6 +44,7 @@ from npusim.workload.loader import Workload
 from npusim.workload.onnx.build import Builder, Unsupported
 from npusim.workload.onnx.model import INSTALL_HINT, read_model
 from npusim.workload.onnx.ops import HANDLERS
+from npusim.workload.onnx.patterns import fuse_gelu
 
 __all__ = ["INSTALL_HINT", "OnnxImportWarning", "load_onnx"]
 
@@ -60,7 +62,7 @@ def load_onnx(
     path = Path(path)
     model = read_model(path, params or {}, strict=not skip_unsupported)
     builder = Builder(model, str(path))
-    for node in model.nodes:
+    for node in fuse_gelu(model.nodes, model.constants, model.outputs):
         try:
             if node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"custom domain {node.domain!r}")
