@@ -89,16 +89,25 @@ def catalogue_text(
     return "\n".join(parts)
 
 
-def _tree_text(tree: Mapping[str, Any], indent: str = "  ") -> str:
+def _tree_text(tree: Mapping[str, Any]) -> str:
+    """One wrapped line per section (``dram: preset=LPDDR5_6400 channels=4 ...``)."""
+    import textwrap
+
     lines = []
     for key, value in tree.items():
         if isinstance(value, Mapping) and value:
-            lines.append(f"{indent}{key}:")
-            lines.append(_tree_text(value, indent + "  "))
+            items = " ".join(f"{k}={_compact(v)}" for k, v in value.items())
+            lines += textwrap.wrap(f"{key}: {items}", 98, initial_indent="  ",
+                                   subsequent_indent="      ", break_on_hyphens=False)  # fmt: skip
         else:
-            shown = "{}" if isinstance(value, Mapping) else value
-            lines.append(f"{indent}{key}: {shown}")
+            lines.append(f"  {key}: {_compact(value)}")
     return "\n".join(lines)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def workload_text(workload: Workload) -> str:
