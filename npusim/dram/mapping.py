@@ -102,11 +102,14 @@ class AddressMap:
         shift = 0
         for token in self._order:
             width = self.widths[token]
-            values[token] = (rest >> shift) & ((1 << width) - 1)
+            if width:  # a field with no bits stays absent: zero below
+                values[token] = (rest >> shift) & ((1 << width) - 1)
             shift += width
         zero = np.zeros_like(rest)
         row = values.get("Ro", zero)
-        bank = values.get("Ba", zero) * self.bank_groups + values.get("Bg", zero)
+        bank = values.get("Bg", zero)
+        if "Ba" in values:
+            bank = values["Ba"] * self.bank_groups + bank
         if self.bank_hash:
             bank = bank ^ (row & (self.banks - 1))
         return Decoded(values.get("Ch", zero), bank, row, values.get("Co", zero))

@@ -116,10 +116,12 @@ class DramSystem:
         first = addr >> shift
         last_byte = np.where(size_bytes > 0, addr + size - 1, addr)  # no size: the one burst
         counts = (last_byte >> shift) - first + 1
+        self.bytes_requested += int(size.sum())
+        if counts.size and int(counts.max()) == 1:  # one burst each: nothing to spread
+            return first, counts
         offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
             np.cumsum(counts) - counts, counts
         )
-        self.bytes_requested += int(size.sum())
         return np.repeat(first, counts) + offsets, counts
 
     def _serve_bursts(
@@ -171,11 +173,14 @@ class DramSystem:
         """
         bursts, counts = self._bursts(trace.addr, trace.size_bytes)
         timed = trace.arrival_cycle is not None
+        single = bursts.size == counts.size  # one burst per request
         if timed:
-            arrival = np.repeat(trace.arrival_cycle.astype(np.int64), counts)
+            cycles = trace.arrival_cycle.astype(np.int64)
+            arrival = cycles if single else np.repeat(cycles, counts)
         else:
             arrival = np.full(bursts.shape[0], self._last_arrival, dtype=np.int64)
-        per_burst = self._serve_bursts(bursts, np.repeat(trace.is_write, counts), arrival, timed)
+        writes = trace.is_write if single else np.repeat(trace.is_write, counts)
+        per_burst = self._serve_bursts(bursts, writes, arrival, timed)
         if timed and arrival.size:
             self._last_arrival = int(arrival[-1])
         return _per_request(per_burst, counts)
@@ -192,7 +197,7 @@ class DramSystem:
 
 
 def _per_request(per_burst: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    if per_burst.size == 0:
+    if per_burst.size == 0 or per_burst.size == counts.size:  # one burst per request
         return per_burst
     starts = np.cumsum(counts) - counts
     return np.maximum.reduceat(per_burst, starts)
