@@ -141,3 +141,33 @@ def test_3c_split_matches_definition(policy, ways):
     s = cache.stats
     assert (s.compulsory_misses, s.capacity_misses, s.conflict_misses) == expected
     assert all(expected)  # each kind occurs, so the test can tell them apart
+
+
+def test_invalidate_drops_lines_without_write_back() -> None:
+    """A dead tensor's dirty lines leave the cache and are never written back."""
+    cache = SetAssociativeCache(CacheParams(capacity_bytes=1024, line_bytes=64, ways=2))
+    cache.access_block(0, 256, True)  # 4 dirty lines
+    cache.access_block(4096, 64, False)  # one clean line elsewhere
+    assert cache.invalidate(64, 128) == (2, 2)  # lines 1 and 2, both dirty
+    assert cache.invalidate(4096, 64) == (1, 0)
+    # refilling every set evicts what is left: only lines 0 and 3 are written back
+    outcome = cache.access_block(8192, 1024, False)
+    assert sorted(outcome.writeback_addrs.tolist()) == [0, 192]
+    assert cache.access_block(64, 64, False).misses == 1  # dropped lines are gone
+
+
+def test_invalidate_of_a_range_larger_than_the_cache_scans_the_tags() -> None:
+    cache = SetAssociativeCache(CacheParams(capacity_bytes=1024, line_bytes=64, ways=4))
+    cache.access_block(0, 1024, True)
+    assert cache.invalidate(0, 1 << 20) == (16, 16)
+    assert not (cache.tags >= 0).any()
+
+
+def test_whole_line_writes_allocate_without_a_fill() -> None:
+    cache = SetAssociativeCache(CacheParams(capacity_bytes=1024, line_bytes=64, ways=2))
+    addrs, sizes = np.array([0, 128]), np.array([128, 64])
+    outcome = cache.access_trace(addrs, sizes, np.ones(2, bool), whole_line_writes=True)
+    assert outcome.misses == 3 and outcome.fetch_addrs.size == 0
+    plain = SetAssociativeCache(CacheParams(capacity_bytes=1024, line_bytes=64, ways=2))
+    assert plain.access_trace(addrs, sizes, np.ones(2, bool)).fetch_addrs.size == 3
+    assert cache.access_block(0, 192, False).hits == 3  # the written lines are resident
