@@ -148,3 +148,15 @@ def test_a_bundled_sweep_runs_by_name(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0 and "sweep bitwidth: 48 points" in proc.stdout
+
+
+def test_validate_reports_a_bad_topology_as_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "net.csv"
+    bad.write_text("Layer, M, N, K,\nq, 1, 2,\n")
+    assert main(["validate", str(bad)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {bad}:2: gemm row needs 4 fields (name, M, N, K), got 3",
+        f"invalid: {bad} (read as a workload: a .csv file: a SCALE-Sim topology)",
+    ]

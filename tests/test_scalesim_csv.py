@@ -141,5 +141,9 @@ def test_scalesim_sparsity_column_is_read_and_the_layer_runs_dense() -> None:
     assert (conv.gemm().m, conv.gemm().k, conv.gemm().n) == (3 * 3, 3 * 3 * 2, 6)
     gemms = parse_topology(SCALESIM_SPARSE_GEMM)
     assert [(g.tokens, g.out_features, g.in_features) for g in gemms] == [(3, 5, 16), (1, 5, 16)]
+    assert [g.name for g in gemms] == ["GEMM_1", "GEMM_1_2"]  # the file repeats the name
+    from npusim.workload import load_workload
+
+    assert len(load_workload(SCALESIM_DATA / "sparsity_gemm.csv").layers) == 2
     with pytest.raises(WorkloadError, match=r":2: sparsity '5:4' must be N:M with 1 <= N <= M"):
         parse_topology("Layer, M, N, K, Sparsity,\ng, 3, 5, 16, 5:4,\n")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from npusim.config.kinds import KINDS, FileKind, check_file, detect_kind
-from npusim.errors import ConfigError
+from npusim.errors import ConfigError, NpusimError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +36,9 @@ def _check(name: str, forced: str | None) -> bool:
     try:
         kind = FileKind(forced, "--kind") if forced else detect_kind(name)
         what = check_file(name, kind.kind)
-    except ConfigError as err:
-        for problem in err.problems:
+    except (ConfigError, NpusimError) as err:
+        problems = err.problems if isinstance(err, ConfigError) else [err]
+        for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         taken = f" (read as a {kind.kind}: {kind.reason})" if kind else ""
         print(f"invalid: {name}{taken}", file=sys.stderr)

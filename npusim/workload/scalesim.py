@@ -24,7 +24,7 @@ structured-sparsity ratio (``topologies/sparsity/*.csv``: N of every M weights n
 ratio is checked (``1 <= N <= M``) but the layer is imported dense: npusim does not model a
 sparse MAC array, so a run is the dense upper bound of such a layer. Every column after that
 is ignored (``topologies/conv_nets/Resnet50.csv`` ends its rows with three note columns,
-``Eh, Ew, e2``).
+``Eh, Ew, e2``). A repeated layer name gets a suffix (``GEMM_1``, ``GEMM_1_2``).
 
 The form is detected from the header (``M``, ``N``, ``K`` columns -> gemm) unless given.
 Every problem raises :class:`WorkloadError` with file and line.
@@ -32,6 +32,7 @@ Every problem raises :class:`WorkloadError` with file and line.
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from pathlib import Path
 
@@ -146,7 +147,23 @@ def parse_topology(
     if chosen is TopologyForm.AUTO:
         chosen = _detect(lines[0][1])
     parse_row = _gemm_row if chosen is TopologyForm.GEMM else _conv_row
-    return [parse_row(f"{source}:{number}", fields) for number, fields in lines[1:]]
+    return _unique_names([parse_row(f"{source}:{number}", fields) for number, fields in lines[1:]])
+
+
+def _unique_names(layers: list[Conv2d | Linear]) -> list[Conv2d | Linear]:
+    """A repeated row name gets ``_2``, ``_3``, ... (SCALE-Sim's ``sparsity/gemm.csv`` names
+    two rows ``GEMM_1``; npusim keys results by layer name)."""
+    given = {layer.name for layer in layers}
+    used: set[str] = set()
+    unique = []
+    for layer in layers:
+        name, count = layer.name, 1
+        while name in used or (count > 1 and name in given):
+            count += 1
+            name = f"{layer.name}_{count}"
+        used.add(name)
+        unique.append(dataclasses.replace(layer, name=name) if name != layer.name else layer)
+    return unique
 
 
 def load_topology(
