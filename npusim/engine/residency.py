@@ -78,9 +78,11 @@ class LayerResidency:
 @dataclass(frozen=True)
 class NetworkPlan:
     """Every layer's plan and residency, the DRAM bytes of each graph tensor (the largest
-    view of it), and in scratchpad mode the allocator's arena and its tile-buffer blocks."""
+    view of it), and in scratchpad mode the allocator's arena and the planned SRAM occupancy
+    per layer (resident tensors alive then plus the layer's tile buffers)."""
 
     mode: SramMode
+    capacity_bytes: int
     plans: tuple[LayerPlan, ...]
     layers: tuple[LayerResidency, ...]
     tensor_bytes: dict[str, int]
@@ -89,7 +91,7 @@ class NetworkPlan:
 
     def summary(self) -> dict[str, object]:
         """The ``sram`` block of a run's summary: mode, and the allocator's figures."""
-        out: dict[str, object] = {"mode": self.mode.value}
+        out: dict[str, object] = {"mode": self.mode.value, "capacity_bytes": self.capacity_bytes}
         if self.arena is not None:
             out.update(peak_bytes=max(self.occupancy_bytes, default=0),
                        tensor_arena_bytes=self.arena.arena_bytes,
@@ -127,7 +129,8 @@ def plan_network(workload: Workload, scenario: Scenario) -> NetworkPlan:
         )
         for layer, ops in zip(workload.layers, operands, strict=True)
     )  # fmt: skip
-    return NetworkPlan(mode, tuple(plans), layers, sizes, arena, occupancy)
+    capacity = scenario.sram.capacity_bytes
+    return NetworkPlan(mode, capacity, tuple(plans), layers, sizes, arena, occupancy)
 
 
 def _operands(layer: Layer, plan: LayerPlan, scenario: Scenario, graph: Graph) -> list[Operand]:

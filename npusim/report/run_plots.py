@@ -147,5 +147,8 @@ def run_plots(result: RunResult) -> dict[str, bytes]:
     """The plots written next to a cycle-fidelity run's summary."""
     if not result.timeline:
         return {}
+    from npusim.report.residency_plots import plot_sram_occupancy
+
     return {**plot_bandwidth_over_time(result, "dram_bandwidth"),
+            **plot_sram_occupancy(result, "sram_occupancy"),
             **plot_layer_breakdown(result, "layer_breakdown")}  # fmt: skip
