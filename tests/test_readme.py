@@ -150,3 +150,35 @@ def test_every_top_level_summary_key_is_documented(tmp_path: Path) -> None:
     section = text[text.index("## What a run writes") : text.index("## Fidelities")]
     missing = [key for key in summary if f"`{key}`" not in section]
     assert missing == []
+
+
+def readme_figures() -> object:
+    import importlib.util
+
+    path = README.parent / "tools" / "readme_figures.py"
+    spec = importlib.util.spec_from_file_location("readme_figures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_names_every_figure_generator() -> None:
+    tables = readme_figures().TABLES  # type: ignore[attr-defined]
+    text = " ".join(README.read_text().split())
+    names = re.search(r"by name: (.*?)\), except", text)
+    assert names is not None
+    listed = re.findall(r"`(\w+)`", names.group(1))
+    assert sorted(listed) == sorted(tables), (
+        "README's sentence 'by name: ...' must list tools/readme_figures.py's TABLES"
+    )
+
+
+def test_the_calibration_table_is_what_the_tool_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    readme_figures().calibration()  # type: ignore[attr-defined]
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    shown = [line.replace("**", "") for line in README.read_text().splitlines()
+             if line.startswith("| ") and line.split("|")[1].strip() in
+             ("calibration", "min-max", "percentile 99.99", "percentile 99.9", "entropy (KL)",
+              "MSE search")]  # fmt: skip
+    assert printed == shown
