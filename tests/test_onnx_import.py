@@ -1091,3 +1091,20 @@ def test_a_gelu_whose_inner_tensor_is_read_elsewhere_is_not_fused(tmp_path: Path
     consts = {"root2": np.array(np.sqrt(2)), "one": np.array(1.0), "half": np.array(0.5)}
     w = load_workload(save(tmp_path, nodes, {"x": [3, 4]}, ["y", "e"], consts))
     assert [layer.name for layer in w.layers] == ["div", "erf", "plus", "times", "half"]
+
+
+def test_external_data_outside_the_model_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 16)
+    tensor = onnx.TensorProto(name="w", data_type=FLOAT, dims=[2, 2],
+                              data_location=TensorProto.EXTERNAL)  # fmt: skip
+    tensor.external_data.add(key="location", value="../secret.bin")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "ext",
+        [helper.make_tensor_value_info("x", FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", FLOAT, [1, 2])], [tensor],
+    )  # fmt: skip
+    (tmp_path / "model").mkdir()
+    path = tmp_path / "model" / "ext.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(WorkloadError, match=r"not a readable ONNX model .*points outside"):
+        load_workload(path)
