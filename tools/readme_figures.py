@@ -214,6 +214,7 @@ def plots() -> None:
     from pathlib import Path
 
     from npusim.report.plots import write_plots
+    from npusim.report.residency_plots import plot_sram_occupancy
     from npusim.report.run_plots import run_plots
     from npusim.sweep import run_sweep
 
@@ -221,8 +222,12 @@ def plots() -> None:
     scenario = load_scenario()
     result = simulate(scenario, load_workload(scenario.workload), "cycle")
     for name, content in run_plots(result).items():
-        if name.endswith(".png"):
+        if name.endswith(".png") and not name.startswith("sram_occupancy"):
             (examples / f"run_{name}").write_bytes(content)
+    # SRAM occupancy says most for a whole network: ResNet-50 on the default scenario
+    whole = simulate(scenario, load_workload("resnet50"), "cycle")
+    occupancy = plot_sram_occupancy(whole, "sram_occupancy")["sram_occupancy.png"]
+    (examples / "run_sram_occupancy.png").write_bytes(occupancy)
     with tempfile.TemporaryDirectory() as tmp:
         run_sweep("bitwidth", tmp, jobs=2, report=False)
         for plot in write_plots(tmp):
@@ -232,11 +237,44 @@ def plots() -> None:
     print(f"redrew {examples}")
 
 
+def residency() -> None:
+    """Whole networks in the SRAM: DRAM traffic vs SRAM size, INT8 and FP32, both SRAM
+    modes, cycle fidelity, default scenario otherwise."""
+    print("| network | precision | SRAM | mode | DRAM read (MiB) | DRAM write (MiB) | "
+          "activation DRAM (MiB) | spilled (MiB) | activations on chip | time (ms) |\n"
+          "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")  # fmt: skip
+    ratio = {}
+    for name in ("resnet50", "mobilenet_v2"):
+        workload = load_workload(name)
+        for precision in ("int8", "fp32"):
+            for capacity, mode in (("1 MiB", "cache"), ("4 MiB", "cache"),
+                                   ("4 MiB", "scratchpad"), ("16 MiB", "cache")):  # fmt: skip
+                scenario = load_scenario(precision=precision, overrides=[
+                    f"sram.capacity={capacity}", f"sram.mode={mode}"])  # fmt: skip
+                t = simulate(scenario, workload, "cycle").totals()
+                kinds, mib = t["dram_bytes_by_kind"], 2**20
+                moved = kinds["input_read"] + kinds["output_write"] + kinds["spill_write"]
+                asked = t["activation_onchip_bytes"] + kinds["input_read"]
+                if capacity == "4 MiB" and mode == "cache":
+                    ratio[(name, precision)] = t["dram_read_bytes"] + t["dram_write_bytes"]
+                print(f"| {name} | {precision.upper()} | {capacity} | {mode} | "
+                      f"{t['dram_read_bytes'] / mib:.1f} | {t['dram_write_bytes'] / mib:.1f} | "
+                      f"{moved / mib:.1f} | {kinds['spill_write'] / mib:.1f} | "
+                      f"{t['activation_onchip_bytes'] / max(asked, 1):.1%} | "
+                      f"{t['time_s'] * 1e3:.3f} |")  # fmt: skip
+    for name in ("resnet50", "mobilenet_v2"):
+        print(
+            f"\n{name} FP32/INT8 DRAM traffic at 4 MiB (cache): "
+            f"{ratio[(name, 'fp32')] / ratio[(name, 'int8')]:.2f}x"
+        )
+
+
 TABLES = {
     "gemv": gemv,
     "decode": decode_block,
     "working_set": working_set,
     "energy": energy,
+    "residency": residency,
     "area": area,
     "calibration": calibration,
     "granularity": granularity,
