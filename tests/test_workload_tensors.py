@@ -205,3 +205,14 @@ def test_unreadable_tensor_file(tmp_path: Path) -> None:
     w = load_workload(path)
     with pytest.raises(TensorFileError, match=r"cannot read 'conv\.weight'"):
         layer_tensors(w.layers[0], w, seed=0)
+
+
+def test_a_residual_branch_sees_its_real_source() -> None:
+    """ResNet-50's first projection reads the max-pool output (ReLU'd conv1), not the
+    previous layer in the file (conv2_1c, no ReLU): its synthetic inputs are non-negative."""
+    resnet = load_workload("resnet50")
+    down = next(layer for layer in resnet.layers if layer.name == "conv2_1_down")
+    previous = resnet.layers[resnet.layers.index(down) - 1]
+    assert previous.name == "conv2_1c" and not previous.relu
+    inputs = layer_tensors(down, resnet, seed=1, max_elements=4096).inputs
+    assert inputs.min() >= 0 and inputs.max() > 0

@@ -23,8 +23,8 @@ pre-activation passed through the function that produced them, found by walking 
 layer over pooling/reshape/concat (which keep the distribution): a fused or stand-alone ReLU
 gives the half-rectified (ReLU-like) case, GELU/SiLU/sigmoid/tanh their own shapes, a softmax
 gives probability rows of its ``length``; the network input, linear outputs and affine
-(BatchNorm) outputs stay signed, and an LRN keeps its input's distribution. A
-workload is a list, not a graph, so a branch (a ResNet downsample) sees the previous layer's
+(BatchNorm) outputs stay signed, and an LRN keeps its input's distribution. The walk follows
+the workload's graph edges, so a branch (a ResNet projection) sees its real source's
 distribution. A matmul's second operand (K or V) is always signed.
 
 Seeds: layer ``i`` draws from ``SeedSequence([seed, i])`` (weights and inputs from two spawned
@@ -224,13 +224,17 @@ def _produced(
 
 
 def _producer(workload: Workload, index: int) -> Layer | None:
-    """The nearest earlier layer that is not pooling, reshape, concat or LRN (None: network
-    input)."""
-    for earlier in reversed(workload.layers[:index]):
-        if isinstance(earlier, Activation) and earlier.function is ActivationFunction.LRN:
-            continue
-        if not isinstance(earlier, (Pool2d, Reshape, Concat)):
-            return earlier
+    """The layer whose output layer ``index`` reads first, followed back through pooling,
+    reshape, concat and LRN, which keep the distribution (None: the network input or a
+    stored tensor). The graph's edges decide, so a residual branch sees its real source."""
+    graph = workload.graph
+    reads = graph.reads.get(workload.layers[index].name, ())
+    while reads and reads[0] in graph.kinds:
+        source = graph.kinds[reads[0]]
+        lrn = isinstance(source, Activation) and source.function is ActivationFunction.LRN
+        if not (lrn or isinstance(source, (Pool2d, Reshape, Concat))):
+            return source
+        reads = graph.reads.get(source.name, ())
     return None
 
 
