@@ -2,11 +2,16 @@
 
 Per layer, with ``B`` = peak DRAM bytes per core cycle (``dram_peak / clock``):
 
-* ``memory_cycles = ceil(dram_bytes / B)`` where ``dram_bytes`` is the compulsory traffic:
-  every tensor read or written once, packed, metadata included. No execution moves less (a
-  layer's tensors are new to the SRAM), so this is the only traffic that keeps the result a
-  bound; the tiling's re-reads (:mod:`npusim.engine.tiling`), which a cache may or may not
-  save, are reported beside it as ``tiled_dram_read_bytes``;
+* ``memory_cycles = ceil(dram_bytes / B)`` where ``dram_bytes`` is the compulsory traffic,
+  packed, metadata included: weights and stored tensors read once, and the activations the
+  network's residency (:func:`npusim.engine.residency.plan_network`) cannot keep on chip.
+  Scratchpad mode: the allocator's decision exactly (a spilled tensor written once by its
+  producer, read once by each reader). Cache mode, bounds no cache can beat within the
+  layer: its on-chip inputs arrive from DRAM except for what the SRAM can hold at the layer's
+  start (``max(0, sum of them - capacity)`` read), and of an output written into the SRAM
+  what exceeds the capacity is written back during the layer (``max(0, output - capacity)``
+  spilled). The tiling's re-reads (:mod:`npusim.engine.tiling`), which a cache may or may
+  not save, are not counted, so the result stays a bound;
 * ``fill = ceil(first load / B)``: compute cannot start before its first operands arrive;
   ``drain = ceil(last store / B)``: the last store follows the last compute
   (:meth:`npusim.engine.plan.LayerPlan.edge_transfers`);
@@ -58,7 +63,7 @@ def analytic_layer(
     bytes_per_cycle = peak_bytes_per_cycle(scenario)
     traffic = _traffic(plan, scenario, residency, sram_mode)
     read = traffic["input_read"] + traffic["weight_read"]
-    write = traffic["output_write"]
+    write = traffic["output_write"] + traffic["spill_write"]
     on_chip = residency is not None and any(o.on_chip for o in residency.operands)
     first, last = plan.edge_transfers(
         input_on_chip=on_chip, output_on_chip=residency is not None and residency.output_on_chip
@@ -88,36 +93,42 @@ def analytic_layer(
 def _traffic(
     plan: LayerPlan, scenario: Scenario, residency: LayerResidency | None, mode: SramMode
 ) -> dict[str, int]:
-    """Compulsory DRAM bytes by kind. An operand produced on chip costs, in cache mode, only
-    what cannot be in the SRAM at all (its bytes beyond the capacity), in scratchpad mode
-    nothing when the allocator keeps it; an output kept on chip is not written."""
+    """Compulsory DRAM bytes by kind (see the module docstring)."""
     weight = plan.weight.total
     if residency is None:
         return {"input_read": plan.input.total, "weight_read": weight,
-                "output_write": plan.output.total}  # fmt: skip
-    capacity = scenario.sram.capacity_bytes
-    inputs = 0
-    for operand in residency.operands:
-        if not operand.on_chip:
-            inputs += operand.size_bytes
-        elif mode is SramMode.CACHE:
-            inputs += max(operand.size_bytes - capacity, 0)
+                "output_write": plan.output.total, "spill_write": 0}  # fmt: skip
     if len(residency.operands) == 2 and plan.layer.gemm() is not None:
-        weight = 0  # a matmul's produced second operand: an operand, counted above
-    output = 0 if residency.output_on_chip else plan.output.total
-    return {"input_read": inputs, "weight_read": weight, "output_write": output}
+        weight = 0  # a matmul's produced second operand: an operand, counted below
+    stored = sum(o.size_bytes for o in residency.operands if not o.on_chip)
+    on_chip = sum(o.size_bytes for o in residency.operands if o.on_chip)
+    if mode is SramMode.SCRATCHPAD:  # the allocator's decision, exactly
+        output = 0 if residency.output_on_chip else plan.output.total
+        return {"input_read": stored, "weight_read": weight, "output_write": output,
+                "spill_write": 0}  # fmt: skip
+    capacity = scenario.sram.capacity_bytes
+    if not residency.output_on_chip:
+        output, spill = plan.output.total, 0
+    else:  # all of it is written into the SRAM during the layer; what exceeds it spills
+        output, spill = 0, max(plan.output.total - capacity, 0)
+    return {
+        "input_read": stored + max(on_chip - capacity, 0),
+        "weight_read": weight,
+        "output_write": output,
+        "spill_write": spill,
+    }
 
 
 def _by_kind(plan: LayerPlan, traffic: dict[str, int]) -> dict[str, int]:
     """DRAM traffic by tensor kind (payload) and the quantization metadata it carries."""
     out, metadata = {}, 0
     for kind, tensor in (("input_read", plan.input), ("weight_read", plan.weight),
-                         ("output_write", plan.output)):  # fmt: skip
+                         ("output_write", plan.output), ("spill_write", plan.output)):  # fmt: skip
         moved = traffic[kind]
         share = round(moved * tensor.metadata_bytes / tensor.total) if tensor.total else 0
         out[f"{kind}_bytes"] = moved - share
         metadata += share
-    return {**out, "spill_write_bytes": 0, "metadata_bytes": metadata}
+    return {**out, "metadata_bytes": metadata}
 
 
 def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
