@@ -118,3 +118,27 @@ def test_console_header_shows_the_precision_label(capsys: pytest.CaptureFixture[
     assert main(["run", "--no-plots", "-w", "mlp", "--fidelity", "analytic", "--set",
                  "precision.layers.fc1.weights=int4", "--out", str(tmp_path)]) == 0  # fmt: skip
     assert "(int8+fc1:w4a8)" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_an_onnx_run_with_skipped_ops_reproduces_from_its_record(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Round", ["r"], ["q"], name="rounder"),  # not modelled
+             helper.make_node("Sigmoid", ["q"], ["y"], name="sig")]  # fmt: skip
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [2, 3])], [helper.make_tensor_value_info(
+        "y", TensorProto.FLOAT, [2, 3])])  # fmt: skip
+    model = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    first = tmp_path / "first"
+    with pytest.warns(UserWarning, match="left out 1 unsupported"):
+        assert main(["run", "-q", "--no-plots", "-w", str(model), "--skip-unsupported",
+                     "--fidelity", "analytic", "--out", str(first)]) == 0  # fmt: skip
+    resolved = yaml.safe_load((first / "resolved_config.yaml").read_text())
+    assert resolved["workload"] == str(model) and resolved["workload_skip_unsupported"] is True
+    with pytest.warns(UserWarning, match="left out 1 unsupported"):
+        assert main(["run", "-q", "--no-plots", str(first / "resolved_config.yaml"),
+                     "--fidelity", "analytic", "--out", str(tmp_path / "again")]) == 0  # fmt: skip
+    assert summary(tmp_path / "again")["totals"] == summary(first)["totals"]

@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
     same = workload_reference(reference) == workload_reference(own_workload)
     own = scenario.workload_params if same else {}
     params = {**own, **_params(args.params)}
-    workload = load_workload(reference, params, skip_unsupported=args.skip_unsupported)
-    scenario = bind_workload(scenario, reference, params)
+    skip = args.skip_unsupported or (same and scenario.workload_skip_unsupported)
+    workload = load_workload(reference, params, skip_unsupported=skip)
+    scenario = bind_workload(scenario, reference, params, skip)
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)
     result = with_extra(result, workload_source=scenario.workload,

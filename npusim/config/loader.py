@@ -196,6 +196,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         name=values["name"], description=values["description"], clock_hz=values["clock_hz"],
         seed=values["seed"], workload=values["workload"],
         workload_params=dict(values["workload_params"]),
+        workload_skip_unsupported=values["workload_skip_unsupported"],
         sram_mode=values["sram"]["mode"],
         vector=VectorConfig(**values["vector"]), precision=precision, quantization=quant,
         energy=EnergyConfig(node=energy["node"], sram=_sram_model(energy),

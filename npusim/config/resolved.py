@@ -35,12 +35,19 @@ def workload_reference(name_or_path: str | Path) -> str:
     return str(path.resolve())
 
 
-def bind_workload(scenario: Scenario, workload: str | Path, params: Mapping[str, int]) -> Scenario:
-    """``scenario`` recording ``workload`` (see :func:`workload_reference`) and ``params``
-    in its attributes and in its resolved tree."""
+def bind_workload(
+    scenario: Scenario,
+    workload: str | Path,
+    params: Mapping[str, int],
+    skip_unsupported: bool = False,
+) -> Scenario:
+    """``scenario`` recording ``workload`` (see :func:`workload_reference`), ``params`` and
+    ``skip_unsupported`` (ONNX) in its attributes and in its resolved tree."""
     reference = workload_reference(workload)
-    resolved = {**scenario.resolved, "workload": reference, "workload_params": dict(params)}
+    resolved = {**scenario.resolved, "workload": reference, "workload_params": dict(params),
+                "workload_skip_unsupported": skip_unsupported}  # fmt: skip
     return dataclasses.replace(scenario, workload=reference, workload_params=dict(params),
+                               workload_skip_unsupported=skip_unsupported,
                                resolved=resolved)  # fmt: skip
 
 

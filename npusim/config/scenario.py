@@ -118,6 +118,7 @@ class Scenario:
     energy: EnergyConfig
     sram_mode: str = "cache"
     workload_params: Mapping[str, int] = field(default_factory=dict)
+    workload_skip_unsupported: bool = False
     source: str = ""
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

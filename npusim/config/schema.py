@@ -189,6 +189,9 @@ SCENARIO: Section = {
     ),
     "seed": Field("int", 0, "seed of every random draw", minimum=0),
     "workload": Field("str", "resnet50_layers", "default workload (bundled name or path)"),
+    "workload_skip_unsupported": Field(
+        "bool", False, "ONNX workloads: leave out ops npusim does not model (as --skip-unsupported)"
+    ),
     "workload_params": Field(
         "map",
         {},
