@@ -29,7 +29,7 @@ import math
 
 from npusim.config import Scenario
 from npusim.dram import peak_bandwidth_bytes_per_s
-from npusim.engine.assemble import layer_result, peak_bytes_per_cycle
+from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
 from npusim.engine.energy import (
     area_mm2,
     dram_streaming_energy_pj,
@@ -86,7 +86,7 @@ def analytic_layer(
     return layer_result(
         plan, scenario, cycles=cycles, read_bytes=read, write_bytes=write, hits=hits,
         misses=misses, energy=energy,
-        extra={**_by_kind(plan, traffic), **(quality or {})},
+        extra={**traffic_by_kind(plan, traffic), **(quality or {})},
     )  # fmt: skip
 
 
@@ -117,18 +117,6 @@ def _traffic(
         "output_write": output,
         "spill_write": spill,
     }
-
-
-def _by_kind(plan: LayerPlan, traffic: dict[str, int]) -> dict[str, int]:
-    """DRAM traffic by tensor kind (payload) and the quantization metadata it carries."""
-    out, metadata = {}, 0
-    for kind, tensor in (("input_read", plan.input), ("weight_read", plan.weight),
-                         ("output_write", plan.output), ("spill_write", plan.output)):  # fmt: skip
-        moved = traffic[kind]
-        share = round(moved * tensor.metadata_bytes / tensor.total) if tensor.total else 0
-        out[f"{kind}_bytes"] = moved - share
-        metadata += share
-    return {**out, "metadata_bytes": metadata}
 
 
 def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:

@@ -67,3 +67,18 @@ def _tiling_extra(plan: LayerPlan) -> dict[str, Any]:
         return {"tile": f"{plan.chunk_elements} elements"}
     return {"tile": f"{t.tm}x{t.tk}x{t.tn} {t.order}", "input_reuse": t.input_reuse,
             "weight_reuse": t.weight_reuse}  # fmt: skip
+
+
+def traffic_by_kind(plan: LayerPlan, moved: Mapping[str, int]) -> dict[str, int]:
+    """``<kind>_bytes`` payload per tensor kind and ``metadata_bytes``, from the DRAM bytes
+    ``moved`` per kind (``input_read``, ``weight_read``, ``output_write``, ``spill_write``).
+    Quantization metadata travels with its tensor, in proportion to the bytes moved; the
+    figures add up to the bytes moved exactly."""
+    tensors = {"input_read": plan.input, "weight_read": plan.weight,
+               "output_write": plan.output, "spill_write": plan.output}  # fmt: skip
+    out, metadata = {}, 0
+    for kind, tensor in tensors.items():
+        share = round(moved[kind] * tensor.metadata_bytes / tensor.total) if tensor.total else 0
+        out[f"{kind}_bytes"] = moved[kind] - share
+        metadata += share
+    return {**out, "metadata_bytes": metadata}

@@ -32,7 +32,7 @@ import numpy as np
 import simpy
 
 from npusim.config import Scenario
-from npusim.engine.assemble import layer_result
+from npusim.engine.assemble import layer_result, traffic_by_kind
 from npusim.engine.energy import area_mm2, sram_energy_pj, static_energy_pj
 from npusim.engine.placement import Placer
 from npusim.engine.plan import LayerPlan
@@ -40,7 +40,6 @@ from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.engine.residency import LayerResidency, NetworkPlan, SramMode, plan_network
 from npusim.engine.steps import Step
 from npusim.engine.system import ACTIVATION, WEIGHT, MemoryPath, PathCounters, ScratchpadPath
-from npusim.quant import StorageBytes
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -88,27 +87,11 @@ def _simulate_steps(path: MemoryPath | ScratchpadPath, steps: list[Step], start:
     return int(env.now)
 
 
-def _kind_split(moved: int, tensor: StorageBytes) -> tuple[int, int]:
-    """(payload, metadata) of ``moved`` bytes of a tensor: metadata travels with its tensor
-    in proportion, so both parts add up to ``moved`` exactly."""
-    metadata = round(moved * tensor.metadata_bytes / tensor.total) if tensor.total else 0
-    return moved - metadata, metadata
-
-
-def _traffic_by_kind(plan: LayerPlan, c: PathCounters) -> dict[str, int]:
-    """DRAM bytes by tensor kind (payload) plus the quantization metadata they carry; the
-    kinds add up to the layer's DRAM reads plus writes."""
-    kinds: dict[str, int] = {}
-    metadata = 0
-    for name, tensor, moved in (
-        ("input_read_bytes", plan.input, c.dram_read_bytes_by_kind[ACTIVATION]),
-        ("weight_read_bytes", plan.weight, c.dram_read_bytes_by_kind[WEIGHT]),
-        ("output_write_bytes", plan.output, c.output_write_bytes),
-        ("spill_write_bytes", plan.output, c.spill_write_bytes),
-    ):
-        kinds[name], meta = _kind_split(moved, tensor)
-        metadata += meta
-    return {**kinds, "metadata_bytes": metadata}
+def _moved_by_kind(c: PathCounters) -> dict[str, int]:
+    """The layer's DRAM bytes per tensor kind (they add up to its reads plus writes)."""
+    return {"input_read": c.dram_read_bytes_by_kind[ACTIVATION],
+            "weight_read": c.dram_read_bytes_by_kind[WEIGHT],
+            "output_write": c.output_write_bytes, "spill_write": c.spill_write_bytes}  # fmt: skip
 
 
 def _residency_extra(c: PathCounters) -> dict[str, Any]:
@@ -150,8 +133,8 @@ def cycle_layer(plan: LayerPlan, residency: LayerResidency, scenario: Scenario,
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
     extra = {"dma_read_bytes": sum(c.dma_read_bytes_by_kind), "dma_write_bytes": c.dma_write_bytes,
-             "tile_steps": len(steps), **_traffic_by_kind(plan, c), **_residency_extra(c),
-             **quality}  # fmt: skip
+             "tile_steps": len(steps), **traffic_by_kind(plan, _moved_by_kind(c)),
+             **_residency_extra(c), **quality}  # fmt: skip
     result = layer_result(
         plan, scenario, cycles=cycles, read_bytes=c.dram_read_bytes,
         write_bytes=c.dram_write_bytes, hits=c.hits, misses=c.misses, energy=energy,
