@@ -15,7 +15,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npusim.errors import TraceError
-from npusim.trace import MAX_VALUE, Trace, _parse_bytes, parse_trace, read_trace, write_trace
+from npusim.trace import (
+    MAX_VALUE,
+    Trace,
+    _parse_bytes,
+    _parse_compiled,
+    parse_trace,
+    read_trace,
+    write_trace,
+)
+
+try:
+    from npusim.dram._kernel import parse_trace as _compiled  # noqa: F401
+except ImportError:
+    COMPILED = False
+else:
+    COMPILED = True
+READERS = {"numpy": _parse_bytes, "compiled": _parse_compiled}
+
+
+@pytest.fixture(params=list(READERS))
+def reader(request, monkeypatch):  # type: ignore[no-untyped-def]
+    if request.param == "compiled":
+        if not COMPILED:
+            pytest.skip("the compiled extension was not built")
+        monkeypatch.delenv("NPUSIM_PURE_PYTHON", raising=False)
+    return READERS[request.param]
 
 
 def _same(a: Trace, b: Trace) -> bool:
@@ -49,11 +74,14 @@ line = st.tuples(
 )
 
 
+@pytest.mark.parametrize("name", list(READERS))
 @settings(max_examples=150, deadline=None)
-@given(st.lists(line, min_size=1, max_size=40), st.booleans(), st.booleans())
-def test_the_vectorized_reader_agrees_with_the_line_parser(
-    lines: list, timed: bool, last_newline: bool
+@given(lines=st.lists(line, min_size=1, max_size=40), timed=st.booleans(), last=st.booleans())
+def test_the_fast_readers_agree_with_the_line_parser(
+    name: str, lines: list, timed: bool, last: bool
 ) -> None:
+    if name == "compiled" and not COMPILED:
+        pytest.skip("the compiled extension was not built")
     text, cycle = "", 0
     for k, (op, addr, size, sep, tail, end) in enumerate(lines):
         fields = [op, addr] + ([size] if size else [])
@@ -61,10 +89,12 @@ def test_the_vectorized_reader_agrees_with_the_line_parser(
             cycle += k % 3
             fields.insert(0, str(cycle))
         text += sep.join(fields) + tail + end
-    if not last_newline:
+    if not last:
         text = text.rstrip("\r\n")
     data = text.encode()
-    fast = _parse_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NPUSIM_PURE_PYTHON", raising=False)
+        fast = READERS[name](data)
     assert fast is not None, text  # every line here is plain
     assert _same(fast, parse_trace(text.splitlines()))
 
@@ -86,8 +116,8 @@ def test_the_vectorized_reader_agrees_with_the_line_parser(
         "LD \u00b9\n",  # non-ASCII
     ],
 )
-def test_unusual_text_goes_to_the_line_parser(text: str, tmp_path: Path) -> None:
-    assert _parse_bytes(text.encode()) is None
+def test_unusual_text_goes_to_the_line_parser(text: str, tmp_path: Path, reader) -> None:
+    assert reader(text.encode()) is None
     path = tmp_path / "t.trace"
     path.write_text(text)
     try:

@@ -539,10 +539,158 @@ out:
     return result;
 }
 
+
+/* ---- Trace text reader (npusim/trace.py): an optional fast path of the same format. ----
+ * Accepts a strict, common subset: ASCII lines split by "\n" (or "\r\n"), fields split by
+ * spaces or tabs, "#" comments, blank lines; "LD|ST <addr> [<bytes>]" or
+ * "<cycle> <R|W|LD|ST> <addr> [<bytes>]" (operations in any case), numbers as 1-15 decimal
+ * digits or "0x" and 1-12 hex digits, at most MAX_VALUE (2^48 - 1). Anything else returns
+ * None and the caller falls back to the numpy reader or the line parser, which report errors
+ * with their line. Limits mirror npusim.trace: MAX_VALUE, MAX_REQUEST_BYTES. */
+#define TRACE_MAX_VALUE (((i64)1 << 48) - 1)
+#define TRACE_MAX_REQUEST_BYTES ((i64)1 << 30)
+
+typedef struct {
+    i64 *data;
+    Py_ssize_t len, cap;
+} Column;
+
+static int column_push(Column *c, i64 v) {
+    if (c->len == c->cap) {
+        Py_ssize_t cap = c->cap ? 2 * c->cap : 1 << 16;
+        i64 *data = realloc(c->data, (size_t)cap * sizeof(i64));
+        if (!data) return -1;
+        c->data = data;
+        c->cap = cap;
+    }
+    c->data[c->len++] = v;
+    return 0;
+}
+
+/* Parse one number token [p, e); -1 if it is not a plain number of at most MAX_VALUE. */
+static i64 trace_number(const unsigned char *p, const unsigned char *e) {
+    i64 v = 0;
+    if (e - p > 2 && p[0] == '0' && (p[1] | 32) == 'x') {
+        p += 2;
+        if (e - p > 12) return -1;
+        for (; p < e; p++) {
+            int c = *p, d;
+            if (c >= '0' && c <= '9') d = c - '0';
+            else if ((c | 32) >= 'a' && (c | 32) <= 'f') d = (c | 32) - 'a' + 10;
+            else return -1;
+            v = v * 16 + d;
+        }
+    } else {
+        if (e - p < 1 || e - p > 15) return -1;
+        for (; p < e; p++) {
+            if (*p < '0' || *p > '9') return -1;
+            v = v * 10 + (*p - '0');
+        }
+    }
+    return v > TRACE_MAX_VALUE ? -1 : v;
+}
+
+static PyObject *column_bytes(Column *c) {
+    return PyBytes_FromStringAndSize((const char *)c->data, c->len * (Py_ssize_t)sizeof(i64));
+}
+
+static PyObject *parse_trace(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    Column addr = {0}, write = {0}, size = {0}, cycle = {0};
+    int timed = -1, ok = 1;
+    PyObject *result = NULL;
+    while (p < end && ok) {
+        const unsigned char *line_end = memchr(p, '\n', (size_t)(end - p));
+        if (!line_end) line_end = end;
+        const unsigned char *q = line_end;
+        if (q > p && q[-1] == '\r') q--; /* CRLF */
+        const unsigned char *tok[5], *tok_end[5];
+        int n = 0;
+        for (const unsigned char *c = p; c < q;) {
+            if (*c == ' ' || *c == '\t') {
+                c++;
+                continue;
+            }
+            if (*c == '#') break;
+            if (*c < 33 || *c > 126) {
+                ok = 0; /* other whitespace, control or non-ASCII bytes */
+                break;
+            }
+            if (n == 5) {
+                ok = 0;
+                break;
+            }
+            tok[n] = c;
+            while (c < q && *c > 32 && *c < 127 && *c != '#') c++;
+            tok_end[n++] = c;
+        }
+        p = line_end + 1;
+        if (!ok || n == 0) continue;
+        int is_timed = tok[0][0] >= '0' && tok[0][0] <= '9';
+        if (timed < 0) timed = is_timed;
+        int base = is_timed ? 1 : 0, fields = n - base;
+        if (is_timed != timed || fields < 2 || fields > 3) {
+            ok = 0;
+            break;
+        }
+        const unsigned char *o = tok[base];
+        Py_ssize_t olen = tok_end[base] - o;
+        int store;
+        if (olen == 2 && (o[0] | 32) == 'l' && (o[1] | 32) == 'd') store = 0;
+        else if (olen == 2 && (o[0] | 32) == 's' && (o[1] | 32) == 't') store = 1;
+        else if (olen == 1 && (o[0] | 32) == 'r') store = 0;
+        else if (olen == 1 && (o[0] | 32) == 'w') store = 1;
+        else {
+            ok = 0;
+            break;
+        }
+        i64 a = trace_number(tok[base + 1], tok_end[base + 1]);
+        i64 b = fields == 3 ? trace_number(tok[base + 2], tok_end[base + 2]) : 0;
+        if (a < 0 || (fields == 3 && (b < 1 || b > TRACE_MAX_REQUEST_BYTES))) {
+            ok = 0;
+            break;
+        }
+        if (timed) {
+            i64 t = trace_number(tok[0], tok_end[0]);
+            if (t < 0 || (cycle.len && t < cycle.data[cycle.len - 1])) {
+                ok = 0;
+                break;
+            }
+            if (column_push(&cycle, t) < 0) goto nomem;
+        }
+        if (column_push(&addr, a) < 0 || column_push(&write, store) < 0 ||
+            column_push(&size, b) < 0)
+            goto nomem;
+    }
+    if (!ok || addr.len == 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else {
+        result = Py_BuildValue("(NNNN)", column_bytes(&addr), column_bytes(&write),
+                               column_bytes(&size),
+                               timed ? column_bytes(&cycle) : (Py_INCREF(Py_None), Py_None));
+    }
+    goto done;
+nomem:
+    PyErr_NoMemory();
+done:
+    free(addr.data);
+    free(write.data);
+    free(size.data);
+    free(cycle.data);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS,
      "run(bank, row, is_write, arrival, done, enqueued, cfg, upd, bank_ready, group_ready, "
      "channel_ready, faw, open_row, scal) -> bytes | None"},
+    {"parse_trace", parse_trace, METH_O,
+     "parse_trace(data) -> (addr, is_write, size, cycle | None) int64 bytes, or None"},
     {NULL, NULL, 0, NULL},
 };
 
