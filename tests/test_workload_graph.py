@@ -139,3 +139,16 @@ def test_the_zoo_has_its_true_edges() -> None:
     for workload in (resnet, mobilenet, bert, gpt2):  # one network output each (+ KV rows)
         outputs = [t for t in workload.graph.tensors.values() if t.is_output]
         assert outputs[-1].name == workload.layers[-1].name
+
+
+def test_per_side_pads_load_from_yaml(tmp_path: Path) -> None:
+    layers = """\
+  - {name: c, type: conv2d, in_h: 8, in_w: 8, in_channels: 3, out_channels: 4, kernel: 3,
+     pads: [0, 0, 1, 1]}
+  - {name: d, type: conv2d, in_h: 7, in_w: 7, in_channels: 4, out_channels: 4, kernel: 3,
+     pads: [1, 1, 1, 1], inputs: [c]}
+"""
+    conv = _load(tmp_path, layers).layers[0]
+    assert conv.pads == (0, 0, 1, 1) and (conv.out_h, conv.out_w) == (7, 7)  # 8 + 1 - 3 + 1
+    with pytest.raises(ConfigError, match=r"layers\[0\]\.pads: expected four paddings"):
+        _load(tmp_path, layers.replace("[0, 0, 1, 1]", "[1, 2]"))

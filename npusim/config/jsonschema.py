@@ -88,12 +88,17 @@ _INT_OR_EXPRESSION = {
 
 
 def _layer_field_schema(hint: Any) -> dict[str, Any]:
+    from npusim.workload.shapes import Pads
+
     if hint is bool:
         return {"type": "boolean"}
     if hint is int:
         return dict(_INT_OR_EXPRESSION)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return {"enum": [member.value for member in hint]}
+    if hint == Pads | None:  # per-side paddings [top, left, bottom, right]
+        return {"type": "array", "items": dict(_INT_OR_EXPRESSION), "minItems": 4,
+                "maxItems": 4}  # fmt: skip
     return {}  # a field without a YAML form of its own (checked by the loader)
 
 

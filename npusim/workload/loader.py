@@ -47,7 +47,7 @@ from npusim.workload.expr import ExpressionError, evaluate, names_used
 from npusim.workload.graph import Graph
 from npusim.workload.layers import LAYER_TYPES, Layer
 from npusim.workload.scalesim import load_topology
-from npusim.workload.shapes import MAX_DIM, is_int
+from npusim.workload.shapes import MAX_DIM, Pads, is_int
 
 BUNDLED_WORKLOADS = bundled_folder("workloads")
 
@@ -324,6 +324,10 @@ def _convert(value: Any, hint: Any, params: Mapping[str, int]) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {show(value)}")
         return value
+    if hint == Pads | None:
+        if not isinstance(value, list) or len(value) != 4:
+            raise ValueError(f"expected four paddings [top, left, bottom, right], got {show(value)}")
+        return tuple(_convert(side, int, params) for side in value)
     if isinstance(hint, type) and issubclass(hint, Enum):
         names = [member.value for member in hint]
         if value not in names:
