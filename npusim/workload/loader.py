@@ -326,7 +326,9 @@ def _convert(value: Any, hint: Any, params: Mapping[str, int]) -> Any:
         return value
     if hint == Pads | None:
         if not isinstance(value, list) or len(value) != 4:
-            raise ValueError(f"expected four paddings [top, left, bottom, right], got {show(value)}")
+            raise ValueError(
+                f"expected four paddings [top, left, bottom, right], got {show(value)}"
+            )
         return tuple(_convert(side, int, params) for side in value)
     if isinstance(hint, type) and issubclass(hint, Enum):
         names = [member.value for member in hint]
