@@ -8,7 +8,8 @@ prints
   built) and the pure-Python loop, which make the same decisions;
 * end to end: what ``npusim dram TRACE`` does (read the text trace, simulate, collect stats),
   in process, for the text form (hex ``LD`` lines) and the binary ``.npy`` form, with the
-  trace reader's own rate;
+  trace reader's own rate, and the numpy text reader's alone (what runs without the compiled
+  extension);
 * with ``--ramulator DIR`` (the ``python/`` directory of a built Ramulator 2.1), Ramulator's
   end-to-end CPU time on the same requests (LPDDR5-6400, FRFCFS-RowHit, addresses re-encoded
   so that both see the same bank, row and column), and npusim's CLI (``python -m npusim dram``)
@@ -20,6 +21,7 @@ Rates are per CPU second (the machine is shared, so wall time depends on other l
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -111,6 +113,11 @@ def main() -> None:
         text_path, npy_path = tmp / f"{kind}.trace", tmp / f"{kind}.npy"
         text_path.write_text(_text(trace.addr))
         write_trace(npy_path, trace)
+        os.environ["NPUSIM_PURE_PYTHON"] = "1"  # the reader without the compiled extension
+        cpu = time.process_time()
+        read_trace(text_path)
+        _line("reading only, numpy text reader", n, time.process_time() - cpu)
+        del os.environ["NPUSIM_PURE_PYTHON"]
         for label, path in (("text", text_path), ("npy", npy_path)):
             cpu = time.process_time()
             parsed = read_trace(path)

@@ -1,4 +1,6 @@
-/* Compiled twin of ChannelController.run's general loop (npusim/dram/controller.py).
+/* Compiled twin of ChannelController.run's general loop (npusim/dram/controller.py), and a
+ * compiled reader of the plain trace format (parse_trace, used by npusim/trace.py; see its
+ * section at the end).
  *
  * Optional: the package works without it, and NPUSIM_PURE_PYTHON=1 switches it off. It makes
  * exactly the decisions of the Python loop (tests compare command logs, completions and
@@ -696,7 +698,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_kernel",
-    "Compiled twin of the LPDDR5 controller's general loop (optional).", -1, methods,
+    "Compiled twin of the LPDDR5 controller's general loop and trace reader (optional).", -1,
+    methods,
     NULL, NULL, NULL, NULL,
 };
 
