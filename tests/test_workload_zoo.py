@@ -117,3 +117,37 @@ def test_vector_layers_add_no_parameters_or_macs() -> None:
         assert w.parameters == sum(layer.gemm().weight_elements for layer in gemm_layers)
         assert w.macs == sum(layer.gemm().macs for layer in gemm_layers)
         assert w.vector_ops > 0
+
+
+# Published parameter totals (meta-llama model cards / config.json on Hugging Face) and what
+# npusim does not count as weights: the RMSNorm gains (2 per block + 1 final, d each) and,
+# when the LM head is not tied to it, the token-embedding table (vocab x d).
+LLAMA_PUBLISHED = {
+    # name: (total parameters, d, blocks, vocab, tied LM head)
+    "llama3_2_1b": (1_235_814_400, 2048, 16, 128256, True),
+    "llama3_2_3b": (3_212_749_824, 3072, 28, 128256, True),
+    "llama3_1_8b": (8_030_261_248, 4096, 32, 128256, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LLAMA_PUBLISHED))
+def test_llama_weights_add_up_to_the_published_totals(name: str) -> None:
+    total, d, blocks, vocab, tied = LLAMA_PUBLISHED[name]
+    w = load_workload(name)
+    norms = (2 * blocks + 1) * d
+    embedding = 0 if tied else vocab * d
+    assert w.parameters + norms + embedding == total
+
+
+def test_llama_grouped_query_attention_reads_each_kv_head_once() -> None:
+    """Llama-3.2-1B: 32 query heads share 8 KV heads of 64, so a decode step at context L
+    reads 8 x (L + 1) x 64 keys per block (the new row included), not 32 x ..."""
+    kv_len = 1000
+    w = load_workload("llama3_2_1b", params={"kv_len": kv_len})
+    qk = next(layer for layer in w.layers if layer.name == "l0_qk")
+    assert (qk.batch, qk.m, qk.k, qk.n) == (8, 4, 64, kv_len + 1)
+    assert w.inputs["l0_qk"] == ("l0_q",)  # the K cache is a stored operand, read from DRAM
+    assert w.graph.tensors["l0_k"].is_output  # the new K row is appended to the cache
+    prefill = load_workload("llama3_2_1b", params={"tokens": 128, "kv_len": 0})
+    qk = next(layer for layer in prefill.layers if layer.name == "l0_qk")
+    assert (qk.m, qk.n) == (4 * 128, 128)
