@@ -8,6 +8,7 @@ and walked node by node; no ``eval``, no attribute access, no calls.
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 
@@ -31,11 +32,20 @@ def evaluate(text: str, names: Mapping[str, int]) -> int:
     """The integer value of ``text`` with ``names`` bound; raises :class:`ExpressionError`."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError):  # ValueError: null bytes in the text
-        raise ExpressionError(f"cannot parse expression {text!r}") from None
+    tree = _parse(text.strip())
+    if tree is None:
+        raise ExpressionError(f"cannot parse expression {text!r}")
     return _value(tree.body, names, text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression | None:
+    """The parsed expression, or None; cached, as zoo files repeat the same few expressions
+    in every block (the tree is only read, never changed)."""
+    try:
+        return ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError):  # ValueError: null bytes in the text
+        return None
 
 
 def _value(node: ast.AST, names: Mapping[str, int], text: str) -> int:
@@ -61,8 +71,7 @@ def _value(node: ast.AST, names: Mapping[str, int], text: str) -> int:
 
 def names_used(text: str) -> set[str]:
     """Parameter names an expression mentions (empty when it does not parse)."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    tree = _parse(text.strip())
+    if tree is None:
         return set()
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}

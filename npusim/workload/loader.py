@@ -281,6 +281,12 @@ def _layer(
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _type_hints(cls: type) -> dict[str, Any]:
+    """A layer class's field types (resolving them costs ~0.4 ms a call, per layer)."""
+    return typing.get_type_hints(cls)
+
+
 def _field_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if f.name != "name"]
 
@@ -294,7 +300,7 @@ def _fields(
     problems: list[Problem],
 ) -> dict[str, Any] | None:
     """Constructor arguments of a layer from its YAML keys; None (problems added) if bad."""
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     allowed = _field_names(cls)
     accepted = allowed + [alias for alias, targets in _ALIASES.items() if targets[0] in allowed]
     kwargs: dict[str, Any] = {}
