@@ -55,16 +55,6 @@ class LayerPlan:
     group_bundle: int = 1
 
     @property
-    def compulsory_read_bytes(self) -> int:
-        """Each input tensor read once: the least DRAM reading any execution can do."""
-        return self.input.total + self.weight.total
-
-    @property
-    def tiled_read_bytes(self) -> int:
-        """DRAM reads of the tiling's loop nest if nothing stayed on chip between re-reads."""
-        return self.tiling.dram_read_bytes if self.tiling else self.input.total
-
-    @property
     def sram_operand_bytes(self) -> tuple[int, int]:
         """(read, write) bytes between the SRAM and the array or vector unit."""
         if self.timing is None:
