@@ -152,3 +152,9 @@ def test_per_side_pads_load_from_yaml(tmp_path: Path) -> None:
     assert conv.pads == (0, 0, 1, 1) and (conv.out_h, conv.out_w) == (7, 7)  # 8 + 1 - 3 + 1
     with pytest.raises(ConfigError, match=r"layers\[0\]\.pads: expected four paddings"):
         _load(tmp_path, layers.replace("[0, 0, 1, 1]", "[1, 2]"))
+
+
+def test_a_workload_built_with_a_repeated_layer_name_is_a_config_error() -> None:
+    workload = Workload("twice", (Linear("x", 8, 8), Linear("x", 8, 8)))
+    with pytest.raises(ConfigError, match="layer name 'x' is used twice"):
+        _ = workload.graph

@@ -33,6 +33,11 @@ def resolve_edges(
 ) -> tuple[tuple[Layer, ...], dict[str, tuple[str, ...]]]:
     """Execution order and each layer's inputs; problems are appended to ``problems``."""
     by_name = {layer.name: layer for layer in layers}
+    if len(by_name) < len(layers):  # tensors are named after layers: names must be unique
+        names = [layer.name for layer in layers]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        problems.append(Problem("layers", f"layer name {twice[0]!r} is used twice", source))
+        return tuple(layers), {}
     edges: dict[str, tuple[str, ...]] = {}
     for i, layer in enumerate(layers):
         if i in declared:

@@ -81,9 +81,11 @@ class Workload:
     @functools.cached_property
     def graph(self) -> Graph:
         """Tensors with their producers, consumers and lifetimes."""
-        edges = self.inputs
+        edges, problems = self.inputs, []
         if not edges:
-            _, edges = resolve_edges(self.layers, {}, self.source, [])
+            _, edges = resolve_edges(self.layers, {}, self.source, problems)
+        if problems:
+            raise ConfigError(problems)
         return Graph(self.layers, edges)
 
     @property
@@ -130,7 +132,10 @@ def load_workload(
     if Path(name_or_path).suffix.lower() == ".csv":
         path = Path(name_or_path)
         layers = tuple(load_topology(path))
-        _, edges = resolve_edges(layers, {}, str(path), [])
+        problems: list[Problem] = []
+        _, edges = resolve_edges(layers, {}, str(path), problems)
+        if problems:
+            raise ConfigError(problems)
         return Workload(path.stem, layers, "SCALE-Sim topology", str(path), inputs=edges)
     path = resolve_workload_path(name_or_path)
     raw = read_yaml(path)
