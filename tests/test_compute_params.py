@@ -15,6 +15,7 @@ from npusim.compute.params import (
     params_from_mapping,
     validate_params,
 )
+from npusim.config.loader import load_scenario
 from npusim.errors import ConfigError, WorkloadError
 from npusim.workload.layers import Gemm
 
@@ -48,6 +49,8 @@ def test_defaults_are_valid_and_as_specified() -> None:
         (ArrayParams(accumulator={"int8": "fp32"}), "accumulator.int8", "does not match"),
         (ArrayParams(accumulator={"fp16": "int64"}), "accumulator.fp16", "unknown accumulator"),
         (ArrayParams(mac_energy_pj={"int8": 0.0}), "mac_energy_pj.int8", "must be > 0"),
+        (ArrayParams(fold_overlap=1), "fold_overlap", "must be true or false, got 1"),
+        (ArrayParams(pack_groups="no"), "pack_groups", "must be true or false, got 'no'"),
     ],
 )  # fmt: skip
 def test_check_params_pins_each_problem(params: ArrayParams, path: str, message: str) -> None:
@@ -63,6 +66,17 @@ def test_all_problems_reported_together() -> None:
     with pytest.raises(ConfigError) as err:
         validate_params(bad)
     assert [p.path for p in err.value.problems] == ["array.rows", "array.cols", "array.dataflow"]
+
+
+def test_overlap_and_packing_default_on_and_reach_the_params_from_a_scenario() -> None:
+    assert ArrayParams().fold_overlap and ArrayParams().pack_groups
+    default = load_scenario().array
+    assert default.fold_overlap is True and default.pack_groups is True
+    scalesim = load_scenario(None, ["array.fold_overlap=false", "array.pack_groups=false"]).array
+    assert (scalesim.fold_overlap, scalesim.pack_groups) == (False, False)
+    assert validate_params(scalesim) == scalesim
+    with pytest.raises(ConfigError, match=r"array\.fold_overlap: expected true or false, got 'x'"):
+        load_scenario(None, ["array.fold_overlap=x"])
 
 
 def test_params_from_mapping() -> None:

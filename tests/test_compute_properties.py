@@ -78,16 +78,18 @@ def test_more_macs_per_pe_per_cycle_never_slower(
     assert cycles == sorted(cycles, reverse=True)
 
 
-def test_depthwise_conv_on_a_large_array_uses_it_poorly() -> None:
-    # MobileNet-v1 first depthwise layer: 3x3, 32 channels, 112x112 (padding 1).
+def test_depthwise_conv_on_a_large_array_uses_it_poorly_as_scalesim_runs_it() -> None:
+    # MobileNet-v1 first depthwise layer: 3x3, 32 channels, 112x112 (padding 1). SCALE-Sim's
+    # way, one channel after another with no fold overlap (npusim's default packs the channels
+    # on the columns: tests/test_compute_pipelining.py).
     depthwise = Conv2d("dw", 112, 112, 32, 32, 3, 3, padding=1, groups=32)
     pointwise = Conv2d("pw", 112, 112, 32, 64, 1, 1)
     for dataflow in ("os", "ws", "is"):
-        params = ArrayParams(rows=128, cols=128, dataflow=dataflow)
+        params = ArrayParams(128, 128, dataflow, fold_overlap=False, pack_groups=False)
         dw = layer_timing(depthwise.gemm(), params, "int8")
         pw = layer_timing(pointwise.gemm(), params, "int8")
         assert dw.mac_utilization < 0.01
         assert dw.mac_utilization < pw.mac_utilization / 4
     # ws: K = 9 of 128 rows, N = 1 of 128 columns used.
-    ws = layer_timing(depthwise.gemm(), ArrayParams(128, 128, "ws"), "int8")
+    ws = layer_timing(depthwise.gemm(), ArrayParams(128, 128, "ws", pack_groups=False), "int8")
     assert ws.mapping_efficiency == 9 / (128 * 128)

@@ -1,5 +1,9 @@
 """MAC array timing: conformance to the SCALE-Sim formulas, per-precision rates, groups.
 
+SCALE-Sim runs every fold with its own fill and drain and a grouped layer one group after
+another, so these tests build the array with ``fold_overlap=False, pack_groups=False``
+(npusim's defaults pipeline the folds and pack narrow groups: tests/test_compute_pipelining.py).
+
 Formulas (Samajdar et al., SCALE-Sim, ISPASS 2020, via reference dataflow-cycles.md):
   os: Sr=M, Sc=N, T=K, cycles/fold = T + R + C - 2
   ws: Sr=K, Sc=N, T=M, cycles/fold = 2R + C + T - 2
@@ -18,6 +22,11 @@ import pytest
 from npusim.compute.array import MacArray, layer_timing
 from npusim.compute.params import ArrayParams
 from npusim.workload.layers import Gemm
+
+
+def scalesim(rows: int = 32, cols: int = 32, dataflow: str = "ws") -> ArrayParams:
+    """An array that runs SCALE-Sim's formulas exactly (no overlap, no group packing)."""
+    return ArrayParams(rows, cols, dataflow, fold_overlap=False, pack_groups=False)
 
 
 def reference_stats(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> dict:
@@ -47,7 +56,7 @@ def reference_stats(m: int, k: int, n: int, rows: int, cols: int, dataflow: str)
 
 def test_reference_example_os_128x768x768_on_32x32() -> None:
     # Reference: F_r = 4, F_c = 24, per fold 768 + 32 + 32 - 2 = 830 -> 79,680 cycles.
-    s = layer_timing(Gemm(128, 768, 768), ArrayParams(dataflow="os"), "int8")
+    s = layer_timing(Gemm(128, 768, 768), scalesim(dataflow="os"), "int8")
     assert (s.row_folds, s.col_folds, s.cycles_per_fold) == (4, 24, 830)
     assert s.compute_cycles == 79_680
     assert s.folds == 96
@@ -56,10 +65,10 @@ def test_reference_example_os_128x768x768_on_32x32() -> None:
 
 def test_same_gemm_ws_and_is_by_hand() -> None:
     # ws: F_r = ceil(768/32) = 24, F_c = 24, per fold 64 + 32 + 128 - 2 = 222 -> 127,872.
-    ws = layer_timing(Gemm(128, 768, 768), ArrayParams(dataflow="ws"), "int8")
+    ws = layer_timing(Gemm(128, 768, 768), scalesim(dataflow="ws"), "int8")
     assert ws.compute_cycles == 24 * 24 * 222 == 127_872
     # is: F_r = 24, F_c = ceil(128/32) = 4, per fold 64 + 32 + 768 - 2 = 862 -> 82,752.
-    is_ = layer_timing(Gemm(128, 768, 768), ArrayParams(dataflow="is"), "int8")
+    is_ = layer_timing(Gemm(128, 768, 768), scalesim(dataflow="is"), "int8")
     assert is_.compute_cycles == 24 * 4 * 862 == 82_752
 
 
@@ -81,7 +90,7 @@ ARRAYS = [(32, 32), (8, 8), (16, 64), (128, 128), (1, 4)]
 @pytest.mark.parametrize(("rows", "cols"), ARRAYS)
 @pytest.mark.parametrize(("m", "k", "n"), SHAPES)
 def test_formula_conformance(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> None:
-    s = layer_timing(Gemm(m, k, n), ArrayParams(rows=rows, cols=cols, dataflow=dataflow), "int8")
+    s = layer_timing(Gemm(m, k, n), scalesim(rows=rows, cols=cols, dataflow=dataflow), "int8")
     ref = reference_stats(m, k, n, rows, cols, dataflow)
     assert s.compute_cycles == ref["cycles"]
     assert s.folds == ref["folds"]
@@ -94,19 +103,19 @@ def test_formula_conformance(m: int, k: int, n: int, rows: int, cols: int, dataf
 
 def test_bytes_at_operand_and_accumulator_precision() -> None:
     # ws, K = 64 on 32 rows -> F_r = 2: M*N partial sums (int32, 4 B) + M*N final outputs (1 B).
-    s = layer_timing(Gemm(10, 64, 8), ArrayParams(dataflow="ws"), "int8")
+    s = layer_timing(Gemm(10, 64, 8), scalesim(dataflow="ws"), "int8")
     assert s.input_read_bytes == 10 * 64 * 1 and s.weight_read_bytes == 64 * 8
     assert s.output_writes == 2 * 80 and s.output_reads == 80
     assert s.output_write_bytes == 80 * 4 + 80 * 1
     assert s.output_read_bytes == 80 * 4
-    int4 = layer_timing(Gemm(10, 64, 8), ArrayParams(dataflow="ws"), "int4")
+    int4 = layer_timing(Gemm(10, 64, 8), scalesim(dataflow="ws"), "int4")
     assert int4.input_read_bytes == 10 * 64 // 2  # bit-packed, 4 bits per element
-    fp32 = layer_timing(Gemm(10, 64, 8), ArrayParams(dataflow="ws"), "fp32")
+    fp32 = layer_timing(Gemm(10, 64, 8), scalesim(dataflow="ws"), "fp32")
     assert fp32.weight_read_bytes == 64 * 8 * 4
 
 
 def test_macs_per_pe_per_cycle_scales_the_temporal_term_only() -> None:
-    params = ArrayParams(dataflow="os")
+    params = scalesim(dataflow="os")
     gemm = Gemm(128, 768, 768)
     int4 = layer_timing(gemm, params, "int4")  # 2 MACs/PE/cycle -> T = 384
     fp32 = layer_timing(gemm, params, "fp32")  # 0.25 -> T = 3072
@@ -118,8 +127,8 @@ def test_macs_per_pe_per_cycle_scales_the_temporal_term_only() -> None:
 
 
 def test_groups_run_one_after_another() -> None:
-    one = layer_timing(Gemm(3136, 9, 1), ArrayParams(), "int8")
-    grouped = layer_timing(Gemm(3136, 9, 1, groups=64), ArrayParams(), "int8")
+    one = layer_timing(Gemm(3136, 9, 1), scalesim(), "int8")
+    grouped = layer_timing(Gemm(3136, 9, 1, groups=64), scalesim(), "int8")
     assert grouped.compute_cycles == 64 * one.compute_cycles
     assert grouped.folds == 64 * one.folds
     assert grouped.input_read_bytes == 64 * one.input_read_bytes

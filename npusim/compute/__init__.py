@@ -1,5 +1,6 @@
-"""MAC array: systolic dataflow timing (SCALE-Sim formulas), per-precision MAC energy and area,
-and a bit-exact functional datapath for GEMM tiles.
+"""MAC array: systolic dataflow timing (SCALE-Sim formulas, folds pipelined and narrow groups
+packed on the columns by default), per-precision MAC energy and area, and a bit-exact
+functional datapath for GEMM tiles.
 
 Public API: :class:`ArrayParams` (the scenario's ``array`` section), :func:`check_params`,
 :class:`MacArray` / :func:`layer_timing` -> :class:`ArrayLayerStats`, :func:`array_area_mm2`,

@@ -1,25 +1,54 @@
 """Closed-form timing, SRAM operand traffic, energy and area of a systolic MAC array per layer.
 
 Formulas (SCALE-Sim, reference ``dataflow-cycles.md``; see :mod:`npusim.compute.dataflow`):
-``F_r = ceil(Sr / R)``, ``F_c = ceil(Sc / C)``, ``compute_cycles = F_r * F_c * cycles_per_fold``.
-No per-cycle loop: a layer costs a few integer operations.
+``F_r = ceil(Sr / R)``, ``F_c = ceil(Sc / C)``, ``cycles_per_fold`` = ``T + R + C - 2`` (os) or
+``2R + C + T - 2`` (ws, is). No per-cycle loop: a layer costs a few integer operations.
 
-Cycle convention: ``compute_cycles`` is the number of cycles the layer occupies the array
-(``F_r * F_c * cycles_per_fold``, e.g. 79,680 for M=128, K=768, N=768 on 32x32 OS). SCALE-Sim
-prints this number minus one (the index of the last busy cycle counted from 0);
-:attr:`ArrayLayerStats.scalesim_cycles` gives that figure.
+Folds, one after another (``fold_overlap=False``, SCALE-Sim exactly): every fold pays its own
+fill and drain, ``compute_cycles = F * cycles_per_fold`` with ``F`` the layer's folds (all
+groups), e.g. 79,680 for M=128, K=768, N=768 on 32x32 os (4 x 24 folds of 830 cycles).
+
+Pipelined folds (``fold_overlap=True``, the default), as systolic arrays run them: the next
+fold's operands enter behind the previous fold's, so fold ``f + 1`` starts
+``II = fold_interval = max(T, R)`` cycles after fold ``f`` (derivation in
+:mod:`npusim.compute.dataflow`) and::
+
+    compute_cycles = (F - 1) * II + cycles_per_fold
+
+What overlaps: every fold's fill (the skewed entry of its first operands; ws/is: its R-cycle
+preload of the stationary operand) and drain (the last operands' ``R + C - 2`` register hops
+to the far corner and the outputs leaving) with its neighbours' streams. What does not: the
+first fold's fill and the last fold's drain (the ``cycles_per_fold - T`` term, paid once), the
+streams themselves (``T`` operand vectors per fold through one edge), and, when ``T < R``, the
+``R`` cycles per fold in which a column's outputs (os) or the next stationary tile (ws, is)
+move one row per cycle. With ``T >= R``: os ``F*T + R + C - 2``; ws, is ``F*T + 2R + C - 2``.
+Bounds: ``F * T <= compute_cycles <= F * cycles_per_fold``, equality on the right for ``F = 1``
+(``II <= cycles_per_fold`` as ``min(T, R) + C >= 2``).
+
+Cycle convention: ``compute_cycles`` is the number of cycles the layer occupies the array.
+SCALE-Sim prints its count minus one (the index of the last busy cycle counted from 0) per
+layer; :attr:`ArrayLayerStats.scalesim_cycles` gives that figure whatever the options.
 
 MACs per PE per cycle ``r`` (per precision, from :class:`ArrayParams`): only the temporal term
 changes. A PE consumes ``r`` operand pairs per cycle along the temporal dimension, so
-``T_eff = ceil(T / r)`` (two INT4 MACs per PE per cycle halve the T-steps; 0.25 FP32 MACs per
+``T = ceil(T_gemm / r)`` (two INT4 MACs per PE per cycle halve the T-steps; 0.25 FP32 MACs per
 cycle multiply them by 4). The spatial mapping, folds and the fill/drain terms (one register
 hop per cycle) are unchanged. Peak throughput is ``R * C * r`` MACs per cycle.
 
-Groups (grouped and depthwise convolution, batched matmul): the groups run one after another,
-each as the full ``(m, k, n)`` GEMM on the whole array (no block-diagonal packing of several
-groups into one fold), exactly as SCALE-Sim runs a depthwise layer as one layer per channel.
-Cycles, folds, accesses and energy are ``groups`` times those of one group; mapping efficiency
-and utilization are those of one group, which is why depthwise layers use the array poorly.
+Groups (grouped and depthwise convolution, batched matmul heads): each group is an independent
+``(m, k, n)`` GEMM. With ``pack_groups=True`` (default), when one group's column extent ``Sc``
+(N for os and ws, M for is) is at most half the columns, ``g = min(groups, C // Sc)`` groups
+share a fold side by side on the columns, group ``j`` on columns ``j*Sc .. (j+1)*Sc - 1``. The
+operand that flows along the rows (os, ws: inputs; is: weights) differs per group, so each
+row's operand chain is cut at the block boundaries and every block has its own port at its
+left edge (``g`` ports per row, ``g x R`` elements per cycle on that edge; the model does not
+limit SRAM port bandwidth); the column-edge operand and the outputs are per column already. A
+depthwise 3x3 layer on os (M = output pixels, K = 9, N = 1) thus puts 64 channels on a 64-wide
+array: PE ``(i, j)`` accumulates output pixel ``i`` of channel ``j`` over the 9 taps. The
+groups run in ``ceil(groups / g)`` group folds of ``F_r`` row folds each (``F_c = 1``);
+operand accesses per group are unchanged (a packed group was in one column fold already).
+``pack_groups=False`` runs the groups one after another on the whole array, as SCALE-Sim runs
+a depthwise layer as one layer per channel.
 """
 
 from __future__ import annotations
@@ -43,13 +72,18 @@ if TYPE_CHECKING:  # runtime import would cycle: workload -> config -> compute
 class ArrayLayerStats:
     """Timing, traffic and energy of one layer (all ``groups``) on the array.
 
-    * ``compute_cycles``: ``groups * F_r * F_c * cycles_per_fold`` (npusim convention).
-    * ``folds``: ``groups * F_r * F_c``.
+    * ``row_folds``, ``col_folds``: ``F_r``, ``F_c`` of one group; ``groups_per_fold``: groups
+      side by side on the columns (1 unless packed, see the module doc).
+    * ``folds``: ``ceil(groups / groups_per_fold) * F_r * F_c``.
+    * ``cycles_per_fold``: one fold alone, fill and drain included (SCALE-Sim's formula);
+      ``fold_interval``: cycles between consecutive folds' starts (``cycles_per_fold`` without
+      overlap).
+    * ``compute_cycles``: ``(folds - 1) * fold_interval + cycles_per_fold`` (npusim convention).
     * ``mapping_efficiency``: mean over folds of used rows x used columns / (R x C)
-      ``= Sr * Sc / (F_r * F_c * R * C)``, in (0, 1].
+      ``= groups * Sr * Sc / (folds * R * C)``, in (0, 1].
     * ``mac_utilization``: useful MACs / (compute_cycles x R x C x r), in (0, 1]; equals the
       reference's mean over folds of used rows x used columns x T / (R x C x cycles per fold)
-      for ``r = 1``.
+      for ``r = 1`` without overlap.
     * Operand accesses in elements: ``input_reads``, ``weight_reads`` (the K x N operand, an
       activation for a matmul without weights), ``output_writes`` (partial sums included) and
       ``output_reads`` (partial sums read back to be accumulated: ``output_writes - M*N`` per
@@ -71,9 +105,11 @@ class ArrayLayerStats:
     macs: int
     row_folds: int
     col_folds: int
+    groups_per_fold: int
     folds: int
     t_steps: int
     cycles_per_fold: int
+    fold_interval: int
     compute_cycles: int
     mapping_efficiency: float
     mac_utilization: float
@@ -89,8 +125,9 @@ class ArrayLayerStats:
 
     @property
     def scalesim_cycles(self) -> int:
-        """The figure SCALE-Sim prints: cycles minus one per group (each group is one run)."""
-        return self.compute_cycles - self.groups
+        """The figure SCALE-Sim prints, one layer per group run one after another without
+        overlap: ``groups * (F_r * F_c * cycles_per_fold - 1)``."""
+        return self.groups * (self.row_folds * self.col_folds * self.cycles_per_fold - 1)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -151,9 +188,15 @@ class MacArray:
         m, k, n, groups = gemm.m, gemm.k, gemm.n, gemm.groups
         s_rows, s_cols, t = self._model.spatial_temporal(m, k, n)
         row_folds, col_folds = -(-s_rows // rows), -(-s_cols // cols)
+        packed = min(groups, cols // s_cols) if self.params.pack_groups else 1
+        groups_per_fold = max(1, packed)  # 0 when one group is wider than the array
+        folds = -(-groups // groups_per_fold) * row_folds * col_folds
         t_steps = math.ceil(t / rate)
         cycles_per_fold = self._model.fold_cycles(rows, cols, t_steps)
-        compute_cycles = groups * row_folds * col_folds * cycles_per_fold
+        interval = cycles_per_fold
+        if self.params.fold_overlap:
+            interval = self._model.fold_interval(rows, cols, t_steps)
+        compute_cycles = (folds - 1) * interval + cycles_per_fold
         macs = groups * m * k * n
         ins, wts, outs = self._model.operand_accesses(m, k, n, row_folds, col_folds)
         operand = PRECISIONS[precision]
@@ -171,11 +214,13 @@ class MacArray:
             macs=macs,
             row_folds=row_folds,
             col_folds=col_folds,
-            folds=groups * row_folds * col_folds,
+            groups_per_fold=groups_per_fold,
+            folds=folds,
             t_steps=t_steps,
             cycles_per_fold=cycles_per_fold,
+            fold_interval=interval,
             compute_cycles=compute_cycles,
-            mapping_efficiency=s_rows * s_cols / (row_folds * col_folds * rows * cols),
+            mapping_efficiency=groups * s_rows * s_cols / (folds * rows * cols),
             mac_utilization=float(macs / (compute_cycles * rows * cols * rate)),
             input_reads=groups * ins,
             weight_reads=groups * wts,

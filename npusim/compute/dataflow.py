@@ -15,6 +15,18 @@ is       K       M       N       2R + C + T - 2        K M          K N F_c     
 
 with ``F_r = ceil(Sr / R)`` and ``F_c = ceil(Sc / C)``. ``T`` passed to :meth:`fold_cycles`
 is already the effective number of time steps (see :mod:`npusim.compute.array`).
+
+Pipelined folds (npusim's addition, :meth:`fold_interval`): the cycles from one fold's first
+operand entering the array to the next fold's, when folds overlap, is ``max(T, R)`` for all
+three dataflows. ``T``: the streamed operand of a fold enters one vector per cycle, so the next
+fold's stream can follow right behind it and each PE starts the next fold the cycle after its
+last MAC of this one. ``R``: the one thing per fold that moves through the array one row per
+cycle besides the stream, and so bounds the interval when ``T < R``: os moves each column's
+``R`` outputs out through its one output port at the bottom edge (where ws and is emit their
+partial sums), one per cycle, from double-buffered output registers while the PEs start the
+next fold; ws shifts the next fold's ``R`` rows of weights into the shadow weight registers
+(TPU-style double buffering) during this fold's stream, is the next fold's ``R`` rows of
+inputs. One row per cycle is the same register hop the SCALE-Sim fill term counts.
 """
 
 from __future__ import annotations
@@ -38,6 +50,11 @@ class DataflowModel(Protocol):
         """Cycles of one fold, fill and drain included (every fold costs the same)."""
         ...
 
+    def fold_interval(self, rows: int, cols: int, t_steps: int) -> int:
+        """Cycles between the starts of consecutive pipelined folds (see the module doc);
+        at least ``t_steps`` and at most :meth:`fold_cycles`."""
+        ...
+
     def operand_accesses(
         self, m: int, k: int, n: int, row_folds: int, col_folds: int
     ) -> tuple[int, int, int]:
@@ -56,6 +73,9 @@ class OutputStationary:
     def fold_cycles(self, rows: int, cols: int, t_steps: int) -> int:
         return t_steps + rows + cols - 2
 
+    def fold_interval(self, rows: int, cols: int, t_steps: int) -> int:
+        return max(t_steps, rows)  # stream, or the output drain down the columns
+
     def operand_accesses(
         self, m: int, k: int, n: int, row_folds: int, col_folds: int
     ) -> tuple[int, int, int]:
@@ -73,6 +93,9 @@ class WeightStationary:
     def fold_cycles(self, rows: int, cols: int, t_steps: int) -> int:
         return 2 * rows + cols + t_steps - 2
 
+    def fold_interval(self, rows: int, cols: int, t_steps: int) -> int:
+        return max(t_steps, rows)  # stream, or the next fold's weight preload
+
     def operand_accesses(
         self, m: int, k: int, n: int, row_folds: int, col_folds: int
     ) -> tuple[int, int, int]:
@@ -89,6 +112,9 @@ class InputStationary:
 
     def fold_cycles(self, rows: int, cols: int, t_steps: int) -> int:
         return 2 * rows + cols + t_steps - 2
+
+    def fold_interval(self, rows: int, cols: int, t_steps: int) -> int:
+        return max(t_steps, rows)  # stream, or the next fold's input preload
 
     def operand_accesses(
         self, m: int, k: int, n: int, row_folds: int, col_folds: int

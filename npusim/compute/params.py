@@ -65,6 +65,11 @@ class ArrayParams:
     FP32 for floats). ``mac_energy_pj`` and ``mac_area_um2`` override the energy table per
     precision; ``node`` scales the table's defaults. The mappings are left out of ``hash`` (they
     still take part in ``==``), so params can key a cache.
+
+    ``fold_overlap``: consecutive folds are pipelined (default) or each pays its own fill and
+    drain as in SCALE-Sim's formulas; ``pack_groups``: narrow groups (depthwise convolution)
+    share a fold side by side on the columns (default) or run one after another on the whole
+    array as in SCALE-Sim. Both are defined in :mod:`npusim.compute.array`.
     """
 
     rows: int = 32
@@ -77,6 +82,8 @@ class ArrayParams:
     mac_energy_pj: Mapping[str, float] = field(default_factory=lambda: _frozen({}), hash=False)
     mac_area_um2: Mapping[str, float] = field(default_factory=lambda: _frozen({}), hash=False)
     node: NodeScaling = NODE_45NM
+    fold_overlap: bool = True
+    pack_groups: bool = True
 
     def accumulator_for(self, precision: str) -> str:
         """Accumulator precision used for ``precision`` operands."""
@@ -150,6 +157,9 @@ def check_params(params: ArrayParams) -> list[tuple[str, str]]:
                 f"unknown dataflow {params.dataflow!r}; {_suggest(str(params.dataflow), valid)}",
             )
         )
+    for key in ("fold_overlap", "pack_groups"):
+        if not isinstance(getattr(params, key), bool):
+            problems.append((key, f"must be true or false, got {getattr(params, key)!r}"))
     problems += _check_precision_maps(params)
     for key in ("energy_factor", "area_factor"):
         if not _positive_number(getattr(params.node, key)):
@@ -173,6 +183,8 @@ def validate_params(params: ArrayParams) -> ArrayParams:
         mac_energy_pj=_frozen(params.mac_energy_pj),
         mac_area_um2=_frozen(params.mac_area_um2),
         node=params.node,
+        fold_overlap=params.fold_overlap,
+        pack_groups=params.pack_groups,
     )
 
 

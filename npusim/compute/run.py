@@ -50,6 +50,8 @@ class ArrayRun:
                 "rows": p.rows,
                 "cols": p.cols,
                 "dataflow": getattr(p.dataflow, "value", p.dataflow),
+                "fold_overlap": p.fold_overlap,
+                "pack_groups": p.pack_groups,
                 "precision": self.precision,
                 "macs_per_pe_per_cycle": p.macs_per_pe_per_cycle[self.precision],
                 "accumulator": p.accumulator_for(self.precision),

@@ -168,6 +168,8 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
             mac_energy_pj={p: j * 1e12 for p, j in energy["mac"].items()},
             mac_area_um2={p: m2 * 1e12 for p, m2 in energy["mac_area"].items()},
             accumulator={precision.mac: precision.accumulator},
+            fold_overlap=array_values["fold_overlap"],
+            pack_groups=array_values["pack_groups"],
         ),
     }
     checks = {"dram": check_dram, "sram": check_cache, "array": check_array}

@@ -122,6 +122,10 @@ ARRAY: Section = {
         choices=_precisions,
         value=Field("float", 1.0, "MACs per PE per cycle", minimum=0, exclusive_minimum=True),
     ),
+    "fold_overlap": Field("bool", True, "pipeline consecutive folds (false: SCALE-Sim's "
+                          "formulas, every fold pays its own fill and drain)"),
+    "pack_groups": Field("bool", True, "narrow groups (depthwise conv) share a fold side by "
+                         "side on the columns (false: one group after another, as SCALE-Sim)"),
 }  # fmt: skip
 
 VECTOR: Section = {
