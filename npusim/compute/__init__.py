@@ -6,29 +6,80 @@ Public API: :class:`ArrayParams` (the scenario's ``array`` section), :func:`chec
 :class:`MacArray` / :func:`layer_timing` -> :class:`ArrayLayerStats`, :func:`array_area_mm2`,
 :func:`mac_energy_pj` / :func:`mac_area_um2` (energy table), and the datapath functions
 :func:`int_gemm`, :func:`requantize`, :func:`float_gemm`.
+
+The names below are imported on first use (PEP 562), so validating a scenario loads the
+parameter modules without NumPy or the simulation code.
 """
 
-from npusim.compute.energy import (
-    NODE_45NM,
-    NodeScaling,
-    OpCost,
-    mac_area_um2,
-    mac_cost,
-    mac_energy_pj,
-)
-from npusim.compute.params import (
-    ArrayParams,
-    Dataflow,
-    check_params,
-    params_from_mapping,
-    validate_params,
-)
+from __future__ import annotations
 
-# isort: split
-from npusim.compute.array import ArrayLayerStats, MacArray, array_area_mm2, layer_timing
-from npusim.compute.dataflow import DATAFLOWS, DataflowModel, get_dataflow
-from npusim.compute.datapath import AccumulatorOverflowError, float_gemm, int_gemm, requantize
-from npusim.compute.run import ArrayRun, run_layers
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from npusim.compute.array import (
+        ArrayLayerStats,
+        MacArray,
+        array_area_mm2,
+        layer_timing,
+    )
+    from npusim.compute.dataflow import (
+        DATAFLOWS,
+        DataflowModel,
+        get_dataflow,
+    )
+    from npusim.compute.datapath import (
+        AccumulatorOverflowError,
+        float_gemm,
+        int_gemm,
+        requantize,
+    )
+    from npusim.compute.energy import (
+        NODE_45NM,
+        NodeScaling,
+        OpCost,
+        mac_area_um2,
+        mac_cost,
+        mac_energy_pj,
+    )
+    from npusim.compute.params import (
+        ArrayParams,
+        Dataflow,
+        check_params,
+        params_from_mapping,
+        validate_params,
+    )
+    from npusim.compute.run import (
+        ArrayRun,
+        run_layers,
+    )
+
+_EXPORTS = {
+    "DATAFLOWS": "npusim.compute.dataflow",
+    "NODE_45NM": "npusim.compute.energy",
+    "AccumulatorOverflowError": "npusim.compute.datapath",
+    "ArrayLayerStats": "npusim.compute.array",
+    "ArrayParams": "npusim.compute.params",
+    "ArrayRun": "npusim.compute.run",
+    "Dataflow": "npusim.compute.params",
+    "DataflowModel": "npusim.compute.dataflow",
+    "MacArray": "npusim.compute.array",
+    "NodeScaling": "npusim.compute.energy",
+    "OpCost": "npusim.compute.energy",
+    "array_area_mm2": "npusim.compute.array",
+    "check_params": "npusim.compute.params",
+    "float_gemm": "npusim.compute.datapath",
+    "get_dataflow": "npusim.compute.dataflow",
+    "int_gemm": "npusim.compute.datapath",
+    "layer_timing": "npusim.compute.array",
+    "mac_area_um2": "npusim.compute.energy",
+    "mac_cost": "npusim.compute.energy",
+    "mac_energy_pj": "npusim.compute.energy",
+    "params_from_mapping": "npusim.compute.params",
+    "requantize": "npusim.compute.datapath",
+    "run_layers": "npusim.compute.run",
+    "validate_params": "npusim.compute.params",
+}
 
 __all__ = [
     "DATAFLOWS",
@@ -56,3 +107,9 @@ __all__ = [
     "run_layers",
     "validate_params",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -93,7 +93,7 @@ SRAM: Section = {
     "mode": _choice("cache", "how activations live on chip: cache (hardware-managed, "
                     "write-allocate, dead tensors dropped) or scratchpad (a compile-time "
                     "allocator places tensors; what does not fit spills to DRAM)",
-                    _registry("npusim.engine.residency", "SRAM_MODES")),
+                    _registry("npusim.engine.modes", "SRAM_MODES")),
     "capacity": _qty(4 * 2**20, "on-chip SRAM capacity", Dimension.BYTES, "capacity_bytes",
                      bare_unit="B", minimum=1, power_of_two=False),
     "line": _qty(64, "cache line size", Dimension.BYTES, "line_bytes", bare_unit="B",

@@ -3,35 +3,82 @@
 Public API: :class:`DramParams` and :func:`check_params` (scenario section and its checks),
 :class:`DramSystem` (``serve`` for the engine, ``run_trace`` for traces, ``stats``), the name
 registries, the standard tables and :class:`DramEnergy`.
+
+The names below are imported on first use (PEP 562), so validating a scenario loads the
+parameter modules without NumPy or the simulation code.
 """
 
-from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy
-from npusim.dram.params import (
-    DEFAULT_MAPPING,
-    PAGE_POLICIES,
-    QUEUE_RELEASES,
-    REFRESH_MODES,
-    SCHEDULERS,
-    WCK_SYNC_MODES,
-    DramParams,
-    PagePolicy,
-    QueueRelease,
-    RefreshMode,
-    Scheduler,
-    WckSync,
-    check_params,
-)
-from npusim.dram.standard import (
-    BANK_ARCHS,
-    DENSITIES,
-    PRESETS,
-    TIMING_NAMES,
-    Timing,
-    peak_bandwidth_bytes_per_s,
-    resolve_timing,
-)
-from npusim.dram.stats import ChannelStats, DramStats
-from npusim.dram.system import DramSystem
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from npusim.dram.energy import (
+        DramEnergy,
+        EnergyBreakdown,
+        compute_energy,
+    )
+    from npusim.dram.params import (
+        DEFAULT_MAPPING,
+        PAGE_POLICIES,
+        QUEUE_RELEASES,
+        REFRESH_MODES,
+        SCHEDULERS,
+        WCK_SYNC_MODES,
+        DramParams,
+        PagePolicy,
+        QueueRelease,
+        RefreshMode,
+        Scheduler,
+        WckSync,
+        check_params,
+    )
+    from npusim.dram.standard import (
+        BANK_ARCHS,
+        DENSITIES,
+        PRESETS,
+        TIMING_NAMES,
+        Timing,
+        peak_bandwidth_bytes_per_s,
+        resolve_timing,
+    )
+    from npusim.dram.stats import (
+        ChannelStats,
+        DramStats,
+    )
+    from npusim.dram.system import (
+        DramSystem,
+    )
+
+_EXPORTS = {
+    "BANK_ARCHS": "npusim.dram.standard",
+    "DEFAULT_MAPPING": "npusim.dram.params",
+    "DENSITIES": "npusim.dram.standard",
+    "PAGE_POLICIES": "npusim.dram.params",
+    "PRESETS": "npusim.dram.standard",
+    "QUEUE_RELEASES": "npusim.dram.params",
+    "REFRESH_MODES": "npusim.dram.params",
+    "SCHEDULERS": "npusim.dram.params",
+    "TIMING_NAMES": "npusim.dram.standard",
+    "WCK_SYNC_MODES": "npusim.dram.params",
+    "ChannelStats": "npusim.dram.stats",
+    "DramEnergy": "npusim.dram.energy",
+    "DramParams": "npusim.dram.params",
+    "DramStats": "npusim.dram.stats",
+    "DramSystem": "npusim.dram.system",
+    "EnergyBreakdown": "npusim.dram.energy",
+    "PagePolicy": "npusim.dram.params",
+    "QueueRelease": "npusim.dram.params",
+    "RefreshMode": "npusim.dram.params",
+    "Scheduler": "npusim.dram.params",
+    "Timing": "npusim.dram.standard",
+    "WckSync": "npusim.dram.params",
+    "check_params": "npusim.dram.params",
+    "compute_energy": "npusim.dram.energy",
+    "peak_bandwidth_bytes_per_s": "npusim.dram.standard",
+    "resolve_timing": "npusim.dram.standard",
+}
 
 __all__ = [
     "BANK_ARCHS",
@@ -61,3 +108,9 @@ __all__ = [
     "peak_bandwidth_bytes_per_s",
     "resolve_timing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

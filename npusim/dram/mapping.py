@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads at the first decode: checking a mapping string needs none
+    import numpy as np
 
 MAPPING_FIELDS: tuple[str, ...] = ("Ro", "Bg", "Ba", "Ra", "Co", "Ch")
 
@@ -97,6 +99,8 @@ class AddressMap:
 
     def decode(self, burst_index: np.ndarray) -> Decoded:
         """Split burst indices (uint64/int64, below ``total_bursts``) into their fields."""
+        import numpy as np
+
         rest = burst_index.astype(np.int64, copy=False)
         values: dict[str, np.ndarray] = {}
         shift = 0

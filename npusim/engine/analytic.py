@@ -36,9 +36,10 @@ from npusim.engine.energy import (
     sram_energy_pj,
     static_energy_pj,
 )
+from npusim.engine.modes import SramMode
 from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
-from npusim.engine.residency import LayerResidency, SramMode, plan_network
+from npusim.engine.residency import LayerResidency, plan_network
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 

@@ -34,10 +34,11 @@ import simpy
 from npusim.config import Scenario
 from npusim.engine.assemble import layer_result, traffic_by_kind
 from npusim.engine.energy import area_mm2, sram_energy_pj, static_energy_pj
+from npusim.engine.modes import SramMode
 from npusim.engine.placement import Placer
 from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
-from npusim.engine.residency import LayerResidency, NetworkPlan, SramMode, plan_network
+from npusim.engine.residency import LayerResidency, NetworkPlan, plan_network
 from npusim.engine.steps import Step
 from npusim.engine.system import ACTIVATION, WEIGHT, MemoryPath, PathCounters, ScratchpadPath
 from npusim.results import Energy, LayerResult, RunResult

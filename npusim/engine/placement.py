@@ -7,8 +7,9 @@ cache sees the same lines); each layer's weights and stored operands get their o
 from __future__ import annotations
 
 from npusim.engine.layout import Allocator, TensorPlacement
+from npusim.engine.modes import SramMode
 from npusim.engine.plan import LayerPlan
-from npusim.engine.residency import LayerResidency, NetworkPlan, Operand, SramMode
+from npusim.engine.residency import LayerResidency, NetworkPlan, Operand
 from npusim.engine.steps import Step, gemm_steps, vector_steps
 from npusim.engine.system import ACTIVATION, WEIGHT, MemoryPath, ScratchpadPath
 

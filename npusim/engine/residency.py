@@ -19,10 +19,10 @@ Both fidelities plan a network through :func:`plan_network`, so they make the sa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from npusim.config import Scenario
 from npusim.engine.allocator import Arena, Block, plan_arena
+from npusim.engine.modes import SRAM_MODES, SramMode
 from npusim.engine.plan import (
     LayerPlan,
     activation_bytes,
@@ -33,22 +33,6 @@ from npusim.engine.plan import (
 from npusim.errors import CapacityError
 from npusim.workload import Concat, Layer, Reshape, Workload
 from npusim.workload.graph import Graph, operand_elements
-
-
-class SramMode(str, Enum):
-    """How activations live in the SRAM.
-
-    ``cache``: hardware-managed; output tiles are written into the cache (write-allocate),
-    consumers hit them while resident, dead tensors are dropped without write-back.
-    ``scratchpad``: software-managed; a compile-time allocator places tensors, and what does
-    not fit is spilled to DRAM and reloaded by explicit DMA.
-    """
-
-    CACHE = "cache"
-    SCRATCHPAD = "scratchpad"
-
-
-SRAM_MODES = {mode.value: mode for mode in SramMode}
 
 
 @dataclass(frozen=True)
