@@ -15,9 +15,11 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-# npusim.engine.modes is the engine's light registry of SRAM modes (the schema reads it)
+# npusim.engine.modes is the engine's light registry of SRAM modes (the schema reads it;
+# npusim.engine itself is a namespace package, nothing in it runs)
+light = ("npusim.engine", "npusim.engine.modes")
 heavy = [m for m in sys.modules if m.split(".")[0] in ("simpy", "matplotlib", "numpy")
-         or (m.startswith("npusim.engine") and m != "npusim.engine.modes")]
+         or (m.startswith("npusim.engine") and m not in light)]
 print("imported:" + ",".join(sorted(heavy)))
 """
 
