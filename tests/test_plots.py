@@ -50,7 +50,10 @@ def test_every_plot_is_written_as_png_and_svg(swept: Path) -> None:
     ("plot", "units"),
     [
         ("bandwidth", ["(GB/s)", "(billion/s)", "(weight bits)"]),
-        ("traffic", ["(MiB per inference)", "weights", "activations", "outputs", "metadata"]),
+        (
+            "traffic",
+            ["(MiB per inference)", "weights", "activations", "outputs", "spills", "metadata"],
+        ),
         ("energy", ["(µJ)", "MAC", "SRAM", "DRAM", "static"]),
         ("roofline", ["(MAC/B DRAM)", "(GMAC/s)"]),
         ("hit_rate", ["SRAM capacity (MiB)", "(fraction)"]),
@@ -206,3 +209,15 @@ def test_cycle_fidelity_sweep_and_honest_plots(tmp_path: Path) -> None:
     _, [view] = load_views(tmp_path / "o")
     if tensor_bytes(view.points[0]) is None:  # the engine reports no per-kind split
         assert "cycle reports no per-kind split" in svg
+
+
+def test_traffic_kinds_add_up_to_the_dram_bytes(swept: Path) -> None:
+    """The traffic plot's stacks are the whole DRAM traffic: kinds (spills included) sum to
+    reads plus writes for every point."""
+    _, views = load_views(swept)
+    for view in views:
+        for point in view.points:
+            totals = point.summary["totals"]
+            kinds = tensor_bytes(point)
+            assert kinds is not None and "spills" in kinds
+            assert sum(kinds.values()) == totals["dram_read_bytes"] + totals["dram_write_bytes"]

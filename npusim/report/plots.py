@@ -152,7 +152,7 @@ def _stacked(
             ax.bar(range(len(points)), values, bottom=bottom, color=OKABE_ITO[i % 8],
                    hatch=HATCHES[i % len(HATCHES)], edgecolor="white", label=kind)  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.set_xticks(range(len(points)), _x_labels(labels))
+        ax.set_xticks(range(len(points)), _x_labels(labels), rotation=90, fontsize=8)
         ax.set(xlabel="precision (weight bits)", title=label)
     axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))

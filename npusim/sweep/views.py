@@ -19,11 +19,13 @@ from npusim.sweep.spec import PRECISION_AXIS
 from npusim.sweep.store import ResultStore, StoredPoint
 from npusim.units import Dimension, parse_quantity
 
-#: Per-layer DRAM bytes by tensor kind, as the engine names them (summary.json layer keys).
+#: Per-layer DRAM bytes by tensor kind, as the engine names them (summary.json layer keys);
+#: together they are the layer's DRAM reads plus writes.
 TENSOR_KINDS = {
     "weights": "weight_read_bytes",
     "activations": "input_read_bytes",
     "outputs": "output_write_bytes",
+    "spills": "spill_write_bytes",
     "metadata": "metadata_bytes",
 }
 ENERGY_PARTS = ("mac", "sram", "dram", "static")
