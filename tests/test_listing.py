@@ -83,3 +83,16 @@ def test_run_table_names_vector_layers(capsys: pytest.CaptureFixture[str], tmp_p
 )  # fmt: skip
 def test_human_quantity(text: str, shown: str) -> None:
     assert human_quantity(text) == shown
+
+
+def test_the_summary_reads_workload_headers_and_details_count_layers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The plain list parses only each workload's header (name, parameters, description);
+    --details loads the layers for the layer, weight and MAC counts."""
+    plain = listing(capsys)
+    row = next(line for line in plain.splitlines() if line.startswith("bert_base "))
+    assert "seq_len=128" in row and "84.93 M" not in row
+    detailed = listing(capsys, "--details")
+    row = next(line for line in detailed.splitlines() if line.startswith("resnet50 "))
+    assert row.split()[1:3] == ["72", "25.50"]

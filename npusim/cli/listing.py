@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "lifetime).",
     )
     p.add_argument("--details", action="store_true",
-                   help="also print each scenario's whole configuration")  # fmt: skip
+                   help="also print each scenario's whole configuration and each workload's "
+                   "layer, weight and MAC counts")  # fmt: skip
     p.add_argument("--workload", "-w", dest="workloads", action="append", default=[],
                    metavar="NAME", help="print this workload's layers and tensors (a bundled "
                    "name or a file; repeatable)")  # fmt: skip
@@ -27,9 +28,12 @@ def run(args: argparse.Namespace) -> int:
     from npusim.report.catalogue import catalogue_text
     from npusim.sweep.spec import bundled_sweeps, resolve_sweep_path
     from npusim.workload import bundled_workloads, load_workload
+    from npusim.workload.loader import workload_header
 
     scenarios = [load_scenario(name) for name in bundled_scenarios()]
-    workloads = [load_workload(name) for name in bundled_workloads()]
+    # the summary reads each workload's header only; --details loads the layers for counts
+    workloads = [load_workload(name) if args.details else workload_header(name)
+                 for name in bundled_workloads()]  # fmt: skip
     sweeps = [{"name": name, "raw": read_yaml(resolve_sweep_path(name)) or {}}
               for name in bundled_sweeps()]  # fmt: skip
     chosen = [load_workload(name) for name in args.workloads]

@@ -111,17 +111,27 @@ def parse_yaml(text: str, source: str) -> Any:
     return data
 
 
-def read_yaml(path: Path) -> Any:
-    """Read and strictly parse a YAML file; a missing or unreadable file is a ConfigError."""
+def read_yaml(path: Path, before_key: str | None = None) -> Any:
+    """Read and strictly parse a YAML file; a missing or unreadable file is a ConfigError.
+
+    ``before_key``: parse only the text before that top-level key's line (a cheap look at a
+    large file's header, such as a workload's name and description before its layers)."""
+    text = _read_text(path)
+    if before_key is not None:
+        cut = re.search(rf"^{re.escape(before_key)}:", text, flags=re.MULTILINE)
+        text = text[: cut.start()] if cut else text
+    return parse_yaml(text, str(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
         raise ConfigError(Problem("", "file not found", str(path))) from None
     except OSError as err:
         raise ConfigError(Problem("", f"cannot read file: {err.strerror}", str(path))) from None
     except UnicodeDecodeError:
         raise ConfigError(Problem("", "not a UTF-8 text file", str(path))) from None
-    return parse_yaml(text, str(path))
 
 
 def key_line(mapping: Any, key: str) -> int | None:

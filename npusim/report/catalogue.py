@@ -61,20 +61,28 @@ def _product(sizes: Sequence[int]) -> int:
 
 def catalogue_text(
     scenarios: Sequence[Scenario],
-    workloads: Sequence[Workload],
+    workloads: Sequence[Workload] | Sequence[Mapping[str, Any]],
     sweeps: Sequence[Mapping[str, Any]] = (),
     details: bool = False,
     layers_of: Sequence[Workload] = (),
 ) -> str:
-    """The ``npusim list`` text; ``layers_of``: workloads whose layers and tensors to print."""
-    workload_rows = [[w.name, len(w.layers), f"{w.parameters / 1e6:.2f} M",
-                      f"{w.macs / 1e9:.3f} G", w.description] for w in workloads]  # fmt: skip
+    """The ``npusim list`` text; ``workloads`` are loaded workloads (layer, weight and MAC
+    counts shown) or headers (:func:`npusim.workload.loader.workload_header`: name, parameters
+    and description); ``layers_of``: workloads whose layers and tensors to print."""
+    headers_only = any(isinstance(w, Mapping) for w in workloads)
+    if headers_only:  # name, parameters and description from each file's header
+        workload_columns = ["name", "parameters", "description"]
+        workload_rows = [[w["name"], " ".join(f"{k}={v}" for k, v in w["params"].items()),
+                          w["description"]] for w in workloads]  # type: ignore[index]  # fmt: skip
+    else:
+        workload_columns = ["name", "layers", "weights", "MACs", "description"]
+        workload_rows = [[w.name, len(w.layers), f"{w.parameters / 1e6:.2f} M",
+                          f"{w.macs / 1e9:.3f} G", w.description] for w in workloads]  # fmt: skip
     parts = ["Scenarios (hw_configs/):",
              format_table(["name", "clock", "MAC array", "precision", "SRAM", "DRAM",
                            "description"], scenario_rows(scenarios)),
              "", "Workloads (workloads/):",
-             format_table(["name", "layers", "weights", "MACs", "description"],
-                          workload_rows)]  # fmt: skip
+             format_table(workload_columns, workload_rows)]  # fmt: skip
     if sweeps:
         parts += ["", "Sweeps (sweeps/):",
                   format_table(["name", "scenario", "workloads", "axes (values)", "points",
