@@ -41,7 +41,8 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
     assert summary["fidelity"] == "cycle"
     assert {"timeline.csv", "dram_bandwidth.png", "dram_bandwidth.svg",
             "layer_breakdown.png"} <= {p.name for p in out.iterdir()}  # fmt: skip
-    expected = {"weights": "int8", "activations": "int8", "accumulator": "int32"}
+    expected = {"weights": "int8", "activations": "int8", "accumulator": "int32",
+                "kv_cache": "int8"}  # fmt: skip
     assert summary["precision"] == expected
     assert set(summary["totals"]) >= TOTALS_KEYS
     assert set(summary["totals"]["energy_pj"]) == {"mac", "sram", "dram", "static", "total"}

@@ -243,6 +243,16 @@ def _precision_problems(
             path, f"the MAC array computes {precision.mac} for weights {precision.weights} x "
             f"activations {precision.activations}, but array.macs_per_pe_per_cycle supports "
             f"only {', '.join(supported)}")]  # fmt: skip
+    if precision.activations not in supported:
+        return [where.problem(
+            f"{path}.activations", f"attention between activations computes "
+            f"{precision.activations}, but array.macs_per_pe_per_cycle supports only "
+            f"{', '.join(supported)}")]  # fmt: skip
+    if precision.kv_mac not in supported:
+        return [where.problem(
+            f"{path}.kv_cache", f"attention over the KV cache computes {precision.kv_mac} "
+            f"(activations {precision.activations} x KV {precision.kv}), but "
+            f"array.macs_per_pe_per_cycle supports only {', '.join(supported)}")]  # fmt: skip
     if not layer:
         return []
     array = dataclasses.replace(sections["array"],

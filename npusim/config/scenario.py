@@ -22,23 +22,39 @@ from npusim.precision import PRECISIONS, Kind, Precision
 class PrecisionConfig:
     """Storage precision of weights and activations, and the accumulator's.
 
+    ``kv_cache`` is the format of stored attention operands (a KV cache read from DRAM by a
+    matmul whose second operand no layer produces); None: the activations' format.
     ``layers`` maps layer names to partial overrides (``{"fc": {"weights": "int4"}}``).
     """
 
     weights: str
     activations: str
     accumulator: str
+    kv_cache: str | None = None
     layers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, str]:
         return {"weights": self.weights, "activations": self.activations,
-                "accumulator": self.accumulator}  # fmt: skip
+                "accumulator": self.accumulator, "kv_cache": self.kv}  # fmt: skip
+
+    @property
+    def kv(self) -> str:
+        """The KV cache's storage precision (the activations' unless set)."""
+        return self.kv_cache or self.activations
+
+    @property
+    def kv_mac(self) -> str:
+        """The precision attention over a stored KV cache computes in: activations x KV."""
+        return wider_precision(self.activations, self.kv)
 
     @property
     def label(self) -> str:
-        """A short honest name: ``int8``, ``w4a8``, ``wfp16-aint8``, and each per-layer
-        override after a ``+`` (``int8+fc:int4``; ``int8+5layers`` beyond three overrides)."""
+        """A short honest name: ``int8``, ``w4a8``, ``wfp16-aint8``, a KV cache in another
+        format (``int8+kv:int4``), and each per-layer override after a ``+``
+        (``int8+fc:int4``; ``int8+5layers`` beyond three overrides)."""
         base = operand_label(self.weights, self.activations)
+        if self.kv != self.activations:
+            base += f"+kv:{self.kv}"
         if not self.layers:
             return base
         if len(self.layers) > _MAX_LABELLED_LAYERS:
@@ -57,12 +73,16 @@ class PrecisionConfig:
         among equals, more bits win (W4A8 runs INT8 MACs). Binary only when both are binary.
         """
 
-        def rank(p: Precision) -> tuple[int, int]:
-            return (p.kind is Kind.FLOAT, p.bits)
+        return wider_precision(self.weights, self.activations)
 
-        w, a = PRECISIONS[self.weights], PRECISIONS[self.activations]
-        wider = max(w, a, key=rank)
-        return wider.name
+
+def wider_precision(first: str, second: str) -> str:
+    """The precision a product of the two computes in (see :attr:`PrecisionConfig.mac`)."""
+
+    def rank(p: Precision) -> tuple[int, int]:
+        return (p.kind is Kind.FLOAT, p.bits)
+
+    return max(PRECISIONS[first], PRECISIONS[second], key=rank).name
 
 
 @dataclass(frozen=True)

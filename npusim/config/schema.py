@@ -137,6 +137,9 @@ _PRECISION_KEYS: Section = {
     "weights": _choice("int8", "storage precision of weights", _storage_precisions),
     "activations": _choice("int8", "storage precision of activations", _storage_precisions),
     "accumulator": _choice("int32", "accumulator precision", ("int32", "fp32", "fp16")),
+    "kv_cache": Field("choice", None, "storage precision of a KV cache (stored attention "
+                      "operands read from DRAM); null: as activations",
+                      choices=_storage_precisions, nullable=True),
 }  # fmt: skip
 
 

@@ -122,6 +122,14 @@ def activation_spec(scenario: Scenario) -> QuantSpec:
                               percentile=q.percentile)  # fmt: skip
 
 
+def kv_spec(scenario: Scenario) -> QuantSpec:
+    """A KV cache: one scale (and zero point) per tensor, at ``precision.kv_cache``."""
+    q = scenario.quantization
+    return spec_for_precision(scenario.precision.kv, symmetric=q.symmetric,
+                              granularity="per_tensor", calibration=q.calibration,
+                              percentile=q.percentile)  # fmt: skip
+
+
 def weight_spec(scenario: Scenario) -> QuantSpec:
     """Weights as a ``rows x k`` matrix (one row per output channel, over all groups):
     per-channel scales along axis 0 (output channels), per-group scales along ``k``."""
@@ -156,25 +164,34 @@ def _peak_macs_per_cycle(scenario: Scenario, precision: str) -> float:
     return scenario.array.rows * scenario.array.cols * rate
 
 
-def plan_layer(layer: Layer, scenario: Scenario) -> LayerPlan:
-    """Size, tile and time one layer on the scenario's hardware."""
+def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = False) -> LayerPlan:
+    """Size, tile and time one layer on the scenario's hardware.
+
+    ``stored_second_operand``: a matmul whose second operand no layer produces (a KV cache
+    in DRAM) stores and reads it at ``precision.kv_cache`` and computes activations x KV.
+    """
     if layer.gemm() is None:
         return _plan_vector(layer, scenario)
     gemm = layer.gemm()
     precision = scenario.precision
-    mac = precision.mac
-    timing = layer_timing(gemm, scenario.array, mac)
+    act_bits = PRECISIONS[precision.activations].bits
     if gemm.has_weights:
+        mac, second_bits = precision.mac, PRECISIONS[precision.weights].bits
         inputs = _activation_bytes(layer.input_elements, scenario)
         weights = _weight_bytes(gemm.groups * gemm.n, gemm.k, scenario)
     else:  # activation x activation: the second operand takes the weights' place
+        kv = stored_second_operand
+        mac = precision.kv_mac if kv else precision.activations
+        second_bits = PRECISIONS[precision.kv].bits if kv else act_bits
         inputs = _activation_bytes(gemm.groups * gemm.m * gemm.k, scenario)
-        weights = _activation_bytes(gemm.groups * gemm.k * gemm.n, scenario)
+        second = gemm.groups * gemm.k * gemm.n
+        weights = storage_bytes((second,), kv_spec(scenario)) if kv else _activation_bytes(
+            second, scenario)  # fmt: skip
+    timing = layer_timing(gemm, scenario.array, mac)
     outputs = _activation_bytes(gemm.output_elements, scenario)
-    act_bits = PRECISIONS[precision.activations].bits
     bits = OperandBits(
         input=act_bits,
-        weight=PRECISIONS[precision.weights].bits if gemm.has_weights else act_bits,
+        weight=second_bits,
         output=act_bits,
         accumulator=PRECISIONS[precision.accumulator].bits,
     )

@@ -31,7 +31,7 @@ from npusim.engine.plan import (
     with_sram_capacity,
 )
 from npusim.errors import CapacityError
-from npusim.workload import Concat, Layer, Reshape, Workload
+from npusim.workload import Concat, Layer, Matmul, Reshape, Workload
 from npusim.workload.graph import Graph, operand_elements
 
 
@@ -93,7 +93,8 @@ def plan_network(workload: Workload, scenario: Scenario) -> NetworkPlan:
     mode = SRAM_MODES[scenario.sram_mode]
     graph = workload.graph
     views = [scenario.for_layer(layer.name) for layer in workload.layers]
-    plans = [plan_layer(layer, view) for layer, view in zip(workload.layers, views, strict=True)]
+    plans = [plan_layer(layer, view, _stored_second_operand(layer, graph))
+             for layer, view in zip(workload.layers, views, strict=True)]  # fmt: skip
     operands = [
         _operands(layer, plan, view, graph)
         for layer, plan, view in zip(workload.layers, plans, views, strict=True)
@@ -115,6 +116,11 @@ def plan_network(workload: Workload, scenario: Scenario) -> NetworkPlan:
     )  # fmt: skip
     capacity = scenario.sram.capacity_bytes
     return NetworkPlan(mode, capacity, tuple(plans), layers, sizes, arena, occupancy)
+
+
+def _stored_second_operand(layer: Layer, graph: Graph) -> bool:
+    """A matmul whose second operand no layer produces reads it from DRAM (a KV cache)."""
+    return isinstance(layer, Matmul) and len(graph.reads.get(layer.name, ())) < 2
 
 
 def _operands(layer: Layer, plan: LayerPlan, scenario: Scenario, graph: Graph) -> list[Operand]:
@@ -179,7 +185,8 @@ def _scratchpad(
     for i, (layer, view, plan) in enumerate(zip(workload.layers, views, plans, strict=True)):
         live = arena.live_bytes([b for b in tensors if b.name in resident], i)
         if live:
-            plan = plan_layer(layer, with_sram_capacity(view, capacity - live))
+            plan = plan_layer(layer, with_sram_capacity(view, capacity - live),
+                              _stored_second_operand(layer, graph))  # fmt: skip
         replanned.append(plan)
         occupancy.append(live + plan.footprint_bytes)
     return arena, resident, replanned, tuple(occupancy)

@@ -1,0 +1,48 @@
+"""``precision.kv_cache``: a KV cache stored, read and computed in its own format."""
+
+from __future__ import annotations
+
+import pytest
+
+from npusim.config import load_scenario
+from npusim.errors import ConfigError
+from npusim.simulate import simulate
+from npusim.workload import load_workload
+
+BITS = {"int8": 8, "int4": 4, "fp16": 16}
+
+
+@pytest.mark.parametrize("kv", sorted(BITS))
+def test_gpt2_attention_reads_its_kv_cache_at_the_kv_precision(kv: str) -> None:
+    """QK^T of one GPT-2 decode step reads the K cache: 12 heads x 64 x (1024 + 1) keys, at
+    the KV format's bits (payload; the per-tensor scale is metadata). The Q operand stays at
+    INT8 and the product runs at the wider of the two."""
+    scenario = load_scenario(overrides=[f"precision.kv_cache={kv}"])
+    result = simulate(scenario, load_workload("gpt2_decode"), "analytic")
+    qk = next(layer for layer in result.layers if layer.name == "h0_qk")
+    assert qk.extra["weight_read_bytes"] == 12 * 64 * 1025 * BITS[kv] // 8
+    assert qk.extra["mac_precision"] == ("fp16" if kv == "fp16" else "int8")
+    assert result.summary()["precision"]["kv_cache"] == kv
+    proj = next(layer for layer in result.layers if layer.name == "h0_proj")
+    assert proj.extra["weight_read_bytes"] == 768 * 768  # weights keep their INT8
+
+
+def test_a_long_context_decode_gains_from_an_int4_kv_cache() -> None:
+    """Llama-3.2-1B at 32K context: the KV cache (16 blocks x 2 x 8 heads x 64 x 32769 values)
+    is a third of the step's bytes at INT8, so halving it saves time; labels say so."""
+    workload = load_workload("llama3_2_1b", params={"kv_len": 32768})
+    times = {}
+    for kv in ("int8", "int4"):
+        scenario = load_scenario(overrides=[f"precision.kv_cache={kv}"])
+        result = simulate(scenario, workload, "analytic")
+        times[kv] = result.totals()["time_s"]
+        kv_bytes = sum(layer.extra["weight_read_bytes"] for layer in result.layers
+                       if layer.type == "matmul")  # fmt: skip
+        assert kv_bytes == 16 * 2 * 8 * 64 * 32769 * BITS[kv] // 8
+    assert times["int4"] < times["int8"]
+    assert load_scenario(overrides=["precision.kv_cache=int4"]).precision.label == "int8+kv:int4"
+
+
+def test_an_unknown_kv_format_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"precision\.kv_cache: expected one of"):
+        load_scenario(overrides=["precision.kv_cache=int3"])
