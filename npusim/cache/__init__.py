@@ -10,8 +10,9 @@ parameter modules without NumPy or the simulation code.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from npusim._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from npusim.cache.energy import (
@@ -107,8 +108,4 @@ __all__ = [
     "write_energy_pj",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

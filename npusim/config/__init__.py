@@ -6,8 +6,9 @@ other light submodules load without the unit packages the loader needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from npusim._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from npusim.config.loader import (
@@ -34,8 +35,4 @@ __all__ = [
     "load_scenario",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
