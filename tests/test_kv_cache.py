@@ -7,7 +7,7 @@ import pytest
 from npusim.config import load_scenario
 from npusim.errors import ConfigError
 from npusim.simulate import simulate
-from npusim.workload import load_workload
+from npusim.workload import Linear, Matmul, Workload, load_workload
 
 BITS = {"int8": 8, "int4": 4, "fp16": 16}
 
@@ -46,3 +46,23 @@ def test_a_long_context_decode_gains_from_an_int4_kv_cache() -> None:
 def test_an_unknown_kv_format_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"precision\.kv_cache: expected one of"):
         load_scenario(overrides=["precision.kv_cache=int3"])
+
+
+def test_the_allocator_reserves_a_wide_kv_caches_own_tile_buffers() -> None:
+    """The scratchpad allocator reserves each layer's smallest tile buffers at the plan's own
+    operand widths. QK^T's smallest tiles over an FP32 K cache (a 64 x 64 FP32 tile, double
+    buffered: 32 KiB) do not fit beside a 40,000-byte tensor alive across it in 64 KiB, so the
+    allocator must spill that tensor rather than leave the layer too little room."""
+    layers = (
+        Linear("q", in_features=64, out_features=768),
+        Linear("big", in_features=64, out_features=40_000),
+        Matmul("qk", m=1, k=64, n=1025, batch=12),
+        Linear("back", in_features=40_000, out_features=64),
+    )
+    inputs = {"q": ("input",), "big": ("input",), "qk": ("q",), "back": ("big",)}
+    workload = Workload("kv", layers, inputs=inputs)
+    scenario = load_scenario(overrides=["precision.kv_cache=fp32", "sram.mode=scratchpad",
+                                        "sram.capacity=64 KiB"])  # fmt: skip
+    result = simulate(scenario, workload, "analytic")
+    assert result.summary()["sram"]["spilled_tensors"] == ["big"]
+    assert result.summary()["sram"]["peak_bytes"] <= 64 * 1024

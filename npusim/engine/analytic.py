@@ -53,22 +53,18 @@ ANALYTIC_NOTE = (
 def analytic_layer(
     plan: LayerPlan,
     scenario: Scenario,
-    quality: dict[str, object] | None = None,
-    residency: LayerResidency | None = None,
-    sram_mode: SramMode = SramMode.CACHE,
+    quality: dict[str, object],
+    residency: LayerResidency,
+    sram_mode: SramMode,
 ) -> LayerResult:
-    """One layer's lower-bound result (see the module docstring for every formula).
-
-    Without ``residency`` the layer stands alone: every tensor comes from and goes to DRAM.
-    """
+    """One layer's lower-bound result (see the module docstring for every formula)."""
     bytes_per_cycle = peak_bytes_per_cycle(scenario)
     traffic = _traffic(plan, scenario, residency, sram_mode)
     read = traffic["input_read"] + traffic["weight_read"]
     write = traffic["output_write"] + traffic["spill_write"]
-    on_chip = residency is not None and any(o.on_chip for o in residency.operands)
-    first, last = plan.edge_transfers(
-        input_on_chip=on_chip, output_on_chip=residency is not None and residency.output_on_chip
-    )
+    on_chip = any(o.on_chip for o in residency.operands)
+    first, last = plan.edge_transfers(input_on_chip=on_chip,
+                                      output_on_chip=residency.output_on_chip)  # fmt: skip
     busy = (math.ceil(first / bytes_per_cycle) + plan.compute_cycles
             + math.ceil(last / bytes_per_cycle))  # fmt: skip
     cycles = max(busy, math.ceil((read + write) / bytes_per_cycle))
@@ -87,18 +83,15 @@ def analytic_layer(
     return layer_result(
         plan, scenario, cycles=cycles, read_bytes=read, write_bytes=write, hits=hits,
         misses=misses, energy=energy,
-        extra={**traffic_by_kind(plan, traffic), **(quality or {})},
+        extra={**traffic_by_kind(plan, traffic), **quality},
     )  # fmt: skip
 
 
 def _traffic(
-    plan: LayerPlan, scenario: Scenario, residency: LayerResidency | None, mode: SramMode
+    plan: LayerPlan, scenario: Scenario, residency: LayerResidency, mode: SramMode
 ) -> dict[str, int]:
     """Compulsory DRAM bytes by kind (see the module docstring)."""
     weight = plan.weight.total
-    if residency is None:
-        return {"input_read": plan.input.total, "weight_read": weight,
-                "output_write": plan.output.total, "spill_write": 0}  # fmt: skip
     if len(residency.operands) == 2 and plan.layer.gemm() is not None:
         weight = 0  # a matmul's produced second operand: an operand, counted below
     stored = sum(o.size_bytes for o in residency.operands if not o.on_chip)

@@ -188,9 +188,8 @@ def _occupancy(path: MemoryPath | ScratchpadPath, placer: Placer, network: Netwo
         plan = network.plans[index]
         return now, total - plan.footprint_bytes, plan.footprint_bytes
     lines = path.resident_lines()
-    starts = np.array(sorted(placer.bases.values()), dtype=np.int64)
-    ends = starts + np.array([network.tensor_bytes[t] for t in
-                              sorted(placer.bases, key=placer.bases.__getitem__)])  # fmt: skip
+    regions = sorted((base, base + network.tensor_bytes[t]) for t, base in placer.bases.items())
+    starts, ends = (np.array(column, dtype=np.int64) for column in zip(*regions, strict=True))
     slot = np.searchsorted(starts, lines, side="right") - 1
     activation = (slot >= 0) & (lines < ends[np.maximum(slot, 0)])
     count = int(np.count_nonzero(activation))

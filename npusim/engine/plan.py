@@ -72,7 +72,7 @@ class LayerPlan:
     def footprint_bytes(self) -> int:
         """SRAM bytes the layer's tile (or chunk) buffers take while it runs."""
         if self.tiling is None:
-            per_input = (self.input.total + self.output.total) / max(self.layer.input_elements, 1)
+            per_input = _bytes_per_input(self.input, self.output, self.layer)
             return math.ceil(2 * self.chunk_elements * per_input)
         return self.tiling.footprint_bytes * self.group_bundle
 
@@ -237,7 +237,7 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     inputs = _sum_bytes([_activation_bytes(e, scenario) for e in operand_elements(layer)
                          if layer.input_elements])  # fmt: skip
     outputs = _activation_bytes(layer.output_elements, scenario)
-    bytes_per_input = (inputs.total + outputs.total) / max(layer.input_elements, 1)
+    bytes_per_input = _bytes_per_input(inputs, outputs, layer)
     fit = int(scenario.sram.capacity_bytes / (2 * max(bytes_per_input, 1e-9)))
     per_chunk = VECTOR_CHUNK_BYTES * layer.input_elements // max(inputs.total, 1)
     chunk = max(1, min(layer.input_elements, fit, max(per_chunk, 1)))
@@ -252,20 +252,22 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     )  # fmt: skip
 
 
-def smallest_footprint(layer: Layer, scenario: Scenario) -> int:
-    """SRAM bytes of the smallest tile (or chunk: one vector of lanes) buffers ``layer`` can
-    run with: what the scratchpad allocator reserves before placing tensors."""
-    gemm = layer.gemm()
-    if gemm is None:
-        per_input = (activation_bytes(max(layer.input_elements, 1), scenario)
-                     + activation_bytes(max(layer.output_elements, 1), scenario)) / max(
-            layer.input_elements, 1)  # fmt: skip
-        return math.ceil(2 * min(max(layer.input_elements, 1), scenario.vector.lanes) * per_input)
-    act = PRECISIONS[scenario.precision.activations].bits
-    bits = OperandBits(act, PRECISIONS[scenario.precision.weights].bits if gemm.has_weights
-                       else act, act, PRECISIONS[scenario.precision.accumulator].bits)  # fmt: skip
+def _bytes_per_input(inputs: StorageBytes, outputs: StorageBytes, layer: Layer) -> float:
+    """SRAM bytes a vector layer holds per input element: it and its share of the output."""
+    return (inputs.total + outputs.total) / max(layer.input_elements, 1)
+
+
+def smallest_footprint(plan: LayerPlan, scenario: Scenario) -> int:
+    """SRAM bytes of the smallest tile buffers the layer of ``plan`` can run with (a vector
+    layer: one vector of lanes), at the plan's operand widths: what the scratchpad allocator
+    reserves before placing tensors."""
+    if plan.tiling is None:
+        elements = min(max(plan.layer.input_elements, 1), scenario.vector.lanes)
+        return math.ceil(2 * elements * _bytes_per_input(plan.input, plan.output, plan.layer))
+    gemm = plan.layer.gemm()
+    assert plan.bits is not None
     side = max(scenario.array.rows, scenario.array.cols)
-    return smallest_footprint_bytes(gemm.m, gemm.k, gemm.n, bits, side)
+    return smallest_footprint_bytes(gemm.m, gemm.k, gemm.n, plan.bits, side)
 
 
 def with_sram_capacity(scenario: Scenario, capacity_bytes: int) -> Scenario:

@@ -170,8 +170,8 @@ def _scratchpad(
     graph = workload.graph
     capacity = scenario.sram.capacity_bytes
     buffers = [
-        Block(f"{layer.name}{BUFFERS_SUFFIX}", smallest_footprint(layer, view), i, i)
-        for i, (layer, view) in enumerate(zip(workload.layers, views, strict=True))
+        Block(f"{plan.layer.name}{BUFFERS_SUFFIX}", smallest_footprint(plan, view), i, i)
+        for i, (plan, view) in enumerate(zip(plans, views, strict=True))
     ]
     tensors = [Block(name, sizes[name], t.first_use, t.last_use)
                for name, t in graph.tensors.items() if t.producer and t.consumers]  # fmt: skip
