@@ -183,7 +183,7 @@ def _scratchpad(
     resident = set(arena.offsets) - {b.name for b in buffers}
     replanned, occupancy = [], []
     for i, (layer, view, plan) in enumerate(zip(workload.layers, views, plans, strict=True)):
-        live = arena.live_bytes([b for b in tensors if b.name in resident], i)
+        live = arena.live_bytes(tensors, i)  # placed tensors only: the residents
         if live:
             plan = plan_layer(layer, with_sram_capacity(view, capacity - live),
                               _stored_second_operand(layer, graph))  # fmt: skip
