@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from npusim.llm.zoo import LLAMA_PARAMS, LLAMA_SHAPES, llama_layers
+
 OUT = Path(__file__).resolve().parents[1] / "workloads"
 
 
@@ -221,62 +223,6 @@ def gpt2_decode() -> list[dict[str, Any]]:
     return layers
 
 
-LLAMA = {
-    # name: (hidden d, layers, heads, KV heads, head dim, MLP width, vocabulary, tied head).
-    # The models' published config.json files (meta-llama on Hugging Face); parameter totals
-    # 1,235,814,400 / 3,212,749,824 / 8,030,261,248 (tests/test_workload_zoo.py checks them).
-    "llama3_2_1b": (2048, 16, 32, 8, 64, 8192, 128256, True),
-    "llama3_2_3b": (3072, 28, 24, 8, 128, 8192, 128256, True),
-    "llama3_1_8b": (4096, 32, 32, 8, 128, 14336, 128256, False),
-}
-
-
-def llama(d: int, blocks: int, heads: int, kv_heads: int, head_dim: int, mlp: int,
-          vocab: int) -> list[dict[str, Any]]:  # fmt: skip
-    """A Llama-3 decoder pass over ``tokens`` new tokens with ``kv_len`` cached ones.
-
-    Grouped-query attention as batched matmuls over the KV heads: each KV head's keys and
-    values are read once for its ``heads / kv_heads`` query heads (the query rows of a group
-    are the M rows). The K and V caches (``kv_len + tokens`` rows, the new ones included) are
-    stored operands read from DRAM; the new K and V rows are outputs of the pass (the cache
-    append). RMSNorm is costed as a layernorm, SwiGLU as gate and up projections, SiLU and a
-    multiply; rotary embedding, the embedding gather and the causal mask are not modelled
-    (attention scores every cached position for every new token).
-    """
-    group = heads // kv_heads
-    t, keys, x, layers = "tokens", "kv_len + tokens", "input", []
-    rows = f"{group} * tokens"
-    for i in range(blocks):
-        p = f"l{i}_"
-        layers += [
-            {"name": f"{p}norm1", "type": "layernorm", "tokens": t, "features": d, "inputs": [x]},
-            {**_linear(f"{p}q", d, heads * head_dim, t), "inputs": [f"{p}norm1"]},
-            {**_linear(f"{p}k", d, kv_heads * head_dim, t), "inputs": [f"{p}norm1"]},
-            {**_linear(f"{p}v", d, kv_heads * head_dim, t), "inputs": [f"{p}norm1"]},
-            {"name": f"{p}qk", "type": "matmul", "batch": kv_heads, "m": rows, "k": head_dim,
-             "n": keys, "inputs": [f"{p}q"]},
-            {"name": f"{p}softmax", "type": "softmax", "batch": kv_heads, "rows": rows,
-             "length": keys},
-            {"name": f"{p}av", "type": "matmul", "batch": kv_heads, "m": rows, "k": keys,
-             "n": head_dim},
-            _linear(f"{p}o", heads * head_dim, d, t),
-            add(f"{p}add1", f"tokens * {d}", relu=False, inputs=[f"{p}o", x]),
-            {"name": f"{p}norm2", "type": "layernorm", "tokens": t, "features": d},
-            _linear(f"{p}gate", d, mlp, t),
-            {**_linear(f"{p}up", d, mlp, t), "inputs": [f"{p}norm2"]},
-            {"name": f"{p}silu", "type": "activation", "function": "silu",
-             "elements": f"tokens * {mlp}", "inputs": [f"{p}gate"]},
-            {"name": f"{p}mul", "type": "elementwise", "op": "mul",
-             "elements": f"tokens * {mlp}", "inputs": [f"{p}silu", f"{p}up"]},
-            _linear(f"{p}down", mlp, d, t),
-            add(f"{p}add2", f"tokens * {d}", relu=False, inputs=[f"{p}down", f"{p}add1"]),
-        ]  # fmt: skip
-        x = f"{p}add2"
-    layers.append({"name": "norm", "type": "layernorm", "tokens": t, "features": d})
-    layers.append(_linear("lm_head", d, vocab, t))
-    return layers
-
-
 def main() -> None:
     _write("resnet50", """
 ResNet-50 (He et al., CVPR 2016, Table 1), torchvision v1.5 layout (stride on the 3x3), batch 1,
@@ -314,20 +260,26 @@ outputs of the step, written to DRAM (the KV cache append). Biases and the embed
 not modelled.""",
            {"name": "gpt2_decode", "description": "GPT-2 small, one decode step, kv_len cache",
             "batch": 1, "params": "{kv_len: 1024}"}, gpt2_decode())  # fmt: skip
-    for name, (d, blocks, heads, kv_heads, head_dim, mlp, vocab, tied) in LLAMA.items():
+    for name, shape in LLAMA_SHAPES.items():
         title = {"llama3_2_1b": "Llama-3.2-1B", "llama3_2_3b": "Llama-3.2-3B",
                  "llama3_1_8b": "Llama-3.1-8B"}[name]  # fmt: skip
-        head = "tied to the token embedding" if tied else "its own matrix"
+        head = "tied to the token embedding" if shape.tied else "its own matrix"
+        s, hd = shape, shape.head_dim
         _write(name, f"""
-{title} (Meta, 2024; shapes from the model's published config.json): {blocks} decoder
-blocks, d = {d}, {heads} query heads and {kv_heads} KV heads of {head_dim} (grouped-query
-attention), SwiGLU MLP {mlp}, vocabulary {vocab}, LM head {head}.
-One pass over `tokens` new tokens with `kv_len` cached: tokens = 1 is a decode step at
-context kv_len, tokens = P with kv_len = 0 a prefill of P tokens (logits for every
-position). See llama() in tools/make_zoo.py for what is and is not modelled.""",
+{title} (Meta, 2024; shapes from the model's published config.json): {shape.blocks} decoder
+blocks, d = {s.d}, {s.heads} query heads and {s.kv_heads} KV heads of {hd} (grouped-query
+attention), SwiGLU MLP {shape.mlp}, vocabulary {shape.vocab}, LM head {head}.
+One pass over `tokens` new tokens with `kv_len` cached, logits for the last `logits`
+positions: tokens = 1 is a decode step at context kv_len, tokens = P with kv_len = 0 a
+prefill of P tokens. See llama_layers() in npusim/llm/zoo.py for what is and is not
+modelled; `npusim generate` runs prefill and decode steps.""",
                {"name": name, "description": f"{title}, tokens new after kv_len cached",
-                "batch": 1, "params": "{tokens: 1, kv_len: 2048}"},
-               llama(d, blocks, heads, kv_heads, head_dim, mlp, vocab))  # fmt: skip
+                "batch": 1, "params": _params(LLAMA_PARAMS)},
+               llama_layers(shape))  # fmt: skip
+
+
+def _params(params: dict[str, int]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in params.items()) + "}"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from npusim.errors import ConfigError, NpusimError
 # command -> (module of this package, the one line ``npusim --help`` shows)
 COMMANDS = {
     "run": ("run", "simulate a workload on a hardware scenario"),
+    "generate": ("generate", "LLM generation: prefill, decode N tokens; TTFT, tokens/s, J/token"),
     "sweep": ("sweep", "run a sweep of a scenario over axes (precision, any key) in parallel"),
     "results": ("results", "export a sweep's results: one flat row per point (axes + totals)"),
     "plot": ("plot", "plot a sweep's results and write its HTML report"),

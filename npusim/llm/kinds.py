@@ -1,0 +1,49 @@
+"""A language-model pass's DRAM traffic by what the bytes are: weights, KV cache, activations.
+
+The engine reports each layer's DRAM bytes by tensor kind (``weight_read``, ``input_read``,
+``output_write``, ``spill_write``, ``metadata``; :data:`npusim.results.TRAFFIC_KINDS`). A
+decoder pass (the Llama workloads, see :mod:`npusim.llm.zoo`) gives them these meanings:
+
+- a matmul has no weights, so its stored operand read from DRAM is the KV cache (``kv_read``);
+- a projection's output no layer of the pass reads, other than the last layer's (the
+  logits), is a new K or V row appended to the cache (``kv_write``); an unread output of
+  any other layer (a prefill's final hidden states, :func:`~.zoo.llama_layers`) is an
+  activation;
+- every other ``weight_read`` is a weight (``weights``); layer inputs and outputs that cross
+  the DRAM pins, and spills, are ``activations``;
+- quantization scales and zero points of any of them are ``metadata``.
+
+The five kinds add up to the pass's DRAM reads plus writes.
+"""
+
+from __future__ import annotations
+
+from npusim.results import RunResult
+from npusim.workload import Workload
+
+LLM_KINDS = ("weights", "kv_read", "kv_write", "activations", "metadata")
+"""DRAM bytes of a decoder pass by what they carry (module docstring); they add up to the
+DRAM reads plus writes."""
+
+KV_APPEND_TYPES = ("linear",)
+"""Layer types whose unread outputs are KV-cache appends (the K and V projections)."""
+
+
+def llm_bytes_by_kind(result: RunResult, workload: Workload) -> dict[str, int]:
+    """DRAM bytes of ``result`` (a run of ``workload``) by :data:`LLM_KINDS`."""
+    tensors = workload.graph.tensors
+    last = workload.layers[-1].name
+    out = dict.fromkeys(LLM_KINDS, 0)
+    for layer in result.layers:
+        extra = layer.extra
+        stored = int(extra.get("weight_read_bytes", 0))
+        out["kv_read" if layer.type == "matmul" else "weights"] += stored
+        written = int(extra.get("output_write_bytes", 0))
+        info = tensors.get(layer.name)
+        appended = (layer.type in KV_APPEND_TYPES and info is not None and not info.consumers
+                    and layer.name != last)  # fmt: skip
+        out["kv_write" if appended else "activations"] += written
+        out["activations"] += int(extra.get("input_read_bytes", 0))
+        out["activations"] += int(extra.get("spill_write_bytes", 0))
+        out["metadata"] += int(extra.get("metadata_bytes", 0))
+    return out
