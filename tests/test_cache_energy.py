@@ -93,3 +93,29 @@ def test_bad_overrides_and_arguments_are_reported():
         read_energy_pj(0, 8)
     with pytest.raises(ValueError, match="access width must be positive"):
         read_energy_pj(MIB, 0)
+
+
+def test_an_access_touches_one_bank():
+    # 4 MiB in 16 banks: a 256 KiB bank, between Horowitz's 32 KB (20 pJ) and 1 MB (100 pJ)
+    # points in log-log: 20 * 8 ** (ln 5 / ln 32) pJ per 64-bit read.
+    bank_64bit = 20.0 * 8 ** (math.log(5) / math.log(32))
+    assert read_energy_pj(4 * MIB, 8, 16) == pytest.approx(bank_64bit)
+    assert read_energy_pj(4 * MIB, 8, 16) == pytest.approx(read_energy_pj(256 * KIB, 8))
+    assert write_energy_pj(4 * MIB, 8, 16) == pytest.approx(bank_64bit * 66.3 / 51.9)
+    # leakage and area are the whole array's whatever the banking
+    model = SramEnergyModel()
+    assert model.leakage_power_w(4 * MIB) == pytest.approx(leakage_power_w(4 * MIB))
+    with pytest.raises(ValueError, match="banks"):
+        read_energy_pj(4 * MIB, 8, 0)
+
+
+def test_node_factors_scale_defaults_but_not_overrides():
+    node = SramEnergyModel(energy_factor=0.5, area_factor=0.25)
+    assert node.read_energy_pj(64 * KIB, 32) == pytest.approx(CACTI_64KB_READ_PJ / 2)
+    assert node.write_energy_pj(64 * KIB, 32) == pytest.approx(CACTI_64KB_WRITE_PJ / 2)
+    assert node.leakage_power_w(MIB) == pytest.approx(leakage_power_w(MIB) / 2)
+    assert node.area_mm2(MIB) == pytest.approx(area_mm2(MIB) / 4)
+    fixed = SramEnergyModel(read_pj_per_access=3.0, area_mm2_per_mib=1.0, energy_factor=0.5,
+                            area_factor=0.25)  # fmt: skip
+    assert fixed.read_energy_pj(64 * KIB, 32, 4) == 3.0
+    assert fixed.area_mm2(MIB) == 1.0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from npusim.compute.arith import MUX_CELL, SIGNIFICAND_ENERGY_PJ, float_add, int_add
 from npusim.compute.array import MacArray, array_area_mm2, layer_timing
 from npusim.compute.energy import (
     MULTIPLY_COSTS,
     NodeScaling,
-    ideal_area_factor,
     mac_area_um2,
     mac_cost,
     mac_energy_pj,
@@ -41,18 +41,42 @@ def test_int8_and_fp32_mac_match_the_published_derivation() -> None:
 def test_fp16_mac_is_fp16_multiply_plus_fp32_add() -> None:
     assert mac_energy_pj("fp16") == pytest.approx(FP16_MAC_PJ)
     assert mac_area_um2("fp16") == pytest.approx(FP16_MAC_UM2)
-    # FP16 accumulation instead: + 16-bit float add 0.4 pJ / 1360 um^2.
-    assert mac_energy_pj("fp16", accumulator="fp16") == pytest.approx(1.1 + 0.4)
-    assert mac_area_um2("fp16", accumulator="fp16") == pytest.approx(1640 + 1360)
+    # FP16 accumulation instead: the float adder from parts, within 1 % of Horowitz's
+    # 16-bit float add (0.4 pJ) in energy and 30 % in area (1360 um^2), which it was not
+    # fitted to (the shifter cell comes from the 32-bit add alone).
+    assert mac_energy_pj("fp16", accumulator="fp16") == pytest.approx(1.1 + 0.4, rel=0.01)
+    assert float_add(5, 11).energy_pj == pytest.approx(0.4, rel=0.01)
+    assert float_add(5, 11).area_um2 == pytest.approx(1360, rel=0.30)
 
 
-def test_bf16_and_fp8_fit_through_fp16_and_fp32_multiply_points() -> None:
-    # a*s^2 + b through (11, 1.1 pJ) and (24, 3.7 pJ); bf16 s = 8.
-    a = 2.6 / (24**2 - 11**2)
-    b = 1.1 - a * 121
-    assert MULTIPLY_COSTS["bf16"].energy_pj == pytest.approx(a * 64 + b)
-    assert MULTIPLY_COSTS["fp8_e4m3"].energy_pj == pytest.approx(a * 16 + b)
-    assert MULTIPLY_COSTS["fp16"].energy_pj < 1.1 + 1e-12
+def test_fp32_add_parts_add_up_to_horowitz() -> None:
+    # exponent compare 8 b, align + normalize 2 x 27 x 5 cells, add 27 b, round 24 b
+    adders = 0.03 + (0.05 + 11 / 16 * 0.05) + (0.05 + 8 / 16 * 0.05)
+    assert MUX_CELL.energy_pj == pytest.approx((0.9 - adders) / 270)
+    assert float_add(8, 24).energy_pj == pytest.approx(0.9)
+    assert int_add(4).energy_pj == pytest.approx(0.015)  # half the 8-bit add
+
+
+def test_float_multiplier_array_cell_is_close_to_the_integer_cell() -> None:
+    # alpha s^2 + beta s through FP16 (s = 11) and FP32 (s = 24) after their exponent adds:
+    # the fitted cell is an independent check against the integer multiplier's 0.2 / 64.
+    alpha, _ = SIGNIFICAND_ENERGY_PJ
+    assert 1.0 < alpha / (0.2 / 64) < 1.5
+    assert MULTIPLY_COSTS["fp16"].energy_pj == pytest.approx(1.1)
+    assert MULTIPLY_COSTS["fp32"].area_um2 == pytest.approx(7700)
+
+
+def test_fp8_and_fp16_over_int8_inside_the_published_ranges() -> None:
+    int8 = mac_energy_pj("int8")
+    # van Baalen et al. 2023 (arXiv 2303.17951): FP8 50-180 % less efficient than INT8.
+    for fp8 in ("fp8_e4m3", "fp8_e5m2"):
+        assert 1.5 <= mac_energy_pj(fp8) / int8 <= 2.8
+    # E4M3's wider significand (4 vs 3 bits) costs more than E5M2's wider exponent saves.
+    assert mac_energy_pj("fp8_e4m3") > mac_energy_pj("fp8_e5m2")
+    # Horowitz 45 nm: FP16 MAC with FP16 accumulation (1.1 + 0.4) to FP32 (1.1 + 0.9) over
+    # the INT8 MAC (0.2 + 0.1): 5.0x to 6.67x.
+    assert 1.5 / 0.3 <= mac_energy_pj("fp16") / int8 <= 2.0 / 0.3 + 1e-9
+    assert 1.5 / 0.3 * 0.99 <= mac_energy_pj("fp16", accumulator="fp16") / int8 <= 2.0 / 0.3
     e = {p: mac_energy_pj(p) for p in ("fp8_e5m2", "fp8_e4m3", "bf16", "fp16", "fp32")}
     assert list(e.values()) == sorted(e.values())
 
@@ -75,9 +99,9 @@ def test_binary_is_xnor_plus_popcount() -> None:
 def test_overrides_win_and_node_scaling_multiplies_defaults() -> None:
     assert mac_energy_pj("int8", {"int8": 0.315}) == 0.315  # Accelergy 45 nm INT8 MAC
     assert mac_energy_pj("fp32", {"int8": 0.315}) == pytest.approx(FP32_MAC_PJ)
-    node = NodeScaling(node_nm=22, energy_factor=0.5, area_factor=ideal_area_factor(22), source="t")
+    node = NodeScaling(node_nm=22, energy_factor=0.5, area_factor=0.25, source="t")
     assert mac_energy_pj("int8", node=node) == pytest.approx(0.15)
-    assert mac_area_um2("int8", node=node) == pytest.approx(419 * (22 / 45) ** 2)
+    assert mac_area_um2("int8", node=node) == pytest.approx(419 * 0.25)
     assert "Horowitz" in mac_cost("int8").source
 
 

@@ -27,6 +27,11 @@ Model (derived from the points above, no fitted constants):
   (a wide access shares decode and wordline energy across its bits). An access narrower than
   64 bits costs a 64-bit read (the array reads a whole word).
 * Write: read energy times the CACTI 64 KB write/read ratio 66.3 / 51.9 = 1.277.
+* Banks: an access touches one bank, so its energy is the table's at the bank's capacity
+  (``capacity / banks``) and the access width (Horowitz's and CACTI's points are single
+  arrays); leakage and area are the whole array's, proportional to its bits.
+* Technology node: ``energy_factor`` multiplies access energy and leakage, ``area_factor``
+  the area (from :mod:`npusim.technology`; 1 at 45 nm). Overrides are not scaled.
 """
 
 from __future__ import annotations
@@ -89,37 +94,52 @@ class SramEnergyModel:
     Overrides (from the scenario, SI-derived units in the names): ``read_pj_per_access`` and
     ``write_pj_per_access`` replace the per-access energy for every capacity and width;
     ``leakage_w_per_kib`` and ``area_mm2_per_mib`` replace the per-size densities.
+    ``energy_factor`` and ``area_factor`` scale the defaults to the scenario's node.
     """
 
     read_pj_per_access: float | None = None
     write_pj_per_access: float | None = None
     leakage_w_per_kib: float | None = None
     area_mm2_per_mib: float | None = None
+    energy_factor: float = 1.0
+    area_factor: float = 1.0
 
-    def read_energy_pj(self, capacity_bytes: float, access_bytes: int) -> float:
-        """Energy in pJ of one read of ``access_bytes`` from an SRAM of ``capacity_bytes``.
+    def read_energy_pj(self, capacity_bytes: float, access_bytes: int, banks: int = 1) -> float:
+        """Energy in pJ of one read of ``access_bytes`` from one bank of an SRAM of
+        ``capacity_bytes`` in ``banks`` equal banks.
 
-        Raises ``ValueError`` for a non-positive capacity or access width.
+        Raises ``ValueError`` for a non-positive capacity, access width or bank count.
         """
         if self.read_pj_per_access is not None:
             return self.read_pj_per_access
-        return _default_read_pj(capacity_bytes, access_bytes)
+        return _default_read_pj(_bank_bytes(capacity_bytes, banks), access_bytes) * (
+            self.energy_factor
+        )
 
-    def write_energy_pj(self, capacity_bytes: float, access_bytes: int) -> float:
-        """Energy in pJ of one write of ``access_bytes`` into an SRAM of ``capacity_bytes``."""
+    def write_energy_pj(self, capacity_bytes: float, access_bytes: int, banks: int = 1) -> float:
+        """Energy in pJ of one write of ``access_bytes`` into one bank (see read)."""
         if self.write_pj_per_access is not None:
             return self.write_pj_per_access
-        return _default_read_pj(capacity_bytes, access_bytes) * WRITE_TO_READ_RATIO
+        bank = _bank_bytes(capacity_bytes, banks)
+        return _default_read_pj(bank, access_bytes) * WRITE_TO_READ_RATIO * self.energy_factor
 
     def leakage_power_w(self, capacity_bytes: float) -> float:
         """Static power in W of an SRAM of ``capacity_bytes`` (proportional to its bits)."""
-        per_kib = LEAKAGE_W_PER_KIB if self.leakage_w_per_kib is None else self.leakage_w_per_kib
-        return per_kib * capacity_bytes / KIB_BYTES
+        if self.leakage_w_per_kib is not None:
+            return self.leakage_w_per_kib * capacity_bytes / KIB_BYTES
+        return LEAKAGE_W_PER_KIB * capacity_bytes / KIB_BYTES * self.energy_factor
 
     def area_mm2(self, capacity_bytes: float) -> float:
         """Area in mm^2 of an SRAM of ``capacity_bytes`` (proportional to its bits)."""
-        per_mib = AREA_MM2_PER_MIB if self.area_mm2_per_mib is None else self.area_mm2_per_mib
-        return per_mib * capacity_bytes / MIB_BYTES
+        if self.area_mm2_per_mib is not None:
+            return self.area_mm2_per_mib * capacity_bytes / MIB_BYTES
+        return AREA_MM2_PER_MIB * capacity_bytes / MIB_BYTES * self.area_factor
+
+
+def _bank_bytes(capacity_bytes: float, banks: int) -> float:
+    if banks < 1:
+        raise ValueError(f"banks must be >= 1, got {banks}")
+    return capacity_bytes / banks
 
 
 def _default_read_pj(capacity_bytes: float, access_bytes: int) -> float:
@@ -146,14 +166,14 @@ def check_energy_model(model: SramEnergyModel) -> list[tuple[str, str]]:
 DEFAULT_MODEL = SramEnergyModel()
 
 
-def read_energy_pj(capacity_bytes: float, access_bytes: int) -> float:
+def read_energy_pj(capacity_bytes: float, access_bytes: int, banks: int = 1) -> float:
     """Default-model read energy in pJ (see :class:`SramEnergyModel`)."""
-    return DEFAULT_MODEL.read_energy_pj(capacity_bytes, access_bytes)
+    return DEFAULT_MODEL.read_energy_pj(capacity_bytes, access_bytes, banks)
 
 
-def write_energy_pj(capacity_bytes: float, access_bytes: int) -> float:
+def write_energy_pj(capacity_bytes: float, access_bytes: int, banks: int = 1) -> float:
     """Default-model write energy in pJ (see :class:`SramEnergyModel`)."""
-    return DEFAULT_MODEL.write_energy_pj(capacity_bytes, access_bytes)
+    return DEFAULT_MODEL.write_energy_pj(capacity_bytes, access_bytes, banks)
 
 
 def leakage_power_w(capacity_bytes: float) -> float:

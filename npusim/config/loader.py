@@ -17,6 +17,7 @@ from npusim.cache import CacheParams, SramEnergyModel
 from npusim.cache import check_params as check_cache
 from npusim.compute import ArrayParams
 from npusim.compute import check_params as check_array
+from npusim.compute.energy import NodeScaling, natural_accumulator
 from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
 from npusim.config.fields import Field, name_problem, suggest
 from npusim.config.scenario import (
@@ -34,6 +35,7 @@ from npusim.dram.params import DramParams
 from npusim.dram.params import check_params as check_dram
 from npusim.errors import ConfigError, Problem
 from npusim.precision import PRECISIONS
+from npusim.technology import NODES
 from npusim.units import Dimension
 
 BUNDLED_SCENARIOS = bundled_folder("hw_configs")
@@ -168,6 +170,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
             mac_energy_pj={p: j * 1e12 for p, j in energy["mac"].items()},
             mac_area_um2={p: m2 * 1e12 for p, m2 in energy["mac_area"].items()},
             accumulator={precision.mac: precision.accumulator},
+            node=node_scaling(energy["node"]),
             fold_overlap=array_values["fold_overlap"],
             pack_groups=array_values["pack_groups"],
         ),
@@ -208,17 +211,29 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
 
 
 def _sram_model(energy: Mapping[str, Any]) -> SramEnergyModel:
-    """The scenario's SRAM overrides, SI values converted to the model's units."""
+    """The scenario's SRAM overrides, SI values converted to the model's units, and its
+    node's SRAM factors (:mod:`npusim.technology`)."""
 
     def scaled(key: str, factor: float) -> float | None:
         return None if energy[key] is None else energy[key] * factor
 
+    node = NODES[energy["node"]]
     return SramEnergyModel(
         read_pj_per_access=scaled("sram_read_j", 1e12),
         write_pj_per_access=scaled("sram_write_j", 1e12),
         leakage_w_per_kib=energy["sram_leakage_w_per_kib"],
         area_mm2_per_mib=scaled("sram_area_m2_per_mib", 1e6),
+        energy_factor=node.sram_energy_factor,
+        area_factor=node.sram_area_factor,
     )
+
+
+def node_scaling(name: str) -> NodeScaling:
+    """The MAC table's factors for technology node ``name`` (a key of
+    :data:`npusim.technology.NODES`)."""
+    node = NODES[name]
+    return NodeScaling(node_nm=node.node_nm, energy_factor=node.logic_energy_factor,
+                       area_factor=node.logic_area_factor, source=node.source)  # fmt: skip
 
 
 # Unit attributes filled from another scenario section than their own.
@@ -282,8 +297,9 @@ def load_scenario(
 
     ``name_or_path`` is a file or a bundled scenario name (default: the bundled default).
     ``overrides`` are ``key.path=value`` strings; ``precision`` (e.g. ``"fp32"``) sets weights
-    and activations together and picks the matching accumulator (INT32 for integer formats,
-    FP32 for floating point).
+    and activations together and picks the matching accumulator
+    (:func:`npusim.compute.energy.natural_accumulator`: INT32 for integer formats, FP16 for
+    FP8, FP32 for wider floats).
     """
     path = resolve_scenario_path(name_or_path)
     lines: dict[str, tuple[str, int | None]] = {}
@@ -315,8 +331,7 @@ def precision_override(name: str) -> dict[str, str]:
                 "--precision",
             )
         )
-    accumulator = "fp32" if PRECISIONS[name].is_float else "int32"
-    return {"weights": name, "activations": name, "accumulator": accumulator}
+    return {"weights": name, "activations": name, "accumulator": natural_accumulator(name)}
 
 
 def resolved_tree(values: Mapping[str, Any], section: Any = SCENARIO) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from npusim.cache import CacheParams, SramEnergyModel
 from npusim.compute import ArrayParams
+from npusim.compute.energy import natural_accumulator
 from npusim.dram.params import DramParams
 from npusim.precision import PRECISIONS, Kind, Precision
 
@@ -158,10 +159,11 @@ class Scenario:
 
 def layer_precision(base: PrecisionConfig, override: Mapping[str, str]) -> PrecisionConfig:
     """``base`` with ``override`` applied; a changed int/float kind without an explicit
-    accumulator gets that kind's usual one (INT32 for integers, FP32 for floats)."""
+    accumulator gets the MAC format's usual one (:func:`npusim.compute.energy.natural_accumulator`:
+    INT32 for integers, FP16 for FP8, FP32 for wider floats)."""
     merged = replace(base, **override, layers={})
     if "accumulator" not in override and _is_float(merged.mac) != _is_float(base.mac):
-        merged = replace(merged, accumulator="fp32" if _is_float(merged.mac) else "int32")
+        merged = replace(merged, accumulator=natural_accumulator(merged.mac))
     return merged
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from npusim.config.fields import Field, Section
 from npusim.precision import PRECISIONS
+from npusim.technology import NODES
 from npusim.units import Dimension
 
 
@@ -167,7 +168,9 @@ QUANTIZATION: Section = {
 }
 
 ENERGY: Section = {
-    "node": _choice("45nm", "technology node of the energy tables", ("45nm",)),
+    "node": _choice("45nm", "technology node: scales logic and SRAM energy and area from the "
+                    "45 nm tables (npusim/technology.py); DRAM energy does not scale",
+                    tuple(NODES)),
     "mac": Field("map", {}, "MAC energy overrides per precision", choices=_precisions,
                  value=Field("quantity", 0.0, "energy per MAC", dimension=Dimension.ENERGY,
                              minimum=0)),

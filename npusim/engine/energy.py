@@ -17,16 +17,16 @@ def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> flo
     """Energy of moving ``read_bytes`` out of and ``write_bytes`` into the SRAM.
 
     The SRAM is accessed a port width (``sram.port_width``) at a time, so bytes become
-    ``ceil(bytes / port_bytes)`` accesses at the per-access energy for that width and the
-    SRAM's capacity.
+    ``ceil(bytes / port_bytes)`` accesses, each touching one bank: the per-access energy for
+    that width and one bank's capacity (``capacity / banks``, :mod:`npusim.cache.energy`).
     """
     sram = scenario.sram
     model = scenario.energy.sram
-    port = sram.port_bytes
+    port, banks = sram.port_bytes, sram.banks
     reads = -(-int(read_bytes) // port)
     writes = -(-int(write_bytes) // port)
-    return (reads * model.read_energy_pj(sram.capacity_bytes, port)
-            + writes * model.write_energy_pj(sram.capacity_bytes, port))  # fmt: skip
+    return (reads * model.read_energy_pj(sram.capacity_bytes, port, banks)
+            + writes * model.write_energy_pj(sram.capacity_bytes, port, banks))  # fmt: skip
 
 
 def static_energy_pj(scenario: Scenario, time_s: float) -> float:
@@ -73,7 +73,8 @@ def dram_streaming_energy_pj(
 
 def area_mm2(scenario: Scenario) -> dict[str, float]:
     """Silicon area of the MAC array (at the scenario's MAC precision, from the MAC table) and
-    of the SRAM (per-MiB figure), 45 nm, in mm^2; DRAM is off chip."""
+    of the SRAM (per-MiB figure), at the scenario's ``energy.node``, in mm^2; DRAM is off
+    chip."""
     mac = array_area_mm2(scenario.array, scenario.precision.mac)
     sram = scenario.energy.sram.area_mm2(scenario.sram.capacity_bytes)
     return {"mac_array": mac, "sram": sram, "total": mac + sram}

@@ -246,7 +246,8 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     return LayerPlan(
         layer, inputs, NO_BYTES, outputs, scenario.precision.mac,
         compute_cycles=-(-ops // scenario.vector.lanes),
-        op_energy_pj=ops * mac_energy_pj(activations, scenario.array.mac_energy_pj),
+        op_energy_pj=ops * mac_energy_pj(activations, scenario.array.mac_energy_pj,
+                                         node=scenario.array.node),  # fmt: skip
         peak_macs_per_cycle=_peak_macs_per_cycle(scenario, scenario.precision.mac),
         vector_ops=ops, chunk_elements=chunk,
     )  # fmt: skip

@@ -1,0 +1,159 @@
+"""Energy and area of arithmetic parts at 45 nm, built up from Horowitz's table.
+
+Every constant comes from Horowitz, "Computing's Energy Problem (and what we can do about it)",
+ISSCC 2014, 45 nm, 0.9 V (table in ``shared/reference/energy-45nm.md``):
+
+=========================  ===========  ============
+operation                  energy (pJ)  area (um^2)
+=========================  ===========  ============
+8-bit integer add          0.03         36
+16-bit integer add         0.05         67
+32-bit integer add         0.1          137
+16-bit float add           0.4          1360
+32-bit float add           0.9          4184
+8-bit integer multiply     0.2          282
+32-bit integer multiply    3.1          3495
+16-bit float multiply      1.1          1640
+32-bit float multiply      3.7          7700
+=========================  ===========  ============
+
+Parts (``w`` a width in bits, ``s`` a significand width including the hidden bit, ``e`` an
+exponent width):
+
+* :func:`int_add` ``(w)``: piecewise linear through the 8/16/32-bit adds (a ripple or
+  prefix adder grows about linearly with its width), proportional below 8 bits, the 16-32
+  segment extended above 32.
+* :func:`int_multiply` ``(a, b)``: the 8-bit multiply times ``a * b / 64``: an array
+  multiplier has ``a * b`` partial-product cells. Horowitz's own points support it: 8 -> 32
+  bits is 16x by this rule, measured 3.1 / 0.2 = 15.5x energy, 3495 / 282 = 12.4x area.
+* :func:`shifter` ``(w)``: a barrel shifter, ``w * ceil(log2 w)`` 2:1 multiplexer cells. The
+  energy and area of one cell, :data:`MUX_CELL`, is what remains of the 32-bit float add once
+  its adders are taken out (below); it is the only constant fitted to one point, and the
+  16-bit float add it predicts is checked against Horowitz's (tests: 0.396 vs 0.4 pJ).
+* :func:`float_add` ``(e, s)``: exponent compare (``int_add(e)``), alignment shift of the
+  smaller operand (``shifter(s + 3)``: guard, round and sticky bits), significand add
+  (``int_add(s + 3)``), leading-zero normalization shift (``shifter(s + 3)``), rounding
+  increment (``int_add(s)``). For FP32 (e = 8, s = 24) this is Horowitz's 0.9 pJ by
+  construction of :data:`MUX_CELL`.
+* :func:`float_multiply` ``(e, s)``: exponent add (``int_add(e + 1)``) plus a significand
+  datapath ``alpha * s**2 + beta * s``: the partial-product array (``s**2`` cells) and the
+  normalization and rounding of the product (linear in ``s``). ``alpha`` and ``beta`` are
+  solved exactly through Horowitz's FP16 (s = 11) and FP32 (s = 24) multiplies. The fitted
+  array cell, 4.2 fJ, is 1.35x the integer multiplier's 0.2 / 64 = 3.1 fJ per cell (tests
+  keep it within 1.5x): the fit is physical, not only two points.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """Energy (pJ) and area (um^2) of one arithmetic operation, with its source."""
+
+    energy_pj: float
+    area_um2: float
+    source: str
+
+    def __add__(self, other: OpCost) -> OpCost:
+        return OpCost(self.energy_pj + other.energy_pj, self.area_um2 + other.area_um2,
+                      f"{self.source} + {other.source}")  # fmt: skip
+
+    def times(self, factor: float, source: str | None = None) -> OpCost:
+        """This cost ``factor`` times (``source`` replaces the description when given)."""
+        return OpCost(self.energy_pj * factor, self.area_um2 * factor,
+                      source or f"{factor:g} x ({self.source})")  # fmt: skip
+
+
+HOROWITZ = "Horowitz ISSCC 2014, 45 nm"
+
+# (bits, pJ, um^2) of the integer adds in the table above.
+_INT_ADDS: tuple[tuple[int, float, float], ...] = ((8, 0.03, 36), (16, 0.05, 67), (32, 0.1, 137))
+_INT8_MULTIPLY = OpCost(0.2, 282, f"{HOROWITZ} 8-bit integer multiply")
+_FP16_MULTIPLY = (11, 5, 1.1, 1640)  # significand bits, exponent bits, pJ, um^2
+_FP32_MULTIPLY = (24, 8, 3.7, 7700)
+_FP32_ADD = (24, 8, 0.9, 4184)
+ROUNDING_BITS = 3
+"""Guard, round and sticky bits carried through a float add's alignment and sum."""
+
+
+def int_add(bits: float) -> OpCost:
+    """A ``bits``-wide integer adder (see the module doc); ``bits > 0``."""
+    if bits <= _INT_ADDS[0][0]:
+        b0, e0, a0 = _INT_ADDS[0]
+        return OpCost(e0 * bits / b0, a0 * bits / b0, f"{HOROWITZ} 8-bit add x {bits:g}/8")
+    index = 0 if bits <= _INT_ADDS[1][0] else 1
+    (b0, e0, a0), (b1, e1, a1) = _INT_ADDS[index], _INT_ADDS[index + 1]
+    t = (bits - b0) / (b1 - b0)
+    return OpCost(e0 + t * (e1 - e0), a0 + t * (a1 - a0),
+                  f"{HOROWITZ} integer adds interpolated to {bits:g} bits")  # fmt: skip
+
+
+def int_multiply(a_bits: float, b_bits: float) -> OpCost:
+    """An ``a_bits x b_bits`` array multiplier: the 8-bit multiply x ``a * b / 64``."""
+    source = f"{HOROWITZ} 8-bit multiply x {a_bits:g}*{b_bits:g}/64"
+    return _INT8_MULTIPLY.times(a_bits * b_bits / 64, source)
+
+
+def _shifter_cells(bits: int) -> int:
+    return bits * math.ceil(math.log2(bits)) if bits > 1 else 0
+
+
+def _mux_cell() -> OpCost:
+    """One barrel-shifter cell: the FP32 add minus its adders, over its two shifters' cells."""
+    s, e, energy, area = _FP32_ADD
+    adders = int_add(e) + int_add(s + ROUNDING_BITS) + int_add(s)
+    cells = 2 * _shifter_cells(s + ROUNDING_BITS)
+    return OpCost((energy - adders.energy_pj) / cells, (area - adders.area_um2) / cells,
+                  f"{HOROWITZ} 32-bit float add less its adders, per shifter cell")  # fmt: skip
+
+
+MUX_CELL = _mux_cell()
+"""2:1 multiplexer cell of a barrel shifter (about 2.6 fJ, 14.6 um^2)."""
+
+
+def shifter(bits: int) -> OpCost:
+    """A ``bits``-wide barrel shifter: ``bits * ceil(log2 bits)`` :data:`MUX_CELL` cells."""
+    return MUX_CELL.times(_shifter_cells(bits), f"{bits}-bit barrel shifter")
+
+
+def float_add(exponent_bits: int, significand_bits: int) -> OpCost:
+    """A float adder of the format (see the module doc for its five parts)."""
+    wide = significand_bits + ROUNDING_BITS
+    parts = (int_add(exponent_bits) + shifter(wide) + int_add(wide) + shifter(wide)
+             + int_add(significand_bits))  # fmt: skip
+    return OpCost(parts.energy_pj, parts.area_um2,
+                  f"float add e{exponent_bits} s{significand_bits}: exponent compare, align, "
+                  f"add, normalize, round ({HOROWITZ} parts)")  # fmt: skip
+
+
+def _significand_fit(index: int) -> tuple[float, float]:
+    """(alpha, beta) of ``alpha s^2 + beta s`` through the FP16 and FP32 multiplies, for
+    energy (``index`` 2) or area (``index`` 3), after their exponent adders."""
+    rows = []
+    for point in (_FP16_MULTIPLY, _FP32_MULTIPLY):
+        s, e = point[0], point[1]
+        exponent = int_add(e + 1)
+        rows.append((s, point[index] - (exponent.energy_pj, exponent.area_um2)[index - 2]))
+    (s0, y0), (s1, y1) = rows
+    alpha = (y1 / s1 - y0 / s0) / (s1 - s0)
+    return alpha, y0 / s0 - alpha * s0
+
+
+SIGNIFICAND_ENERGY_PJ = _significand_fit(2)
+"""(alpha pJ per partial-product cell, beta pJ per significand bit) of a float multiplier."""
+SIGNIFICAND_AREA_UM2 = _significand_fit(3)
+"""(alpha, beta) of a float multiplier's area, um^2."""
+
+
+def float_multiply(exponent_bits: int, significand_bits: int) -> OpCost:
+    """A float multiplier: exponent add plus the significand datapath (module doc)."""
+    s = significand_bits
+    (ea, eb), (aa, ab) = SIGNIFICAND_ENERGY_PJ, SIGNIFICAND_AREA_UM2
+    significand = OpCost(ea * s * s + eb * s, aa * s * s + ab * s, "")
+    total = int_add(exponent_bits + 1) + significand
+    return OpCost(total.energy_pj, total.area_um2,
+                  f"float multiply e{exponent_bits} s{s}: exponent add + significand "
+                  f"alpha*s^2 + beta*s fitted through {HOROWITZ} FP16/FP32 multiplies")  # fmt: skip

@@ -1,0 +1,36 @@
+"""The engine's SRAM energy: port-width accesses, each to one bank, at the scenario's node."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from npusim.config import load_scenario
+from npusim.engine.energy import sram_energy_pj
+
+KIB = 1024
+
+
+def _bank_access_pj(bank_bytes: int, access_bits: int) -> float:
+    """64-bit read from Horowitz's log-log table (32 KB 20 pJ, 1 MB 100 pJ), widened by the
+    CACTI 64 KB point (51.9 pJ per 256-bit read): an independent re-derivation."""
+    per_64bit = 20.0 * (bank_bytes / (32 * KIB)) ** (math.log(5) / math.log(32))
+    at_64kib = 20.0 * 2 ** (math.log(5) / math.log(32))
+    alpha = math.log(51.9 / at_64kib) / math.log(4)
+    return per_64bit * (access_bits / 64) ** alpha
+
+
+def test_default_scenario_reads_a_256kib_bank_through_a_64_byte_port() -> None:
+    scenario = load_scenario()  # 4 MiB, 16 banks, 64 B port
+    read = _bank_access_pj(256 * KIB, 512)
+    assert sram_energy_pj(scenario, 64 * 3, 0) == pytest.approx(3 * read)
+    assert sram_energy_pj(scenario, 65, 0) == pytest.approx(2 * read)  # a partial access
+    assert sram_energy_pj(scenario, 0, 64) == pytest.approx(read * 66.3 / 51.9)
+
+
+def test_more_banks_cost_less_per_access() -> None:
+    few = load_scenario(overrides=["sram.banks=4"])
+    many = load_scenario(overrides=["sram.banks=64"])
+    assert sram_energy_pj(few, 64, 0) == pytest.approx(_bank_access_pj(1024 * KIB, 512))
+    assert sram_energy_pj(many, 64, 0) == pytest.approx(_bank_access_pj(64 * KIB, 512))
