@@ -1,0 +1,28 @@
+"""Functional execution: the network's real arithmetic on real inputs, at FP32 and through the
+quantized datapath, for task accuracy beside the timing model's cost (which does not depend on
+values). Vectorized numpy over the batch; see :mod:`~.network` for the datapath and
+:mod:`~.dataset` for the dataset format.
+"""
+
+from npusim.functional.accuracy import AccuracyResult, evaluate
+from npusim.functional.dataset import Dataset, DatasetError, load_dataset
+from npusim.functional.network import LayerSpecs, QuantizedNetwork, execute, fp32_runner
+from npusim.functional.params import FunctionalError, LayerParams, load_parameters
+from npusim.functional.scenario import scenario_accuracy, scenario_specs
+
+__all__ = [
+    "AccuracyResult",
+    "Dataset",
+    "DatasetError",
+    "FunctionalError",
+    "LayerParams",
+    "LayerSpecs",
+    "QuantizedNetwork",
+    "evaluate",
+    "execute",
+    "fp32_runner",
+    "load_dataset",
+    "load_parameters",
+    "scenario_accuracy",
+    "scenario_specs",
+]

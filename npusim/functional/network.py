@@ -1,0 +1,205 @@
+"""Whole-network functional execution over a workload's dataflow graph.
+
+:func:`execute` walks the layers in execution order, feeding each the tensors its graph edges
+name (:attr:`npusim.workload.graph.Graph.reads`; a reshape is a view of its source), and
+returns every tensor it produced. What a layer computes is the ``run_layer`` strategy:
+
+- :func:`fp32_runner`: the float32 reference network (:mod:`~.ops`);
+- :class:`QuantizedNetwork`: the chip's datapath. Each layer reads its operands as stored at
+  its activation precision (one calibrated scale per tensor, :mod:`~.quantizers`), so the
+  error of every earlier layer reaches it. A conv/linear/matmul whose weights and activations
+  are both integer (or binary) formats, with per-tensor or per-channel weight scales, runs
+  the integer datapath (:mod:`~.intgemm`: integer codes, INT32 accumulation, requantization
+  to the output's codes). Any other GEMM (a float format on either side, per-group weight
+  scales) multiplies the operands as stored (rounded to their formats, or dequantized) in
+  float32 with an FP32 accumulator and rounds the result to the activation format. Vector
+  layers compute in float32 on their stored operands and store the result at the activation
+  precision with its own calibrated scale.
+
+Scales are calibrated on the float32 network's tensors over the calibration inputs (static
+post-training quantization, as TensorRT and ONNX Runtime calibrate), never on test data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from npusim.functional import ops
+from npusim.functional.intgemm import accumulate, bias_codes, requantize_output
+from npusim.functional.params import FunctionalError, LayerParams
+from npusim.functional.quantizers import (
+    ActivationQuantizer,
+    QuantizedWeights,
+    calibrate_activation,
+    quantize_weights,
+)
+from npusim.precision import PRECISIONS, Kind
+from npusim.quant import QuantSpec
+from npusim.workload import Layer, Matmul, Reshape, Workload
+from npusim.workload.graph import NETWORK_INPUT, operand_elements
+
+LayerFn = Callable[[Layer, Sequence[np.ndarray]], np.ndarray]
+BATCH_SAMPLES = 512  # samples per functional batch: bounds the im2col temporaries
+
+
+def compute_layers(workload: Workload) -> list[Layer]:
+    """The layers that compute (every layer but reshapes, which are views)."""
+    return [layer for layer in workload.layers if not isinstance(layer, Reshape)]
+
+
+def output_tensor(workload: Workload) -> str:
+    """The network's output: the tensor of its last layer (through reshape views)."""
+    return workload.graph.stored(workload.layers[-1].name)
+
+
+def input_elements(workload: Workload) -> int:
+    """Elements of one sample of the network input; FunctionalError if no layer reads it."""
+    info = workload.graph.tensors.get(NETWORK_INPUT)
+    if info is None:
+        raise FunctionalError(f"workload {workload.name!r} reads no network input ('input')")
+    return info.elements
+
+
+def operand_names(workload: Workload, layer: Layer) -> tuple[str, ...]:
+    """The tensors ``layer`` reads; FunctionalError for a stored operand (a KV cache), whose
+    values the workload does not carry."""
+    reads = workload.graph.reads[layer.name]
+    if len(reads) < len(operand_elements(layer)):
+        raise FunctionalError(
+            f"layer {layer.name!r} reads a stored tensor no layer produces; functional "
+            "execution needs every operand computed from the network input"
+        )
+    return reads
+
+
+def execute(workload: Workload, inputs: np.ndarray, run_layer: LayerFn) -> dict[str, np.ndarray]:
+    """Every tensor of the network on ``inputs`` (float32 ``(samples, input elements)``), by
+    tensor name (``input`` and each computing layer's name)."""
+    tensors = {NETWORK_INPUT: inputs}
+    for layer in compute_layers(workload):
+        operands = [tensors[name] for name in operand_names(workload, layer)]
+        tensors[layer.name] = run_layer(layer, operands)
+    return tensors
+
+
+def batches(inputs: np.ndarray, size: int = BATCH_SAMPLES) -> Iterator[np.ndarray]:
+    """``inputs`` in consecutive chunks of at most ``size`` samples."""
+    for start in range(0, inputs.shape[0], size):
+        yield inputs[start : start + size]
+
+
+def fp32_runner(params: Mapping[str, LayerParams]) -> LayerFn:
+    """The float32 reference network."""
+
+    def run(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
+        if layer.gemm() is None:
+            return ops.vector_op(layer, operands)
+        p = params.get(layer.name)
+        return ops.gemm_fp32(layer, operands, p and p.weight, p and p.bias)
+
+    return run
+
+
+@dataclass(frozen=True)
+class LayerSpecs:
+    """How a layer stores and computes: weight and activation specs, accumulator precision."""
+
+    weights: QuantSpec
+    activations: QuantSpec
+    accumulator: str = "int32"
+
+
+class QuantizedNetwork:
+    """The network through the quantized datapath (module docstring), calibrated on
+    ``calibration`` inputs (float32 ``(samples, input elements)``)."""
+
+    def __init__(
+        self,
+        workload: Workload,
+        params: Mapping[str, LayerParams],
+        specs: Mapping[str, LayerSpecs],
+        calibration: np.ndarray,
+    ) -> None:
+        self.workload = workload
+        self.params = params
+        self.specs = specs
+        self.weights: dict[str, QuantizedWeights] = {
+            name: quantize_weights(p.weight, specs[name].weights) for name, p in params.items()
+        }
+        self.quantizers = self._calibrate(calibration)
+
+    def _needed(self) -> dict[tuple[str, QuantSpec], None]:
+        keys: dict[tuple[str, QuantSpec], None] = {}
+        for layer in compute_layers(self.workload):
+            spec = self.specs[layer.name].activations
+            for name in (*operand_names(self.workload, layer), layer.name):
+                keys[(name, spec)] = None
+        return keys
+
+    def _calibrate(
+        self, calibration: np.ndarray
+    ) -> dict[tuple[str, QuantSpec], ActivationQuantizer]:
+        needed = self._needed()
+        seen: dict[str, list[np.ndarray]] = {name: [] for name, _ in needed}
+        reference = fp32_runner(self.params)
+        for chunk in batches(calibration):
+            for name, values in execute(self.workload, chunk, reference).items():
+                if name in seen:
+                    seen[name].append(values)
+        return {(name, spec): calibrate_activation(spec, seen[name]) for name, spec in needed}
+
+    def quantizer(self, tensor: str, layer: Layer) -> ActivationQuantizer:
+        return self.quantizers[(tensor, self.specs[layer.name].activations)]
+
+    def run_layer(self, layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
+        """One layer on operands as stored by their producers; returns its output as stored
+        (float32, dequantized)."""
+        reads = operand_names(self.workload, layer)
+        inputs = [self.quantizer(name, layer) for name in reads]
+        output = self.quantizer(layer.name, layer)
+        if layer.gemm() is None:
+            stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
+            return output.fake(ops.vector_op(layer, stored))
+        weights = self.weights.get(layer.name)
+        integer = all(q.integer for q in inputs) and (weights is None or weights.codes is not None)
+        if integer:
+            return self._integer_gemm(layer, operands, inputs, output, weights)
+        stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
+        p = self.params.get(layer.name)
+        y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias)
+        return output.fake(y)
+
+    def _integer_gemm(
+        self,
+        layer: Layer,
+        operands: Sequence[np.ndarray],
+        inputs: Sequence[ActivationQuantizer],
+        output: ActivationQuantizer,
+        weights: QuantizedWeights | None,
+    ) -> np.ndarray:
+        centred = [q.codes(x) - q.zero_point for q, x in zip(inputs, operands, strict=True)]
+        lhs = ops.gemm_lhs(layer, centred[0])
+        groups = lhs.shape[0]
+        if isinstance(layer, Matmul):
+            rhs = ops.matmul_rhs(layer, centred[1])
+            acc_scale = np.full(
+                (1, 1, 1), np.float64(inputs[0].scale) * np.float64(inputs[1].scale)
+            )
+            bias = np.zeros((1, 1, 1), np.int64)
+        else:
+            rhs = ops.weight_rhs(layer, weights.codes - weights.zero_point[:, None])
+            per_row = np.float64(inputs[0].scale) * weights.scale.astype(np.float64)
+            acc_scale = per_row.reshape(groups, 1, -1)
+            real_bias = self.params[layer.name].bias.reshape(groups, 1, -1)
+            bias = bias_codes(real_bias, acc_scale, self._accumulator(layer))
+        acc = accumulate(lhs, rhs, bias, self._accumulator(layer))
+        codes = requantize_output(acc, acc_scale, output, getattr(layer, "relu", False))
+        return ops.gemm_output(layer, output.dequantize(codes), operands[0].shape[0])
+
+    def _accumulator(self, layer: Layer) -> str:
+        name = self.specs[layer.name].accumulator
+        info = PRECISIONS.get(name)
+        return name if info is not None and info.kind is Kind.INT else "int32"

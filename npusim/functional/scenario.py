@@ -1,0 +1,46 @@
+"""A scenario's precision and quantization settings as the functional pass's layer specs.
+
+The specs are the engine's own (:func:`npusim.engine.plan.weight_spec` and
+:func:`~npusim.engine.plan.activation_spec` on each layer's view of the scenario, per-layer
+overrides included), so the tensors whose bytes the timing model moves are quantized the same
+way in the accuracy model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from npusim.functional.accuracy import AccuracyResult, evaluate
+from npusim.functional.dataset import load_dataset
+from npusim.functional.network import LayerSpecs, compute_layers
+
+if TYPE_CHECKING:
+    from npusim.config import Scenario
+    from npusim.workload import Workload
+
+
+def scenario_specs(scenario: Scenario, workload: Workload) -> dict[str, LayerSpecs]:
+    """Each computing layer's weight and activation specs and accumulator under ``scenario``."""
+    from npusim.engine.plan import activation_spec, weight_spec
+
+    specs: dict[str, LayerSpecs] = {}
+    for layer in compute_layers(workload):
+        view = scenario.for_layer(layer.name)
+        specs[layer.name] = LayerSpecs(
+            weight_spec(view), activation_spec(view), view.precision.accumulator
+        )
+    return specs
+
+
+def scenario_accuracy(
+    scenario: Scenario, workload: Workload, dataset: str | Path
+) -> tuple[AccuracyResult, dict[str, Any]]:
+    """Accuracy of ``workload`` on ``dataset`` (a path or a bundled dataset name) under
+    ``scenario``, and the ``accuracy`` block of ``summary.json`` (the result plus how the
+    scales were chosen)."""
+    result = evaluate(workload, load_dataset(dataset), scenario_specs(scenario, workload))
+    q = scenario.quantization
+    block = {**result.as_dict(), "calibration": q.calibration, "granularity": q.granularity,
+             "symmetric": q.symmetric}  # fmt: skip
+    return result, block

@@ -1,0 +1,271 @@
+"""The functional pass against independent references written here in plain loops.
+
+FP32: a graph with every layer kind the functional pass knows (strided, padded, grouped and
+dilated convs, max and average pools with padding, a residual add, a concat, linear layers, a
+matmul of two activations, GELU, SiLU, softmax, layernorm) equals a float64 loop reference
+within 1e-5 relative. Integer: each layer's codes equal a Python-integer reference of the
+published integer-only inference (Jacob et al. 2018, Eq. 7; TFLite requantization) on random
+small layers whose test inputs are larger than their calibration inputs, so inputs and
+outputs saturate.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from npusim.functional import LayerSpecs, QuantizedNetwork, execute, fp32_runner, load_parameters
+from npusim.quant import spec_for_precision
+from npusim.workload import load_workload
+
+GRAPH = """\
+name: every_kind
+tensors: model.npz
+layers:
+  - {name: c1, type: conv2d, in_h: 6, in_w: 6, in_channels: 2, out_channels: 4, kernel: 3,
+     padding: 1, relu: true, inputs: input}
+  - {name: c2, type: conv2d, in_h: 6, in_w: 6, in_channels: 4, out_channels: 4, kernel: 3,
+     stride: 2, groups: 2, pads: [0, 0, 1, 1], inputs: c1}
+  - {name: p1, type: pool2d, in_h: 6, in_w: 6, channels: 4, mode: max, kernel: 3, stride: 2,
+     padding: 1, inputs: c1}
+  - {name: add, type: elementwise, elements: 36, op: add, relu: true, inputs: [c2, p1]}
+  - {name: p2, type: pool2d, in_h: 3, in_w: 3, channels: 4, mode: avg, kernel: 2, stride: 1,
+     padding: 1, inputs: add}
+  - {name: c3, type: conv2d, in_h: 6, in_w: 6, in_channels: 2, out_channels: 3, kernel: 3,
+     dilation: 2, padding: 2, inputs: input}
+  - {name: cat, type: concat, elements: 172, inputs: [p2, c3]}
+  - {name: fc1, type: linear, in_features: 172, out_features: 24, inputs: cat}
+  - {name: g, type: activation, function: gelu, elements: 24, inputs: fc1}
+  - {name: fc2, type: linear, in_features: 172, out_features: 40, inputs: cat}
+  - {name: s, type: activation, function: silu, elements: 40, inputs: fc2}
+  - {name: mm, type: matmul, batch: 2, m: 3, k: 4, n: 5, inputs: [g, s]}
+  - {name: sm, type: softmax, rows: 6, length: 5, inputs: mm}
+  - {name: ln, type: layernorm, tokens: 2, features: 15, inputs: sm}
+  - {name: out, type: linear, in_features: 30, out_features: 7, inputs: ln}
+"""
+SHAPES = {"c1": (4, 2, 3, 3), "c2": (4, 2, 3, 3), "c3": (3, 2, 3, 3), "fc1": (24, 172),
+          "fc2": (40, 172), "out": (7, 30)}  # fmt: skip
+
+
+def write_graph(tmp_path: Path, text: str, shapes: dict, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for name, shape in shapes.items():
+        fan_in = math.prod(shape[1:])
+        arrays[f"{name}.weight"] = rng.normal(0, 1 / math.sqrt(fan_in), shape).astype(np.float32)
+        arrays[f"{name}.bias"] = rng.normal(0, 0.1, shape[0]).astype(np.float32)
+    np.savez(tmp_path / "model.npz", **arrays)
+    (tmp_path / "net.yaml").write_text(text)
+    return tmp_path / "net.yaml"
+
+
+# ---- the float64 loop reference -------------------------------------------------------------
+
+
+def conv_ref(x, w, b, stride=1, pads=(0, 0, 0, 0), dilation=1, groups=1):
+    """``x`` (C, H, W), ``w`` (O, C / groups, kh, kw), zero padding (top, left, bottom, right)."""
+    channels, h, width = x.shape
+    out_ch, per_group, kh, kw = w.shape
+    top, left, bottom, right = pads
+    padded = np.zeros((channels, h + top + bottom, width + left + right))
+    padded[:, top : top + h, left : left + width] = x
+    oh = (h + top + bottom - dilation * (kh - 1) - 1) // stride + 1
+    ow = (width + left + right - dilation * (kw - 1) - 1) // stride + 1
+    y = np.zeros((out_ch, oh, ow))
+    for o in range(out_ch):
+        g = o // (out_ch // groups)
+        for i in range(oh):
+            for j in range(ow):
+                total = b[o]
+                for c in range(per_group):
+                    for u in range(kh):
+                        for v in range(kw):
+                            pixel = padded[g * per_group + c, i * stride + u * dilation,
+                                           j * stride + v * dilation]  # fmt: skip
+                            total += w[o, c, u, v] * pixel
+                y[o, i, j] = total
+    return y
+
+
+def pool_ref(x, kernel, stride, padding, mode):
+    channels, h, width = x.shape
+    oh = (h + 2 * padding - kernel) // stride + 1
+    ow = (width + 2 * padding - kernel) // stride + 1
+    y = np.zeros((channels, oh, ow))
+    for c in range(channels):
+        for i in range(oh):
+            for j in range(ow):
+                cells = [x[c, r, s] for r in range(i * stride - padding,
+                                                   i * stride - padding + kernel)
+                         for s in range(j * stride - padding, j * stride - padding + kernel)
+                         if 0 <= r < h and 0 <= s < width]  # fmt: skip
+                y[c, i, j] = max(cells) if mode == "max" else sum(cells) / len(cells)
+    return y
+
+
+def reference_sample(x, p):
+    """One sample through GRAPH in float64; ``p[name] = (weight, bias)``."""
+    relu = lambda t: np.maximum(t, 0)  # noqa: E731
+    image = x.reshape(2, 6, 6).astype(np.float64)
+    c1 = relu(conv_ref(image, *p["c1"], pads=(1, 1, 1, 1)))
+    c2 = conv_ref(c1, *p["c2"], stride=2, pads=(0, 0, 1, 1), groups=2)
+    p1 = pool_ref(c1, 3, 2, 1, "max")
+    add = relu(c2 + p1)
+    p2 = pool_ref(add, 2, 1, 1, "avg")
+    c3 = conv_ref(image, *p["c3"], pads=(2, 2, 2, 2), dilation=2)
+    cat = np.concatenate([p2.ravel(), c3.ravel()])
+    fc1 = p["fc1"][0] @ cat + p["fc1"][1]
+    g = np.array([0.5 * t * (1 + math.erf(t / math.sqrt(2))) for t in fc1])
+    fc2 = p["fc2"][0] @ cat + p["fc2"][1]
+    s = fc2 / (1 + np.exp(-fc2))
+    mm = np.stack([g.reshape(2, 3, 4)[i] @ s.reshape(2, 4, 5)[i] for i in range(2)])
+    rows = mm.reshape(6, 5)
+    sm = np.exp(rows - rows.max(axis=1, keepdims=True))
+    sm /= sm.sum(axis=1, keepdims=True)
+    tokens = sm.reshape(2, 15)
+    ln = (tokens - tokens.mean(axis=1, keepdims=True)) / np.sqrt(tokens.var(axis=1, keepdims=True)
+                                                                  + 1e-5)  # fmt: skip
+    out = p["out"][0] @ ln.ravel() + p["out"][1]
+    return {
+        "c1": c1,
+        "c2": c2,
+        "p1": p1,
+        "add": add,
+        "p2": p2,
+        "c3": c3,
+        "cat": cat,
+        "fc1": fc1,
+        "g": g,
+        "fc2": fc2,
+        "s": s,
+        "mm": mm,
+        "sm": sm,
+        "ln": ln,
+        "out": out,
+    }
+
+
+def test_fp32_matches_an_independent_loop_reference(tmp_path: Path) -> None:
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1))
+    params = load_parameters(workload)
+    raw = {n: (params[n].weight.reshape(SHAPES[n]).astype(np.float64), params[n].bias)
+           for n in SHAPES}  # fmt: skip
+    inputs = np.random.default_rng(2).normal(0, 1, (3, 72)).astype(np.float32)
+    tensors = execute(workload, inputs, fp32_runner(params))
+    for sample in range(3):
+        expected = reference_sample(inputs[sample], raw)
+        for name, want in expected.items():
+            got = tensors[name][sample].astype(np.float64)
+            scale = np.abs(want).max()
+            assert np.abs(got - want.ravel()).max() <= 1e-5 * scale, name
+
+
+def test_a_planted_bug_breaks_the_reference_match(tmp_path: Path) -> None:
+    """The comparison can fail: flipping the conv kernel (correlation vs convolution) is a
+    plausible bug, and the reference catches it."""
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1))
+    params = load_parameters(workload)
+    raw = {n: (params[n].weight.reshape(SHAPES[n]).astype(np.float64), params[n].bias)
+           for n in SHAPES}  # fmt: skip
+    raw["c1"] = (raw["c1"][0][:, :, ::-1, ::-1], raw["c1"][1])
+    inputs = np.random.default_rng(2).normal(0, 1, (1, 72)).astype(np.float32)
+    got = execute(workload, inputs, fp32_runner(params))["c1"][0]
+    want = reference_sample(inputs[0], raw)["c1"].ravel()
+    assert np.abs(got - want).max() > 1e-3 * np.abs(want).max()
+
+
+# ---- the integer datapath ---------------------------------------------------------------------
+
+CONV = """\
+tensors: model.npz
+layers:
+  - {name: layer, type: conv2d, in_h: 5, in_w: 5, in_channels: 3, out_channels: 4, kernel: 3,
+     stride: 2, padding: 1, relu: RELU}
+"""
+LINEAR = """\
+tensors: model.npz
+layers:
+  - {name: layer, type: linear, in_features: 11, out_features: 6, relu: RELU}
+"""
+
+
+def round_half_even(value: float) -> int:
+    return round(value)  # Python's round() of a float is round half to even
+
+
+def quantize_ref(x: float, scale: np.float32, zero_point: int, qmin: int, qmax: int) -> int:
+    """PyTorch/FBGEMM per-tensor: ``clamp(rint(fl32(x * fl32(1 / S) + Z)))``."""
+    inverse = float(np.float32(1) / scale)
+    return min(max(round_half_even(float(np.float32(float(x) * inverse + zero_point))), qmin), qmax)
+
+
+def integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy, qmin, qmax, relu):
+    """Output codes of one sample by Python integers: ``acc = b_q + sum (qx - Zx)(qw - Zw)``,
+    ``b_q = rint(b / (Sx Sw))``, ``y = clamp(rint(acc * Sx Sw / Sy) + Zy)``, ReLU: >= Zy."""
+    out_ch = w_codes.shape[0]
+    if layer == "linear":
+        patches = [[int(v) - zx for v in x_codes]]
+    else:
+        image = np.asarray(x_codes).reshape(3, 5, 5) - zx
+        padded = np.zeros((3, 7, 7), dtype=np.int64)
+        padded[:, 1:6, 1:6] = image
+        patches = [[int(padded[c, 2 * i + u, 2 * j + v]) for c in range(3) for u in range(3)
+                    for v in range(3)] for i in range(3) for j in range(3)]  # fmt: skip
+    codes = np.zeros((out_ch, len(patches)), dtype=np.int64)
+    for o in range(out_ch):
+        acc_scale = float(sx) * float(sw[o])
+        b_q = round_half_even(float(bias[o]) / acc_scale)
+        for p, patch in enumerate(patches):
+            weights = [int(w) - int(zw[o]) for w in w_codes[o]]
+            acc = b_q + sum(a * w for a, w in zip(patch, weights, strict=True))
+            assert -(2**31) <= acc < 2**31
+            y = min(max(round_half_even(acc * (acc_scale / float(sy))) + zy, qmin), qmax)
+            codes[o, p] = max(y, zy) if relu else y
+    return codes.ravel()  # (out_ch, positions): NCHW for the conv, features for the linear
+
+
+CASES = [  # (activations, weights, symmetric, granularity)
+    ("int8", "int8", True, "per_channel"),
+    ("uint8", "int8", False, "per_channel"),
+    ("int8", "int4", False, "per_tensor"),
+    ("int4", "int4", False, "per_channel"),
+    ("int2", "int8", True, "per_channel"),
+]
+
+
+@pytest.mark.parametrize("layer", ["conv", "linear"])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("case", CASES)
+def test_integer_datapath_is_bit_exact(tmp_path: Path, layer: str, relu: bool, case) -> None:
+    activations, weights, symmetric, granularity = case
+    text = (CONV if layer == "conv" else LINEAR).replace("RELU", str(relu).lower())
+    shape = {"conv": (4, 3, 3, 3), "linear": (6, 11)}[layer]
+    workload = load_workload(write_graph(tmp_path, text, {"layer": shape}, seed=3))
+    params = load_parameters(workload)
+    a_spec = spec_for_precision(activations, symmetric=symmetric, granularity="per_tensor")
+    w_spec = spec_for_precision(weights, symmetric=symmetric, granularity=granularity)
+    rng = np.random.default_rng(4)
+    size = math.prod(shape[1:]) if layer == "linear" else 75
+    calibration = rng.normal(0.3, 1.0, (8, size)).astype(np.float32)
+    network = QuantizedNetwork(workload, params, {"layer": LayerSpecs(w_spec, a_spec)},
+                               calibration)  # fmt: skip
+    test = rng.normal(0.3, 3.0, (5, size)).astype(np.float32)  # 3x wider: saturates
+    got = execute(workload, test, network.run_layer)["layer"]
+    qx = network.quantizers[("input", a_spec)]
+    qy = network.quantizers[("layer", a_spec)]
+    qw = network.weights["layer"]
+    saturated = 0
+    for sample in range(5):
+        x_codes = [quantize_ref(v, qx.scale, qx.zero_point, a_spec.qmin, a_spec.qmax)
+                   for v in test[sample]]  # fmt: skip
+        codes = integer_layer_ref("linear" if layer == "linear" else "conv", x_codes,
+                                  qx.zero_point, qw.codes, qw.zero_point, params["layer"].bias,
+                                  qx.scale, qw.scale, qy.scale, qy.zero_point, a_spec.qmin,
+                                  a_spec.qmax, relu)  # fmt: skip
+        want = (codes.astype(np.float32) - np.float32(qy.zero_point)) * qy.scale
+        np.testing.assert_array_equal(got[sample], want)
+        saturated += int(np.sum((codes == a_spec.qmax) | (codes == a_spec.qmin)))
+    assert saturated > 0  # the case exercises saturation of the outputs
