@@ -22,11 +22,13 @@ ENERGY_PARTS = ("mac", "sram", "dram", "static")
 
 @dataclass(frozen=True)
 class Pass:
-    """One simulated pass: its KV length before the pass, time, energy by component (pJ),
-    MACs, DRAM reads and writes and DRAM bytes by :data:`~.kinds.LLM_KINDS`."""
+    """One simulated pass: its KV length before the pass, time, the time of its layers that
+    are compute-bound (``compute_bound_s``), energy by component (pJ), MACs, DRAM reads and
+    writes and DRAM bytes by :data:`~.kinds.LLM_KINDS`."""
 
     kv_len: int
     time_s: float
+    compute_bound_s: float
     macs: float
     energy_pj: Energy
     dram_read_bytes: float
@@ -38,11 +40,13 @@ class Pass:
         totals = result.totals()
         energy = Energy(**{part: totals["energy_pj"][part] for part in ENERGY_PARTS})
         kinds = {k: float(v) for k, v in llm_bytes_by_kind(result, workload).items()}
-        return cls(kv_len, totals["time_s"], totals["macs"], energy,
+        compute = sum(layer.time_s for layer in result.layers if layer.bound == "compute")
+        return cls(kv_len, totals["time_s"], compute, totals["macs"], energy,
                    totals["dram_read_bytes"], totals["dram_write_bytes"], kinds)  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kv_len": self.kv_len, "time_s": self.time_s, "macs": self.macs,
+        return {"kv_len": self.kv_len, "time_s": self.time_s,
+                "compute_bound_s": self.compute_bound_s, "macs": self.macs,
                 "energy_pj": self.energy_pj.as_dict(),
                 "dram_read_bytes": self.dram_read_bytes,
                 "dram_write_bytes": self.dram_write_bytes,
@@ -58,6 +62,7 @@ class Phase:
     passes: int
     tokens: int
     time_s: float
+    compute_bound_s: float
     macs: float
     energy_pj: Energy
     dram_read_bytes: float
@@ -79,7 +84,8 @@ class Phase:
 
         energy = Energy(*(total(lambda p, k=k: getattr(p.energy_pj, k)) for k in ENERGY_PARTS))
         kinds = {k: total(lambda p, k=k: p.bytes_by_kind[k]) for k in LLM_KINDS}
-        return cls(name, passes, tokens, total(lambda p: p.time_s), total(lambda p: p.macs),
+        return cls(name, passes, tokens, total(lambda p: p.time_s),
+                   total(lambda p: p.compute_bound_s), total(lambda p: p.macs),
                    energy, total(lambda p: p.dram_read_bytes),
                    total(lambda p: p.dram_write_bytes), kinds, peak_gbps,
                    tuple(simulated))  # fmt: skip
@@ -119,6 +125,7 @@ class Phase:
             "tokens": self.tokens,
             "time_s": self.time_s,
             "tokens_per_s": self.tokens_per_s,
+            "compute_bound_fraction": self.compute_bound_s / self.time_s,
             "macs": self.macs,
             "energy_pj": self.energy_pj.as_dict(),
             "energy_per_token_j": per_token_j,

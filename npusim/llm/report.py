@@ -18,6 +18,7 @@ def _row(phase: Phase) -> list[str]:
         f"{phase.tokens}",
         f"{phase.time_s * 1e3:.3f}",
         f"{phase.tokens_per_s:.4g}",
+        f"{100 * d['compute_bound_fraction']:.0f}%",
         f"{joules['total'] * 1e3:.4g} = {energy}",
         f"{phase.bytes_per_token / MIB:.4g}",
         f"{phase.achieved_gbps:.1f} of {phase.dram_peak_gbps:.1f}",
@@ -50,7 +51,7 @@ def generation_text(result: GenerationResult) -> str:
         f"{result.decode.tokens_per_s:.4g} tokens/s",
         "",
     ]
-    header = ["phase", "tokens", "time (ms)", "tokens/s",
+    header = ["phase", "tokens", "time (ms)", "tokens/s", "compute-bound",
               "mJ/token = MAC + SRAM + DRAM + static", "DRAM MiB/token",
               "DRAM GB/s", "limit tokens/s (reached)"]  # fmt: skip
     lines += _table(header, [_row(result.prefill), _row(result.decode)])
