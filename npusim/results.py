@@ -15,13 +15,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from npusim.errors import ResultsError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")
 """DRAM traffic by tensor kind, the per-layer ``<kind>_bytes`` keys; they add up to the DRAM
@@ -158,6 +158,17 @@ class RunResult:
             **dict(self.extra),
             "layers": [layer.as_dict() for layer in self.layers],
         }
+
+
+def with_layer_extra(result: RunResult, per_layer: Mapping[str, Mapping[str, Any]]) -> RunResult:
+    """``result`` with ``per_layer[name]``'s keys added to layer ``name``'s figures (layers
+    not named keep theirs)."""
+    layers = tuple(
+        replace(layer, extra={**layer.extra, **per_layer[layer.name]})
+        if layer.name in per_layer else layer
+        for layer in result.layers
+    )  # fmt: skip
+    return replace(result, layers=layers)
 
 
 FLOAT_DIGITS = 12

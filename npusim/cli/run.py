@@ -13,11 +13,12 @@ from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
-from npusim.results import short_floats
+from npusim.results import RunResult, short_floats, with_layer_extra
 from npusim.simulate import FIDELITIES, save, simulate, with_extra
-from npusim.workload import load_workload
+from npusim.workload import Workload, load_workload
 
 if TYPE_CHECKING:
+    from npusim.config import Scenario
     from npusim.engine.cycle import Progress
 
 
@@ -62,6 +63,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the output folder; no progress lines")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="skip the per-run plots")
+    p.add_argument(
+        "--accuracy",
+        metavar="DATASET",
+        help="also run the network's arithmetic on a labelled dataset (.npz with "
+        "inputs, labels; or a bundled one: digits) and report top-1 against FP32",
+    )
     p.add_argument("--skip-unsupported", action="store_true",
                    help="ONNX workloads: leave out ops npusim does not model (with a warning) "
                    "instead of stopping")  # fmt: skip
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     result = simulate(scenario, workload, args.fidelity, progress)
     result = with_extra(result, workload_source=scenario.workload,
                         overrides=overrides(scenario))  # fmt: skip
+    if args.accuracy:
+        result = _with_accuracy(result, scenario, workload, args.accuracy)
     out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload.name),
                    plots=not args.no_plots)  # fmt: skip
     if args.json:
@@ -94,6 +103,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(out_dir)
     return 0
+
+
+def _with_accuracy(result: RunResult, scenario: Scenario, workload: Workload,
+                   dataset: str) -> RunResult:  # fmt: skip
+    """``result`` with the functional pass's ``accuracy`` block and each layer's end-to-end
+    ``output_sqnr_db`` against the FP32 network."""
+    from npusim.functional import scenario_accuracy
+
+    accuracy, block = scenario_accuracy(scenario, workload, dataset)
+    per_layer = {name: {"output_sqnr_db": value} for name, value in accuracy.layer_sqnr_db.items()}
+    return with_layer_extra(with_extra(result, accuracy=block), per_layer)
 
 
 def _progress_printer() -> Progress:
