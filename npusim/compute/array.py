@@ -49,6 +49,15 @@ groups run in ``ceil(groups / g)`` group folds of ``F_r`` row folds each (``F_c 
 operand accesses per group are unchanged (a packed group was in one column fold already).
 ``pack_groups=False`` runs the groups one after another on the whole array, as SCALE-Sim runs
 a depthwise layer as one layer per channel.
+
+Partial sums (ws, is): the row folds of one column fold each add a partial sum to the same
+outputs, ``T x`` (used columns) of them (ws: M x N-slice, is: N x M-slice). They stay in the
+accumulator buffer below the array (TPU-style, ``accumulator_bytes`` of
+:class:`ArrayParams`) when that many entries at the accumulator width fit; then the SRAM sees
+only the final outputs, and the buffer takes ``output_writes`` accumulates and
+``output_reads`` read-backs. When they do not fit, every partial sum goes to the SRAM and back
+(``output_writes``, ``output_reads``, SCALE-Sim's counts; the buffer is not used). os keeps
+its outputs in the PEs: no partial sums leave the array.
 """
 
 from __future__ import annotations
@@ -91,6 +100,12 @@ class ArrayLayerStats:
     * Bytes: inputs and weights bit-packed at the operand precision; partial-sum writes and all
       output reads at the accumulator precision; the final ``M * N`` output writes per group at
       the operand precision (requantized at the array edge).
+    * ``psum_bytes``: accumulator bytes one column fold's partial sums take (0 for os);
+      ``psums_in_accumulator``: they fit the accumulator buffer (see the module doc).
+    * ``sram_output_write_bytes`` / ``sram_output_read_bytes``: the output and partial-sum
+      bytes that reach the SRAM (the final outputs only when the partial sums stay in the
+      accumulator); ``accumulator_writes`` / ``accumulator_reads``: elements added into and
+      read back from the accumulator buffer.
     * ``mac_energy_pj``: ``macs * energy per MAC`` (useful MACs only; idle PEs cost nothing here).
     """
 
@@ -121,6 +136,12 @@ class ArrayLayerStats:
     weight_read_bytes: int
     output_write_bytes: int
     output_read_bytes: int
+    psum_bytes: int
+    psums_in_accumulator: bool
+    sram_output_write_bytes: int
+    sram_output_read_bytes: int
+    accumulator_writes: int
+    accumulator_reads: int
     mac_energy_pj: float
 
     @property
@@ -131,6 +152,15 @@ class ArrayLayerStats:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Psums:
+    fold_bytes: int
+    kept: bool
+    spilled_bytes: int
+    writes: int
+    reads: int
 
 
 def _validate_gemm(gemm: Gemm) -> None:
@@ -180,6 +210,24 @@ class MacArray:
         unit = mac_area_um2(precision, p.mac_area_um2, p.accumulator_for(precision), p.node)
         return p.rows * p.cols * float(rate) * unit * 1e-6
 
+    def _fold_timing(self, t_steps: int) -> tuple[int, int]:
+        """(cycles of one fold, cycles between consecutive folds' starts)."""
+        rows, cols = self.params.rows, self.params.cols
+        cycles_per_fold = self._model.fold_cycles(rows, cols, t_steps)
+        if not self.params.fold_overlap:
+            return cycles_per_fold, cycles_per_fold
+        return cycles_per_fold, self._model.fold_interval(rows, cols, t_steps)
+
+    def _psum_split(
+        self, groups: int, outs: int, psum_writes: int, acc_bits: int, fold_psums: int
+    ) -> _Psums:
+        """Where one layer's partial sums live (module doc): the accumulator buffer when one
+        column fold's ``fold_psums`` entries of ``acc_bits`` fit it, else the SRAM."""
+        fold_bytes = -(-fold_psums * acc_bits // 8)
+        if 0 < fold_bytes <= self.params.accumulator_capacity_bytes:
+            return _Psums(fold_bytes, True, 0, groups * outs, groups * psum_writes)
+        return _Psums(fold_bytes, False, groups * (-(-psum_writes * acc_bits // 8)), 0, 0)
+
     def layer_timing(self, gemm: Gemm, precision: str) -> ArrayLayerStats:
         """Closed-form stats of ``gemm`` at ``precision``; raises WorkloadError / ConfigError."""
         _validate_gemm(gemm)
@@ -192,16 +240,15 @@ class MacArray:
         groups_per_fold = max(1, packed)  # 0 when one group is wider than the array
         folds = -(-groups // groups_per_fold) * row_folds * col_folds
         t_steps = math.ceil(t / rate)
-        cycles_per_fold = self._model.fold_cycles(rows, cols, t_steps)
-        interval = cycles_per_fold
-        if self.params.fold_overlap:
-            interval = self._model.fold_interval(rows, cols, t_steps)
+        cycles_per_fold, interval = self._fold_timing(t_steps)
         compute_cycles = (folds - 1) * interval + cycles_per_fold
         macs = groups * m * k * n
         ins, wts, outs = self._model.operand_accesses(m, k, n, row_folds, col_folds)
         operand = PRECISIONS[precision]
         acc = PRECISIONS[self.params.accumulator_for(precision)]
         psum_writes = outs - m * n
+        fold_psums = t * min(groups_per_fold * s_cols, cols) if psum_writes else 0
+        psums = self._psum_split(groups, outs, psum_writes, acc.bits, fold_psums)
         return ArrayLayerStats(
             precision=precision,
             dataflow=self._model.dataflow.value,
@@ -231,6 +278,12 @@ class MacArray:
             output_write_bytes=groups
             * (acc.payload_bytes(psum_writes) + operand.payload_bytes(m * n)),
             output_read_bytes=groups * acc.payload_bytes(psum_writes),
+            sram_output_write_bytes=groups * operand.payload_bytes(m * n) + psums.spilled_bytes,
+            sram_output_read_bytes=psums.spilled_bytes,
+            psum_bytes=psums.fold_bytes,
+            psums_in_accumulator=psums.kept,
+            accumulator_writes=psums.writes,
+            accumulator_reads=psums.reads,
             mac_energy_pj=macs * self.mac_energy_pj(precision),
         )
 

@@ -50,6 +50,13 @@ DEFAULT_MACS_PER_PE_PER_CYCLE: Mapping[str, float] = MappingProxyType(
 """Default throughput per precision; a precision absent here is unsupported by the array."""
 
 
+TPU_V1_ACCUMULATOR_ROWS = 4096
+"""Accumulator entries per array column in TPU v1: 4 MiB of 32-bit accumulators for 256
+columns (Jouppi et al., "In-Datacenter Performance Analysis of a Tensor Processing Unit",
+ISCA 2017, section 2)."""
+TPU_V1_ACCUMULATOR_ENTRY_BYTES = 4
+
+
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
@@ -70,6 +77,11 @@ class ArrayParams:
     drain as in SCALE-Sim's formulas; ``pack_groups``: narrow groups (depthwise convolution)
     share a fold side by side on the columns (default) or run one after another on the whole
     array as in SCALE-Sim. Both are defined in :mod:`npusim.compute.array`.
+
+    ``accumulator_bytes``: the accumulator buffer below the array that holds weight- and
+    input-stationary partial sums between row folds (0: none, every partial sum goes to the
+    SRAM, as SCALE-Sim counts); ``None``: TPU v1's depth, :data:`TPU_V1_ACCUMULATOR_ROWS`
+    32-bit entries per column (:attr:`accumulator_capacity_bytes`).
     """
 
     rows: int = 32
@@ -84,6 +96,14 @@ class ArrayParams:
     node: NodeScaling = NODE_45NM
     fold_overlap: bool = True
     pack_groups: bool = True
+    accumulator_bytes: int | None = None
+
+    @property
+    def accumulator_capacity_bytes(self) -> int:
+        """The accumulator buffer's bytes (``accumulator_bytes``, or TPU v1's depth)."""
+        if self.accumulator_bytes is not None:
+            return self.accumulator_bytes
+        return self.cols * TPU_V1_ACCUMULATOR_ROWS * TPU_V1_ACCUMULATOR_ENTRY_BYTES
 
     def accumulator_for(self, precision: str) -> str:
         """Accumulator precision used for ``precision`` operands."""
@@ -160,6 +180,9 @@ def check_params(params: ArrayParams) -> list[tuple[str, str]]:
     for key in ("fold_overlap", "pack_groups"):
         if not isinstance(getattr(params, key), bool):
             problems.append((key, f"must be true or false, got {getattr(params, key)!r}"))
+    acc_bytes = params.accumulator_bytes
+    if acc_bytes is not None and not (type(acc_bytes) is int and acc_bytes >= 0):
+        problems.append(("accumulator_bytes", f"must be an integer >= 0, got {acc_bytes!r}"))
     problems += _check_precision_maps(params)
     for key in ("energy_factor", "area_factor"):
         if not _positive_number(getattr(params.node, key)):
@@ -185,6 +208,7 @@ def validate_params(params: ArrayParams) -> ArrayParams:
         node=params.node,
         fold_overlap=params.fold_overlap,
         pack_groups=params.pack_groups,
+        accumulator_bytes=params.accumulator_bytes,
     )
 
 

@@ -173,6 +173,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
             node=node_scaling(energy["node"]),
             fold_overlap=array_values["fold_overlap"],
             pack_groups=array_values["pack_groups"],
+            accumulator_bytes=array_values["accumulator_bytes"],
         ),
     }
     checks = {"dram": check_dram, "sram": check_cache, "array": check_array}

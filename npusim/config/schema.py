@@ -127,6 +127,10 @@ ARRAY: Section = {
                           "formulas, every fold pays its own fill and drain)"),
     "pack_groups": Field("bool", True, "narrow groups (depthwise conv) share a fold side by "
                          "side on the columns (false: one group after another, as SCALE-Sim)"),
+    "accumulator_bytes": _qty(None, "accumulator buffer for ws/is partial sums (0: none, every "
+                              "partial sum goes to the SRAM; null: TPU v1's 4096 32-bit entries "
+                              "per column)", Dimension.BYTES, "accumulator_bytes", bare_unit="B",
+                              nullable=True, minimum=0),
 }  # fmt: skip
 
 VECTOR: Section = {

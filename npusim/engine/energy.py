@@ -6,11 +6,13 @@ The tables are the units' (SRAM by capacity: :mod:`npusim.cache.energy`; LPDDR5 
 
 from __future__ import annotations
 
-from npusim.compute import array_area_mm2
+from npusim.cache import SramEnergyModel
+from npusim.compute import ArrayLayerStats, array_area_mm2
 from npusim.config import Scenario
 from npusim.dram.energy import DramEnergy, compute_energy
 from npusim.dram.params import REFRESH_MODES, RefreshMode
 from npusim.dram.standard import BANK_ARCHS, PRESETS, resolve_timing
+from npusim.precision import PRECISIONS
 
 
 def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> float:
@@ -27,6 +29,25 @@ def sram_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> flo
     writes = -(-int(write_bytes) // port)
     return (reads * model.read_energy_pj(sram.capacity_bytes, port, banks)
             + writes * model.write_energy_pj(sram.capacity_bytes, port, banks))  # fmt: skip
+
+
+def accumulator_energy_pj(scenario: Scenario, timing: ArrayLayerStats) -> float:
+    """Energy of the partial sums a layer keeps in the array's accumulator buffer.
+
+    The buffer is an SRAM of ``array.accumulator_bytes`` (:mod:`npusim.cache.energy`'s table
+    at the scenario's node) written and read one array row of partial sums at a time
+    (``cols`` entries at the accumulator width), so each element costs a ``1 / cols`` share
+    of such an access: ``accumulator_writes`` writes and ``accumulator_reads`` reads.
+    """
+    if not timing.psums_in_accumulator:
+        return 0.0
+    array = scenario.array
+    model = SramEnergyModel(energy_factor=scenario.energy.sram.energy_factor)
+    capacity = array.accumulator_capacity_bytes
+    row_bytes = -(-array.cols * PRECISIONS[array.accumulator_for(timing.precision)].bits // 8)
+    per_row = (timing.accumulator_writes * model.write_energy_pj(capacity, row_bytes)
+               + timing.accumulator_reads * model.read_energy_pj(capacity, row_bytes))  # fmt: skip
+    return per_row / array.cols
 
 
 def static_energy_pj(scenario: Scenario, time_s: float) -> float:

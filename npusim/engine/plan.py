@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
 from npusim.config import Scenario
+from npusim.engine.energy import accumulator_energy_pj
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
 from npusim.errors import CapacityError
 from npusim.precision import PRECISIONS
@@ -35,8 +36,10 @@ class LayerPlan:
     GEMM layers carry ``timing`` and ``tiling``; vector-unit layers carry ``vector_ops`` and
     ``chunk_elements`` (input elements per streamed chunk) and have ``weight == NO_BYTES``.
     ``group_bundle`` whole groups move per step when a grouped layer's groups are small.
-    ``op_energy_pj`` is the MAC array's energy, or the vector unit's (each vector op costed
-    as one MAC at the activation precision: an ALU operation of that width).
+    ``op_energy_pj`` is the MAC array's energy (its MACs and the partial sums it keeps in its
+    accumulator buffer, :func:`npusim.engine.energy.accumulator_energy_pj`), or the vector
+    unit's (each vector op costed as one MAC at the activation precision: an ALU operation
+    of that width).
     """
 
     layer: Layer
@@ -60,13 +63,13 @@ class LayerPlan:
         if self.timing is None:
             return self.input.total, self.output.total
         # Operands are read at their stored width (W4A8: 4-bit weights feed INT8 MACs);
-        # partial sums and outputs at the array's widths.
+        # outputs, and partial sums the accumulator buffer cannot hold, at the array's widths.
         t, bits = self.timing, self.bits
         assert bits is not None
         operands = _packed_bytes(t.input_reads, bits.input) + _packed_bytes(
             t.weight_reads, bits.weight
         )
-        return operands + t.output_read_bytes, t.output_write_bytes
+        return operands + t.sram_output_read_bytes, t.sram_output_write_bytes
 
     @property
     def footprint_bytes(self) -> int:
@@ -204,7 +207,8 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
             min_tile=max(scenario.array.rows, scenario.array.cols),
         )  # fmt: skip
     return LayerPlan(
-        layer, inputs, weights, outputs, mac, timing.compute_cycles, timing.mac_energy_pj,
+        layer, inputs, weights, outputs, mac, timing.compute_cycles,
+        timing.mac_energy_pj + accumulator_energy_pj(scenario, timing),
         _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
         group_bundle=bundle,
     )  # fmt: skip
@@ -243,11 +247,11 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     chunk = max(1, min(layer.input_elements, fit, max(per_chunk, 1)))
     ops = layer.vector_ops
     activations = scenario.precision.activations
+    op_pj = mac_energy_pj(activations, scenario.array.mac_energy_pj, node=scenario.array.node)
     return LayerPlan(
         layer, inputs, NO_BYTES, outputs, scenario.precision.mac,
         compute_cycles=-(-ops // scenario.vector.lanes),
-        op_energy_pj=ops * mac_energy_pj(activations, scenario.array.mac_energy_pj,
-                                         node=scenario.array.node),  # fmt: skip
+        op_energy_pj=ops * op_pj,
         peak_macs_per_cycle=_peak_macs_per_cycle(scenario, scenario.precision.mac),
         vector_ops=ops, chunk_elements=chunk,
     )  # fmt: skip
