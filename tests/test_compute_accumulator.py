@@ -1,5 +1,6 @@
 """Accumulator buffer: ws/is partial sums stay below the array when a column fold's fit;
-os keeps its outputs in the PEs. Expected counts derived by hand from the dataflow table."""
+os keeps its outputs in the PEs. PE registers per MAC by dataflow. Expected counts derived by
+hand from the dataflow table."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import pytest
 
 from npusim.compute.array import layer_timing
+from npusim.compute.energy import NodeScaling
 from npusim.compute.params import ArrayParams, check_params
 from npusim.config import load_scenario
 from npusim.engine.plan import LayerPlan, plan_layer
@@ -83,7 +85,22 @@ def test_kept_partial_sums_cost_accumulator_accesses_in_the_mac_energy() -> None
     alpha = math.log(51.9 / at_64kib) / math.log(4)
     read_row = math.sqrt(200.0) * 16**alpha
     expected = (12_000 * read_row * 66.3 / 51.9 + 8_000 * read_row) / 32
-    assert plan.op_energy_pj - t.mac_energy_pj == pytest.approx(expected)
+    assert plan.op_energy_pj - t.mac_energy_pj - t.register_energy_pj == pytest.approx(expected)
     spilled = _ws_plan("0 B")
-    assert spilled.op_energy_pj == pytest.approx(t.mac_energy_pj)
+    assert spilled.op_energy_pj == pytest.approx(t.mac_energy_pj + t.register_energy_pj)
     assert spilled.sram_operand_bytes[1] - plan.sram_operand_bytes[1] == 8_000 * 4
+
+
+def test_pe_registers_latch_moving_operands_and_the_partial_sum() -> None:
+    # Aladdin 40 nm: 0.009 pJ per register bit vs 0.21 pJ per 32-bit add; on Horowitz's
+    # 0.1 pJ 32-bit add: 0.1 * 0.009 / 0.21 pJ per bit.
+    bit_pj = 0.1 * 0.009 / 0.21
+    macs = 100 * 96 * 40
+    ws = layer_timing(WS_GEMM, _ws(0), "int8")  # input moves (8 b), partial sum moves (32 b)
+    assert ws.register_energy_pj == pytest.approx(macs * (8 + 32) * bit_pj)
+    os_ = layer_timing(WS_GEMM, _ws(0, "os"), "int4")  # two INT4 operands move, INT32 sum
+    assert os_.register_energy_pj == pytest.approx(macs * (4 + 4 + 32) * bit_pj)
+    half = ArrayParams(rows=32, cols=32, dataflow="os", node=NodeScaling(energy_factor=0.5))
+    assert layer_timing(WS_GEMM, half, "int4").register_energy_pj == pytest.approx(
+        os_.register_energy_pj / 2
+    )

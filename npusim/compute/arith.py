@@ -35,6 +35,12 @@ exponent width):
   (``int_add(s + 3)``), leading-zero normalization shift (``shifter(s + 3)``), rounding
   increment (``int_add(s)``). For FP32 (e = 8, s = 24) this is Horowitz's 0.9 pJ by
   construction of :data:`MUX_CELL`.
+* :data:`REGISTER_BIT`: one flip-flop bit latched (a PE's pipeline or accumulating register).
+  Horowitz gives no register; Aladdin's 40 nm library (Shao et al., "Aladdin: a pre-RTL,
+  power-performance accelerator simulator", ISCA 2014; table as in Accelergy's Aladdin
+  plug-in) has 0.009 pJ and 5.98 um^2 per register bit next to 0.21 pJ and 278 um^2 for a
+  32-bit add. That ratio, carried onto Horowitz's 32-bit add (0.1 pJ, 137 um^2), gives
+  4.3 fJ and 2.95 um^2 per bit, consistent with the rest of this table.
 * :func:`float_multiply` ``(e, s)``: exponent add (``int_add(e + 1)``) plus a significand
   datapath ``alpha * s**2 + beta * s``: the partial-product array (``s**2`` cells) and the
   normalization and rounding of the product (linear in ``s``). ``alpha`` and ``beta`` are
@@ -77,6 +83,16 @@ _FP32_MULTIPLY = (24, 8, 3.7, 7700)
 _FP32_ADD = (24, 8, 0.9, 4184)
 ROUNDING_BITS = 3
 """Guard, round and sticky bits carried through a float add's alignment and sum."""
+
+
+_ALADDIN_REGISTER_BIT = (0.009, 5.98)  # pJ, um^2 per bit, 40 nm
+_ALADDIN_ADD32 = (0.21, 278.0)  # pJ, um^2, 40 nm
+REGISTER_BIT = OpCost(
+    0.1 * _ALADDIN_REGISTER_BIT[0] / _ALADDIN_ADD32[0],
+    137 * _ALADDIN_REGISTER_BIT[1] / _ALADDIN_ADD32[1],
+    f"Aladdin 40 nm register bit / 32-bit add, x {HOROWITZ} 32-bit add",
+)
+"""One register bit latched: about 4.3 fJ, 2.95 um^2 (module doc)."""
 
 
 def int_add(bits: float) -> OpCost:

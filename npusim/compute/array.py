@@ -58,6 +58,12 @@ only the final outputs, and the buffer takes ``output_writes`` accumulates and
 ``output_reads`` read-backs. When they do not fit, every partial sum goes to the SRAM and back
 (``output_writes``, ``output_reads``, SCALE-Sim's counts; the buffer is not used). os keeps
 its outputs in the PEs: no partial sums leave the array.
+
+PE registers (``register_energy_pj``): per MAC, a PE latches the operands that move through it
+at the MAC format's width ``w`` and updates or passes on a partial sum at the accumulator's
+width ``a``: os ``2w + a`` bits (input and weight move, the output register accumulates), ws
+and is ``w + a`` (one operand stays, the partial sum moves on), at
+:data:`npusim.compute.arith.REGISTER_BIT` each (scaled by the node).
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from npusim.compute.arith import REGISTER_BIT
 from npusim.compute.dataflow import DataflowModel, get_dataflow
 from npusim.compute.energy import mac_area_um2, mac_energy_pj
 from npusim.compute.params import ArrayParams, Dataflow, validate_params
@@ -107,6 +114,7 @@ class ArrayLayerStats:
       accumulator); ``accumulator_writes`` / ``accumulator_reads``: elements added into and
       read back from the accumulator buffer.
     * ``mac_energy_pj``: ``macs * energy per MAC`` (useful MACs only; idle PEs cost nothing here).
+    * ``register_energy_pj``: the PE registers' energy for those MACs (module doc).
     """
 
     precision: str
@@ -143,6 +151,7 @@ class ArrayLayerStats:
     accumulator_writes: int
     accumulator_reads: int
     mac_energy_pj: float
+    register_energy_pj: float
 
     @property
     def scalesim_cycles(self) -> int:
@@ -198,6 +207,14 @@ class MacArray:
         self.rate(precision)
         p = self.params
         return mac_energy_pj(precision, p.mac_energy_pj, p.accumulator_for(precision), p.node)
+
+    def register_energy_pj(self, precision: str) -> float:
+        """PE register energy per MAC at ``precision`` in this dataflow (module doc)."""
+        p = self.params
+        operand = PRECISIONS[precision].bits
+        acc = PRECISIONS[p.accumulator_for(precision)].bits
+        moving = 2 if self._model.dataflow is Dataflow.OS else 1
+        return (moving * operand + acc) * REGISTER_BIT.energy_pj * p.node.energy_factor
 
     def area_mm2(self, precision: str) -> float:
         """MAC datapath area sustaining ``R * C * r`` MACs/cycle at ``precision``, in mm^2.
@@ -285,6 +302,7 @@ class MacArray:
             accumulator_writes=psums.writes,
             accumulator_reads=psums.reads,
             mac_energy_pj=macs * self.mac_energy_pj(precision),
+            register_energy_pj=macs * self.register_energy_pj(precision),
         )
 
 

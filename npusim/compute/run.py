@@ -24,7 +24,12 @@ _SUMMED = (
     "weight_read_bytes",
     "output_write_bytes",
     "output_read_bytes",
+    "sram_output_write_bytes",
+    "sram_output_read_bytes",
+    "accumulator_writes",
+    "accumulator_reads",
     "mac_energy_pj",
+    "register_energy_pj",
 )
 
 

@@ -36,8 +36,9 @@ class LayerPlan:
     GEMM layers carry ``timing`` and ``tiling``; vector-unit layers carry ``vector_ops`` and
     ``chunk_elements`` (input elements per streamed chunk) and have ``weight == NO_BYTES``.
     ``group_bundle`` whole groups move per step when a grouped layer's groups are small.
-    ``op_energy_pj`` is the MAC array's energy (its MACs and the partial sums it keeps in its
-    accumulator buffer, :func:`npusim.engine.energy.accumulator_energy_pj`), or the vector
+    ``op_energy_pj`` is the MAC array's energy (its MACs, its PE registers and the partial
+    sums it keeps in its accumulator buffer, :func:`npusim.engine.energy.accumulator_energy_pj`),
+    or the vector
     unit's (each vector op costed as one MAC at the activation precision: an ALU operation
     of that width).
     """
@@ -208,7 +209,7 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
         )  # fmt: skip
     return LayerPlan(
         layer, inputs, weights, outputs, mac, timing.compute_cycles,
-        timing.mac_energy_pj + accumulator_energy_pj(scenario, timing),
+        timing.mac_energy_pj + timing.register_energy_pj + accumulator_energy_pj(scenario, timing),
         _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
         group_bundle=bundle,
     )  # fmt: skip
