@@ -128,12 +128,33 @@ def test_prefill_is_one_pass_with_the_last_positions_logits(every_step: Generati
     assert every_step.time_to_first_token_s == prefill.time_s
 
 
+def test_a_chunked_prefill_reads_the_lm_head_once(tiny: Path) -> None:
+    """256 prompt tokens in chunks of 64: four passes at KV lengths 0, 64, 128, 192, each
+    reading the blocks' weights, only the last the LM head (64 x 128); each chunk reads the
+    cache so far plus its own rows and appends its rows. Two sampled chunks of the three
+    alike ones give the same bytes (affine in the chunk index)."""
+    block_weights = TINY_WEIGHTS - 64 * 128
+    kv_rows_read = sum(kv + 64 for kv in (0, 64, 128, 192))
+    for samples in (0, 2):
+        spec = GenerateSpec(PROMPT, 1, samples=samples, prefill_chunk=64)
+        prefill = run_generate(load_scenario(), tiny, spec, "analytic").prefill
+        assert prefill.passes == 4 and prefill.tokens == PROMPT
+        assert prefill.bytes_by_kind["weights"] == 4 * block_weights + 64 * 128
+        assert prefill.bytes_by_kind["kv_read"] == pytest.approx(kv_rows_read * KV_BYTES_PER_ROW)
+        assert prefill.bytes_by_kind["kv_write"] == pytest.approx(PROMPT * KV_BYTES_PER_ROW)
+    assert [p.kv_len for p in prefill.simulated] == [0, 128, 192]
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
         ({"prefill_tokens": 0, "decode_tokens": 4}, "prefill: expected an integer >= 1"),
         ({"prefill_tokens": 4, "decode_tokens": 4, "batch": 65}, "batch: expected at most 64"),
         ({"prefill_tokens": 4, "decode_tokens": 4, "samples": 1}, "samples: expected 0"),
+        (
+            {"prefill_tokens": 4, "decode_tokens": 4, "prefill_chunk": -1},
+            "prefill_chunk: expected an integer >= 0",
+        ),
     ],
 )
 def test_bad_specs_are_config_errors(spec: dict[str, int], message: str) -> None:

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
     scenario = bind_workload(scenario, args.workload, {})
     samples = 0 if args.every_step else args.samples
-    spec = GenerateSpec(args.prefill, args.tokens, args.batch, samples)
+    spec = GenerateSpec(args.prefill, args.tokens, args.batch, samples, args.prefill_chunk)
     hook = None if args.quiet or not sys.stderr.isatty() else _progress
     result = run_generate(scenario, args.workload, spec, args.fidelity, hook)
     out = args.out or _default_out(scenario, result)

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npusim.errors import ConfigError, Problem
 from npusim.llm.phase import Pass, Phase
 from npusim.llm.sampling import sample_steps
+from npusim.llm.zoo import without_head
 from npusim.simulate import simulate
 from npusim.workload import load_workload
 
@@ -45,19 +46,22 @@ PassHook = Callable[[str, int, float], None]
 @dataclass(frozen=True)
 class GenerateSpec:
     """What to generate: ``prefill_tokens`` prompt tokens, ``decode_tokens`` new tokens per
-    sequence, ``batch`` sequences (1 to :data:`MAX_BATCH`), ``samples`` decode steps
-    simulated (0: every step)."""
+    sequence, ``batch`` sequences (1 to :data:`MAX_BATCH`), ``samples`` decode steps (and
+    prefill chunks) simulated (0: every one), ``prefill_chunk`` prompt tokens per prefill
+    pass (0: the whole prompt in one pass)."""
 
     prefill_tokens: int
     decode_tokens: int
     batch: int = 1
     samples: int = DEFAULT_SAMPLES
+    prefill_chunk: int = 0
 
     def __post_init__(self) -> None:
         problems = []
         for key, value, low in (("prefill", self.prefill_tokens, 1),
                                 ("tokens", self.decode_tokens, 1),
-                                ("batch", self.batch, 1)):  # fmt: skip
+                                ("batch", self.batch, 1),
+                                ("prefill_chunk", self.prefill_chunk, 0)):  # fmt: skip
             if value < low:
                 problems.append(Problem(key, f"expected an integer >= {low}, got {value}"))
         if self.batch > MAX_BATCH:
@@ -68,15 +72,22 @@ class GenerateSpec:
         if problems:
             raise ConfigError(problems)
 
-    def decode_steps(self) -> tuple[int, ...]:
-        """Indices of the decode steps simulated."""
+    def sampled(self, passes: int) -> tuple[int, ...]:
+        """Indices of the passes simulated out of ``passes`` alike ones."""
         if self.samples == 0:
-            return tuple(range(self.decode_tokens))
-        return sample_steps(self.decode_tokens, self.samples)
+            return tuple(range(passes))
+        return sample_steps(passes, self.samples)
+
+    @property
+    def chunk_tokens(self) -> int:
+        """Prompt tokens per prefill pass (the last pass takes the rest)."""
+        chunk = self.prefill_chunk or self.prefill_tokens
+        return min(chunk, self.prefill_tokens)
 
     def as_dict(self) -> dict[str, Any]:
         return {"prefill_tokens": self.prefill_tokens, "decode_tokens": self.decode_tokens,
-                "batch": self.batch, "samples": self.samples or self.decode_tokens,
+                "batch": self.batch, "prefill_chunk_tokens": self.chunk_tokens,
+                "samples": self.samples or self.decode_tokens,
                 "every_step": self.samples == 0 or self.samples >= self.decode_tokens}  # fmt: skip
 
 
@@ -114,9 +125,10 @@ class GenerationResult:
         }
 
 
-METHOD = ("prefill: one pass (tokens = P, kv_len = 0, logits = 1); decode step i: tokens = 1, "
-          "kv_len = P + i; decode totals summed over every step, piecewise-linear between the "
-          "simulated steps (exact when every step is simulated)")  # fmt: skip
+METHOD = ("prefill: passes of C prompt tokens (tokens = C, kv_len = 0, C, 2C, ...), the last "
+          "with the LM head (logits = 1); decode step i: tokens = 1, kv_len = P + i; totals "
+          "summed over every pass, piecewise-linear between the simulated ones (exact when "
+          "every pass is simulated)")  # fmt: skip
 
 
 def run_generate(
@@ -130,29 +142,58 @@ def run_generate(
     name or file). Raises :class:`ConfigError` if the workload lacks
     :data:`DECODER_PARAMS`, and whatever :func:`simulate` raises."""
     _check_decoder(workload)
-    peak_gbps = 0.0
-    labels: dict[str, Any] = {}
-
-    def one_pass(phase: str, tokens: int, kv_len: int) -> Pass:
-        nonlocal peak_gbps
-        started = time.perf_counter()
-        params = {"tokens": tokens, "kv_len": kv_len, "logits": 1, "batch": spec.batch}
-        loaded = load_workload(workload, params)
-        result = simulate(scenario, loaded, fidelity)
-        peak_gbps = result.dram_peak_gbps
-        labels.update(workload=result.workload, precision=dict(result.precision))
-        if hook is not None:
-            hook(phase, kv_len, time.perf_counter() - started)
-        return Pass.of(kv_len, result, loaded)
-
-    p, n, b = spec.prefill_tokens, spec.decode_tokens, spec.batch
-    first = one_pass("prefill", p, 0)
-    prefill = Phase.summed("prefill", (0,), (first,), 1, p * b, peak_gbps)
-    steps = spec.decode_steps()
-    simulated = [one_pass("decode", 1, p + i) for i in steps]
-    decode = Phase.summed("decode", steps, simulated, n, n * b, peak_gbps)
-    return GenerationResult(scenario.name, labels["workload"], fidelity, labels["precision"],
+    runner = _Runner(scenario, workload, spec, fidelity, hook)
+    prefill = _prefill(runner)
+    p, n = spec.prefill_tokens, spec.decode_tokens
+    steps = spec.sampled(n)
+    simulated = [runner.run("decode", 1, p + i) for i in steps]
+    decode = Phase.summed("decode", [(steps, simulated)], n * spec.batch, runner.peak_gbps)
+    return GenerationResult(scenario.name, runner.workload_name, fidelity, runner.precision,
                             scenario.precision.label, spec, prefill, decode)  # fmt: skip
+
+
+def _prefill(runner: _Runner) -> Phase:
+    """The prompt in chunks: all but the last without the LM head (their logits are not
+    needed), alike and sampled; the last with it."""
+    spec = runner.spec
+    chunk, prompt = spec.chunk_tokens, spec.prefill_tokens
+    body = (prompt - 1) // chunk  # whole chunks before the last pass
+    groups = []
+    if body:
+        steps = spec.sampled(body)
+        groups.append((steps, [runner.run("prefill", chunk, j * chunk, head=False)
+                               for j in steps]))  # fmt: skip
+    last = runner.run("prefill", prompt - body * chunk, body * chunk)
+    groups.append(((0,), [last]))
+    return Phase.summed("prefill", groups, prompt * spec.batch, runner.peak_gbps)
+
+
+@dataclass
+class _Runner:
+    """Runs one pass at a time and remembers what every pass reports alike."""
+
+    scenario: Scenario
+    workload: str | Path
+    spec: GenerateSpec
+    fidelity: str
+    hook: PassHook | None
+    peak_gbps: float = 0.0
+    workload_name: str = ""
+    precision: dict[str, str] = field(default_factory=dict)
+
+    def run(self, phase: str, tokens: int, kv_len: int, head: bool = True) -> Pass:
+        """A pass over ``tokens`` new tokens per sequence after ``kv_len`` cached ones;
+        ``head``: with the final norm and LM head (:func:`~.zoo.without_head`)."""
+        started = time.perf_counter()
+        params = {"tokens": tokens, "kv_len": kv_len, "logits": 1, "batch": self.spec.batch}
+        loaded = load_workload(self.workload, params)
+        loaded = loaded if head else without_head(loaded)
+        result = simulate(self.scenario, loaded, self.fidelity)
+        self.peak_gbps = result.dram_peak_gbps
+        self.workload_name, self.precision = result.workload, dict(result.precision)
+        if self.hook is not None:
+            self.hook(phase, kv_len, time.perf_counter() - started)
+        return Pass.of(kv_len, result, loaded)
 
 
 def _check_decoder(workload: str | Path) -> None:

@@ -53,6 +53,11 @@ class Pass:
                 "dram_bytes_by_kind": dict(self.bytes_by_kind)}  # fmt: skip
 
 
+Group = tuple[Sequence[int], Sequence[Pass]]
+"""Passes of one kind: the step indices simulated (from 0; the last is the group's last
+step) and the pass simulated at each."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """A phase's totals over ``passes`` passes producing ``tokens`` tokens; ``simulated``
@@ -72,23 +77,26 @@ class Phase:
     simulated: tuple[Pass, ...] = field(default=())
 
     @classmethod
-    def summed(cls, name: str, steps: Sequence[int], simulated: Sequence[Pass], passes: int,
-               tokens: int, peak_gbps: float) -> Phase:  # fmt: skip
-        """The sum over every step ``0 .. passes - 1`` of the passes ``simulated`` at step
-        indices ``steps`` (piecewise-linear between them, :func:`sum_over_steps`)."""
-        if steps[0] != 0 or steps[-1] != passes - 1:
-            raise ValueError("the first and the last step must be simulated")
+    def summed(cls, name: str, groups: Sequence[Group], tokens: int,
+               peak_gbps: float) -> Phase:  # fmt: skip
+        """The sum over ``groups``, each summed over every step ``0 .. steps[-1]`` from its
+        passes simulated at step indices ``steps`` (piecewise-linear between them,
+        :func:`sum_over_steps`)."""
+        if any(steps[0] != 0 or len(steps) != len(sims) for steps, sims in groups):
+            raise ValueError("each group starts at step 0 and has one pass per step index")
 
         def total(value: Any) -> float:
-            return sum_over_steps(steps, [value(p) for p in simulated])
+            return sum(sum_over_steps(steps, [value(p) for p in sims]) for steps, sims in groups)
 
         energy = Energy(*(total(lambda p, k=k: getattr(p.energy_pj, k)) for k in ENERGY_PARTS))
         kinds = {k: total(lambda p, k=k: p.bytes_by_kind[k]) for k in LLM_KINDS}
+        passes = sum(steps[-1] + 1 for steps, _ in groups)
+        simulated = tuple(p for _, sims in groups for p in sims)
         return cls(name, passes, tokens, total(lambda p: p.time_s),
                    total(lambda p: p.compute_bound_s), total(lambda p: p.macs),
                    energy, total(lambda p: p.dram_read_bytes),
                    total(lambda p: p.dram_write_bytes), kinds, peak_gbps,
-                   tuple(simulated))  # fmt: skip
+                   simulated)  # fmt: skip
 
     @property
     def dram_bytes(self) -> float:

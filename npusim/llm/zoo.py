@@ -8,11 +8,14 @@ against ``kv_len`` cached ones and computes logits for the last ``logits`` posit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from npusim.results import write_file_atomically
+from npusim.workload import Workload
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,20 @@ def llama_layers(shape: LlamaShape) -> list[dict[str, Any]]:
                    "features": shape.d})  # fmt: skip
     layers.append(_linear("lm_head", shape.d, shape.vocab, "logits"))
     return layers
+
+
+HEAD_LAYERS = ("norm", "lm_head")
+"""The layers after the last decoder block (:func:`llama_layers`)."""
+
+
+def without_head(workload: Workload) -> Workload:
+    """``workload`` without :data:`HEAD_LAYERS`: a prefill chunk whose logits nobody needs
+    (the last block's output becomes the pass's output, written to DRAM: ``tokens x d``
+    activations, as a runtime keeping the hidden state of the chunk's last row moves at
+    most)."""
+    layers = tuple(layer for layer in workload.layers if layer.name not in HEAD_LAYERS)
+    inputs = {name: reads for name, reads in workload.inputs.items() if name not in HEAD_LAYERS}
+    return dataclasses.replace(workload, layers=layers, inputs=MappingProxyType(inputs))
 
 
 def write_llama_workload(path: Path, name: str, shape: LlamaShape) -> Path:
