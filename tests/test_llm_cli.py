@@ -24,11 +24,12 @@ def test_generate_writes_json_and_prints_the_phases(
 ) -> None:
     out = tmp_path / "gen.json"
     argv = ["generate", "-w", tiny, "--prefill", "32", "--tokens", "6", "--batch", "2",
-            "--every-step", "--fidelity", "analytic", "--out", str(out)]  # fmt: skip
+            "--prefill-chunk", "16", "--every-step", "--fidelity", "analytic", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads(out.read_text())
     assert (summary["prefill_tokens"], summary["decode_tokens"], summary["batch"]) == (32, 6, 2)
     assert summary["every_step"] is True
+    assert summary["prefill_chunk_tokens"] == 16 and summary["prefill"]["passes"] == 2
     decode = summary["decode"]
     assert decode["tokens"] == 12 and len(decode["simulated"]) == 6
     assert set(decode["dram_bytes_by_kind"]) == set(LLM_KINDS)

@@ -40,6 +40,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--prefill", type=int, default=512, metavar="P", help="prompt tokens (default 512)"
     )
     p.add_argument(
+        "--prefill-chunk",
+        type=int,
+        default=0,
+        metavar="C",
+        help="prompt tokens per prefill pass, as runtimes chunk long prompts "
+        "(default 0: the whole prompt in one pass)",
+    )
+    p.add_argument(
         "--tokens",
         "-n",
         type=int,
