@@ -19,6 +19,7 @@ SCENARIOS = {"default": "lpddr5_51gbps_4mib", "mobile": "mobile_npu_51gbps_8mib"
 MODELS = {"1B": "llama3_2_1b", "8B": "llama3_1_8b"}
 CONTEXTS = (2048, 32768)
 DECODE_TOKENS = 64
+CHUNK = 512  # prompt tokens per prefill pass
 G128 = ["quantization.granularity=per_group", "quantization.group_size=128"]
 # label -> (--precision, --set): weights / activations / KV cache
 CONFIGS = {
@@ -55,7 +56,7 @@ def precision_table() -> None:
     for tag, scenario in SCENARIOS.items():
         for size, model in MODELS.items():
             for context in CONTEXTS:
-                spec = GenerateSpec(context, DECODE_TOKENS, samples=3)
+                spec = GenerateSpec(context, DECODE_TOKENS, samples=3, prefill_chunk=CHUNK)
                 for label, (precision, overrides) in CONFIGS.items():
                     r, wall = _run(scenario, model, precision, overrides, spec, "analytic")
                     kinds = r.decode.bytes_by_kind
@@ -99,7 +100,7 @@ def cycle_table() -> None:
     print("| scenario | weights / act. / KV | fidelity | TTFT (ms) | decode tok/s | "
           "decode mJ/token | DRAM GB/s (of 51.2) | wall (s) |")  # fmt: skip
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    spec = GenerateSpec(2048, DECODE_TOKENS, samples=2)
+    spec = GenerateSpec(2048, DECODE_TOKENS, samples=2, prefill_chunk=CHUNK)
     for tag, scenario in SCENARIOS.items():
         for label in ("INT8 / INT8 / INT8", "INT4 g128 / INT8 / INT8"):
             precision, overrides = CONFIGS[label]
