@@ -154,30 +154,28 @@ def _traced_run(workload: Workload, mode: str, capacity: str, monkeypatch: Any) 
     reads and writes, and the placer's DRAM homes."""
     seen: dict[str, list] = {"loads": [], "stores": [], "reads": [], "writes": [], "placer": []}
     layer = [0]
-    real_read, real_write = cycle.MemoryPath._read, cycle.MemoryPath._write
+    real_submit = cycle.MemoryPath._submit
     path_cls = cycle.ScratchpadPath if mode == "scratchpad" else cycle.MemoryPath
     real_load, real_store = path_cls.load, path_cls.store
 
-    def load(self: Any, parts: Any, now: int) -> int:
+    def load(self: Any, parts: Any, now: int) -> Any:
         for part in parts:
             if part.kind == ACTIVATION:
                 blocks = zip(part.addrs, part.sizes, strict=True)
                 seen["loads"] += [(layer[0], int(a), int(s)) for a, s in blocks]
         return real_load(self, parts, now)
 
-    def store(self: Any, addrs: Any, sizes: Any, now: int, on_chip: bool) -> int:
+    def store(self: Any, addrs: Any, sizes: Any, now: int, on_chip: bool) -> Any:
         seen["stores"] += [(layer[0], int(a), int(s)) for a, s in zip(addrs, sizes, strict=True)]
         return real_store(self, addrs, sizes, now, on_chip)
 
-    def record(kind: str, real: Any) -> Any:
-        def wrapped(self: Any, addrs: Any, sizes: Any, now: int) -> Any:
-            import numpy as np
+    def submit(self: Any, addrs: Any, sizes: Any, now: int, write: bool) -> Any:
+        import numpy as np
 
-            for a, s in zip(addrs, np.broadcast_to(sizes, addrs.shape), strict=True):
-                seen[kind].append((layer[0], int(a), int(s)))
-            return real(self, addrs, sizes, now)
-
-        return wrapped
+        kind = "writes" if write else "reads"
+        for a, s in zip(addrs, np.broadcast_to(sizes, addrs.shape), strict=True):
+            seen[kind].append((layer[0], int(a), int(s)))
+        return real_submit(self, addrs, sizes, now, write)
 
     class Placer(cycle.Placer):
         def __init__(self, *args: Any) -> None:
@@ -186,8 +184,7 @@ def _traced_run(workload: Workload, mode: str, capacity: str, monkeypatch: Any) 
 
     monkeypatch.setattr(path_cls, "load", load)
     monkeypatch.setattr(path_cls, "store", store)
-    monkeypatch.setattr(cycle.MemoryPath, "_read", record("reads", real_read))
-    monkeypatch.setattr(cycle.MemoryPath, "_write", record("writes", real_write))
+    monkeypatch.setattr(cycle.MemoryPath, "_submit", submit)
     monkeypatch.setattr(cycle, "Placer", Placer)
     # a 16 x 16 array keeps tiles small, so SRAMs of a few KiB see evictions and spills
     overrides = [f"sram.capacity={capacity}", f"sram.mode={mode}", "sram.line=64 B",

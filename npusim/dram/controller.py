@@ -120,6 +120,7 @@ class ChannelController:
         self.last_cycle = 0
         self.read_latency_chunks: list[np.ndarray] = []
         self._compiled: CompiledLoop | None = None  # bound at the first compiled run
+        self.last_enqueued = np.zeros(0, dtype=np.int64)  # of the last run's bursts
 
     def _refresh_candidate(self, now: int) -> tuple[int, int, int]:
         """(cycle, command, bank) of the next command of the pending refresh; cycle ``_INF``
@@ -721,8 +722,11 @@ class ChannelController:
         timed: bool,
     ) -> np.ndarray:
         completion = np.array(done, dtype=np.int64)
+        # the cycle each burst entered its queue: a posted write's data is off the
+        # requester's hands from then on
+        self.last_enqueued = np.asarray(enqueued, dtype=np.int64)
         if completion.size:
-            start = arrival if timed else np.asarray(enqueued, dtype=np.int64)
+            start = arrival if timed else self.last_enqueued
             reads = ~is_write
             self.read_latency_chunks.append(completion[reads] - start[reads])
             first = int(arrival[0])

@@ -1,12 +1,18 @@
 """Multi-channel LPDDR5 system: address decode, one controller per channel, stats.
 
-The engine's API is :meth:`DramSystem.serve` (a batch of requests arriving together) and the
-trace runner's is :meth:`DramSystem.run_trace`. Both split requests into bursts, decode all
-addresses at once with numpy, hand each channel its bursts in order and report per-request
-completion cycles in CK. Channels are independent: each has its own controller and front end.
+The engine's API is :meth:`DramSystem.submit` / :meth:`DramSystem.result` (batches of
+requests submitted as they are issued, served when a completion is asked for: every batch
+submitted by then is served together, each at its own arrival cycle, so the controllers'
+queues see the next batch while they finish the previous one, as behind a DMA engine with
+several batches in flight); :meth:`DramSystem.serve` is both at once. The trace runner's is
+:meth:`DramSystem.run_trace`. All split requests into bursts, decode all addresses at once
+with numpy, hand each channel its bursts in order and report per-request completion cycles
+in CK. Channels are independent: each has its own controller and front end.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +40,14 @@ from npusim.dram.standard import (
 from npusim.dram.stats import DramStats, channel_energy_until, collect_stats
 from npusim.errors import ConfigError, Problem, TraceError
 from npusim.trace import Trace
+
+
+class Served(NamedTuple):
+    """A served batch: each request's completion CK (int64 array) and the CK its last burst
+    entered a controller's queue (a posted write's data is then off the requester's hands)."""
+
+    done_ck: np.ndarray
+    accepted_ck: int
 
 
 class DramSystem:
@@ -91,6 +105,10 @@ class DramSystem:
         ]
         self.bytes_requested = 0
         self._last_arrival = 0
+        # Submitted batches not served yet: (bursts, writes, arrival CK, bursts per request)
+        self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]] = []
+        self._served: dict[int, Served] = {}  # by ticket, until asked
+        self._tickets = 0
 
     @property
     def command_logs(self) -> list[list[tuple[int, int, int, int]]]:
@@ -126,18 +144,22 @@ class DramSystem:
 
     def _serve_bursts(
         self, bursts: np.ndarray, is_write: np.ndarray, arrival: np.ndarray, timed: bool
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each burst's completion CK and the CK it entered its controller's queue."""
         decoded = self.address_map.decode(bursts)
         completion = np.empty(bursts.shape[0], dtype=np.int64)
+        accepted = np.empty(bursts.shape[0], dtype=np.int64)
         for index, controller in enumerate(self.controllers):
             mine = np.flatnonzero(decoded.channel == index) if self.channels > 1 else None
             if mine is None:
                 completion[:] = controller.run(decoded.bank, decoded.row, is_write, arrival, timed)
+                accepted[:] = controller.last_enqueued
             elif mine.size:
                 completion[mine] = controller.run(
                     decoded.bank[mine], decoded.row[mine], is_write[mine], arrival[mine], timed
                 )
-        return completion
+                accepted[mine] = controller.last_enqueued
+        return completion, accepted
 
     def serve(
         self,
@@ -152,7 +174,19 @@ class DramSystem:
         bool for all; ``size_bytes``: bytes per request (0 or omitted: one burst). Arrival
         cycles must not decrease across calls (``ValueError``); addresses beyond capacity raise
         ``TraceError``. Completion is the cycle the last burst of a request finished.
+        Batches submitted earlier and not served yet are served with this one.
         """
+        return self.result(self.submit(addr_bytes, is_write, arrival_ck, size_bytes)).done_ck
+
+    def submit(
+        self,
+        addr_bytes: np.ndarray,
+        is_write: np.ndarray | bool,
+        arrival_ck: int,
+        size_bytes: np.ndarray | int = 0,
+    ) -> int:
+        """Queue requests arriving at ``arrival_ck`` (arguments and errors as :meth:`serve`)
+        without serving them yet; return a ticket for :meth:`result`."""
         if arrival_ck < self._last_arrival:
             raise ValueError(f"arrival {arrival_ck} is before the previous {self._last_arrival}")
         self._last_arrival = arrival_ck
@@ -160,9 +194,33 @@ class DramSystem:
         writes = np.broadcast_to(np.asarray(is_write, dtype=bool), addr.shape)
         sizes = np.broadcast_to(np.asarray(size_bytes, dtype=np.int64), addr.shape)
         bursts, counts = self._bursts(addr, sizes)
-        arrival = np.full(bursts.shape[0], arrival_ck, dtype=np.int64)
-        per_burst = self._serve_bursts(bursts, np.repeat(writes, counts), arrival, timed=False)
-        return _per_request(per_burst, counts)
+        self._pending.append((bursts, np.repeat(writes, counts), arrival_ck, counts))
+        self._tickets += 1
+        return self._tickets - 1
+
+    def result(self, ticket: int) -> Served:
+        """How a submitted batch was served (asked once per ticket). The first question about
+        a batch serves every batch submitted so far, in one run of the controllers."""
+        if ticket not in self._served:
+            self.flush()
+        return self._served.pop(ticket)
+
+    def flush(self) -> None:
+        """Serve every submitted batch now, each burst at its batch's arrival cycle."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        bursts = np.concatenate([p[0] for p in pending])
+        writes = np.concatenate([p[1] for p in pending])
+        arrival = np.repeat([p[2] for p in pending], [p[0].shape[0] for p in pending])
+        done, accepted = self._serve_bursts(bursts, writes, arrival.astype(np.int64), False)
+        ticket, start = self._tickets - len(pending), 0
+        for batch_bursts, _, _, counts in pending:
+            end = start + batch_bursts.shape[0]
+            self._served[ticket] = Served(
+                _per_request(done[start:end], counts), int(accepted[start:end].max())
+            )
+            ticket, start = ticket + 1, end
 
     def run_trace(self, trace: Trace) -> np.ndarray:
         """Run a parsed trace; return each request's completion CK.
@@ -171,6 +229,7 @@ class DramSystem:
         queues kept full); timed traces arrive at their cycle (CK of this system), latency
         counted from it.
         """
+        self.flush()
         bursts, counts = self._bursts(trace.addr, trace.size_bytes)
         timed = trace.arrival_cycle is not None
         single = bursts.size == counts.size  # one burst per request
@@ -180,19 +239,22 @@ class DramSystem:
         else:
             arrival = np.full(bursts.shape[0], self._last_arrival, dtype=np.int64)
         writes = trace.is_write if single else np.repeat(trace.is_write, counts)
-        per_burst = self._serve_bursts(bursts, writes, arrival, timed)
+        per_burst, _ = self._serve_bursts(bursts, writes, arrival, timed)
         if timed and arrival.size:
             self._last_arrival = int(arrival[-1])
         return _per_request(per_burst, counts)
 
     def stats(self) -> DramStats:
-        """Per-channel and total statistics of everything served so far."""
+        """Per-channel and total statistics of everything submitted so far (served now)."""
+        self.flush()
         return collect_stats(self)
 
     def energy_until(self, until_ck: int) -> float:
         """Energy in pJ of all channels from cycle 0 to ``until_ck``, idle time included
         (:func:`npusim.dram.stats.channel_energy_until`): the difference between two cycles
-        is the energy of that interval. Cheap: no latency percentiles."""
+        is the energy of that interval. Cheap: no latency percentiles. Serves every
+        submitted batch first."""
+        self.flush()
         return sum(channel_energy_until(ctrl, self, until_ck) for ctrl in self.controllers)
 
 

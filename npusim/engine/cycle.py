@@ -1,17 +1,20 @@
 """Cycle fidelity: a SimPy simulation of DMA, MAC array and stores over the real memory path.
 
-Per layer three processes run at tile grain (:mod:`npusim.engine.steps`):
+Per layer two processes run at tile grain (:mod:`npusim.engine.steps`):
 
-* the DMA loader claims one of two operand buffers (double buffering), loads the step's
-  tiles through the SRAM (:class:`npusim.engine.system.MemoryPath` in cache mode, which
+* the DMA loader claims one of two operand buffers (double buffering) and issues the step's
+  loads through the SRAM (:class:`npusim.engine.system.MemoryPath` in cache mode, which
   times every missed line with the cycle-level LPDDR5 controllers;
-  :class:`~npusim.engine.system.ScratchpadPath` in scratchpad mode) and hands the step to
-  the array;
-* the MAC array computes each step for its share of the closed-form cycles, frees the operand
-  buffer, and passes a finished output tile to the store queue; an output tile needs one of
-  two output buffers (the accumulating one and the one draining);
-* the store process writes finished output tiles where the tensor lives (into the SRAM when
-  a later layer reads it, else to DRAM) and frees their buffers.
+  :class:`~npusim.engine.system.ScratchpadPath` in scratchpad mode) without waiting for them:
+  a load is in flight while the previous one still is, and the DRAM serves every batch
+  issued by the time one is waited for in one run of its controllers, each at its own
+  arrival cycle;
+* the MAC array waits for a step's loads, computes it for its share of the closed-form
+  cycles, frees the operand buffer and issues a finished output tile's store (into the SRAM
+  when a later layer reads it, else to DRAM). An output tile needs one of two output
+  buffers (the accumulating one and the one draining); writes are posted, so a buffer is
+  free once its data is in the DRAM controllers' write queues, and the layer ends when its
+  last store is done.
 
 So loads of the next tile overlap compute of the current one and stores drain behind, and a
 stall appears exactly where the memory path cannot keep up. SimPy events stand for tiles;
@@ -25,6 +28,7 @@ dropped.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +44,14 @@ from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.engine.residency import LayerResidency, NetworkPlan, plan_network
 from npusim.engine.steps import Step
-from npusim.engine.system import ACTIVATION, WEIGHT, MemoryPath, PathCounters, ScratchpadPath
+from npusim.engine.system import (
+    ACTIVATION,
+    WEIGHT,
+    MemoryPath,
+    PathCounters,
+    ScratchpadPath,
+    Transfer,
+)
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
@@ -50,42 +61,45 @@ Progress = Callable[[int, int, str, float], None]
 
 
 def _simulate_steps(path: MemoryPath | ScratchpadPath, steps: list[Step], start: int) -> int:
-    """Run one layer's steps from core cycle ``start``; return the cycle the last store ends."""
+    """Run one layer's steps from core cycle ``start``; return the cycle the last store ends.
+
+    Transfers are issued when their buffer is free and waited for only when their data or
+    buffer is needed, so several loads and stores are in flight in the DRAM's queues at once.
+    """
     env = simpy.Environment(initial_time=start)
     operand_slots = simpy.Container(env, capacity=BUFFERS, init=BUFFERS)
-    output_slots = simpy.Container(env, capacity=BUFFERS, init=BUFFERS)
     ready: simpy.Store = simpy.Store(env)
-    finished: simpy.Store = simpy.Store(env)
-    stores = sum(step.store_addrs is not None for step in steps)
+    draining: deque[Transfer] = deque()  # stores whose output buffer may not be free yet
+    stores: list[Transfer] = []
 
     def loader() -> Any:
         for step in steps:
             yield operand_slots.get(1)
-            if step.loads:
-                done = path.load(step.loads, int(env.now))
-                yield env.timeout(done - env.now)
-            yield ready.put(step)
+            now = int(env.now)
+            transfer = path.load(step.loads, now) if step.loads else Transfer(now)
+            yield ready.put((step, transfer))
+
+    def wait_until(cycle: int) -> Any:
+        if cycle > env.now:
+            yield env.timeout(cycle - env.now)
 
     def array() -> Any:
         for _ in steps:
-            step = yield ready.get()
-            if step.first_k:
-                yield output_slots.get(1)
+            step, transfer = yield ready.get()
+            yield from wait_until(path.ready(transfer))
+            if step.first_k and len(draining) == BUFFERS:  # both output buffers draining
+                yield from wait_until(path.freed(draining.popleft()))
             yield env.timeout(step.compute_cycles)
             yield operand_slots.put(1)
             if step.store_addrs is not None:
-                yield finished.put(step)
+                store = path.store(step.store_addrs, step.store_sizes, int(env.now),
+                                   step.store_on_chip)  # fmt: skip
+                draining.append(store)
+                stores.append(store)
 
-    def storer() -> Any:
-        for _ in range(stores):
-            step = yield finished.get()
-            done = path.store(step.store_addrs, step.store_sizes, int(env.now), step.store_on_chip)
-            yield env.timeout(done - env.now)
-            yield output_slots.put(1)
-
-    processes = [env.process(p()) for p in (loader, array, storer)]
-    env.run(until=simpy.AllOf(env, processes))
-    return int(env.now)
+    env.process(loader())
+    env.run(until=env.process(array()))
+    return max([int(env.now)] + [path.ready(store) for store in stores])
 
 
 def _moved_by_kind(c: PathCounters) -> dict[str, int]:
@@ -119,6 +133,7 @@ def cycle_layer(plan: LayerPlan, residency: LayerResidency, scenario: Scenario,
     dram_start_pj = path.dram.energy_until(path.to_ck(start))
     steps = placer.steps(plan, residency)
     end = _simulate_steps(path, steps, start)
+    path.settle()
     placer.drop_dead(path, residency)
     c = path.counters.minus(before)
     cycles = end - start

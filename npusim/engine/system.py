@@ -113,8 +113,23 @@ class PathCounters:
         return PathCounters(*(diff(getattr(self, f), getattr(before, f)) for f in names))
 
 
+class Transfer(NamedTuple):
+    """A transfer in flight (a load, or a store draining its buffer): done at
+    :meth:`_DramSide.ready` and no earlier than ``floor``; ``ticket`` is the DRAM batch it
+    waits for (-1: none), ``tail`` the SRAM cycles after that batch's last line arrives."""
+
+    floor: int
+    ticket: int = -1
+    tail: int = 0
+
+
 class _DramSide:
-    """The LPDDR5 system behind the SRAM, with the two clocks reconciled."""
+    """The LPDDR5 system behind the SRAM, with the two clocks reconciled.
+
+    Transfers are submitted when the DMA issues them and timed when their end is first asked
+    for (:meth:`npusim.dram.DramSystem.completion`): loads issued while earlier ones are still
+    in flight share the controllers' queues with them.
+    """
 
     def __init__(self, scenario: Scenario) -> None:
         self.dram = DramSystem(scenario.dram)
@@ -123,6 +138,8 @@ class _DramSide:
         self.ck_hz = self.dram.ck_hz
         self.counters = PathCounters()
         self.log = TrafficLog()
+        self._log_index: dict[int, int] = {}  # ticket -> its traffic-log entry, until timed
+        self._times: dict[int, tuple[int, int]] = {}  # ticket -> (done, accepted) core cycles
 
     def to_ck(self, core_cycle: float) -> int:
         return math.ceil(core_cycle * self.ck_hz / self.core_hz - 1e-9)
@@ -130,21 +147,45 @@ class _DramSide:
     def to_core(self, ck: int) -> int:
         return math.ceil(ck * self.core_hz / self.ck_hz - 1e-9)
 
-    def _read(self, addrs: np.ndarray, sizes: np.ndarray | int, now: int) -> tuple[int, int]:
-        """Read blocks from DRAM at ``now``; return (bytes, the core cycle they are in)."""
-        done = self.dram.serve(addrs, False, self.to_ck(now), sizes)
-        read = int(np.broadcast_to(sizes, addrs.shape).sum())
-        end = self.to_core(int(done.max()))
-        self.log.add(now, end, read, 0)
-        return read, end
+    def _submit(self, addrs: np.ndarray, sizes: np.ndarray | int, now: int, write: bool
+                ) -> tuple[int, int]:  # fmt: skip
+        """Issue blocks to DRAM at ``now``; return (bytes, ticket for :meth:`_timed`)."""
+        ticket = self.dram.submit(addrs, write, self.to_ck(now), sizes)
+        moved = int(np.broadcast_to(sizes, addrs.shape).sum())
+        self._log_index[ticket] = len(self.log.start)
+        self.log.add(now, now, 0 if write else moved, moved if write else 0)
+        return moved, ticket
 
-    def _write(self, addrs: np.ndarray, sizes: np.ndarray | int, now: int) -> tuple[int, int]:
-        """Write blocks to DRAM at ``now``; return (bytes, the core cycle they are done)."""
-        done = self.dram.serve(addrs, True, self.to_ck(now), sizes)
-        written = int(np.broadcast_to(sizes, addrs.shape).sum())
-        end = self.to_core(int(done.max()))
-        self.log.add(now, end, 0, written)
-        return written, end
+    def _timed(self, ticket: int) -> tuple[int, int]:
+        """(core cycle a submitted transfer is done, cycle its last request entered the DRAM
+        queues); times it, and everything submitted before it, on first asking."""
+        times = self._times.get(ticket)
+        if times is None:
+            served = self.dram.result(ticket)
+            end = self.to_core(int(served.done_ck.max()))
+            times = self._times[ticket] = (end, self.to_core(served.accepted_ck))
+            self.log.end[self._log_index.pop(ticket)] = end
+        return times
+
+    def ready(self, transfer: Transfer) -> int:
+        """The core cycle a transfer is done (a load's data is in the SRAM)."""
+        if transfer.ticket < 0:
+            return transfer.floor
+        return max(transfer.floor, self._timed(transfer.ticket)[0] + transfer.tail)
+
+    def freed(self, store: Transfer) -> int:
+        """The core cycle a store's buffer is free: writes are posted, so once its data is
+        in the DRAM controllers' write queues (or in the SRAM)."""
+        if store.ticket < 0:
+            return store.floor
+        return max(store.floor, self._timed(store.ticket)[1])
+
+    def settle(self) -> None:
+        """Time every transfer nobody waited for (dirty-line spills) so the log is complete;
+        forget the times of the layer's transfers."""
+        for ticket in list(self._log_index):
+            self._timed(ticket)
+        self._times.clear()
 
 
 class MemoryPath(_DramSide):
@@ -155,11 +196,12 @@ class MemoryPath(_DramSide):
         # The 3C split walks every line in Python; the engine reports hits and misses only.
         self.cache = SetAssociativeCache(scenario.sram, classify_misses=False)
 
-    def load(self, parts: Sequence[LoadPart], now: int) -> int:
-        """Read byte blocks through the cache at core cycle ``now``; return the ready cycle.
+    def load(self, parts: Sequence[LoadPart], now: int) -> Transfer:
+        """Issue a read of byte blocks through the cache at core cycle ``now``.
 
         The missed lines of all parts go to DRAM as one batch; the counters record which
-        kind of tensor each fetched byte belonged to.
+        kind of tensor each fetched byte belonged to. Dirty victims are written back behind
+        it, waited for by no one (the line is free once its data left the array).
         """
         c = self.counters
         fetches, array_cycles = [], 0
@@ -174,13 +216,12 @@ class MemoryPath(_DramSide):
             array_cycles += outcome.array_cycles
             fetches.append(outcome.fetch_addrs)
             self._spill(outcome.writeback_addrs, now)
-        ready = now + array_cycles
         fetch = np.concatenate(fetches) if fetches else np.zeros(0, np.uint64)
-        if fetch.shape[0]:
-            fetched, end = self._read(fetch, self.line_bytes, now)
-            c.sram_fill_bytes += fetched
-            ready = max(ready, end + array_cycles)
-        return ready
+        if not fetch.shape[0]:
+            return Transfer(now + array_cycles)
+        fetched, ticket = self._submit(fetch, self.line_bytes, now, False)
+        c.sram_fill_bytes += fetched
+        return Transfer(now + array_cycles, ticket, array_cycles)
 
     def _access(self, addrs: np.ndarray, sizes: np.ndarray) -> BlockOutcome:
         if addrs.shape[0] == 1:
@@ -188,27 +229,28 @@ class MemoryPath(_DramSide):
         return self.cache.access_trace(addrs, sizes, np.zeros(addrs.shape[0], bool))
 
     def _spill(self, writeback_addrs: np.ndarray, now: int) -> int:
-        """Write dirty victims back to DRAM; return the cycle they are done (``now`` if none)."""
+        """Issue dirty victims' write-back to DRAM; return its ticket (-1 if none)."""
         if not writeback_addrs.shape[0]:
-            return now
-        written, end = self._write(writeback_addrs, self.line_bytes, now)
+            return -1
+        written, ticket = self._submit(writeback_addrs, self.line_bytes, now, True)
         self.counters.spill_write_bytes += written
-        return end
+        return ticket
 
-    def store(self, addrs: np.ndarray, sizes: np.ndarray, now: int, on_chip: bool) -> int:
-        """Write an output tile at ``now``: into the cache when a later layer reads it
-        (``on_chip``), else straight to DRAM; return the cycle it is done."""
+    def store(self, addrs: np.ndarray, sizes: np.ndarray, now: int, on_chip: bool) -> Transfer:
+        """Issue the write of an output tile at ``now``: into the cache when a later layer
+        reads it (``on_chip``; victims it evicts are written back), else to DRAM. The
+        tile's buffer is free at :meth:`freed`, the write done at :meth:`ready`."""
         c = self.counters
         stored = int(sizes.sum())
         c.dma_write_bytes += stored
         if not on_chip:
-            written, end = self._write(addrs, sizes, now)
+            written, ticket = self._submit(addrs, sizes, now, True)
             c.output_write_bytes += written
-            return end
+            return Transfer(now, ticket)
         outcome = self.cache.access_trace(addrs, sizes, np.ones(addrs.shape[0], bool),
                                           whole_line_writes=True)  # fmt: skip
         c.sram_store_bytes += stored
-        return max(now + outcome.array_cycles, self._spill(outcome.writeback_addrs, now))
+        return Transfer(now + outcome.array_cycles, self._spill(outcome.writeback_addrs, now))
 
     def drop(self, base: int, size_bytes: int) -> None:
         """A tensor died: its lines leave the cache without write-back."""
@@ -236,10 +278,11 @@ class ScratchpadPath(_DramSide):
         """Cycles to move ``size_bytes`` through all SRAM bank ports at once."""
         return self.latency + -(-size_bytes // self.bytes_per_cycle)
 
-    def load(self, parts: Sequence[LoadPart], now: int) -> int:
-        """Read each part from the SRAM (on chip) or from DRAM; return the ready cycle."""
+    def load(self, parts: Sequence[LoadPart], now: int) -> Transfer:
+        """Issue a read of each part from the SRAM (on chip) or from DRAM at ``now``; the
+        parts read from DRAM go as one batch."""
         c = self.counters
-        on_chip, ready = 0, now
+        on_chip, addrs, sizes = 0, [], []
         for part in parts:
             size = int(part.sizes.sum())
             if size == 0:
@@ -249,24 +292,30 @@ class ScratchpadPath(_DramSide):
                 on_chip += size
                 c.hits_by_kind[part.kind] += -(-size // self.line_bytes)
                 continue
-            read, end = self._read(part.addrs, part.sizes, now)
+            addrs.append(part.addrs)
+            sizes.append(part.sizes)
             c.misses_by_kind[part.kind] += -(-size // self.line_bytes)
-            c.dram_read_bytes_by_kind[part.kind] += read
-            c.sram_fill_bytes += read
-            ready = max(ready, end)
-        return max(ready, now + self.sram_cycles(on_chip)) if on_chip else ready
+            c.dram_read_bytes_by_kind[part.kind] += size
+            c.sram_fill_bytes += size
+        floor = now + self.sram_cycles(on_chip) if on_chip else now
+        if not addrs:
+            return Transfer(floor)
+        _, ticket = self._submit(np.concatenate(addrs), np.concatenate(sizes), now, False)
+        return Transfer(floor, ticket)
 
-    def store(self, addrs: np.ndarray, sizes: np.ndarray, now: int, on_chip: bool) -> int:
-        """Write an output tile to its SRAM home (``on_chip``) or to DRAM (spilled)."""
+    def store(self, addrs: np.ndarray, sizes: np.ndarray, now: int, on_chip: bool) -> Transfer:
+        """Issue the write of an output tile to its SRAM home (``on_chip``) or to DRAM
+        (spilled) at ``now``; its buffer is free at :meth:`freed`, the write done at
+        :meth:`ready`."""
         c = self.counters
         stored = int(sizes.sum())
         c.dma_write_bytes += stored
         if on_chip:
             c.sram_store_bytes += stored
-            return now + self.sram_cycles(stored)
-        written, end = self._write(addrs, sizes, now)
+            return Transfer(now + self.sram_cycles(stored))
+        written, ticket = self._submit(addrs, sizes, now, True)
         c.output_write_bytes += written
-        return end
+        return Transfer(now, ticket)
 
     def drop(self, base: int, size_bytes: int) -> None:
         """Nothing to do: the allocator already reuses a dead tensor's space."""
