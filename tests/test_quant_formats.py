@@ -101,11 +101,29 @@ def test_per_channel_any_axis() -> None:
 @pytest.mark.parametrize(
     ("spec", "payload", "metadata"),
     [
-        # 64 x 128 = 8192 elements; FP32 scale = 4 B, zero point ceil(bits / 8) B
+        # 64 x 128 = 8192 elements; FP32 scale = 4 B, G zero points packed: ceil(G * bits / 8)
         (QuantSpec(), 8192, 4 + 1),
         (QuantSpec(bits=4, symmetric=True, granularity="per_channel"), 4096, 64 * 4),
-        (QuantSpec(bits=4, granularity="per_group", axis=1, group_size=32), 4096, 256 * 5),
-        (QuantSpec(bits=12, signed=False, granularity="per_channel", axis=1), 12288, 128 * 6),
+        (QuantSpec(bits=4, granularity="per_group", axis=1, group_size=32), 4096, 256 * 4 + 128),
+        (QuantSpec(bits=12, signed=False, granularity="per_channel", axis=1), 12288, 128 * 4 + 192),
+        # FP16 scales 2 B, E8M0 scales 1 B (OCP MX v1.0)
+        (
+            QuantSpec(bits=4, granularity="per_group", axis=1, group_size=32, scale_format="fp16"),
+            4096,
+            256 * 2 + 128,
+        ),
+        (
+            QuantSpec(
+                bits=4,
+                symmetric=True,
+                granularity="per_group",
+                axis=1,
+                group_size=32,
+                scale_format="e8m0",
+            ),
+            4096,
+            256,
+        ),
         (QuantSpec(fmt="binary", granularity="per_channel"), 1024, 64 * 4),
         (QuantSpec(fmt="bf16"), 16384, 0),
     ],
@@ -151,3 +169,68 @@ def test_spec_for_precision_rejects_int32_and_unknown() -> None:
         spec_for_precision("int32")
     with pytest.raises(QuantizationError, match="unknown precision 'int3'"):
         spec_for_precision("int3")
+
+
+def test_scales_are_rounded_to_their_storage_format() -> None:
+    from npusim.quant.scales import round_scale
+    from npusim.quant.spec import ScaleFormat
+
+    values = np.float32([0.3, 0.25, 0.1, 1e-9])
+    # E8M0: the power of two at or above (0.3 -> 0.5, 0.25 stays, 0.1 -> 0.125, 1e-9 -> 2^-29)
+    np.testing.assert_array_equal(round_scale(values, ScaleFormat.E8M0),
+                                  np.float32([0.5, 0.25, 0.125, 2.0**-29]))  # fmt: skip
+    assert round_scale(np.float32([1e-45]), ScaleFormat.E8M0)[0] == np.float32(2.0**-127)
+    # FP16: nearest even (numpy's own float16 cast), at least the smallest subnormal 2^-24
+    fp16 = round_scale(values, ScaleFormat.FP16)
+    np.testing.assert_array_equal(fp16[:3], values[:3].astype(np.float16).astype(np.float32))
+    assert fp16[3] == np.float32(2.0**-24)
+    # BF16: 0.1 = 0x3DCCCCCD rounds to 0x3DCD = 0.10009765625
+    assert round_scale(np.float32([0.1]), ScaleFormat.BF16)[0] == np.float32(0.10009765625)
+    assert round_scale(values, ScaleFormat.FP32) is not None
+    np.testing.assert_array_equal(round_scale(values, ScaleFormat.FP32), values)
+
+
+def test_an_e8m0_scale_keeps_the_range_and_costs_resolution() -> None:
+    x = np.float32([-3.0, -1.0, 0.0, 0.4, 2.9])
+    q = quantize(x, QuantSpec(bits=8, symmetric=True, scale_format="e8m0"))
+    # FP32 scale 3 / 127.5 = 0.0235 -> 2^-5; codes rint(x * 32), none clipped
+    assert q.scale == np.float32(2.0**-5)
+    np.testing.assert_array_equal(q.values, np.int8([-96, -32, 0, 13, 93]))
+    assert q.error.fraction_clipped == 0.0
+    # affine FP16: the zero point follows the rounded scale
+    a = quantize(x, QuantSpec(bits=4, scale_format="fp16"))
+    scale = np.float32(np.float16(np.float32(5.9) / np.float32(15)))
+    assert a.scale == scale
+    assert a.zero_point == -8 - np.rint(np.float32(-3.0) / scale)
+
+
+def test_scenario_scale_formats_are_the_quantizers() -> None:
+    from npusim.config.schema import SCALE_FORMATS
+    from npusim.quant.spec import ScaleFormat
+
+    assert tuple(f.value for f in ScaleFormat) == SCALE_FORMATS
+
+
+@pytest.mark.parametrize(("scale_format", "scale_bytes"), [("fp32", 4), ("bf16", 2), ("e8m0", 1)])
+def test_scenario_scale_format_sets_the_weight_metadata(
+    scale_format: str, scale_bytes: int
+) -> None:
+    from npusim.config import load_scenario
+    from npusim.engine.plan import plan_layer
+    from npusim.workload import Linear
+
+    scenario = load_scenario(precision="int4", overrides=[
+        "quantization.symmetric=false", "quantization.granularity=per_group",
+        "quantization.group_size=32", f"quantization.scale_format={scale_format}"])  # fmt: skip
+    weight = plan_layer(Linear("fc", in_features=768, out_features=768), scenario).weight
+    groups = 768 * 768 // 32
+    assert weight.payload_bytes == 768 * 768 // 2
+    assert weight.metadata_bytes == groups * scale_bytes + groups * 4 // 8  # 4-bit zero points
+
+
+def test_unknown_scale_format_is_a_config_error() -> None:
+    from npusim.config import load_scenario
+    from npusim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"quantization\.scale_format.*e8m0"):
+        load_scenario(overrides=["quantization.scale_format=fp8"])

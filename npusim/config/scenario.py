@@ -88,13 +88,18 @@ def wider_precision(first: str, second: str) -> str:
 
 @dataclass(frozen=True)
 class QuantConfig:
-    """How tensors are quantized to integer formats (see :mod:`npusim.quant`)."""
+    """How tensors are quantized to integer formats (see :mod:`npusim.quant`).
+
+    ``scale_format``: how scales are stored (fp32, fp16, bf16, e8m0:
+    :class:`npusim.quant.ScaleFormat`); zero points are packed at the payload's width.
+    """
 
     symmetric: bool
     granularity: str
     group_size: int | None
     calibration: str
     percentile: float
+    scale_format: str = "fp32"
     layers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 

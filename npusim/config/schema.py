@@ -47,6 +47,10 @@ def _qty(default: Any, doc: str, dim: Dimension, attr: str, **kw: Any) -> Field:
     return Field("quantity", default, doc, attr=attr, dimension=dim, **kw)
 
 
+SCALE_FORMATS = ("fp32", "fp16", "bf16", "e8m0")
+"""The values of :class:`npusim.quant.spec.ScaleFormat` (a literal: validating a scenario does
+not import the quantizer and numpy; a test keeps the two equal)."""
+
 _MACS_PER_PE_DEFAULT = {
     "int8": 1.0, "uint8": 1.0, "int4": 2.0, "uint4": 2.0, "int2": 4.0, "binary": 8.0,
     "int16": 0.5, "fp16": 0.5, "bf16": 0.5, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0, "fp32": 0.25,
@@ -165,6 +169,9 @@ _QUANTIZATION_KEYS: Section = {
                            ("minmax", "percentile", "entropy", "mse")),
     "percentile": Field("float", 99.99, "percentile for percentile calibration",
                         minimum=0.0, maximum=100.0, exclusive_minimum=True),
+    "scale_format": _choice("fp32", "how each scale is stored: fp32 (4 B), fp16 or bf16 (2 B), "
+                            "e8m0 (1 B, a power of two, OCP MX); the quantizer uses the stored "
+                            "scale", SCALE_FORMATS),
 }  # fmt: skip
 QUANTIZATION: Section = {
     **_QUANTIZATION_KEYS,

@@ -123,7 +123,7 @@ def activation_spec(scenario: Scenario) -> QuantSpec:
     q = scenario.quantization
     return spec_for_precision(scenario.precision.activations, symmetric=q.symmetric,
                               granularity="per_tensor", calibration=q.calibration,
-                              percentile=q.percentile)  # fmt: skip
+                              percentile=q.percentile, scale_format=q.scale_format)  # fmt: skip
 
 
 def kv_spec(scenario: Scenario) -> QuantSpec:
@@ -131,7 +131,7 @@ def kv_spec(scenario: Scenario) -> QuantSpec:
     q = scenario.quantization
     return spec_for_precision(scenario.precision.kv, symmetric=q.symmetric,
                               granularity="per_tensor", calibration=q.calibration,
-                              percentile=q.percentile)  # fmt: skip
+                              percentile=q.percentile, scale_format=q.scale_format)  # fmt: skip
 
 
 def weight_spec(scenario: Scenario) -> QuantSpec:
@@ -141,7 +141,8 @@ def weight_spec(scenario: Scenario) -> QuantSpec:
     axis = 1 if q.granularity == "per_group" else 0
     return spec_for_precision(scenario.precision.weights, symmetric=q.symmetric,
                               granularity=q.granularity, axis=axis, group_size=q.group_size,
-                              calibration=q.calibration, percentile=q.percentile)  # fmt: skip
+                              calibration=q.calibration, percentile=q.percentile,
+                              scale_format=q.scale_format)  # fmt: skip
 
 
 def _sum_bytes(parts: list[StorageBytes]) -> StorageBytes:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from npusim.quant.scales import round_scale
 from npusim.quant.spec import Granularity, QuantSpec
 
 FLOAT32_EPS = np.float32(np.finfo(np.float32).eps)
@@ -34,7 +35,9 @@ def qparams(lo: np.ndarray, hi: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray
     """Scale (float32) and zero point (int64) for each calibrated range ``[lo, hi]``.
 
     ``lo`` and ``hi`` are 1-D arrays, one entry per quantization group; ``lo <= hi`` is not
-    required to include 0 (it is widened to). A zero-width range gives ``S = eps``.
+    required to include 0 (it is widened to). A zero-width range gives ``S = eps``. The scale
+    is rounded to ``spec.scale_format`` (:mod:`npusim.quant.scales`) before the zero point is
+    computed from it; FP32 (the default) leaves PyTorch's value unchanged.
     """
     lo_neg = np.minimum(np.asarray(lo, dtype=np.float32), np.float32(0))
     hi_pos = np.maximum(np.asarray(hi, dtype=np.float32), np.float32(0))
@@ -43,8 +46,9 @@ def qparams(lo: np.ndarray, hi: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray
         amax = np.maximum(-lo_neg, hi_pos)
         scale = np.maximum(amax / (span / np.float32(2)), FLOAT32_EPS)
         zero_point = np.full(scale.shape, spec.symmetric_zero_point, dtype=np.int64)
-        return scale.astype(np.float32), zero_point
+        return round_scale(scale, spec.scale_format), zero_point  # type: ignore[arg-type]
     scale = np.maximum((hi_pos - lo_neg) / span, FLOAT32_EPS).astype(np.float32)
+    scale = round_scale(scale, spec.scale_format)  # type: ignore[arg-type]
     zero_point = spec.qmin - np.rint(lo_neg / scale).astype(np.int64)
     return scale, np.clip(zero_point, spec.qmin, spec.qmax)
 

@@ -52,6 +52,20 @@ class Format(Enum):
         return self not in (Format.INT, Format.BINARY)
 
 
+class ScaleFormat(Enum):
+    """How a quantization group's scale is stored (see :mod:`npusim.quant.scales`)."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    E8M0 = "e8m0"
+
+    @property
+    def bytes(self) -> int:
+        """Stored bytes per scale."""
+        return {"fp32": 4, "fp16": 2, "bf16": 2, "e8m0": 1}[self.value]
+
+
 _FIXED_WIDTH_BITS = {
     Format.BINARY: 1,
     Format.FP32: 32,
@@ -88,6 +102,7 @@ class QuantSpec:
     choice; ``percentile`` is used by ``calibration="percentile"`` and must lie in (0, 100].
     ``fmt``: ``int``, ``binary`` (sign times alpha = mean|x|; calibration is not used) or a
     float cast (``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``; no scale).
+    ``scale_format``: how each scale is stored and hence rounded (:class:`ScaleFormat`).
 
     Raises :class:`QuantizationError` naming the bad field.
     """
@@ -101,10 +116,13 @@ class QuantSpec:
     calibration: Calibration | str = Calibration.MINMAX
     percentile: float = 99.99
     fmt: Format | str = Format.INT
+    scale_format: ScaleFormat | str = ScaleFormat.FP32
 
     def __post_init__(self) -> None:
         fmt = parse_enum(Format, self.fmt, "format")
         object.__setattr__(self, "fmt", fmt)
+        scale_format = parse_enum(ScaleFormat, self.scale_format, "scale format")
+        object.__setattr__(self, "scale_format", scale_format)
         object.__setattr__(
             self, "granularity", parse_enum(Granularity, self.granularity, "granularity")
         )
@@ -164,6 +182,7 @@ def spec_for_precision(
     group_size: int | None = None,
     calibration: str | Calibration = Calibration.MINMAX,
     percentile: float = 99.99,
+    scale_format: str | ScaleFormat = ScaleFormat.FP32,
 ) -> QuantSpec:
     """The :class:`QuantSpec` for a name of :data:`npusim.precision.PRECISIONS`.
 
@@ -188,4 +207,5 @@ def spec_for_precision(
         calibration=calibration,
         percentile=percentile,
         fmt=fmt,
+        scale_format=scale_format,
     )

@@ -3,10 +3,13 @@
 Stored size = bit-packed payload (:mod:`npusim.quant.packing`) + metadata, because scales and
 zero points cross the DRAM bus too. Metadata widths, per quantization group:
 
-- scale (integer and binary formats): FP32, 4 bytes. ONNX ``QuantizeLinear`` and TFLite
-  store float32 scales, and PyTorch computes them in float32.
-- zero point (affine integer schemes only): the element's integer width rounded up to whole
-  bytes, ``ceil(bits / 8)`` (ONNX ``QuantizeLinear``: ``y_zero_point`` has the type of ``y``).
+- scale (integer and binary formats): ``spec.scale_format`` bytes, FP32 (4, the default:
+  ONNX ``QuantizeLinear`` and TFLite store float32 scales, PyTorch computes them in float32),
+  FP16 or BF16 (2), or E8M0 (1, the OCP MX shared-scale format); the quantizer uses the
+  stored (rounded) scale (:mod:`npusim.quant.scales`).
+- zero points (affine integer schemes only): packed at the payload's bit width, the tensor's
+  ``G`` zero points taking ``ceil(G * bits / 8)`` bytes (a zero point lies in the code range,
+  so ``bits`` hold it; INT4 groups store 4-bit zero points, as GPTQ/AWQ kernels pack them).
   Symmetric schemes store none: their zero point is fixed by the format, as in hardware that
   implements symmetric weights to drop the zero-point correction.
 - float casts (fp32/fp16/bf16/fp8): no metadata; granularity, calibration and bits are not
@@ -29,9 +32,9 @@ from npusim.quant.affine import dequantize_rows, qparams, quantize_rows
 from npusim.quant.layout import Layout, check_values, make_layout, to_rows
 from npusim.quant.metrics import ErrorAccumulator, ErrorStats, error_stats
 from npusim.quant.observer import RangeObserver
+from npusim.quant.scales import round_scale
 from npusim.quant.spec import Calibration, Format, Granularity, QuantSpec
 
-SCALE_BYTES = 4
 BLOCK_ELEMENTS = 1 << 16
 
 
@@ -43,14 +46,11 @@ class StorageBytes(NamedTuple):
     total: int
 
 
-def zero_point_bytes(spec: QuantSpec) -> int:
-    """Stored bytes per zero point (0 when the scheme stores none)."""
-    return -(-spec.bits // 8) if spec.stores_zero_point else 0
-
-
-def metadata_bytes_per_group(spec: QuantSpec) -> int:
-    """Scale plus zero-point bytes of one quantization group."""
-    return (SCALE_BYTES if spec.has_scale else 0) + zero_point_bytes(spec)
+def metadata_bytes(groups: int, spec: QuantSpec) -> int:
+    """Bytes of ``groups`` scales and (affine) zero points, zero points bit-packed."""
+    scales = groups * spec.scale_format.bytes if spec.has_scale else 0  # type: ignore[union-attr]
+    zero_points = packing.packed_size_bytes(groups, spec.bits) if spec.stores_zero_point else 0
+    return scales + zero_points
 
 
 def storage_bytes(shape: tuple[int, ...], spec: QuantSpec) -> StorageBytes:
@@ -65,7 +65,7 @@ def storage_bytes(shape: tuple[int, ...], spec: QuantSpec) -> StorageBytes:
         raise QuantizationError(f"empty tensor (shape {shape})")
     payload = packing.packed_size_bytes(elements, spec.bits)
     groups = 0 if spec.fmt.is_float else make_layout(shape, spec).rows
-    metadata = groups * metadata_bytes_per_group(spec)
+    metadata = metadata_bytes(groups, spec)
     return StorageBytes(payload, metadata, payload + metadata)
 
 
@@ -113,8 +113,7 @@ class QuantizedTensor:
     @property
     def metadata_bytes(self) -> int:
         """Bytes of the stored scales and zero points."""
-        scales = self.scale.size * SCALE_BYTES if self.spec.has_scale else 0
-        return scales + self.zero_point.size * zero_point_bytes(self.spec)
+        return metadata_bytes(self.scale.size, self.spec) if self.spec.has_scale else 0
 
     @property
     def nbytes(self) -> int:
@@ -167,6 +166,7 @@ def _binarize(rows: np.ndarray, layout: Layout, spec: QuantSpec) -> QuantizedTen
     """BinaryConnect/XNOR-Net: ``x_hat = alpha * sign(x)`` with ``alpha = mean|x|`` per group
     (Rastegari et al., XNOR-Net, ECCV 2016, eq. 4); ``sign(0) = +1``."""
     alpha = np.abs(rows).mean(axis=1, dtype=np.float64).astype(np.float32)
+    alpha = round_scale(alpha, spec.scale_format)  # type: ignore[arg-type]
     signs = np.where(rows >= 0, 1, -1).astype(np.int8)
     x_hat = signs.astype(np.float32) * alpha[:, None]
     stats = error_stats(rows, x_hat, np.abs(rows) > alpha[:, None])
