@@ -72,7 +72,9 @@ def _banks(name: str, bank: int) -> set[int]:
     return {bank % 8, bank % 8 + 8} if name == "REFPB" else {bank}
 
 
-def check_log(log: list[tuple[int, int, int, int]], wck_sync: bool = True) -> None:
+def check_log(
+    log: list[tuple[int, int, int, int]], wck_sync: bool = True, nfaw: int = NFAW
+) -> None:
     """Raise AssertionError at the first command that breaks a rule."""
     open_row = [-1] * 16
     acts: list[int] = []
@@ -114,7 +116,7 @@ def check_log(log: list[tuple[int, int, int, int]], wck_sync: bool = True) -> No
             assert not act1_at, f"ACT-1 at {t} while an ACT-2 is pending"
             act1_at[bank] = t
             acts.append(t)
-            assert len(acts) < 5 or t - acts[-5] >= NFAW, f"nFAW broken at {t}"
+            assert len(acts) < 5 or t - acts[-5] >= nfaw, f"nFAW broken at {t}"
             open_row[bank] = row
         elif name == "PRE":
             assert open_row[bank] >= 0, f"PRE to closed bank {bank} at {t}"
@@ -226,3 +228,35 @@ def test_checker_catches_a_controller_that_breaks_a_rule(params: dict, message: 
     system.serve(np.array([32, 160], dtype=np.uint64), False, 200)
     with pytest.raises(AssertionError, match=message):
         check_log(system.command_logs[0], wck_sync=params.get("wck_sync") != "always-on")
+
+
+def _activation_storm(nfaw: int) -> DramSystem:
+    """Closed-page reads to rows all over 32 MiB: every request activates, so ACTs queue up
+    behind the four-activate window."""
+    rng = np.random.default_rng(11)
+    addrs = (rng.integers(0, 1 << 20, 400, dtype=np.int64) * 32).astype(np.uint64)
+    params = DramParams(page_policy="closed", refresh="off", timing={"nFAW": nfaw})
+    system = DramSystem(params, log_commands=True)
+    system.serve(addrs, False, 0)
+    return system
+
+
+@settings(max_examples=25, deadline=None)
+@given(configs, requests, st.lists(st.integers(0, 6000), min_size=1, max_size=4),
+       st.integers(4 * NRRD + 1, 80))  # fmt: skip
+def test_a_four_activate_window_wider_than_four_nrrd_holds(
+    config: dict, reqs: list, gaps: list[int], nfaw: int
+) -> None:
+    """With nFAW > 4 x nRRD (no preset has it) the window, not nRRD, spaces the 5th ACT."""
+    system, _ = _run({**config, "timing": {"nFAW": nfaw}}, reqs, gaps)
+    check_log(system.command_logs[0], wck_sync=config["wck_sync"] == "need-sync", nfaw=nfaw)
+
+
+def test_the_window_binds_in_an_activation_storm_and_the_checker_sees_one_cycle() -> None:
+    log = _activation_storm(40).command_logs[0]
+    check_log(log, nfaw=40)
+    acts = [t for t, c, _, _ in log if c == Command.ACT]
+    # the window is what spaces them: some 5th ACT comes exactly nFAW after the 1st
+    assert any(b - a == 40 for a, b in zip(acts, acts[4:], strict=False))
+    with pytest.raises(AssertionError, match="nFAW broken"):
+        check_log(_activation_storm(39).command_logs[0], nfaw=40)
