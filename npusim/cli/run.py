@@ -13,12 +13,11 @@ from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
 from npusim.report.table import summary_text
-from npusim.results import RunResult, short_floats, with_layer_extra
+from npusim.results import short_floats
 from npusim.simulate import FIDELITIES, save, simulate, with_extra
-from npusim.workload import Workload, load_workload
+from npusim.workload import load_workload
 
 if TYPE_CHECKING:
-    from npusim.config import Scenario
     from npusim.engine.cycle import Progress
 
 
@@ -91,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     result = with_extra(result, workload_source=scenario.workload,
                         overrides=overrides(scenario))  # fmt: skip
     if args.accuracy:
-        result = _with_accuracy(result, scenario, workload, args.accuracy)
+        from npusim.functional import with_accuracy
+
+        result = with_accuracy(result, scenario, workload, args.accuracy)
     out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload.name),
                    plots=not args.no_plots)  # fmt: skip
     if args.json:
@@ -103,17 +104,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(out_dir)
     return 0
-
-
-def _with_accuracy(result: RunResult, scenario: Scenario, workload: Workload,
-                   dataset: str) -> RunResult:  # fmt: skip
-    """``result`` with the functional pass's ``accuracy`` block and each layer's end-to-end
-    ``output_sqnr_db`` against the FP32 network."""
-    from npusim.functional import scenario_accuracy
-
-    accuracy, block = scenario_accuracy(scenario, workload, dataset)
-    per_layer = {name: {"output_sqnr_db": value} for name, value in accuracy.layer_sqnr_db.items()}
-    return with_layer_extra(with_extra(result, accuracy=block), per_layer)
 
 
 def _progress_printer() -> Progress:

@@ -28,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="the Dask scheduler address (with --executor dask)")  # fmt: skip
     p.add_argument("--no-report", action="store_true", help="skip plots and index.html")
+    p.add_argument("--accuracy", metavar="DATASET", help="also measure each point's top-1 on a "
+                   "labelled dataset (as npusim run --accuracy)")  # fmt: skip
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(handler=run)
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     progress = NoProgress() if args.quiet else ProgressBar(sys.stderr)
     outcome = run_sweep(args.sweep_file, args.out, jobs=args.jobs, fidelity=args.fidelity,
                         executor=args.executor, scheduler=args.scheduler, progress=progress,
-                        report=not args.no_report)  # fmt: skip
+                        report=not args.no_report, accuracy=args.accuracy)  # fmt: skip
     for point, error in outcome.failed:
         label = ", ".join(f"{k}={v}" for k, v in point.axes)
         print(f"failed: {point.workload.label} [{label}]: {error}", file=sys.stderr)

@@ -8,7 +8,7 @@ from npusim.functional.accuracy import AccuracyResult, evaluate
 from npusim.functional.dataset import Dataset, DatasetError, load_dataset
 from npusim.functional.network import LayerSpecs, QuantizedNetwork, execute, fp32_runner
 from npusim.functional.params import FunctionalError, LayerParams, load_parameters
-from npusim.functional.scenario import scenario_accuracy, scenario_specs
+from npusim.functional.scenario import scenario_accuracy, scenario_specs, with_accuracy
 
 __all__ = [
     "AccuracyResult",
@@ -25,4 +25,5 @@ __all__ = [
     "load_parameters",
     "scenario_accuracy",
     "scenario_specs",
+    "with_accuracy",
 ]

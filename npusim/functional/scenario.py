@@ -17,6 +17,7 @@ from npusim.functional.network import LayerSpecs, compute_layers
 
 if TYPE_CHECKING:
     from npusim.config import Scenario
+    from npusim.results import RunResult
     from npusim.workload import Workload
 
 
@@ -44,3 +45,16 @@ def scenario_accuracy(
     block = {**result.as_dict(), "calibration": q.calibration, "granularity": q.granularity,
              "symmetric": q.symmetric}  # fmt: skip
     return result, block
+
+
+def with_accuracy(
+    result: RunResult, scenario: Scenario, workload: Workload, dataset: str | Path
+) -> RunResult:
+    """``result`` with the ``accuracy`` block and each layer's end-to-end ``output_sqnr_db``
+    against the FP32 network (what ``npusim run --accuracy`` and accuracy sweeps add)."""
+    from npusim.results import with_layer_extra
+    from npusim.simulate import with_extra
+
+    accuracy, block = scenario_accuracy(scenario, workload, dataset)
+    per_layer = {name: {"output_sqnr_db": db} for name, db in accuracy.layer_sqnr_db.items()}
+    return with_layer_extra(with_extra(result, accuracy=block), per_layer)

@@ -44,6 +44,8 @@ _COLUMNS = (
     ("mac_utilization", "MAC util.", 1, "{:.3f}"),
 )
 
+_ACCURACY_COLUMN = (("accuracy_top1", "top-1 %", 100, "{:.1f}"),)  # sweeps with --accuracy
+
 
 def write_report(folder: str | Path, plots: bool = True) -> Path:
     """Write the plots (unless ``plots`` is false) and ``folder/index.html``; returns its path."""
@@ -143,11 +145,12 @@ def _notes(folder: Path) -> str:
 def _table(rows: list[dict[str, Any]], axes: list[str]) -> str:
     e = html.escape
     head = ["workload", "precision", *[a for a in axes if a != "precision"], "status"]
-    header = "".join(f"<th>{e(h)}</th>" for h in head + [c[1] for c in _COLUMNS] + ["error"])
+    columns = _COLUMNS + (_ACCURACY_COLUMN if any("accuracy_top1" in r for r in rows) else ())
+    header = "".join(f"<th>{e(h)}</th>" for h in head + [c[1] for c in columns] + ["error"])
     body = []
     for row in rows:
         cells = [f'<td class="t">{e(str(row.get(h, "")))}</td>' for h in head]
-        for key, _, scale, fmt in _COLUMNS:
+        for key, _, scale, fmt in columns:
             value = row.get(key)
             cells.append(f"<td>{fmt.format(value * scale) if value is not None else ''}</td>")
         cells.append(f'<td class="t">{e(str(row.get("error", "")))}</td>')

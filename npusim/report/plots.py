@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from npusim.report.accuracy_plots import has_accuracy, plot_accuracy_energy, plot_accuracy_traffic
 from npusim.sweep.views import (
     ENERGY_PARTS,
     WorkloadView,
@@ -348,6 +349,11 @@ PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str]] = {
     "sqnr": (plot_sqnr, "SQNR vs energy per inference"),
     "layer_time": (plot_layer_time, "Per-layer time: compute vs memory stall"),
 }
+# Drawn (after PLOTS) only for sweeps run with --accuracy.
+ACCURACY_PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str]] = {
+    "accuracy_energy": (plot_accuracy_energy, "Top-1 accuracy vs energy per inference"),
+    "accuracy_traffic": (plot_accuracy_traffic, "Top-1 accuracy vs DRAM traffic"),
+}
 
 
 def write_plots(
@@ -356,8 +362,9 @@ def write_plots(
     plot_dir: str = "plots",
     dpi: int = 100,
 ) -> list[PlotFile]:
-    """Draw the plots ``names`` (default: all of :data:`PLOTS`) for every workload of the sweep
-    in ``folder``, PNG + SVG each, to ``folder/plot_dir/<plot>-<workload>.{png,svg}``.
+    """Draw the plots ``names`` (default: all of :data:`PLOTS`, and :data:`ACCURACY_PLOTS` for
+    an accuracy sweep) for every workload of the sweep in ``folder``, PNG + SVG each, to
+    ``folder/plot_dir/<plot>-<workload>.{png,svg}``.
 
     Returns the files in order. Raises :class:`NpusimError` if ``folder`` holds no sweep.
     """
@@ -369,11 +376,13 @@ def write_plots(
     files = []
     for view in views:
         stem_workload = "".join(c if c.isalnum() or c in "-_" else "_" for c in view.workload)
-        for name, (draw, caption) in PLOTS.items():
+        for name, (draw, caption) in {**PLOTS, **ACCURACY_PLOTS}.items():
             if names is not None and name not in names:
                 continue
             needed = NEEDS_AXIS.get(name)
             if needed is not None and needed not in view.axes:
+                continue
+            if name in ACCURACY_PLOTS and not has_accuracy(view):
                 continue
             free = ("sram.capacity",) if name == "hit_rate" else ()
             if view.slice(free):

@@ -3,9 +3,10 @@
 Columns: ``workload``, ``precision``, ``fidelity``, ``status``, ``error``, one column per axis
 (named by its dotted key, value as written in the sweep file), then the run's ``totals`` with
 nested figures flattened as in ``layers.csv`` (``energy_pj.total`` -> ``energy_total_pj``),
-and ``key`` (the point's hash). Failed points have empty totals. Floats have at most
-:data:`npusim.results.FLOAT_DIGITS` significant digits. pandas reads both files
-(``pandas.read_csv``, ``pandas.read_json(orient="records")``).
+an accuracy sweep's ``accuracy_top1``, ``accuracy_top1_fp32`` and
+``accuracy_agreement_with_fp32``, and ``key`` (the point's hash). Failed points have empty
+totals. Floats have at most :data:`npusim.results.FLOAT_DIGITS` significant digits. pandas
+reads both files (``pandas.read_csv``, ``pandas.read_json(orient="records")``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from npusim.results import flatten, short_floats, write_file_atomically
 from npusim.sweep.store import ResultStore, StoredPoint
 
 LEADING_COLUMNS = ("workload", "precision", "fidelity", "status", "error")
+ACCURACY_COLUMNS = ("top1", "top1_fp32", "agreement_with_fp32")
+"""Of an accuracy sweep's ``accuracy`` block, exported as ``accuracy_<name>``."""
 
 
 def flat_row(point: StoredPoint) -> dict[str, Any]:
@@ -31,6 +34,10 @@ def flat_row(point: StoredPoint) -> dict[str, Any]:
     row.update(point.axes)
     if point.summary is not None:
         row.update(flatten(short_floats(point.summary["totals"])))
+        accuracy = point.summary.get("accuracy")
+        if accuracy is not None:
+            row.update({f"accuracy_{name}": value for name, value in accuracy.items()
+                        if name in ACCURACY_COLUMNS})  # fmt: skip
     row["key"] = point.key
     return row
 

@@ -74,7 +74,12 @@ def run_point(point: Point) -> PointOutcome:
     try:
         scenario, _, _ = point_scenario(point.scenario, point.axes)
         workload = _cached_workload(point.workload)
-        summary = simulate(scenario, workload, point.fidelity).summary()
+        result = simulate(scenario, workload, point.fidelity)
+        if point.accuracy is not None:
+            from npusim.functional import with_accuracy
+
+            result = with_accuracy(result, scenario, workload, point.accuracy)
+        summary = result.summary()
     except NpusimError as err:
         return PointOutcome(point.key, None, f"{type(err).__name__}: {err}",
                             time.perf_counter() - start_s)  # fmt: skip
@@ -104,16 +109,18 @@ def run_sweep(
     scheduler: str | None = None,
     progress: ProgressHook | None = None,
     report: bool = True,
+    accuracy: str | None = None,
 ) -> SweepOutcome:
     """Run every unfinished point of ``sweep_file``; returns the outcome.
 
     ``out_dir`` defaults to ``reports/<sweep name>``; ``jobs`` (processes) to the number of
     cores; ``executor`` is ``process`` or ``dask`` (then ``scheduler`` is the cluster's
-    ``tcp://host:port``). Raises :class:`ConfigError` before running anything if the file or
-    any point is invalid. Writes plots and ``index.html`` when ``report`` is true.
+    ``tcp://host:port``). ``accuracy`` (a dataset) adds the functional pass to every point.
+    Raises :class:`ConfigError` before running anything if the file or any point is invalid.
+    Writes plots and ``index.html`` when ``report`` is true.
     """
     kind = _executor_kind(executor, scheduler)
-    spec, points = load_sweep(sweep_file, fidelity)
+    spec, points = load_sweep(sweep_file, fidelity, accuracy)
     out = Path(out_dir) if out_dir is not None else Path("reports") / spec.name
     progress = progress or NoProgress()
     with ResultStore(out) as store:
@@ -159,7 +166,7 @@ def _record_meta(store: ResultStore, spec: Any, points: list[Point]) -> None:
         "name": spec.name, "description": spec.description, "source": spec.source,
         "scenario": base.name, "fidelity": spec.fidelity, "mode": spec.mode.value,
         "axes": {k: list(v) for k, v in spec.axes}, "points": len(points),
-        "workloads": [w.label for w in spec.workloads],
+        "workloads": [w.label for w in spec.workloads], "accuracy": spec.accuracy,
     })  # fmt: skip
     store.set_meta("resolved_scenario_yaml", yaml.safe_dump(dict(base.resolved), sort_keys=False))
 

@@ -14,7 +14,9 @@ Format (YAML)::
 Every point is loaded with :func:`npusim.config.load_scenario` before any point runs, so a
 sweep never starts half-valid: :func:`load_sweep` raises one :class:`ConfigError` listing every
 problem (unknown key with a suggestion, empty axis, zip axes of unequal length, and each
-invalid value re-reported with its axis and point).
+invalid value re-reported with its axis and point). ``load_sweep(..., accuracy=DATASET)``
+(``npusim sweep --accuracy``) makes every point also run the functional pass on that dataset
+(:func:`npusim.functional.with_accuracy`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import inspect
 import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,7 @@ class Point:
     precision: str | None
     fidelity: str
     peak_macs_per_s: float
+    accuracy: str | None = None
 
     @property
     def axes_dict(self) -> dict[str, Any]:
@@ -113,10 +116,14 @@ class SweepSpec:
     mode: Mode
     axes: tuple[tuple[str, tuple[Any, ...]], ...]
     source: str = ""
+    accuracy: str | None = None
 
 
-def load_sweep(path: str | Path, fidelity: str | None = None) -> tuple[SweepSpec, list[Point]]:
-    """Read, check and expand a sweep file; ``fidelity`` overrides the file's.
+def load_sweep(
+    path: str | Path, fidelity: str | None = None, accuracy: str | None = None
+) -> tuple[SweepSpec, list[Point]]:
+    """Read, check and expand a sweep file; ``fidelity`` overrides the file's; ``accuracy``
+    (a dataset file or bundled name) adds the functional pass to every point.
 
     ``path`` is a file or a bundled sweep's name. Returns the spec and its points in order.
     Raises :class:`ConfigError` listing every
@@ -125,6 +132,12 @@ def load_sweep(path: str | Path, fidelity: str | None = None) -> tuple[SweepSpec
     path = resolve_sweep_path(path)
     raw = read_yaml(path)
     spec = parse_sweep(raw, path, fidelity)
+    if accuracy is not None:
+        from npusim.functional.dataset import load_dataset
+
+        load_dataset(accuracy)  # a bad dataset stops the sweep before any point runs
+        dataset = Path(accuracy)
+        spec = replace(spec, accuracy=str(dataset.resolve()) if dataset.is_file() else accuracy)
     return spec, expand_points(spec)
 
 
@@ -268,10 +281,11 @@ def expand_points(spec: SweepSpec) -> list[Point]:
             continue
         for wspec, workload in workloads.items():
             points.append(Point(
-                index=len(points), key=point_key(scenario, workload, spec.fidelity),
+                index=len(points),
+                key=point_key(scenario, workload, spec.fidelity, spec.accuracy),
                 scenario=spec.scenario, workload=wspec, axes=axes, overrides=overrides,
                 precision=precision, fidelity=spec.fidelity,
-                peak_macs_per_s=peak_macs_per_s(scenario),
+                peak_macs_per_s=peak_macs_per_s(scenario), accuracy=spec.accuracy,
             ))  # fmt: skip
     if problems:
         raise ConfigError(problems)
@@ -297,8 +311,11 @@ def load_workload_spec(wspec: WorkloadSpec) -> Workload:
     return load_workload(wspec.name, params=dict(wspec.params))  # type: ignore[call-arg]
 
 
-def point_key(scenario: Scenario, workload: Workload, fidelity: str) -> str:
-    """SHA-256 of the resolved scenario (precision included), the layers, fidelity, version."""
+def point_key(
+    scenario: Scenario, workload: Workload, fidelity: str, accuracy: str | None = None
+) -> str:
+    """SHA-256 of the resolved scenario (precision included), the layers, fidelity, version,
+    and the accuracy dataset when there is one (so points without it keep their keys)."""
     identity = {
         "scenario": scenario.resolved,
         "workload": [workload.name, repr(workload.layers)],
@@ -306,6 +323,8 @@ def point_key(scenario: Scenario, workload: Workload, fidelity: str) -> str:
         "fidelity": fidelity,
         "npusim": __version__,
     }
+    if accuracy is not None:
+        identity["accuracy"] = accuracy
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -185,3 +185,22 @@ def layer_times_s(point: StoredPoint) -> dict[str, tuple[float, float]]:
         times[layer["name"]] = (layer["compute_cycles"] * period_s,
                                 layer["stall_cycles"] * period_s)  # fmt: skip
     return times
+
+
+def accuracy_block(point: StoredPoint) -> dict[str, Any] | None:
+    """The point's ``accuracy`` block (an accuracy sweep's), or None."""
+    assert point.summary is not None
+    block = point.summary.get("accuracy")
+    return dict(block) if isinstance(block, Mapping) else None
+
+
+def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats: none has lower-or-equal cost and
+    higher-or-equal accuracy with one of them strictly better. Sorted by cost (then by
+    accuracy, best first); of exact duplicates the first listed is kept."""
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i], i))
+    front: list[int] = []
+    for i in order:
+        if not front or accuracies[i] > accuracies[front[-1]]:
+            front.append(i)
+    return front

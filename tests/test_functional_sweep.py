@@ -1,0 +1,65 @@
+"""Accuracy sweeps: each point's top-1 in the store and the export, the accuracy plots, and
+the Pareto front they mark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from npusim.functional import DatasetError
+from npusim.report.plots import write_plots
+from npusim.sweep import run_sweep
+from npusim.sweep.export import result_rows
+from npusim.sweep.views import pareto_front
+
+SWEEP = """\
+name: digits_acc
+scenario: lpddr5_51gbps_4mib
+workloads: [digits_cnn]
+fidelity: analytic
+axes:
+  precision: [fp32, int8, int2]
+"""
+
+
+def test_pareto_front_by_hand() -> None:
+    # (cost, accuracy): b (1, 50), c (2, 80), d (2, 70) beaten by c, a (3, 90), e (4, 90)
+    # beaten by a (same accuracy, dearer), f (3, 90) a duplicate of a (the first is kept)
+    costs = [3.0, 1.0, 2.0, 2.0, 4.0, 3.0]
+    accuracies = [90.0, 50.0, 80.0, 70.0, 90.0, 90.0]
+    assert pareto_front(costs, accuracies) == [1, 2, 0]
+    assert pareto_front([], []) == []
+
+
+def run(tmp_path: Path, accuracy: str | None) -> Path:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP)
+    out = tmp_path / "out"
+    outcome = run_sweep(sweep, out, jobs=1, report=False, accuracy=accuracy)
+    assert outcome.exit_code == 0
+    return out
+
+
+def test_an_accuracy_sweep_stores_and_exports_top1_and_plots_it(tmp_path: Path) -> None:
+    out = run(tmp_path, "digits")
+    rows = {row["precision"]: row for row in result_rows(out)}
+    # the shipped CNN's pins of test_functional_accuracy, now through the sweep
+    assert {p: rows[p]["accuracy_top1"] for p in rows} == {"fp32": 0.986, "int8": 0.986,
+                                                          "int2": 0.284}  # fmt: skip
+    assert all(row["accuracy_top1_fp32"] == 0.986 for row in rows.values())
+    files = write_plots(out, names=["accuracy_energy", "accuracy_traffic", "energy"])
+    assert [f.name for f in files] == ["energy", "accuracy_energy", "accuracy_traffic"]
+    assert all((out / f.png).stat().st_size > 0 for f in files)
+
+
+def test_a_sweep_without_accuracy_draws_no_accuracy_plot(tmp_path: Path) -> None:
+    out = run(tmp_path, None)
+    assert all("accuracy_top1" not in row for row in result_rows(out))
+    assert write_plots(out, names=["accuracy_energy", "accuracy_traffic"]) == []
+
+
+def test_a_bad_dataset_stops_the_sweep_before_any_point(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such dataset file"):
+        run(tmp_path, "missing.npz")
+    assert not (tmp_path / "out").exists()
