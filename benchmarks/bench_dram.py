@@ -1,21 +1,25 @@
-"""Simulated requests per CPU second of the DRAM trace runner, in memory and end to end.
+"""Simulated requests per CPU second of the DRAM trace runner: in memory, end to end, readers.
 
 Two traces of 32 B reads through one LPDDR5-6400 channel with default parameters: 2M
 sequential and 1M uniformly random requests (``--scale 0.25`` runs a quarter). For each it
-prints
+prints, in separate groups:
 
-* in memory: ``DramSystem.run_trace`` on arrays, for the compiled controller loop (when it was
-  built) and the pure-Python loop, which make the same decisions;
-* end to end: what ``npusim dram TRACE`` does (read the text trace, simulate, collect stats),
-  in process, for the text form (hex ``LD`` lines) and the binary ``.npy`` form, with the
-  trace reader's own rate, and the numpy text reader's alone (what runs without the compiled
-  extension);
+* in memory: ``DramSystem.run_trace`` plus ``stats()`` on arrays already built, for the
+  compiled controller loop (when it was built) and the pure-Python loop (``--no-python``
+  skips it), which make the same decisions;
+* end to end in process: what ``npusim dram TRACE`` does after start-up (read the trace,
+  simulate, collect stats), for the text form (hex ``LD`` lines) and the binary ``.npy`` form;
+* end to end as a process: ``python -m npusim dram TRACE`` as a child process, its CPU
+  seconds (interpreter and import start-up included), text and ``.npy``;
+* reading only: the compiled text reader, the numpy text reader (what runs without the
+  compiled extension) on four layouts (hex, decimal with sizes, timed, hand-written with
+  comments and CRLF), and the ``.npy`` loader, in lines per CPU second;
 * with ``--ramulator DIR`` (the ``python/`` directory of a built Ramulator 2.1), Ramulator's
   end-to-end CPU time on the same requests (LPDDR5-6400, FRFCFS-RowHit, addresses re-encoded
-  so that both see the same bank, row and column), and npusim's CLI (``python -m npusim dram``)
-  run the same way, both as child processes, and their ratio.
+  so that both see the same bank, row and column) as a child process, and the ratio.
 
-Rates are per CPU second (the machine is shared, so wall time depends on other load).
+Rates are per CPU second of this process (or of the child), so another job's load changes
+them less than wall time; they still vary by tens of percent on a shared machine.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from npusim.dram import DramParams, DramSystem
 from npusim.dram.controller import KERNEL_AVAILABLE, ChannelController
-from npusim.trace import Trace, read_trace, write_trace
+from npusim.trace import Trace, _parse_compiled, read_trace
+from npusim.trace_binary import write_trace
+from npusim.trace_text import parse_text_bytes
 
 SIZES = {"sequential": 2_000_000, "random": 1_000_000}
 RAMULATOR_SCRIPT = """
@@ -66,6 +73,25 @@ def _text(addr: np.ndarray) -> str:
     return "".join(f"LD {a:#x}\n" for a in addr.tolist())
 
 
+def _layouts(addr: np.ndarray) -> dict[str, bytes]:
+    """The same requests in the text layouts the numpy reader is timed on."""
+    rows = addr.tolist()
+    ops = ["ST" if k % 3 == 0 else "LD" for k in range(len(rows))]
+    return {
+        "hex LD": _text(addr).encode(),
+        "decimal LD/ST with sizes": "".join(
+            f"{o} {a} 32\n" for o, a in zip(ops, rows, strict=True)
+        ).encode(),
+        "timed R/W hex": "".join(
+            f"{k // 2} {o[0].replace('L', 'R').replace('S', 'W')} {a:#x}\n"
+            for k, (o, a) in enumerate(zip(ops, rows, strict=True))
+        ).encode(),
+        "hand-written (comments, CRLF)": (
+            "# requests\r\n" + "".join(f"LD  {a:#x}   # line\r\n" for a in rows)
+        ).encode(),
+    }
+
+
 def _ramulator_text(trace: Trace) -> str:
     """The trace re-encoded for Ramulator's RoBaRaCoCh (MSB->LSB Ro Ba Bg Co, 32 B bursts)."""
     system = DramSystem(DramParams())
@@ -74,15 +100,70 @@ def _ramulator_text(trace: Trace) -> str:
     return _text(addr)
 
 
-def _child_cpu(args: list[str]) -> float:
+def _cpu_s(action: Callable[[], object]) -> float:
+    start = time.process_time()
+    action()
+    return time.process_time() - start
+
+
+def _child_cpu_s(args: list[str]) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(args, check=True, capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
-def _line(label: str, n: int, cpu_s: float, extra: str = "") -> None:
-    print(f"  {label:34s} cpu {cpu_s:7.2f} s  {n / cpu_s / 1e6:6.2f}M req/s{extra}", flush=True)
+def _line(label: str, n: int, cpu_s: float, unit: str = "req", extra: str = "") -> None:
+    rate = n / cpu_s / 1e6
+    print(f"  {label:48s} cpu {cpu_s:6.2f} s  {rate:6.2f}M {unit}/s{extra}", flush=True)
+
+
+def _simulate(trace: Trace) -> float:
+    """Achieved GB/s of a fresh system running ``trace`` (simulate and collect stats)."""
+    system = DramSystem(DramParams())
+    system.run_trace(trace)
+    return system.stats().total.achieved_gbps
+
+
+def _in_memory(trace: Trace, loops: dict[str, bool]) -> None:
+    print(" in memory (run_trace + stats on arrays)")
+    for loop, use_kernel in loops.items():
+        ChannelController.use_kernel = use_kernel
+        start = time.process_time()
+        gbps = _simulate(trace)
+        _line(f"{loop} loop", len(trace), time.process_time() - start, extra=f"  {gbps:.2f} GB/s")
+    ChannelController.use_kernel = KERNEL_AVAILABLE
+
+
+def _end_to_end(paths: dict[str, Path], n: int) -> None:
+    print(" end to end in process (read + simulate + stats)")
+    for label, path in paths.items():
+        _line(f"{label} trace", n, _cpu_s(lambda path=path: _simulate(read_trace(path))))
+    print(" end to end as a process (`python -m npusim dram TRACE`, start-up included)")
+    for label, path in paths.items():
+        cpu_s = _child_cpu_s([sys.executable, "-m", "npusim", "dram", str(path)])
+        _line(f"{label} trace", n, cpu_s)
+
+
+def _readers(trace: Trace, paths: dict[str, Path]) -> None:
+    n = len(trace)
+    print(" reading only (lines per CPU second)")
+    data = paths["text"].read_bytes()
+    if KERNEL_AVAILABLE:
+        _line("compiled text reader, hex LD", n, _cpu_s(lambda: _parse_compiled(data)), "lines")
+    for layout, text in _layouts(trace.addr).items():
+        cpu_s = _cpu_s(lambda text=text: parse_text_bytes(text))
+        _line(f"numpy text reader, {layout}", n, cpu_s, "lines")
+    _line(".npy loader", n, _cpu_s(lambda: read_trace(paths["npy"])), "lines")
+
+
+def _versus_ramulator(trace: Trace, paths: dict[str, Path], ramulator: str, tmp: Path) -> None:
+    ram_path = tmp / "ramulator.trace"
+    ram_path.write_text(_ramulator_text(trace))
+    print(" Ramulator 2.1 as a process, same requests")
+    cli_s = _child_cpu_s([sys.executable, "-m", "npusim", "dram", str(paths["text"])])
+    ram_s = _child_cpu_s([sys.executable, "-c", RAMULATOR_SCRIPT, ramulator, str(ram_path)])
+    _line("Ramulator 2.1", len(trace), ram_s, extra=f"  npusim is {ram_s / cli_s:.1f}x faster")
 
 
 def main() -> None:
@@ -95,47 +176,23 @@ def main() -> None:
     if not args.no_python:
         loops["python"] = False
     if not KERNEL_AVAILABLE:
-        print("compiled loop not built (no C compiler at install): Python loop only")
+        print("compiled extension not built (no C compiler at install): Python loop only")
     tmp = Path(tempfile.mkdtemp(prefix="bench_dram_"))
     for kind, size in SIZES.items():
         n = int(size * args.scale)
         trace = _trace(kind, n)
+        paths = {"text": tmp / f"{kind}.trace", "npy": tmp / f"{kind}.npy"}
+        paths["text"].write_text(_text(trace.addr))
+        write_trace(paths["npy"], trace)
         print(f"{kind}: {n} requests of 32 B, one LPDDR5-6400 channel", flush=True)
-        for loop, use_kernel in loops.items():
-            ChannelController.use_kernel = use_kernel
-            system = DramSystem(DramParams())
-            cpu = time.process_time()
-            system.run_trace(trace)
-            stats = system.stats().total
-            _line(f"in memory, {loop} loop", n, time.process_time() - cpu,
-                  f"  {stats.achieved_gbps:.2f} GB/s of {stats.peak_gbps:.1f}")  # fmt: skip
-        ChannelController.use_kernel = KERNEL_AVAILABLE
-        text_path, npy_path = tmp / f"{kind}.trace", tmp / f"{kind}.npy"
-        text_path.write_text(_text(trace.addr))
-        write_trace(npy_path, trace)
-        os.environ["NPUSIM_PURE_PYTHON"] = "1"  # the reader without the compiled extension
-        cpu = time.process_time()
-        read_trace(text_path)
-        _line("reading only, numpy text reader", n, time.process_time() - cpu)
-        del os.environ["NPUSIM_PURE_PYTHON"]
-        for label, path in (("text", text_path), ("npy", npy_path)):
-            cpu = time.process_time()
-            parsed = read_trace(path)
-            read_s = time.process_time() - cpu
-            DramSystem(DramParams()).run_trace(parsed)
-            system.stats()
-            total_s = time.process_time() - cpu
-            _line(f"end to end, {label} trace", n, total_s,
-                  f"  (reading {n / read_s / 1e6:.1f}M lines/s)")  # fmt: skip
+        _in_memory(trace, loops)
+        _end_to_end(paths, n)
+        _readers(trace, paths)
         if args.ramulator:
-            ram_path = tmp / f"{kind}.ramulator.trace"
-            ram_path.write_text(_ramulator_text(trace))
-            cli_s = _child_cpu([sys.executable, "-m", "npusim", "dram", str(text_path)])
-            _line("end to end, `npusim dram` (process)", n, cli_s)
-            ram_s = _child_cpu([sys.executable, "-c", RAMULATOR_SCRIPT, args.ramulator,
-                                str(ram_path)])  # fmt: skip
-            _line("end to end, Ramulator 2.1 (process)", n, ram_s,
-                  f"  npusim is {ram_s / cli_s:.1f}x faster")  # fmt: skip
+            _versus_ramulator(trace, paths, args.ramulator, tmp)
+    for path in tmp.iterdir():
+        os.unlink(path)
+    tmp.rmdir()
 
 
 if __name__ == "__main__":
