@@ -17,6 +17,7 @@ from npusim.workload.layers import (
     Conv2d,
     Elementwise,
     ElementwiseOp,
+    Embedding,
     Gemm,
     LayerNorm,
     Linear,
@@ -24,6 +25,8 @@ from npusim.workload.layers import (
     Pool2d,
     PoolMode,
     Reshape,
+    RMSNorm,
+    Rope,
     Softmax,
 )
 
@@ -39,6 +42,9 @@ EXAMPLES = [
     LayerNorm("ln", tokens=5, features=768),
     Reshape("flat", 2048),
     Concat("cat", 640),
+    RMSNorm("rms", tokens=5, features=2048),
+    Rope("rope", tokens=3, heads=8, head_dim=64),
+    Embedding("embed", tokens=7, features=2048, vocab=128256),
 ]
 
 
@@ -76,7 +82,7 @@ def test_gemm_layer_counts() -> None:
 
 
 def test_vector_layer_counts_and_ops() -> None:
-    pool, gpool, add, gelu, sm, ln, flat, cat = EXAMPLES[3:]
+    pool, gpool, add, gelu, sm, ln, flat, cat = EXAMPLES[3:11]
     # torchvision ResNet stem max pool: 112 -> 56, 8 comparisons per output
     assert (pool.out_h, pool.out_w) == (56, 56)
     assert pool.vector_ops == 56 * 56 * 64 * 8

@@ -146,8 +146,9 @@ def test_llama_grouped_query_attention_reads_each_kv_head_once() -> None:
     w = load_workload("llama3_2_1b", params={"kv_len": kv_len})
     qk = next(layer for layer in w.layers if layer.name == "l0_qk")
     assert (qk.batch, qk.m, qk.k, qk.n) == (8, 4, 64, kv_len + 1)
-    assert w.inputs["l0_qk"] == ("l0_q",)  # the K cache is a stored operand, read from DRAM
-    assert w.graph.tensors["l0_k"].is_output  # the new K row is appended to the cache
+    # the K cache is a stored operand, read from DRAM; the rotated new K row is appended
+    assert w.inputs["l0_qk"] == ("l0_q_rope",)
+    assert w.graph.tensors["l0_k_rope"].is_output and w.graph.tensors["l0_v"].is_output
     prefill = load_workload("llama3_2_1b", params={"tokens": 128, "kv_len": 0})
     qk = next(layer for layer in prefill.layers if layer.name == "l0_qk")
     assert (qk.m, qk.n) == (4 * 128, 128)

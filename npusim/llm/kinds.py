@@ -5,10 +5,10 @@ The engine reports each layer's DRAM bytes by tensor kind (``weight_read``, ``in
 decoder pass (the Llama workloads, see :mod:`npusim.llm.zoo`) gives them these meanings:
 
 - a matmul has no weights, so its stored operand read from DRAM is the KV cache (``kv_read``);
-- a projection's output no layer of the pass reads, other than the last layer's (the
-  logits), is a new K or V row appended to the cache (``kv_write``); an unread output of
-  any other layer (a prefill's final hidden states, :func:`~.zoo.llama_layers`) is an
-  activation;
+- an output no layer of the pass reads, of a projection or its rotary embedding, other than
+  the last layer's (the logits), is a new K or V row appended to the cache (``kv_write``);
+  an unread output of any other layer (a prefill's final hidden states,
+  :func:`~.zoo.llama_layers`) is an activation;
 - every other ``weight_read`` is a weight (``weights``); layer inputs and outputs that cross
   the DRAM pins, and spills, are ``activations``;
 - quantization scales and zero points of any of them are ``metadata``.
@@ -25,8 +25,9 @@ LLM_KINDS = ("weights", "kv_read", "kv_write", "activations", "metadata")
 """DRAM bytes of a decoder pass by what they carry (module docstring); they add up to the
 DRAM reads plus writes."""
 
-KV_APPEND_TYPES = ("linear",)
-"""Layer types whose unread outputs are KV-cache appends (the K and V projections)."""
+KV_APPEND_TYPES = ("linear", "rope")
+"""Layer types whose unread outputs are KV-cache appends (the V projection, the K projection
+or its rotary embedding)."""
 
 
 def llm_bytes_by_kind(result: RunResult, workload: Workload) -> dict[str, int]:

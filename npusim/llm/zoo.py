@@ -57,12 +57,16 @@ def _block(p: str, x: str, s: LlamaShape) -> list[dict[str, Any]]:
     t, d, group, keys = "tokens", s.d, s.heads // s.kv_heads, "kv_len + tokens"
     rows = f"{group} * tokens"
     return [
-        {"name": f"{p}norm1", "type": "layernorm", "tokens": t, "features": d, "inputs": [x]},
+        {"name": f"{p}norm1", "type": "rmsnorm", "tokens": t, "features": d, "inputs": [x]},
         _linear(f"{p}q", d, s.heads * s.head_dim, t, f"{p}norm1"),
+        {"name": f"{p}q_rope", "type": "rope", "tokens": t, "heads": s.heads,
+         "head_dim": s.head_dim, "inputs": [f"{p}q"]},
         _linear(f"{p}k", d, s.kv_heads * s.head_dim, t, f"{p}norm1"),
+        {"name": f"{p}k_rope", "type": "rope", "tokens": t, "heads": s.kv_heads,
+         "head_dim": s.head_dim, "inputs": [f"{p}k"]},
         _linear(f"{p}v", d, s.kv_heads * s.head_dim, t, f"{p}norm1"),
         {"name": f"{p}qk", "type": "matmul", "batch": s.kv_heads, "m": rows, "k": s.head_dim,
-         "n": keys, "inputs": [f"{p}q"]},
+         "n": keys, "inputs": [f"{p}q_rope"]},
         {"name": f"{p}softmax", "type": "softmax", "batch": s.kv_heads, "rows": rows,
          "length": keys},
         {"name": f"{p}av", "type": "matmul", "batch": s.kv_heads, "m": rows, "k": keys,
@@ -70,7 +74,7 @@ def _block(p: str, x: str, s: LlamaShape) -> list[dict[str, Any]]:
         _linear(f"{p}o", s.heads * s.head_dim, d, t),
         {"name": f"{p}add1", "type": "elementwise", "op": "add", "elements": f"tokens * {d}",
          "inputs": [f"{p}o", x]},
-        {"name": f"{p}norm2", "type": "layernorm", "tokens": t, "features": d},
+        {"name": f"{p}norm2", "type": "rmsnorm", "tokens": t, "features": d},
         _linear(f"{p}gate", d, s.mlp, t),
         _linear(f"{p}up", d, s.mlp, t, f"{p}norm2"),
         {"name": f"{p}silu", "type": "activation", "function": "silu",
@@ -87,13 +91,15 @@ def llama_layers(shape: LlamaShape) -> list[dict[str, Any]]:
     """A Llama-3 decoder pass over ``tokens`` new tokens with ``kv_len`` cached ones, as
     workload layer mappings (parameters :data:`LLAMA_PARAMS`).
 
-    Grouped-query attention as batched matmuls over the KV heads: each KV head's keys and
-    values are read once for its ``heads / kv_heads`` query heads (the query rows of a group
-    are the M rows). The K and V caches (``kv_len + tokens`` rows, the new ones included) are
-    stored operands read from DRAM; the new K and V rows are outputs of the pass (the cache
-    append). RMSNorm is costed as a layernorm, SwiGLU as gate and up projections, SiLU and a
-    multiply; rotary embedding, the embedding gather and the causal mask are not modelled
-    (attention scores every cached position for every new token).
+    The token embedding is a gather of one row per new token (the pass's input). Grouped-query
+    attention as batched matmuls over the KV heads: each KV head's keys and values are read
+    once for its ``heads / kv_heads`` query heads (the query rows of a group are the M rows).
+    Rotary embedding rotates the new queries and keys; the K and V caches (``kv_len + tokens``
+    rows, the new ones included) are stored operands read from DRAM; the new (rotated) K and
+    the new V rows are outputs of the pass (the cache append). RMSNorm and SwiGLU (gate and up
+    projections, SiLU and a multiply) as published. The causal mask is not modelled:
+    attention scores every cached position for every new token (a prefill in chunks,
+    :mod:`npusim.llm.generate`, is causal at chunk granularity).
 
     The final norm and the LM head run on the last ``logits`` positions only (a generation
     needs the next token's logits, not the prompt's). When ``logits < tokens`` (a prefill)
@@ -101,12 +107,13 @@ def llama_layers(shape: LlamaShape) -> list[dict[str, Any]]:
     states) is written there: ``tokens x d`` activations, which is what a runtime that keeps
     only the last rows would also move at most.
     """
-    layers: list[dict[str, Any]] = []
-    x = "input"
+    layers: list[dict[str, Any]] = [{"name": "embed", "type": "embedding", "tokens": "tokens",
+                                     "features": shape.d, "vocab": shape.vocab}]  # fmt: skip
+    x = "embed"
     for i in range(shape.blocks):
         layers += _block(f"l{i}_", x, shape)
         x = f"l{i}_add2"
-    layers.append({"name": "norm", "type": "layernorm", "tokens": "logits",
+    layers.append({"name": "norm", "type": "rmsnorm", "tokens": "logits",
                    "features": shape.d})  # fmt: skip
     layers.append(_linear("lm_head", shape.d, shape.vocab, "logits"))
     return layers

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npusim.errors import WorkloadError
+from npusim.workload.decoder import Embedding, RMSNorm, Rope
 from npusim.workload.shapes import (
     Gemm,
     Pads,
@@ -58,6 +59,7 @@ __all__ = [
     "Conv2d",
     "Elementwise",
     "ElementwiseOp",
+    "Embedding",
     "Gemm",
     "Layer",
     "LayerNorm",
@@ -65,7 +67,9 @@ __all__ = [
     "Matmul",
     "Pool2d",
     "PoolMode",
+    "RMSNorm",
     "Reshape",
+    "Rope",
     "Softmax",
 ]
 
@@ -237,13 +241,16 @@ Layer = (
     | LayerNorm
     | Reshape
     | Concat
+    | RMSNorm
+    | Rope
+    | Embedding
 )
 
 LAYER_TYPES: dict[str, type] = {
     cls.kind: cls
     for cls in (
         Linear, Conv2d, Matmul, Pool2d, Elementwise, Activation, Softmax, LayerNorm, Reshape,
-        Concat,
+        Concat, RMSNorm, Rope, Embedding,
     )
 }  # fmt: skip
 """YAML ``type`` -> layer class."""
