@@ -269,3 +269,35 @@ def test_integer_datapath_is_bit_exact(tmp_path: Path, layer: str, relu: bool, c
         np.testing.assert_array_equal(got[sample], want)
         saturated += int(np.sum((codes == a_spec.qmax) | (codes == a_spec.qmin)))
     assert saturated > 0  # the case exercises saturation of the outputs
+
+
+def test_fp8_with_an_fp16_accumulator_rounds_every_add(tmp_path: Path) -> None:
+    """FP8 weights on FP16 activations, FP16 accumulator (the scenario's default for FP8): a
+    scalar loop rounding each product and each sum to FP16 in K order, then the FP32 bias,
+    then FP16 output rounding, gives the same bits; an FP32 accumulator gives other bits."""
+    from npusim.quant.floatfmt import FLOAT_FORMATS, round_to_format
+    from npusim.quant.spec import Format
+
+    workload = load_workload(write_graph(tmp_path, LINEAR.replace("RELU", "false"),
+                                         {"layer": (6, 11)}, seed=5))  # fmt: skip
+    params = load_parameters(workload)
+    spec, half = spec_for_precision("fp8_e4m3"), spec_for_precision("fp16")
+    fmt, fp16 = FLOAT_FORMATS[Format.FP8_E4M3], FLOAT_FORMATS[Format.FP16]
+    x = np.random.default_rng(6).normal(0, 4, (3, 11)).astype(np.float32)
+    outputs = {}
+    for accumulator in ("fp16", "fp32"):
+        network = QuantizedNetwork(workload, params, {"layer": LayerSpecs(spec, half, accumulator)},
+                                   x)  # fmt: skip
+        outputs[accumulator] = execute(workload, x, network.run_layer)["layer"]
+    a = x.astype(np.float16)
+    w = round_to_format(params["layer"].weight, fmt)[0].astype(np.float16)
+    want = np.zeros((3, 6), np.float32)
+    for i in range(3):
+        for j in range(6):
+            acc = np.float16(0)
+            for k in range(11):
+                acc = np.float16(acc + np.float16(a[i, k] * w[j, k]))
+            want[i, j] = np.float32(acc) + params["layer"].bias[j]
+    want = round_to_format(want, fp16)[0].astype(np.float32)
+    np.testing.assert_array_equal(outputs["fp16"], want)
+    assert not np.array_equal(outputs["fp32"], want)

@@ -11,8 +11,9 @@ returns every tensor it produced. What a layer computes is the ``run_layer`` str
   are both integer (or binary) formats, with per-tensor or per-channel weight scales, runs
   the integer datapath (:mod:`~.intgemm`: integer codes, INT32 accumulation, requantization
   to the output's codes). Any other GEMM (a float format on either side, per-group weight
-  scales) multiplies the operands as stored (rounded to their formats, or dequantized) in
-  float32 with an FP32 accumulator and rounds the result to the activation format. Vector
+  scales) multiplies the operands as stored (rounded to their formats, or dequantized) with
+  the layer's accumulator (FP32, or FP16: every product and add rounded, in K order; FP8's
+  default) and rounds the result to the activation format. Vector
   layers compute in float32 on their stored operands and store the result at the activation
   precision with its own calibrated scale.
 
@@ -169,7 +170,9 @@ class QuantizedNetwork:
             return self._integer_gemm(layer, operands, inputs, output, weights)
         stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
         p = self.params.get(layer.name)
-        y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias)
+        fp16 = self.specs[layer.name].accumulator == "fp16"
+        matmul = ops.fp16_accumulated if fp16 else np.matmul
+        y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias, matmul)
         return output.fake(y)
 
     def _integer_gemm(

@@ -17,7 +17,7 @@ or excludes padded cells from the average (ONNX ``count_include_pad = 0``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -116,12 +116,28 @@ def relu_if(layer: Layer, y: np.ndarray) -> np.ndarray:
     return np.maximum(y, np.float32(0)) if getattr(layer, "relu", False) else y
 
 
+def fp16_accumulated(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``lhs @ rhs`` per group with an FP16 accumulator: operands converted to FP16 (exact for
+    values already rounded to FP8 or FP16), each product and each add rounded to FP16 in K
+    order (:func:`npusim.compute.datapath.float_gemm`); returned as float32."""
+    from npusim.compute.datapath import float_gemm
+
+    halves = [float_gemm(a.astype(np.float16), b.astype(np.float16), "fp16", "fp16")
+              for a, b in zip(lhs, rhs, strict=True)]  # fmt: skip
+    return np.stack(halves).astype(np.float32)
+
+
 def gemm_fp32(
-    layer: Layer, operands: Sequence[np.ndarray], weight: np.ndarray | None, bias: np.ndarray | None
+    layer: Layer,
+    operands: Sequence[np.ndarray],
+    weight: np.ndarray | None,
+    bias: np.ndarray | None,
+    matmul: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.matmul,
 ) -> np.ndarray:
-    """A conv/linear/matmul layer in float32 (bias added, fused ReLU applied)."""
+    """A conv/linear/matmul layer in float32 (bias added, fused ReLU applied); ``matmul`` is the
+    product of ``(G, M, K)`` by ``(G, K, N)`` (default: numpy's, FP32 accumulation)."""
     lhs, rhs = gemm_operands(layer, operands, weight)
-    out = np.matmul(lhs, rhs)
+    out = matmul(lhs, rhs)
     if bias is not None:
         out += bias.reshape(out.shape[0], 1, -1)
     return relu_if(layer, gemm_output(layer, out, operands[0].shape[0]))
