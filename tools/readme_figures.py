@@ -95,6 +95,25 @@ def energy(workload_name: str = "resnet50") -> None:
               f"| {t['dram_read_bytes'] / 2**20:.1f} | {t['cache_hit_rate']:.1%} |")  # fmt: skip
 
 
+def ratios() -> None:
+    """FP32/INT8 and INT8/INT4 time and energy ratios of whole networks, cycle fidelity,
+    default scenario (the issue-14 acceptance table's "after" columns)."""
+    print("| network | FP32/INT8 time | INT8/INT4 time | FP32/INT8 energy | INT8/INT4 energy "
+          "| INT8 energy (mJ): MAC + SRAM + DRAM + static |\n"
+          "| --- | ---: | ---: | ---: | ---: | --- |")  # fmt: skip
+    for name in ("resnet50", "mobilenet_v2", "gpt2_decode"):
+        workload = load_workload(name)
+        t = {p: simulate(load_scenario(precision=p), workload, "cycle").totals()
+             for p in ("fp32", "int8", "int4")}  # fmt: skip
+        time = {p: t[p]["time_s"] for p in t}
+        energy = {p: t[p]["energy_pj"]["total"] for p in t}
+        e8 = t["int8"]["energy_pj"]
+        parts = " + ".join(f"{e8[k] / 1e9:.2f}" for k in ("mac", "sram", "dram", "static"))
+        print(f"| {name} | {time['fp32'] / time['int8']:.2f} | {time['int8'] / time['int4']:.2f} "
+              f"| {energy['fp32'] / energy['int8']:.2f} | {energy['int8'] / energy['int4']:.2f} "
+              f"| {e8['total'] / 1e9:.2f} = {parts} |")  # fmt: skip
+
+
 def granularity() -> None:
     """Layer-wise vs channel-wise scales, and calibration, on synthetic trained-like weights
     (per-channel scales spread about 7x, 0.1 % outliers: npusim.workload.tensors)."""
@@ -279,6 +298,7 @@ TABLES = {
     "decode": decode_block,
     "working_set": working_set,
     "energy": energy,
+    "ratios": ratios,
     "residency": residency,
     "area": area,
     "calibration": calibration,
