@@ -23,6 +23,7 @@ COMMANDS = {
     "run": ("run", "simulate a workload on a hardware scenario"),
     "generate": ("generate", "LLM generation: prefill, decode N tokens; TTFT, tokens/s, J/token"),
     "sweep": ("sweep", "run a sweep of a scenario over axes (precision, any key) in parallel"),
+    "search": ("search", "find per-layer bit-widths minimizing cost within an accuracy budget"),
     "results": ("results", "export a sweep's results: one flat row per point (axes + totals)"),
     "plot": ("plot", "plot a sweep's results and write its HTML report"),
     "list": ("listing", "list bundled scenarios, workloads and sweeps"),

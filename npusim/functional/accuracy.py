@@ -64,10 +64,13 @@ def evaluate(
     dataset: Dataset,
     specs: Mapping[str, LayerSpecs],
     params: Mapping[str, LayerParams] | None = None,
+    on_calibration: bool = False,
 ) -> AccuracyResult:
     """Calibrate on ``dataset``'s calibration split, then run the float32 and the quantized
-    network on its test split. ``specs``: every computing layer's specs; ``params``: the
-    trained parameters (default: :func:`~.params.load_parameters`). Raises
+    network on its test split (``on_calibration``: on the calibration split instead, for
+    decisions such as a precision search that must not look at test data). ``specs``: every
+    computing layer's specs; ``params``: the trained parameters (default:
+    :func:`~.params.load_parameters`). Raises
     :class:`~.dataset.DatasetError` when the dataset does not fit the network and
     :class:`~.params.FunctionalError` when the network cannot run functionally."""
     params = load_parameters(workload) if params is None else params
@@ -81,6 +84,8 @@ def evaluate(
     noise = dict.fromkeys(names, 0.0)
     predicted, predicted_fp32 = [], []
     test_inputs, labels = dataset.test()
+    if on_calibration:
+        test_inputs, labels = dataset.calibration(), dataset.labels[: dataset.calibration_samples]
     for chunk in batches(test_inputs):
         exact = execute(workload, chunk, reference)
         quantized = execute(workload, chunk, network.run_layer)
@@ -96,7 +101,7 @@ def evaluate(
         top1=float(np.mean(guess == labels)),
         top1_fp32=float(np.mean(guess_fp32 == labels)),
         agreement_with_fp32=float(np.mean(guess == guess_fp32)),
-        test_samples=dataset.test_samples,
+        test_samples=labels.size,
         calibration_samples=dataset.calibration_samples,
         layer_sqnr_db={name: sqnr_db(signal[name], noise[name]) for name in names},
     )
