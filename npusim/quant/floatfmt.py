@@ -51,7 +51,7 @@ FLOAT_FORMATS: dict[Format, FloatFormat] = {
     Format.FP8_E5M2: FloatFormat(5, 2, 57344.0),
 }
 
-_CODE_DTYPES = {8: np.uint8, 16: np.uint16, 32: np.uint32}
+_CODE_DTYPES = {4: np.uint8, 6: np.uint8, 8: np.uint8, 16: np.uint16, 32: np.uint32}
 
 
 def round_to_format(x: np.ndarray, fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
