@@ -125,3 +125,30 @@ def test_layer_energy_and_array_area_show_the_int8_fp32_gap() -> None:
     overridden = ArrayParams(mac_energy_pj={"int8": 1.0}, mac_area_um2={"int8": 1000.0})
     assert MacArray(overridden).mac_energy_pj("int8") == 1.0
     assert array_area_mm2(overridden, "int8") == pytest.approx(1.024)
+
+
+def test_block_scaled_mac_by_hand() -> None:
+    from npusim.compute.energy import block_scaled_mac_cost
+
+    cell = (0.9 - (0.03 + 0.084375 + 0.075)) / 270  # the FP32 add's shifter cell, pJ
+    per_block = (0.03 + 0.02 / 8 + 0.9) / 32  # E8M0 scales add (9 b) + FP32 accumulate
+    # MXINT8: 8 x 8 multiply, exact 21-bit block sum (16 + log2 32), no exponents
+    assert block_scaled_mac_cost(0, 8).energy_pj == pytest.approx(
+        0.2 + (0.05 + 5 / 16 * 0.05) + per_block
+    )
+    # MXFP4 E2M1: 2 x 2 multiply, 3-bit exponent add, span 2 * 3 = 6, sum 4 + 6 + 5 = 15 bits,
+    # shifter 15 x 3 cells
+    assert block_scaled_mac_cost(2, 2).energy_pj == pytest.approx(
+        0.2 * 4 / 64 + 0.03 * 3 / 8 + 15 * 3 * cell + (0.03 + 7 / 8 * 0.02) + per_block
+    )
+    # element width orders the MX formats (OCP MX v1.0 element formats, npusim.quant.mx)
+    from npusim.quant.mx import MX_FORMATS
+
+    def cost(name: str) -> float:
+        element = MX_FORMATS[name].element
+        if element is None:
+            return block_scaled_mac_cost(0, 8).energy_pj
+        return block_scaled_mac_cost(element.exponent_bits, element.mantissa_bits + 1).energy_pj
+
+    assert cost("mxfp4_e2m1") < cost("mxint8") < cost("mxfp6_e3m2") < cost("mxfp8_e4m3")
+    assert cost("mxint8") == pytest.approx(mac_energy_pj("int8"), rel=0.05)
