@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -100,94 +100,117 @@ def _ramulator_text(trace: Trace) -> str:
     return _text(addr)
 
 
-def _cpu_s(action: Callable[[], object]) -> float:
+def _measure(action: str, path: str) -> float:
+    """CPU seconds of one ``action`` on the trace file ``path``, in this (fresh) process."""
+    if action in ("compiled loop", "python loop"):
+        trace = read_trace(path)  # arrays in memory before the clock starts
+        ChannelController.use_kernel = action == "compiled loop"
     start = time.process_time()
-    action()
+    if action in ("compiled loop", "python loop", "end to end"):
+        system = DramSystem(DramParams())
+        system.run_trace(trace if action != "end to end" else read_trace(path))
+        system.stats()
+    elif action == "compiled reader":
+        _parse_compiled(Path(path).read_bytes())
+    elif action == "numpy reader":
+        parse_text_bytes(Path(path).read_bytes())
+    else:
+        read_trace(path)
     return time.process_time() - start
 
 
-def _child_cpu_s(args: list[str]) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(args, check=True, capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+def _median_cpu_s(action: str, path: Path, repeat: int) -> float:
+    """Median over ``repeat`` fresh child processes: each starts with the cold memory the
+    CLI starts with (a second run in one process reuses the first one's pages and looks
+    up to twice as fast)."""
+    runs = []
+    for _ in range(repeat):
+        args = [sys.executable, __file__, "--measure", action, str(path)]
+        done = subprocess.run(args, check=True, capture_output=True, text=True)
+        runs.append(float(done.stdout))
+    return statistics.median(runs)
+
+
+def _child_cpu_s(args: list[str], repeat: int) -> float:
+    """Median CPU seconds of ``args`` run as a child process ``repeat`` times."""
+    runs = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(args, check=True, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime))
+    return statistics.median(runs)
 
 
 def _line(label: str, n: int, cpu_s: float, unit: str = "req", extra: str = "") -> None:
     rate = n / cpu_s / 1e6
-    print(f"  {label:48s} cpu {cpu_s:6.2f} s  {rate:6.2f}M {unit}/s{extra}", flush=True)
+    print(f"  {label:48s} cpu {cpu_s:6.3f} s  {rate:6.2f}M {unit}/s{extra}", flush=True)
 
 
-def _simulate(trace: Trace) -> float:
-    """Achieved GB/s of a fresh system running ``trace`` (simulate and collect stats)."""
-    system = DramSystem(DramParams())
-    system.run_trace(trace)
-    return system.stats().total.achieved_gbps
-
-
-def _in_memory(trace: Trace, loops: dict[str, bool]) -> None:
-    print(" in memory (run_trace + stats on arrays)")
-    for loop, use_kernel in loops.items():
-        ChannelController.use_kernel = use_kernel
-        start = time.process_time()
-        gbps = _simulate(trace)
-        _line(f"{loop} loop", len(trace), time.process_time() - start, extra=f"  {gbps:.2f} GB/s")
-    ChannelController.use_kernel = KERNEL_AVAILABLE
-
-
-def _end_to_end(paths: dict[str, Path], n: int) -> None:
-    print(" end to end in process (read + simulate + stats)")
-    for label, path in paths.items():
-        _line(f"{label} trace", n, _cpu_s(lambda path=path: _simulate(read_trace(path))))
+def _rows(paths: dict[str, Path], n: int, args: argparse.Namespace) -> None:
+    loops = ["compiled loop"] if KERNEL_AVAILABLE else []
+    loops += [] if args.no_python else ["python loop"]
+    print(" in memory (run_trace + stats on arrays already built)")
+    for loop in loops:
+        _line(loop, n, _median_cpu_s(loop, paths["npy"], 1 if "python" in loop else args.repeat))
+    print(" end to end in process (read + simulate + stats; no interpreter start-up)")
+    for form in ("text", "npy"):
+        _line(f"{form} trace", n, _median_cpu_s("end to end", paths[form], args.repeat))
     print(" end to end as a process (`python -m npusim dram TRACE`, start-up included)")
-    for label, path in paths.items():
-        cpu_s = _child_cpu_s([sys.executable, "-m", "npusim", "dram", str(path)])
-        _line(f"{label} trace", n, cpu_s)
-
-
-def _readers(trace: Trace, paths: dict[str, Path]) -> None:
-    n = len(trace)
+    for form in ("text", "npy"):
+        command = [sys.executable, "-m", "npusim", "dram", str(paths[form])]
+        _line(f"{form} trace", n, _child_cpu_s(command, args.repeat))
     print(" reading only (lines per CPU second)")
-    data = paths["text"].read_bytes()
     if KERNEL_AVAILABLE:
-        _line("compiled text reader, hex LD", n, _cpu_s(lambda: _parse_compiled(data)), "lines")
-    for layout, text in _layouts(trace.addr).items():
-        cpu_s = _cpu_s(lambda text=text: parse_text_bytes(text))
-        _line(f"numpy text reader, {layout}", n, cpu_s, "lines")
-    _line(".npy loader", n, _cpu_s(lambda: read_trace(paths["npy"])), "lines")
+        cpu_s = _median_cpu_s("compiled reader", paths["text"], args.repeat)
+        _line("compiled text reader, hex LD", n, cpu_s, "lines")
+    for layout, path in paths.items():
+        if layout not in ("text", "npy"):
+            cpu_s = _median_cpu_s("numpy reader", path, args.repeat)
+            _line(f"numpy text reader, {layout}", n, cpu_s, "lines")
+    _line(".npy loader", n, _median_cpu_s("read", paths["npy"], args.repeat), "lines")
 
 
 def _versus_ramulator(trace: Trace, paths: dict[str, Path], ramulator: str, tmp: Path) -> None:
     ram_path = tmp / "ramulator.trace"
     ram_path.write_text(_ramulator_text(trace))
     print(" Ramulator 2.1 as a process, same requests")
-    cli_s = _child_cpu_s([sys.executable, "-m", "npusim", "dram", str(paths["text"])])
-    ram_s = _child_cpu_s([sys.executable, "-c", RAMULATOR_SCRIPT, ramulator, str(ram_path)])
+    cli_s = _child_cpu_s([sys.executable, "-m", "npusim", "dram", str(paths["text"])], 1)
+    ram_s = _child_cpu_s([sys.executable, "-c", RAMULATOR_SCRIPT, ramulator, str(ram_path)], 1)
     _line("Ramulator 2.1", len(trace), ram_s, extra=f"  npusim is {ram_s / cli_s:.1f}x faster")
+
+
+def _files(trace: Trace, kind: str, tmp: Path) -> dict[str, Path]:
+    """The trace written as text (hex LD), .npy and each numpy-reader layout."""
+    paths = {"text": tmp / f"{kind}.trace", "npy": tmp / f"{kind}.npy"}
+    paths["text"].write_text(_text(trace.addr))
+    write_trace(paths["npy"], trace)
+    for index, (layout, data) in enumerate(_layouts(trace.addr).items()):
+        paths[layout] = tmp / f"{kind}.layout{index}.trace"
+        paths[layout].write_bytes(data)
+    return paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the sizes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--ramulator", metavar="DIR", help="Ramulator 2.1's python/ directory")
     parser.add_argument("--no-python", action="store_true", help="skip the pure-Python loop")
+    parser.add_argument("--measure", nargs=2, metavar=("ACTION", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    loops = {"compiled": True} if KERNEL_AVAILABLE else {}
-    if not args.no_python:
-        loops["python"] = False
+    if args.measure:  # a child of the run below: one figure, printed
+        print(_measure(*args.measure))
+        return
     if not KERNEL_AVAILABLE:
         print("compiled extension not built (no C compiler at install): Python loop only")
     tmp = Path(tempfile.mkdtemp(prefix="bench_dram_"))
     for kind, size in SIZES.items():
         n = int(size * args.scale)
         trace = _trace(kind, n)
-        paths = {"text": tmp / f"{kind}.trace", "npy": tmp / f"{kind}.npy"}
-        paths["text"].write_text(_text(trace.addr))
-        write_trace(paths["npy"], trace)
+        paths = _files(trace, kind, tmp)
         print(f"{kind}: {n} requests of 32 B, one LPDDR5-6400 channel", flush=True)
-        _in_memory(trace, loops)
-        _end_to_end(paths, n)
-        _readers(trace, paths)
+        _rows(paths, n, args)
         if args.ramulator:
             _versus_ramulator(trace, paths, args.ramulator, tmp)
     for path in tmp.iterdir():

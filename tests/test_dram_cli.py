@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,21 @@ def test_subprocess_run(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"]["bytes_written"] == 32
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "0"), ("1", "1")])
+def test_the_dram_command_turns_numpy_huge_page_advice_off_unless_told(
+    given: str | None, expected: str
+) -> None:
+    """Set before NumPy is imported (small pages avoid kernel compaction stalls); an explicit
+    setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    code = (
+        "import os, sys, npusim.cli; assert 'numpy' not in sys.modules; import npusim.cli.dram; "
+        "print(os.environ['NUMPY_MADVISE_HUGEPAGE'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import asdict
+
+# NumPy asks the kernel to back each array of 4 MiB or more with transparent huge pages. Where
+# the kernel compacts memory for that advice (THP defrag "madvise", as on this project's
+# machines), about one run in three of a 2M-request trace spent 0.3-0.45 s more in the kernel
+# (0.55 -> 0.95 CPU s); with small pages the same run pays 0.04 s more for page faults, every
+# time: median 0.61 instead of 0.69 CPU s and no slow runs (21 runs each, load 3). NumPy reads
+# this when it is first imported, which the CLI does only after choosing this command; an
+# explicit setting wins.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 from npusim.dram import (
     BANK_ARCHS,
