@@ -36,9 +36,15 @@ def load_parameters(workload: Workload) -> dict[str, LayerParams]:
     """Parameters of every layer with stored weights, by layer name.
 
     Raises :class:`FunctionalError` when a weighted layer has no real weights (synthetic
-    weights would make accuracy meaningless) and
+    weights would make accuracy meaningless) or the workload is an ONNX import, and
     :class:`~npusim.workload.tensorfile.TensorFileError` for a malformed file.
     """
+    if workload.source.lower().endswith(".onnx"):
+        raise FunctionalError(
+            f"{workload.source}: ONNX models do not run functionally yet (the import keeps "
+            "conv/linear weights, not their biases or folded BatchNorm shifts); export the "
+            "weights and biases to a workload YAML with `tensors: model.npz`"
+        )
     params: dict[str, LayerParams] = {}
     for layer in workload.layers:
         gemm = layer.gemm()
