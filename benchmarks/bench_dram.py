@@ -18,8 +18,11 @@ prints, in separate groups:
   end-to-end CPU time on the same requests (LPDDR5-6400, FRFCFS-RowHit, addresses re-encoded
   so that both see the same bank, row and column) as a child process, and the ratio.
 
-Rates are per CPU second of this process (or of the child), so another job's load changes
-them less than wall time; they still vary by tens of percent on a shared machine.
+Every figure is the median of ``--repeat`` runs (the pure-Python loop: one), each in a
+fresh child process (a second run in one process reuses the first one's pages and looks up
+to twice as fast), with NumPy's huge-page advice off as ``npusim dram`` sets it. Rates are
+per CPU second of the child, so another job's load changes them less than wall time; they
+still vary by tens of percent on a shared machine.
 """
 
 from __future__ import annotations
@@ -124,9 +127,10 @@ def _median_cpu_s(action: str, path: Path, repeat: int) -> float:
     CLI starts with (a second run in one process reuses the first one's pages and looks
     up to twice as fast)."""
     runs = []
+    env = {"NUMPY_MADVISE_HUGEPAGE": "0", **os.environ}  # as `npusim dram` runs (cli/dram.py)
     for _ in range(repeat):
         args = [sys.executable, __file__, "--measure", action, str(path)]
-        done = subprocess.run(args, check=True, capture_output=True, text=True)
+        done = subprocess.run(args, check=True, capture_output=True, text=True, env=env)
         runs.append(float(done.stdout))
     return statistics.median(runs)
 
