@@ -22,7 +22,7 @@ import numpy as np
 
 from npusim.trace import MAX_REQUEST_BYTES, MAX_VALUE, Trace
 
-CHUNK_BYTES = 1 << 22  # whole lines of about 4 MiB at a time: the index arrays stay small
+CHUNK_BYTES = 1 << 19  # whole lines of about 512 KiB at a time: the arrays stay in cache
 MAX_DIGITS = 16  # two 8-byte words; longer numbers (leading zeros) go to the line parser
 _PAD_BYTES = 16  # spaces before the data, so that the two words before any token exist
 _ALLOWED = bytes([9, 10, 13, *range(32, 127)])  # tab, LF, CR and printable ASCII
