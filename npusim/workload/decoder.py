@@ -15,27 +15,18 @@ GEMM, no MACs, no stored weights); op counts per element:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from npusim.errors import WorkloadError
 from npusim.workload.shapes import check_positive
+from npusim.workload.vector import RowNorm, _VectorLayer
 
 RMSNORM_OPS_PER_ELEMENT = 4
 ROPE_OPS_PER_ELEMENT = 3
 
 
-class _DecoderVectorLayer:
-    """No GEMM, no MACs, no weights; input and output of the same size."""
-
-    def gemm(self) -> None:
-        return None
-
-    @property
-    def macs(self) -> int:
-        return 0
-
-    @property
-    def weight_elements(self) -> int:
-        return 0
+class _SameSize(_VectorLayer):
+    """A vector layer whose output is as large as its input."""
 
     @property
     def output_elements(self) -> int:
@@ -43,30 +34,15 @@ class _DecoderVectorLayer:
 
 
 @dataclass(frozen=True)
-class RMSNorm(_DecoderVectorLayer):
+class RMSNorm(RowNorm):
     """RMS normalization of ``batch x tokens`` vectors of ``features`` elements."""
 
-    name: str
-    tokens: int
-    features: int
-    batch: int = 1
-
     kind = "rmsnorm"
-
-    def __post_init__(self) -> None:
-        check_positive(self.name, tokens=self.tokens, features=self.features, batch=self.batch)
-
-    @property
-    def input_elements(self) -> int:
-        return self.batch * self.tokens * self.features
-
-    @property
-    def vector_ops(self) -> int:
-        return RMSNORM_OPS_PER_ELEMENT * self.output_elements
+    ops_per_element: ClassVar[int] = RMSNORM_OPS_PER_ELEMENT
 
 
 @dataclass(frozen=True)
-class Rope(_DecoderVectorLayer):
+class Rope(_SameSize):
     """Rotary position embedding of ``batch x tokens`` rows of ``heads`` heads of
     ``head_dim`` (even: the dimensions rotate in pairs)."""
 
@@ -95,7 +71,7 @@ class Rope(_DecoderVectorLayer):
 
 
 @dataclass(frozen=True)
-class Embedding(_DecoderVectorLayer):
+class Embedding(_SameSize):
     """Token-embedding lookup: ``batch x tokens`` rows of ``features`` gathered from a
     ``vocab x features`` table (see the module docstring for what moves)."""
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 from npusim.errors import WorkloadError
 from npusim.workload.shapes import (
@@ -275,15 +276,17 @@ class Softmax(_VectorLayer):
 
 
 @dataclass(frozen=True)
-class LayerNorm(_VectorLayer):
-    """Layer normalization of ``batch x tokens`` vectors of ``features`` elements."""
+class RowNorm(_VectorLayer):
+    """A normalization of ``batch x tokens`` vectors of ``features`` elements, costing
+    ``ops_per_element`` vector ops per element (layernorm here, rmsnorm in
+    :mod:`~.decoder`)."""
 
     name: str
     tokens: int
     features: int
     batch: int = 1
 
-    kind = "layernorm"
+    ops_per_element: ClassVar[int] = LAYERNORM_OPS_PER_ELEMENT
 
     def __post_init__(self) -> None:
         check_positive(self.name, tokens=self.tokens, features=self.features, batch=self.batch)
@@ -298,7 +301,15 @@ class LayerNorm(_VectorLayer):
 
     @property
     def vector_ops(self) -> int:
-        return LAYERNORM_OPS_PER_ELEMENT * self.output_elements
+        return self.ops_per_element * self.output_elements
+
+
+@dataclass(frozen=True)
+class LayerNorm(RowNorm):
+    """Layer normalization of ``batch x tokens`` vectors of ``features`` elements."""
+
+    kind = "layernorm"
+    ops_per_element: ClassVar[int] = LAYERNORM_OPS_PER_ELEMENT
 
 
 @dataclass(frozen=True)
