@@ -68,13 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULT_SAMPLES,
         metavar="S",
-        help=f"decode steps simulated, spread over the run and interpolated "
-        f"between (default {DEFAULT_SAMPLES})",
+        help=f"decode steps (and alike prefill chunks) simulated, spread over the run and "
+        f"interpolated between (default {DEFAULT_SAMPLES})",
     )
     p.add_argument(
         "--every-step",
         action="store_true",
-        help="simulate every decode step (exact, N simulations)",
+        help="simulate every decode step and prefill chunk (exact)",
     )
     p.add_argument("--precision", "-p", help="set weights and activations (int8, fp16, ...)")
     p.add_argument(
