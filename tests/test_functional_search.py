@@ -47,6 +47,12 @@ def test_every_step_keeps_the_budget_and_lowers_the_cost(found) -> None:
     costs = [result.rows["int8"].cost] + [s.cost for s in result.steps]
     assert all(b < a for a, b in itertools.pairwise(costs))
     assert result.rows["mixed"].cost < result.rows["int8"].cost
+    lowered = {(s.layer, s.operand) for s in result.sensitivity}
+    assert len(result.sensitivity) == 8 and len(lowered) == 8  # 3 weights, 5 activations
+    first = result.steps[0]
+    assert (first.layer, first.operand, first.precision, first.top1, first.cost) in {
+        (s.layer, s.operand, s.precision, s.top1, s.cost) for s in result.sensitivity
+    }
     # regression pin (analytic energy): INT4 weights of conv2 and fc, INT4 activations of
     # conv1 and pool1 (conv1's INT8 weights are 72 bytes: lowering them saves least)
     expected = {"conv1": {"activations": "int4"}, "pool1": {"activations": "int4"},

@@ -66,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
     result = search(
         args.scenario, workload, args.accuracy, args.objective, args.budget, args.fidelity
     )
+    sensitivity = [
+        [s.layer, s.operand, s.precision, f"{100 * s.top1:.1f}", f"{s.cost:.4g}"]
+        for s in result.sensitivity
+    ]
+    print("sensitivity: each operand lowered alone from uniform INT8 (calibration split)")
+    print(format_table(["layer", "operand", "to", "top-1 %", args.objective], sensitivity))
+    print("\nsteps taken:")
     steps = [
         [s.layer, s.operand, s.precision, f"{100 * s.top1:.1f}", f"{s.cost:.4g}"]
         for s in result.steps

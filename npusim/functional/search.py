@@ -73,8 +73,9 @@ class Step:
 @dataclass(frozen=True)
 class SearchResult:
     """The assignment found (layer -> {operand: precision}, INT8 operands left out), the
-    steps, the number of distinct evaluations, and ``rows``: label -> test-split top-1 and run
-    totals for the assignment (``mixed``), uniform ``int8`` and uniform ``int4``."""
+    steps, the number of distinct evaluations, ``rows``: label -> test-split top-1 and run
+    totals for the assignment (``mixed``), uniform ``int8`` and uniform ``int4``, and
+    ``sensitivity``: each operand lowered alone from uniform INT8 (calibration split)."""
 
     objective: str
     budget_points: float
@@ -84,6 +85,7 @@ class SearchResult:
     evaluations: int
     top1_fp32: float
     rows: Mapping[str, Evaluation]
+    sensitivity: tuple[Step, ...] = ()
 
     @property
     def points_below_fp32(self) -> float:
@@ -171,6 +173,7 @@ def search(
     state = dict.fromkeys(run.operands(), LADDER[0])
     current = run.evaluate(())
     steps: list[Step] = []
+    sensitivity: list[Step] = []
     while True:
         best: tuple[float, tuple[str, str], Evaluation] | None = None
         for where in state:
@@ -178,6 +181,9 @@ def search(
             if trial is None:
                 continue
             result = run.evaluate(trial)
+            if not steps:
+                lowered = LADDER[LADDER.index(state[where]) + 1]
+                sensitivity.append(Step(*where, lowered, result.top1, result.cost))
             saving = current.cost - result.cost
             if result.top1 < floor - 1e-12 or saving <= 0:
                 continue
@@ -199,7 +205,7 @@ def search(
             for label, a in (("mixed", final), ("int8", ()), ("int4", int4))}  # fmt: skip
     test_fp32 = evaluate(workload, run.dataset, _fp32_specs(base, workload), run.params)
     return SearchResult(objective, budget_points, fidelity, assignment, tuple(steps),
-                        len(run.cache), test_fp32.top1_fp32, rows)  # fmt: skip
+                        len(run.cache), test_fp32.top1_fp32, rows, tuple(sensitivity))  # fmt: skip
 
 
 def _fp32_specs(base: str | None, workload: Workload) -> Mapping[str, Any]:
