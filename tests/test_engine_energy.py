@@ -34,3 +34,40 @@ def test_more_banks_cost_less_per_access() -> None:
     many = load_scenario(overrides=["sram.banks=64"])
     assert sram_energy_pj(few, 64, 0) == pytest.approx(_bank_access_pj(1024 * KIB, 512))
     assert sram_energy_pj(many, 64, 0) == pytest.approx(_bank_access_pj(64 * KIB, 512))
+
+
+def test_vector_ops_cost_one_mac_at_the_vector_precision() -> None:
+    from npusim.engine.plan import plan_layer
+    from npusim.workload import load_workload
+
+    layer = next(
+        lay for lay in load_workload("gpt2_decode").layers if lay.gemm() is None and lay.vector_ops
+    )
+    default = plan_layer(layer, load_scenario())  # INT8 activations: an INT8 MAC, 0.3 pJ
+    assert default.op_energy_pj == pytest.approx(layer.vector_ops * 0.3)
+    fp16 = plan_layer(layer, load_scenario(overrides=["vector.precision=fp16"]))
+    assert fp16.op_energy_pj == pytest.approx(layer.vector_ops * (1.1 + 0.9))  # Horowitz
+
+
+def test_only_integer_outputs_are_requantized() -> None:
+    from npusim.engine.plan import plan_layer
+    from npusim.workload import Linear
+
+    fc = Linear("fc", in_features=64, out_features=48, tokens=5)
+    int8 = plan_layer(fc, load_scenario(precision="int8"))
+    w4a16 = load_scenario(overrides=["precision.weights=int4", "precision.activations=fp16",
+                                     "precision.accumulator=fp32"])  # fmt: skip
+    mixed = plan_layer(fc, w4a16)  # an FP16 MAC with float outputs: nothing to requantize
+    t8, tm = int8.timing, mixed.timing
+    assert t8 is not None and tm is not None
+    assert int8.op_energy_pj - t8.mac_energy_pj - t8.register_energy_pj == pytest.approx(
+        5 * 48 * (0.2 * 16 + 0.1)
+    )
+    assert mixed.op_energy_pj == pytest.approx(tm.mac_energy_pj + tm.register_energy_pj)
+
+
+def test_vector_precision_must_be_a_float_format() -> None:
+    from npusim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"vector\.precision.*fp32"):
+        load_scenario(overrides=["vector.precision=int8"])

@@ -215,3 +215,17 @@ def block_scaled_mac_cost(
         f"block-scaled MAC e{e} s{s}, {block}-element blocks, exact {width}-bit block sum "
         f"({HOROWITZ} parts); node: {node.source}",
     )
+
+
+def requantize_cost(node: NodeScaling = NODE_45NM) -> OpCost:
+    """Requantizing one integer accumulator to the output's integer format.
+
+    Jacob et al., "Quantization and Training of Neural Networks for Efficient
+    Integer-Arithmetic-Only Inference" (CVPR 2018), section 2.2: the real multiplier ``M`` is
+    a 32-bit fixed-point ``M0`` and a right shift, so each output costs a 32 x 32-bit integer
+    multiply (the rounding shift is wiring) and a 32-bit add of the zero point:
+    ``int_multiply(32, 32) + int_add(32)`` = 3.2 + 0.1 pJ at 45 nm.
+    """
+    cost = int_multiply(32, 32) + int_add(32)
+    source = f"requantize (Jacob et al. 2018): {cost.source}; node: {node.source}"
+    return OpCost(cost.energy_pj * node.energy_factor, cost.area_um2 * node.area_factor, source)

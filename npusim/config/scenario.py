@@ -105,9 +105,11 @@ class QuantConfig:
 
 @dataclass(frozen=True)
 class VectorConfig:
-    """The vector unit for memory-bound element-wise work."""
+    """The vector unit for memory-bound element-wise work; ``precision`` is the format its
+    ops are costed in (None: the activations')."""
 
     lanes: int
+    precision: str | None = None
 
 
 @dataclass(frozen=True)

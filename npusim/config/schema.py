@@ -140,6 +140,9 @@ ARRAY: Section = {
 VECTOR: Section = {
     "lanes": _int(64, "elements per cycle of the vector unit (pooling, softmax, norms)",
                   maximum=65536),
+    "precision": Field("choice", None, "format the vector unit's ops are costed in (softmax, "
+                       "norms, GELU in FP16 or FP32); null: the activations'",
+                       choices=("fp32", "fp16", "bf16"), nullable=True),
 }  # fmt: skip
 
 _PRECISION_KEYS: Section = {

@@ -16,11 +16,12 @@ import math
 from dataclasses import dataclass, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
+from npusim.compute.energy import requantize_cost
 from npusim.config import Scenario
 from npusim.engine.energy import accumulator_energy_pj
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
 from npusim.errors import CapacityError
-from npusim.precision import PRECISIONS
+from npusim.precision import PRECISIONS, Kind
 from npusim.quant import QuantSpec, StorageBytes, spec_for_precision, storage_bytes
 from npusim.workload import Gemm, Layer
 from npusim.workload.graph import operand_elements
@@ -208,12 +209,23 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
             layer.name, gemm.m, gemm.k, gemm.n, bits, sizes, capacity,
             min_tile=max(scenario.array.rows, scenario.array.cols),
         )  # fmt: skip
+    array_pj = (timing.mac_energy_pj + timing.register_energy_pj
+                + accumulator_energy_pj(scenario, timing)
+                + _requantize_pj(gemm.output_elements, mac, scenario))  # fmt: skip
     return LayerPlan(
-        layer, inputs, weights, outputs, mac, timing.compute_cycles,
-        timing.mac_energy_pj + timing.register_energy_pj + accumulator_energy_pj(scenario, timing),
+        layer, inputs, weights, outputs, mac, timing.compute_cycles, array_pj,
         _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
         group_bundle=bundle,
     )  # fmt: skip
+
+
+def _requantize_pj(outputs: int, mac: str, scenario: Scenario) -> float:
+    """Integer accumulators stored as integer activations are requantized at the array's
+    edge, one :func:`npusim.compute.energy.requantize_cost` per output element."""
+    stored = PRECISIONS[scenario.precision.activations]
+    if PRECISIONS[mac].is_float or stored.kind is not Kind.INT:
+        return 0.0
+    return outputs * requantize_cost(scenario.array.node).energy_pj
 
 
 MIN_GROUP_STEPS = 8  # bundles small enough that loads and compute still overlap
@@ -248,8 +260,8 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
     per_chunk = VECTOR_CHUNK_BYTES * layer.input_elements // max(inputs.total, 1)
     chunk = max(1, min(layer.input_elements, fit, max(per_chunk, 1)))
     ops = layer.vector_ops
-    activations = scenario.precision.activations
-    op_pj = mac_energy_pj(activations, scenario.array.mac_energy_pj, node=scenario.array.node)
+    op_precision = scenario.vector.precision or scenario.precision.activations
+    op_pj = mac_energy_pj(op_precision, scenario.array.mac_energy_pj, node=scenario.array.node)
     return LayerPlan(
         layer, inputs, NO_BYTES, outputs, scenario.precision.mac,
         compute_cycles=-(-ops // scenario.vector.lanes),
