@@ -152,3 +152,18 @@ def test_block_scaled_mac_by_hand() -> None:
 
     assert cost("mxfp4_e2m1") < cost("mxint8") < cost("mxfp6_e3m2") < cost("mxfp8_e4m3")
     assert cost("mxint8") == pytest.approx(mac_energy_pj("int8"), rel=0.05)
+
+
+def test_nvfp4_mac_multiplies_its_e4m3_block_scales() -> None:
+    from npusim.compute.arith import float_multiply
+    from npusim.compute.energy import block_scaled_mac_cost
+
+    mx = block_scaled_mac_cost(2, 2, block=16)
+    nv = block_scaled_mac_cost(2, 2, block=16, e4m3_scales=True)
+    # only the per-block scale term differs: an E4M3 multiply instead of a 9-bit add, / 16
+    e8m0_add = 0.03 + 0.02 / 8
+    assert nv.energy_pj - mx.energy_pj == pytest.approx(
+        (float_multiply(4, 4).energy_pj - e8m0_add) / 16
+    )
+    # 16-element blocks share their per-block terms over half as many MACs as MX's 32
+    assert block_scaled_mac_cost(2, 2, block=32).energy_pj < mx.energy_pj

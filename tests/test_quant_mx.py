@@ -79,3 +79,31 @@ def test_unknown_format_and_empty_tensor() -> None:
         mx_quantize(np.ones(4, np.float32), "mxfp5")
     with pytest.raises(QuantizationError, match="empty"):
         mx_quantize(np.ones(0, np.float32), "mxint8")
+
+
+def test_nvfp4_blocks_by_hand() -> None:
+    from npusim.quant.mx import nvfp4_quantize
+
+    # amax 2688 = 6 * 448: tensor scale g = 1. Block 0: scale e4m3(2688 / 6) = 448; 1/448 -> 0,
+    # -300/448 = -0.67 -> -0.5 (E2M1 0.5 is nearer than 1), 0.4/448 -> 0.
+    # Block 1: scale e4m3(10 / 6 = 1.667) = 1.625 (steps of 0.125); 10/1.625 = 6.15 rounds to
+    # 6 (9.75: within half of E2M1's step of 2, so not clipped), 3/1.625 = 1.85 -> 2 (3.25).
+    x = _block(2688.0, 1.0, -300.0, 0.4)
+    x[16:18] = [10.0, 3.0]
+    q = nvfp4_quantize(x)
+    assert q.tensor_scale == 1.0
+    assert q.block_scales.tolist() == [448.0, 1.625]
+    np.testing.assert_array_equal(q.dequantize()[[0, 1, 2, 3, 16, 17]],
+                                  np.float32([2688, 0, -224, 0, 9.75, 3.25]))  # fmt: skip
+    assert q.error.fraction_clipped == 0.0
+    assert q.nbytes == 32 // 2 + 2 + 4
+
+
+def test_nvfp4_beats_mxfp4_on_gaussian_data_and_refuses_specials() -> None:
+    from npusim.quant.mx import nvfp4_quantize
+
+    x = np.random.default_rng(0).standard_normal((64, 256)).astype(np.float32)
+    # finer blocks (16 vs 32) and a scale with a mantissa (E4M3 vs a power of two)
+    assert nvfp4_quantize(x).error.sqnr_db > mx_quantize(x, "mxfp4_e2m1").error.sqnr_db + 1
+    with pytest.raises(QuantizationError, match="finite"):
+        nvfp4_quantize(np.float32([1.0, np.nan]))

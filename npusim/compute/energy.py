@@ -32,7 +32,8 @@ product shifted into place by its exponent (``W x ceil(log2(span + 1))`` multipl
 per block, shared over its 32 MACs, the two E8M0 scales added (``int_add(9)``) and the
 block's sum added into an FP32 accumulator (``float_add(8, 24)``). MXINT8 (no exponents):
 0.30 pJ, the INT8 MAC's; MXFP4 E2M1 0.22 pJ; MXFP8 E4M3 0.80 pJ (its 43-bit exact sum and
-shifter cost more than FP8's FP16 adder).
+shifter cost more than FP8's FP16 adder); NVFP4 (E2M1 in 16-element blocks, E4M3 block scales
+multiplied per block) 0.25 pJ.
 
 Node scaling: the parts are at 45 nm. :class:`NodeScaling` multiplies every default energy and
 area by declared factors with their source (the scenario's ``energy.node`` picks them from
@@ -196,11 +197,17 @@ MX_SCALE_BITS = 8  # E8M0
 
 
 def block_scaled_mac_cost(
-    exponent_bits: int, significand_bits: int, block: int = 32, node: NodeScaling = NODE_45NM
+    exponent_bits: int,
+    significand_bits: int,
+    block: int = 32,
+    node: NodeScaling = NODE_45NM,
+    e4m3_scales: bool = False,
 ) -> OpCost:
     """One MAC of two block-scaled (MX) vectors whose elements have ``exponent_bits`` (0 for
     integers) and ``significand_bits`` (hidden bit included; 8 for MXINT8), ``block``
-    elements per shared scale, summed exactly per block (module doc)."""
+    elements per shared scale, summed exactly per block (module doc). ``e4m3_scales``
+    (NVFP4: 16-element blocks with E4M3 scales): the two block scales are multiplied
+    (``float_multiply(4, 4)``) instead of their E8M0 exponents added."""
     s, e = significand_bits, exponent_bits
     span = 2 * ((1 << e) - 1) if e else 0
     width = 2 * s + span + math.ceil(math.log2(block))
@@ -208,7 +215,8 @@ def block_scaled_mac_cost(
     if e:
         cells = width * math.ceil(math.log2(span + 1))
         per_mac = per_mac + int_add(e + 1) + MUX_CELL.times(cells)
-    per_block = int_add(MX_SCALE_BITS + 1) + float_add(8, 24)
+    scales = float_multiply(4, 4) if e4m3_scales else int_add(MX_SCALE_BITS + 1)
+    per_block = scales + float_add(8, 24)
     return OpCost(
         (per_mac.energy_pj + per_block.energy_pj / block) * node.energy_factor,
         (per_mac.area_um2 + per_block.area_um2 / block) * node.area_factor,

@@ -29,6 +29,15 @@ unused).
 
 Storage: elements bit-packed (:mod:`npusim.quant.packing` layout), one E8M0 byte per block;
 a last partial block has its own scale.
+
+NVFP4 (:func:`nvfp4_quantize`; NVIDIA, "Introducing NVFP4 for Efficient and Accurate
+Low-Precision Inference", technical blog, 2025, and Transformer Engine's NVFP4 recipe): E2M1
+elements in 16-element blocks, each block scaled by an E4M3 value, the tensor by one FP32
+value. The tensor scale maps the largest block scale onto E4M3's largest value:
+``g = amax(tensor) / (6 * 448)``; a block's scale is ``s = e4m3(amax(block) / 6 / g)``
+(round to nearest even, saturating); elements ``P_i = e2m1(V_i / (s * g))`` (saturating);
+the value is ``P_i * s * g``. Storage: 4 bits per element, one byte per block, four bytes per
+tensor.
 """
 
 from __future__ import annotations
@@ -178,3 +187,52 @@ def mx_quantize(x: np.ndarray, name: str) -> MxTensor:
         return MxTensor(fmt, elements, exponents, ErrorStats(0, nan, nan, nan, nan, nan, nan))
     stats = error_stats(values[finite], x_hat[finite], saturated[finite])
     return MxTensor(fmt, elements, exponents, stats)
+
+
+NVFP4_BLOCK = 16
+_E2M1 = FloatFormat(2, 1, 6.0)
+_E4M3 = FloatFormat(4, 3, 448.0)
+
+
+@dataclass(frozen=True)
+class Nvfp4Tensor:
+    """An NVFP4 tensor: E2M1 ``elements`` (float64, the input's shape), E4M3 ``block_scales``
+    (float64, ``(*leading, blocks)``), the FP32 ``tensor_scale`` and the error."""
+
+    elements: np.ndarray
+    block_scales: np.ndarray
+    tensor_scale: float
+    error: ErrorStats
+
+    def dequantize(self) -> np.ndarray:
+        """``P_i * s * g`` as float32, in the input's shape."""
+        per_element = np.repeat(self.block_scales, NVFP4_BLOCK, axis=-1)
+        per_element = per_element[..., : self.elements.shape[-1]]
+        return (self.elements * per_element * self.tensor_scale).astype(np.float32)
+
+    @property
+    def nbytes(self) -> int:
+        """Packed elements, one byte per block scale and the FP32 tensor scale."""
+        return int(packed_size_bytes(self.elements.size, 4) + self.block_scales.size + 4)
+
+
+def nvfp4_quantize(x: np.ndarray) -> Nvfp4Tensor:
+    """Quantize finite float ``x`` (blocks of 16 along the last axis) to NVFP4 (module doc).
+    Raises :class:`QuantizationError` for an empty tensor or a non-finite value."""
+    values = np.asarray(x, dtype=np.float32)
+    if values.ndim == 0 or values.size == 0:
+        raise QuantizationError(f"empty tensor (shape {values.shape})")
+    if not np.isfinite(values).all():
+        raise QuantizationError("NVFP4 needs finite values (its scales have no NaN code)")
+    blocks = _blocks(values.astype(np.float64), NVFP4_BLOCK)
+    amax = float(np.abs(values).max())
+    g = float(np.float32(amax / (_E2M1.max_finite * _E4M3.max_finite))) if amax else 1.0
+    scales, _ = round_to_format(np.abs(blocks).max(axis=-1) / _E2M1.max_finite / g, _E4M3)
+    divisor = np.where(scales > 0, scales * g, 1.0)[..., None]
+    elements, saturated = round_to_format(blocks / divisor, _E2M1)
+    n = values.shape[-1]
+    elements = elements.reshape(*values.shape[:-1], -1)[..., :n]
+    saturated = saturated.reshape(*values.shape[:-1], -1)[..., :n]
+    per_element = np.repeat(scales, NVFP4_BLOCK, axis=-1)[..., :n]
+    x_hat = (elements * per_element * g).astype(np.float32)
+    return Nvfp4Tensor(elements, scales, g, error_stats(values, x_hat, saturated))
