@@ -48,6 +48,7 @@ import numpy as np
 
 from npusim.dram.device import Command, Device
 from npusim.dram.kernel import KERNEL_AVAILABLE, CompiledLoop
+from npusim.dram.latency import LatencyHistogram
 from npusim.dram.params import PagePolicy, QueueRelease, RefreshMode, Scheduler, WckSync
 from npusim.dram.standard import Timing
 
@@ -118,7 +119,7 @@ class ChannelController:
         self.write_drains = 0  # times the controller switched to write mode
         self.first_cycle: int | None = None
         self.last_cycle = 0
-        self.read_latency_chunks: list[np.ndarray] = []
+        self.read_latencies = LatencyHistogram()
         self._compiled: CompiledLoop | None = None  # bound at the first compiled run
         self.last_enqueued = np.zeros(0, dtype=np.int64)  # of the last run's bursts
 
@@ -728,7 +729,7 @@ class ChannelController:
         if completion.size:
             start = arrival if timed else self.last_enqueued
             reads = ~is_write
-            self.read_latency_chunks.append(completion[reads] - start[reads])
+            self.read_latencies.add(completion[reads] - start[reads])
             first = int(arrival[0])
             self.first_cycle = first if self.first_cycle is None else self.first_cycle
             self.last_cycle = max(self.last_cycle, int(completion.max()))

@@ -17,6 +17,7 @@ import numpy as np
 
 from npusim.dram.device import Command
 from npusim.dram.energy import EnergyBreakdown, compute_energy
+from npusim.dram.latency import LatencyHistogram
 from npusim.dram.params import RefreshMode
 
 if TYPE_CHECKING:
@@ -80,20 +81,12 @@ class DramStats:
         return out
 
 
-def _latency_ns(latencies: np.ndarray, tck_ns: float) -> dict[str, float]:
-    if latencies.size == 0:
-        return {k: 0.0 for k in ("mean", "p50", "p95", "p99", "max")}
-    ns = latencies.astype(np.float64) * tck_ns
-    p50, p95, p99 = np.percentile(ns, [50, 95, 99])
-    return {"mean": float(ns.mean()), "p50": p50, "p95": p95, "p99": p99, "max": float(ns.max())}
-
-
 def _build(
     channel: int,
     counts: list[int],
     outcome: list[int],
     elapsed: int,
-    latencies: np.ndarray,
+    latencies: LatencyHistogram,
     extra: dict[str, Any],
     system: DramSystem,
 ) -> ChannelStats:
@@ -102,7 +95,7 @@ def _build(
     writes = counts[Command.WR] + counts[Command.WRA]
     moved = (reads + writes) * system.burst_bytes
     elapsed_ns = elapsed * tck_ns
-    lat = _latency_ns(latencies, tck_ns)
+    lat = latencies.summary_ns(tck_ns)
     peak = system.peak_bytes_per_s / system.channels * (system.channels if channel < 0 else 1)
     return ChannelStats(
         channel=channel,
@@ -176,8 +169,7 @@ def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: 
 def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
     energy, elapsed = channel_energy(ctrl, system)
     counts = ctrl.dev.command_counts
-    chunks = ctrl.read_latency_chunks
-    latencies = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    latencies = ctrl.read_latencies
     bursts = sum(counts[c] for c in (Command.RD, Command.RDA, Command.WR, Command.WRA))
     extra = {
         "bus_utilization": bursts * system.timing.nBL / elapsed if elapsed else 0.0,
@@ -196,8 +188,9 @@ def collect_stats(system: DramSystem) -> DramStats:
     used = [c for c in ctrls if c.first_cycle is not None]
     elapsed = max(c.last_cycle for c in used) - min(c.first_cycle for c in used) if used else 0
     counts = [sum(c.dev.command_counts[k] for c in ctrls) for k in Command]
-    chunks = [x for c in ctrls for x in c.read_latency_chunks]
-    latencies = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    latencies = LatencyHistogram()
+    for ctrl in ctrls:
+        latencies = latencies.merged(ctrl.read_latencies)
     energy = per[0].energy
     for s in per[1:]:
         energy = energy + s.energy
