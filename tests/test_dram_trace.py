@@ -94,10 +94,15 @@ def _text_of(lines: list, timed: bool, last: bool) -> str:
 
 @settings(max_examples=200, deadline=None)
 @given(lines=st.lists(lines_of(long_number), min_size=1, max_size=40), timed=st.booleans(),
-       last=st.booleans())  # fmt: skip
-def test_the_numpy_reader_agrees_with_the_line_parser(lines: list, timed: bool, last: bool) -> None:
+       last=st.booleans(),
+       chunk_bytes=st.sampled_from([1, 40, text_module.CHUNK_BYTES]))  # fmt: skip
+def test_the_numpy_reader_agrees_with_the_line_parser(
+    lines: list, timed: bool, last: bool, chunk_bytes: int
+) -> None:
     text = _text_of(lines, timed, last)
-    fast = parse_text_bytes(text.encode())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_module, "CHUNK_BYTES", chunk_bytes)  # chunks cut at line ends
+        fast = parse_text_bytes(text.encode())
     assert fast is not None, text  # every line here is plain
     assert _same(fast, parse_trace(text.splitlines()))
 
