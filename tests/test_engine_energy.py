@@ -63,7 +63,10 @@ def test_only_integer_outputs_are_requantized() -> None:
     assert int8.op_energy_pj - t8.mac_energy_pj - t8.register_energy_pj == pytest.approx(
         5 * 48 * (0.2 * 16 + 0.1)
     )
-    assert mixed.op_energy_pj == pytest.approx(tm.mac_energy_pj + tm.register_energy_pj)
+    dequantize = tm.weight_reads * 1.1  # its INT4 weights, one FP16 multiply per read
+    assert mixed.op_energy_pj == pytest.approx(
+        tm.mac_energy_pj + tm.register_energy_pj + dequantize
+    )
 
 
 def test_vector_precision_must_be_a_float_format() -> None:
@@ -71,3 +74,27 @@ def test_vector_precision_must_be_a_float_format() -> None:
 
     with pytest.raises(ConfigError, match=r"vector\.precision.*fp32"):
         load_scenario(overrides=["vector.precision=int8"])
+
+
+def test_integer_weights_feeding_float_macs_are_dequantized_per_read() -> None:
+    from npusim.engine.plan import plan_layer
+    from npusim.workload import Linear
+
+    fc = Linear("fc", in_features=64, out_features=48, tokens=5)
+    overrides = ["precision.weights=int4", "precision.activations=fp16",
+                 "precision.accumulator=fp32"]  # fmt: skip
+    symmetric = plan_layer(fc, load_scenario(overrides=overrides))
+    affine = plan_layer(fc, load_scenario(overrides=[*overrides, "quantization.symmetric=false"]))
+    t = symmetric.timing
+    assert t is not None
+    # (q - Z) * S per weight read: one FP16 multiply (Horowitz 1.1 pJ), + a 4-bit subtract
+    # (0.03 * 4 / 8 pJ) when the zero point is stored
+    base = t.mac_energy_pj + t.register_energy_pj
+    assert symmetric.op_energy_pj - base == pytest.approx(t.weight_reads * 1.1)
+    assert affine.op_energy_pj - base == pytest.approx(t.weight_reads * (1.1 + 0.015))
+    # same-format operands dequantize nothing
+    fp16 = plan_layer(fc, load_scenario(precision="fp16"))
+    assert fp16.timing is not None
+    assert fp16.op_energy_pj == pytest.approx(
+        fp16.timing.mac_energy_pj + fp16.timing.register_energy_pj
+    )

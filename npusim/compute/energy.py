@@ -237,3 +237,19 @@ def requantize_cost(node: NodeScaling = NODE_45NM) -> OpCost:
     cost = int_multiply(32, 32) + int_add(32)
     source = f"requantize (Jacob et al. 2018): {cost.source}; node: {node.source}"
     return OpCost(cost.energy_pj * node.energy_factor, cost.area_um2 * node.area_factor, source)
+
+
+def dequantize_cost(
+    mac_precision: str, zero_point_bits: int = 0, node: NodeScaling = NODE_45NM
+) -> OpCost:
+    """Dequantizing one integer weight for a float MAC (weight-only quantization, W4A16):
+    ``x = (q - Z) * S`` (Jacob et al. 2018, eq. 1), one multiply at the MAC's float format
+    (:data:`MULTIPLY_COSTS`) plus, for an affine scheme, a ``zero_point_bits``-wide integer
+    subtract (0: symmetric, none)."""
+    if mac_precision not in MULTIPLY_COSTS:
+        raise _unknown(mac_precision)
+    cost = MULTIPLY_COSTS[mac_precision]
+    if zero_point_bits:
+        cost = cost + int_add(zero_point_bits)
+    source = f"dequantize (Jacob et al. 2018): {cost.source}; node: {node.source}"
+    return OpCost(cost.energy_pj * node.energy_factor, cost.area_um2 * node.area_factor, source)

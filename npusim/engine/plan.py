@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
-from npusim.compute.energy import requantize_cost
+from npusim.compute.energy import dequantize_cost, requantize_cost
 from npusim.config import Scenario
 from npusim.engine.energy import accumulator_energy_pj
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
@@ -37,11 +37,11 @@ class LayerPlan:
     GEMM layers carry ``timing`` and ``tiling``; vector-unit layers carry ``vector_ops`` and
     ``chunk_elements`` (input elements per streamed chunk) and have ``weight == NO_BYTES``.
     ``group_bundle`` whole groups move per step when a grouped layer's groups are small.
-    ``op_energy_pj`` is the MAC array's energy (its MACs, its PE registers and the partial
-    sums it keeps in its accumulator buffer, :func:`npusim.engine.energy.accumulator_energy_pj`),
-    or the vector
-    unit's (each vector op costed as one MAC at the activation precision: an ALU operation
-    of that width).
+    ``op_energy_pj`` is the MAC array's energy (its MACs, its PE registers, the partial sums
+    it keeps in its accumulator buffer (:func:`npusim.engine.energy.accumulator_energy_pj`),
+    the requantization of integer outputs and the dequantization of integer weights feeding
+    float MACs), or the vector unit's (each vector op costed as one MAC at
+    ``vector.precision``, the activations' format unless set: an ALU operation of that width).
     """
 
     layer: Layer
@@ -211,7 +211,8 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
         )  # fmt: skip
     array_pj = (timing.mac_energy_pj + timing.register_energy_pj
                 + accumulator_energy_pj(scenario, timing)
-                + _requantize_pj(gemm.output_elements, mac, scenario))  # fmt: skip
+                + _requantize_pj(gemm.output_elements, mac, scenario)
+                + _dequantize_pj(timing, gemm.has_weights, scenario))  # fmt: skip
     return LayerPlan(
         layer, inputs, weights, outputs, mac, timing.compute_cycles, array_pj,
         _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
@@ -226,6 +227,17 @@ def _requantize_pj(outputs: int, mac: str, scenario: Scenario) -> float:
     if PRECISIONS[mac].is_float or stored.kind is not Kind.INT:
         return 0.0
     return outputs * requantize_cost(scenario.array.node).energy_pj
+
+
+def _dequantize_pj(timing: ArrayLayerStats, has_weights: bool, scenario: Scenario) -> float:
+    """Integer weights feeding float MACs (W4A16) are dequantized as the array reads them,
+    one :func:`npusim.compute.energy.dequantize_cost` per weight element read."""
+    weights = PRECISIONS[scenario.precision.weights]
+    if not has_weights or not PRECISIONS[timing.precision].is_float or weights.kind is not Kind.INT:
+        return 0.0
+    zero_point_bits = 0 if scenario.quantization.symmetric else weights.bits
+    cost = dequantize_cost(timing.precision, zero_point_bits, scenario.array.node)
+    return timing.weight_reads * cost.energy_pj
 
 
 MIN_GROUP_STEPS = 8  # bundles small enough that loads and compute still overlap
