@@ -69,7 +69,8 @@ def test_int8_resnet50_activations_fit_the_default_4_mib(int8_default: dict) -> 
     kinds = int8_default["resnet50"]["dram_bytes_by_kind"]
     network_input = 3 * 224 * 224
     assert network_input <= kinds["input_read"] <= network_input + 2**18
-    assert kinds["output_write"] == 1000  # the logits
+    # the logits: 1000 B with their 4 B scale, moved in whole 32 B bursts
+    assert 1000 <= kinds["output_write"] < 1000 + 32
     resnet = load_workload("resnet50")
     # each INT8 weight read once, up to the last partial line of each layer's weights
     weighted = sum(layer.weight_elements > 0 for layer in resnet.layers)
@@ -260,15 +261,19 @@ def test_same_seed_same_result() -> None:
 def test_scratchpad_spills_are_what_the_allocator_decided_in_both_fidelities() -> None:
     """MobileNetV2 INT8 in a 256 KiB scratchpad: each spilled tensor is written to DRAM once
     (one byte per element at INT8) plus the 1,000 logits, in cycle fidelity as in analytic;
-    the cycle engine never reads less than the analytic bound."""
+    the cycle engine never moves less than the analytic bound. Cycle fidelity counts the
+    bus's whole bursts, so tile rows that start or end inside a 32 B burst cost a little
+    more there (measured: 4.0 % of the spilled bytes)."""
     workload = load_workload("mobilenet_v2")
     scenario = load_scenario(overrides=["sram.capacity=256 KiB", "sram.mode=scratchpad"])
     analytic, cycle_run = (simulate(scenario, workload, f) for f in ("analytic", "cycle"))
     spilled = analytic.summary()["sram"]["spilled_tensors"]
     assert spilled and cycle_run.summary()["sram"]["spilled_tensors"] == spilled
     expected = sum(workload.graph.tensors[t].elements for t in spilled) + 1000
+    assert analytic.totals()["dram_bytes_by_kind"]["output_write"] == expected
+    written = cycle_run.totals()["dram_bytes_by_kind"]["output_write"]
+    assert expected <= written <= 1.05 * expected
     for run in (analytic, cycle_run):
-        assert run.totals()["dram_bytes_by_kind"]["output_write"] == expected
         assert run.totals()["dram_bytes_by_kind"]["spill_write"] == 0
-    assert cycle_run.totals()["dram_write_bytes"] == analytic.totals()["dram_write_bytes"]
+    assert cycle_run.totals()["dram_write_bytes"] >= analytic.totals()["dram_write_bytes"]
     assert cycle_run.totals()["dram_read_bytes"] >= analytic.totals()["dram_read_bytes"]

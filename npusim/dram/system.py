@@ -130,10 +130,7 @@ class DramSystem:
                 f"the capacity of {self.capacity_bytes:#x} bytes "
                 f"({self.channels} x {self.params.density})"
             )
-        shift = self.burst_bytes.bit_length() - 1
-        first = addr >> shift
-        last_byte = np.where(size_bytes > 0, addr + size - 1, addr)  # no size: the one burst
-        counts = (last_byte >> shift) - first + 1
+        first, counts = self._span(addr, size_bytes)
         self.bytes_requested += int(size.sum())
         if counts.size and int(counts.max()) == 1:  # one burst each: nothing to spread
             return first, counts
@@ -141,6 +138,22 @@ class DramSystem:
             np.cumsum(counts) - counts, counts
         )
         return np.repeat(first, counts) + offsets, counts
+
+    def _span(self, addr: np.ndarray, size_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First burst index of each request (int64 byte addresses) and its burst count."""
+        shift = self.burst_bytes.bit_length() - 1
+        first = addr >> shift
+        # no size: the one burst holding the address
+        last_byte = np.where(size_bytes > 0, addr + size_bytes - 1, addr)
+        return first, (last_byte >> shift) - first + 1
+
+    def bus_bytes(self, addr_bytes: np.ndarray, size_bytes: np.ndarray | int) -> int:
+        """Bytes the data bus moves for these requests: whole bursts (a partial burst is
+        written with data masks or read and discarded in part, but takes a whole burst's bus
+        time). Arguments as :meth:`serve`."""
+        addr = np.atleast_1d(np.asarray(addr_bytes)).astype(np.int64)
+        sizes = np.broadcast_to(np.asarray(size_bytes, dtype=np.int64), addr.shape)
+        return int(self._span(addr, sizes)[1].sum()) * self.burst_bytes
 
     def _serve_bursts(
         self, bursts: np.ndarray, is_write: np.ndarray, arrival: np.ndarray, timed: bool

@@ -71,7 +71,9 @@ class PathCounters:
     Lists hold ``[activation, weight]`` figures. ``dma_read_bytes_by_kind`` are the bytes the
     loader asked for, ``dram_read_bytes_by_kind`` what came from DRAM. DRAM writes split into
     ``output_write_bytes`` (stores that go to DRAM: network outputs, scratchpad spills) and
-    ``spill_write_bytes`` (dirty lines of live tensors evicted from the cache).
+    ``spill_write_bytes`` (dirty lines of live tensors evicted from the cache). DRAM bytes are
+    what the DRAM bus moved, in whole bursts (a cache line smaller than a burst, or a block
+    edge inside one, still costs the whole burst).
     """
 
     hits_by_kind: list[int] = field(default_factory=_pair)
@@ -149,9 +151,10 @@ class _DramSide:
 
     def _submit(self, addrs: np.ndarray, sizes: np.ndarray | int, now: int, write: bool
                 ) -> tuple[int, int]:  # fmt: skip
-        """Issue blocks to DRAM at ``now``; return (bytes, ticket for :meth:`_timed`)."""
+        """Issue blocks to DRAM at ``now``; return (bytes on the DRAM bus, whole bursts;
+        ticket for :meth:`_timed`)."""
         ticket = self.dram.submit(addrs, write, self.to_ck(now), sizes)
-        moved = int(np.broadcast_to(sizes, addrs.shape).sum())
+        moved = self.dram.bus_bytes(addrs, sizes)
         self._log_index[ticket] = len(self.log.start)
         self.log.add(now, now, 0 if write else moved, moved if write else 0)
         return moved, ticket
@@ -212,15 +215,17 @@ class MemoryPath(_DramSide):
             c.hits_by_kind[part.kind] += outcome.hits
             c.misses_by_kind[part.kind] += outcome.misses
             c.dma_read_bytes_by_kind[part.kind] += int(part.sizes.sum())
-            c.dram_read_bytes_by_kind[part.kind] += outcome.fetch_addrs.shape[0] * self.line_bytes
+            c.dram_read_bytes_by_kind[part.kind] += self.dram.bus_bytes(
+                outcome.fetch_addrs, self.line_bytes
+            )
             array_cycles += outcome.array_cycles
             fetches.append(outcome.fetch_addrs)
             self._spill(outcome.writeback_addrs, now)
         fetch = np.concatenate(fetches) if fetches else np.zeros(0, np.uint64)
         if not fetch.shape[0]:
             return Transfer(now + array_cycles)
-        fetched, ticket = self._submit(fetch, self.line_bytes, now, False)
-        c.sram_fill_bytes += fetched
+        _, ticket = self._submit(fetch, self.line_bytes, now, False)
+        c.sram_fill_bytes += fetch.shape[0] * self.line_bytes
         return Transfer(now + array_cycles, ticket, array_cycles)
 
     def _access(self, addrs: np.ndarray, sizes: np.ndarray) -> BlockOutcome:
@@ -295,7 +300,7 @@ class ScratchpadPath(_DramSide):
             addrs.append(part.addrs)
             sizes.append(part.sizes)
             c.misses_by_kind[part.kind] += -(-size // self.line_bytes)
-            c.dram_read_bytes_by_kind[part.kind] += size
+            c.dram_read_bytes_by_kind[part.kind] += self.dram.bus_bytes(part.addrs, part.sizes)
             c.sram_fill_bytes += size
         floor = now + self.sram_cycles(on_chip) if on_chip else now
         if not addrs:
