@@ -121,6 +121,38 @@ static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
     s[S_OPEN_BANKS] -= closing;
 }
 
+/* The channel idles (nothing queued or held, every bank closed) until `until` with its last
+   refresh issued on time: all but the last of the periodic refreshes falling due before
+   then are issued in closed form, the last of each bank set for real (the only timing
+   effects that can still matter); the final one is left to the loop. Returns the cycle of
+   the last one issued here (`rt` when none). Mirrors ChannelController._skip_idle_refreshes. */
+static i64 skip_idle_refreshes(Dev *d, const i64 *cfg, int cmd, i64 until, i64 *ref_due,
+                               i64 rt) {
+    i64 *s = d->scal;
+    const int per_bank = cmd == REFPB;
+    const i64 interval = per_bank ? cfg[C_NREFIPB] : cfg[C_NREFI];
+    const i64 refresh_ck = per_bank ? cfg[C_NRFCPB] : cfg[C_NRFCAB];
+    const i64 sets = per_bank ? d->sets : 1;
+    const i64 skip = (until - *ref_due) / interval;
+    if (until < *ref_due || skip < 1) return rt;
+    const i64 counted = skip - (skip < sets ? skip : sets);
+    s[S_COUNTS + cmd] += counted;
+    s[S_REF_CYCLES] += counted * refresh_ck;
+    *ref_due += counted * interval;
+    if (per_bank) s[S_REF_BANK] = (s[S_REF_BANK] + counted) % sets;
+    for (i64 j = counted; j < skip; j++) {
+        const i64 bank = per_bank ? s[S_REF_BANK] : 0;
+        rt = *ref_due;
+        apply_updates(d, cmd, bank, rt);
+        s[S_COUNTS + cmd] += 1;
+        close_or_open(d, cmd, bank, -1, rt);
+        *ref_due += interval;
+        s[S_REF_CYCLES] += refresh_ck;
+        if (per_bank) s[S_REF_BANK] = (bank + 1) % sets;
+    }
+    return rt;
+}
+
 /* Device.earliest (state legality not checked). */
 static i64 earliest(Dev *d, int cmd, i64 bank) {
     int slot = READY_SLOT[cmd];
@@ -400,6 +432,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 rt = held ? INF : max64(now, earliest(&d, rcmd, rbank));
             }
             if (act2_bank < 0 && rt < INF && rt <= best_t) {
+                const i64 due_before = ref_due;
                 apply_updates(&d, rcmd, rbank, rt);
                 s[S_COUNTS + rcmd] += 1;
                 if (logging && log_push(&log, rt, rcmd, rbank, -1) < 0) {
@@ -417,6 +450,9 @@ static PyObject *run(PyObject *self, PyObject *args) {
                     s[S_REF_BANK] = (rbank + 1) % d.sets;
                     ref_pending = 0;
                 }
+                if (!ref_pending && rt == due_before && !logging && !rcount && !wcount &&
+                    !npinned && !s[S_OPEN_BANKS] && next_arrival < INF)
+                    rt = skip_idle_refreshes(&d, cfg, rcmd, next_arrival, &ref_due, rt);
                 now = rt + 1;
                 continue;
             }
