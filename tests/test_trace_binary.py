@@ -6,7 +6,9 @@ before any large allocation or pickle load; ``npusim dram`` turns it into one li
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -131,17 +133,11 @@ def _code_in_header(path: Path) -> None:
     path.write_bytes(b"\x93NUMPY\x01\x00\x20\x00{'descr': __import__('os').getcwd()}\n")
 
 
-def _zip(path: Path) -> None:
-    with path.open("wb") as file:
-        np.savez(file, addr=np.zeros(3, dtype=np.uint64))
-
-
 HOSTILE_FILES = [
     (_truncated, "truncated: the header promises 1000 requests (17000 bytes), the file holds "
      "16900 bytes"),
     (_promises_petabytes, "truncated: the header promises 1125899906842624 requests"),
     (_code_in_header, "not a .npy trace: bad header"),
-    (_zip, "not a .npy trace (no numpy magic string"),
     (lambda path: path.write_text("LD 0x0\n"), "not a .npy trace (no numpy magic string"),
     (lambda path: path.write_bytes(b""), "not a .npy trace (no numpy magic string"),
     (lambda path: path.write_bytes(b"\x93NUMPY\x01"), "not a .npy trace: bad header"),
@@ -173,3 +169,66 @@ def test_the_cli_runs_a_binary_trace_and_reports_a_bad_one_in_a_line(
     assert main(["dram", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "truncated" in err and err.count("\n") == 1
+
+
+def test_npz_traces_of_columns(tmp_path: Path) -> None:
+    untimed, timed = tmp_path / "u.npz", tmp_path / "t.npz"
+    np.savez(untimed, addr=np.array([64, 4096], dtype=np.uint32), is_write=[False, True])
+    trace = read_trace(untimed)
+    assert trace.addr.tolist() == [64, 4096] and trace.addr.dtype == np.uint64
+    assert trace.is_write.tolist() == [False, True]
+    assert trace.size_bytes.tolist() == [0, 0] and trace.arrival_cycle is None
+    np.savez_compressed(timed, addr=[0, 32], is_write=[1, 0], size_bytes=[64, 0],
+                        arrival_cycle=[7, 9])  # fmt: skip
+    trace = read_trace(timed)
+    assert trace.is_write.tolist() == [True, False] and trace.size_bytes.tolist() == [64, 0]
+    assert trace.arrival_cycle is not None and trace.arrival_cycle.tolist() == [7, 9]
+    renamed = tmp_path / "t.trace"  # told apart by its first bytes
+    renamed.write_bytes(timed.read_bytes())
+    assert read_trace(renamed).arrival_cycle is not None
+
+
+def _npz(path: Path, **arrays: object) -> None:
+    with path.open("wb") as file:
+        np.savez(file, **arrays, allow_pickle=True)  # the pickle case is written, never read
+
+
+def _zip_member(path: Path, name: str, data: bytes) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("is_write.npy", _npy_bytes(np.zeros(2, dtype=bool)))
+        archive.writestr(name, data)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+HOSTILE_ARCHIVES = [
+    (lambda p: _npz(p, addr=[0, 1]), "no is_write array"),
+    (lambda p: _npz(p, addr=[0, 1], is_write=[0, 1], sizes=[1, 2]),
+     "array 'sizes.npy' is not a trace field"),
+    (lambda p: _npz(p, addr=[0, 1, 2], is_write=[0, 1]), "arrays of different lengths"),
+    (lambda p: _npz(p, addr=np.zeros((2, 1)), is_write=[0, 1]),
+     "addr.npy: expected a 1-D array, found shape (2, 1)"),
+    (lambda p: _npz(p, addr=np.array([{}, {}], dtype=object), is_write=[0, 1]),
+     "addr.npy: holds Python objects"),
+    (lambda p: _npz(p, addr=["a", "b"], is_write=[0, 1]), "addr.npy has dtype <U1"),
+    (lambda p: _npz(p, addr=[0, np.nan], is_write=[0, 1]), "request 1: addr nan is not a whole"),
+    (lambda p: _zip_member(p, "addr.npy", _npy_bytes(np.zeros(1000, dtype=np.uint64))[:-80]),
+     "addr.npy: truncated: the header promises 1000 requests (8000 bytes), the file holds "
+     "7920 bytes"),
+    (lambda p: _zip_member(p, "addr.npy", b"LD 0x0\n"),
+     "addr.npy: not an array (no numpy magic string"),
+    (lambda p: _npz(p, addr=[0, 1], is_write=[0, 1]) or p.write_bytes(p.read_bytes()[:-30]),
+     "not a readable .npz archive"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "message"), HOSTILE_ARCHIVES)
+def test_hostile_npz_archives_are_named_errors(make, message: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.npz"
+    make(path)
+    with pytest.raises(TraceError, match=f"^{re.escape(str(path))}: .*{re.escape(message)}"):
+        read_trace(path)

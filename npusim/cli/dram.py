@@ -3,7 +3,7 @@
 Trace forms (one request per line, ``#`` comments; see :mod:`npusim.trace`):
 ``LD <addr> [<bytes>]`` / ``ST <addr> [<bytes>]`` arrive as fast as the controller accepts
 them (queues kept full); ``<cycle> <R|W> <addr> [<bytes>]`` arrive at that CK cycle. Or a
-``.npy`` structured array of the same columns (:mod:`npusim.trace_binary`).
+``.npy`` structured array or ``.npz`` of the same columns (:mod:`npusim.trace_binary`).
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ Trace lines (one request each, '#' starts a comment; addresses hex 0x.. or decim
   LD <addr> [<bytes>]            read, arrives as fast as the controller accepts it
   ST <addr> [<bytes>]            write, likewise
   <cycle> <R|W> <addr> [<bytes>] arrives at that CK cycle
-Or a .npy file (numpy.save) of a structured array with fields addr, is_write,
-size_bytes (0: one burst) and, when timed, arrival_cycle, for traces made by a program.
+Or, for traces made by a program, a .npy file (numpy.save) of a structured array with
+fields addr, is_write, size_bytes (0: one burst) and, when timed, arrival_cycle, or a .npz
+(numpy.savez) of one array per field.
 """
 
 
@@ -56,7 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("trace", metavar="TRACE", help="trace file (LD/ST or timed R/W lines, or .npy)")
+    p.add_argument(
+        "trace", metavar="TRACE", help="trace file (LD/ST or timed R/W lines, or .npy/.npz)"
+    )
     p.add_argument(
         "--preset",
         default="LPDDR5_6400",
