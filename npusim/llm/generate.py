@@ -2,17 +2,19 @@
 growing by one row per sequence and step.
 
 Every pass is an ordinary :func:`npusim.simulate.simulate` run of a decoder workload (the
-``llama3_*`` workloads, :mod:`npusim.llm.zoo`) with its parameters set: the prefill is
-``tokens = P, kv_len = 0``; decode step ``i`` (``0 <= i < N``) is ``tokens = 1,
-kv_len = P + i``; both compute logits for the last position only (``logits = 1``) and run
-``batch`` independent sequences at once (the workload's ``batch``: weights are read once per
-pass, each sequence reads its own KV cache). The prefill produces the first token's logits,
-so the time to first token is the prefill's time; the decode phase produces ``N x batch``
-more tokens.
+``llama3_*`` workloads, :mod:`npusim.llm.zoo`) with its parameters set. The prefill runs the
+prompt in passes of ``C`` tokens (``tokens = C, kv_len = 0, C, 2C, ...``; one pass of ``P``
+by default), only the last with the final norm and LM head; decode step ``i``
+(``0 <= i < N``) is ``tokens = 1, kv_len = P + i``. Logits are computed for the last position
+only (``logits = 1``), and every pass runs ``batch`` independent sequences at once (the
+workload's ``batch``: weights are read once per pass, each sequence reads its own KV cache).
+The prefill produces the first token's logits, so the time to first token is the prefill's
+time; the decode phase produces ``N x batch`` more tokens.
 
-Decode steps are simulated at ``samples`` KV lengths spread evenly over the run and summed
-over every step by piecewise-linear interpolation (:mod:`npusim.llm.sampling`), or all of
-them when ``samples`` is 0 or at least ``N``.
+Alike passes (decode steps; prefill chunks before the last) are simulated at ``samples``
+indices spread evenly over the run and summed over every pass by piecewise-linear
+interpolation (:mod:`npusim.llm.sampling`), or all of them when ``samples`` is 0 or at least
+their number.
 """
 
 from __future__ import annotations
