@@ -88,6 +88,11 @@ class Workload:
             raise ConfigError(problems)
         return Graph(self.layers, edges)
 
+    @functools.cached_property
+    def layer_index(self) -> Mapping[str, int]:
+        """Position of each layer by name (names are unique in a loaded workload)."""
+        return {layer.name: i for i, layer in enumerate(self.layers)}
+
     @property
     def macs(self) -> int:
         """Multiply-accumulates of the GEMM layers (vector layers count 0)."""

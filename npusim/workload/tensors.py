@@ -134,9 +134,11 @@ def _real_weights(
 
 
 def _index(layer: Layer, workload: Workload) -> int:
-    for i, candidate in enumerate(workload.layers):
+    index = workload.layer_index.get(layer.name)
+    if index is not None:
+        candidate = workload.layers[index]
         if candidate is layer or candidate == layer:
-            return i
+            return index
     raise ValueError(f"layer {layer.name!r} is not a layer of workload {workload.name!r}")
 
 
