@@ -39,6 +39,8 @@ from npusim.errors import TraceError
 _OPS = {"LD": False, "ST": True, "R": False, "W": True}
 MAX_VALUE = 2**48 - 1  # 256 TiB of address space or cycles: far beyond any memory modelled
 MAX_REQUEST_BYTES = 2**30  # one request of at most 1 GiB (a line's worth is the usual)
+NPY_MAGIC = b"\x93NUMPY"  # the first bytes of a .npy file
+ZIP_MAGIC = b"PK\x03\x04"  # and of a .npz (a zip archive of .npy files)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def read_trace(path: str | Path) -> Trace:
             data = path.read_bytes()
         except OSError as err:
             raise TraceError(f"{path}: cannot read trace: {err.strerror}") from None
-    if binary or data.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+    if binary or data.startswith((NPY_MAGIC, ZIP_MAGIC)):
         from npusim.trace_binary import read_binary_trace  # imports this module's names
 
         return read_binary_trace(path)

@@ -36,10 +36,8 @@ from typing import BinaryIO
 import numpy as np
 
 from npusim.errors import TraceError
-from npusim.trace import MAX_REQUEST_BYTES, MAX_VALUE, Trace
+from npusim.trace import MAX_REQUEST_BYTES, MAX_VALUE, NPY_MAGIC, ZIP_MAGIC, Trace
 
-NPY_MAGIC = b"\x93NUMPY"
-ZIP_MAGIC = b"PK\x03\x04"  # a .npz is a zip archive of .npy files
 UNTIMED_FIELDS = ("addr", "is_write", "size_bytes")
 TIMED_FIELDS = (*UNTIMED_FIELDS, "arrival_cycle")
 _NUMBER_KINDS = "uif"  # unsigned, signed, float (whole numbers only)

@@ -8,7 +8,7 @@ to the line parser: it accepts what Python's ``int`` accepts and names the bad l
 
 How: the file is cut into chunks of about ``CHUNK_BYTES`` of whole lines; in each, ``#``
 comments are blanked, tokens are found from the whitespace bytes (one pass when every token
-is followed by exactly one space or newline, the layout programs write; a general pass
+is followed by exactly one space, tab or newline, the layout programs write; a general pass
 otherwise) and each number column is converted with SWAR arithmetic on uint64 words: the 8
 bytes ending at a token are read as one little-endian word (an unaligned view of the buffer),
 checked to be digits and folded into a value in a few whole-array operations, independent of
