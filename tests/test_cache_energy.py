@@ -119,3 +119,23 @@ def test_node_factors_scale_defaults_but_not_overrides():
                             area_factor=0.25)  # fmt: skip
     assert fixed.read_energy_pj(64 * KIB, 32, 4) == 3.0
     assert fixed.area_mm2(MIB) == 1.0
+
+
+def test_the_trace_runner_prices_an_access_at_its_bank() -> None:
+    """`npusim cache` prices each line access at one bank, as the engine does: a 16-bank
+    4 MiB cache's energy is its events times the 256 KiB bank's per-access energies."""
+    import numpy as np
+
+    from npusim.cache import CacheParams
+    from npusim.cache.runner import run_trace
+    from npusim.trace import Trace
+
+    params = CacheParams(capacity_bytes=4 << 20, line_bytes=64, ways=16, banks=16)
+    addrs = (np.arange(5000, dtype=np.uint64) * 64) % (8 << 20)
+    writes = np.arange(5000) % 3 == 0
+    run = run_trace(Trace(addrs, writes, np.zeros(5000, dtype=np.int64), None), params)
+    s = run.stats
+    reads, written = s.read_accesses + s.dirty_writebacks, s.write_accesses + s.fills
+    bank = (4 << 20) / 16
+    expected = reads * read_energy_pj(bank, 64) + written * write_energy_pj(bank, 64)
+    assert run.dynamic_energy_pj == pytest.approx(expected, rel=1e-12)

@@ -78,7 +78,7 @@ def run_trace(
         requests=len(trace),
         stats=cache.stats,
         dynamic_energy_pj=dynamic_energy_pj(
-            cache.stats, params.capacity_bytes, params.line_bytes, energy
+            cache.stats, params.capacity_bytes, params.line_bytes, energy, params.banks
         ),
         leakage_power_w=energy.leakage_power_w(params.capacity_bytes),
         area_mm2=energy.area_mm2(params.capacity_bytes),

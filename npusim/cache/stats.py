@@ -129,18 +129,23 @@ class CountSums:
 
 
 def dynamic_energy_pj(
-    stats: CacheStats, capacity_bytes: int, line_bytes: int, model: SramEnergyModel
+    stats: CacheStats,
+    capacity_bytes: int,
+    line_bytes: int,
+    model: SramEnergyModel,
+    banks: int = 1,
 ) -> float:
     """SRAM array dynamic energy in pJ of ``stats``, one line-wide array access per event.
 
     Reads: read accesses plus dirty write-backs (the victim is read out); writes: write
-    accesses plus fills. Energies per access from ``model`` at ``capacity_bytes`` and a
-    ``line_bytes``-wide access. Tag-array energy is not modelled separately, and a
+    accesses plus fills. Energies per access from ``model`` for a ``line_bytes``-wide
+    access to one of ``banks`` banks of ``capacity_bytes`` in all (an access activates only
+    its bank, as the engine prices it). Tag-array energy is not modelled separately, and a
     write-through write miss (which does not touch the array) is still counted as a write,
     so write energy is an upper bound under write-through.
     """
     reads = stats.read_accesses + stats.dirty_writebacks
     writes = stats.write_accesses + stats.fills
-    return reads * model.read_energy_pj(capacity_bytes, line_bytes) + writes * (
-        model.write_energy_pj(capacity_bytes, line_bytes)
+    return reads * model.read_energy_pj(capacity_bytes, line_bytes, banks) + writes * (
+        model.write_energy_pj(capacity_bytes, line_bytes, banks)
     )
