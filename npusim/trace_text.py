@@ -149,7 +149,9 @@ class _Columns:
     """(starts, ends) of the ``j``-th token of every line (or of the lines ``rows``): strided
     views when every line has ``per_line`` tokens, else gathered through ``first``."""
 
-    def __init__(self, start: np.ndarray, end: np.ndarray, first: np.ndarray, per_line: int):
+    def __init__(
+        self, start: np.ndarray, end: np.ndarray, first: np.ndarray, per_line: int
+    ) -> None:
         self.start, self.end, self.first, self.per_line = start, end, first, per_line
 
     def __call__(self, j: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
