@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npusim.errors import ConfigError, Problem
-from npusim.results import RunResult, write_run
+from npusim.outdir import FolderKind, out_folder, write_run_folder
+from npusim.results import RunResult, layers_csv, short_floats, timeline_csv
 
 if TYPE_CHECKING:
     from npusim.config import Scenario
@@ -69,17 +70,33 @@ def with_extra(result: RunResult, **keys: Any) -> RunResult:
 
 def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:
     """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml, and
-    in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots."""
+    in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots.
+
+    ``out_dir`` must be new, empty or a run folder npusim wrote (its ``.npusim-output``
+    marker); anything else raises :class:`ResultsError` untouched
+    (:func:`npusim.outdir.write_run_folder`). Returns the folder's absolute path.
+    """
+    import json
+
     import yaml
+
+    out_folder(out_dir, FolderKind.RUN)  # refuse before rendering plots
 
     resolved = yaml.safe_dump(dict(scenario.resolved), sort_keys=False)
     header = (
         f"# Resolved scenario {scenario.name!r} (from {scenario.source}) with the workload "
         f"{scenario.workload!r}; `npusim run` on this file reproduces the run.\n"
     )
-    files: dict[str, str | bytes] = {"resolved_config.yaml": header + resolved}
+    files: dict[str, str | bytes] = {
+        "summary.json": json.dumps(short_floats(result.summary()), indent=2) + "\n",
+        "layers.csv": layers_csv(result),
+        "resolved_config.yaml": header + resolved,
+    }
+    timeline = timeline_csv(result)
+    if timeline is not None:
+        files["timeline.csv"] = timeline
     if plots:
         from npusim.report.run_plots import run_plots
 
         files.update(run_plots(result))
-    return write_run(result, out_dir, files)
+    return write_run_folder(out_dir, files)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -61,19 +62,20 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``npusim`` console script; returns the process exit code."""
+    console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command(argv))
-    args = parser.parse_args(argv)
-    if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return 2
     try:
+        parser = build_parser(_command(argv))
+        args = parser.parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            parser.print_help()
+            return 2
         return int(args.handler(args))
     except ConfigError as err:
-        print(f"npusim: error: {err.one_line()}", file=sys.stderr)
+        print(f"npusim: error: {one_line(err.one_line())}", file=sys.stderr)
         return 2
     except NpusimError as err:
-        print(f"npusim: error: {err}", file=sys.stderr)
+        print(f"npusim: error: {one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("npusim: interrupted", file=sys.stderr)
@@ -82,3 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (`npusim list | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        if console:
+            # the outcome is decided (results written or not): an interrupt during the
+            # interpreter's shutdown must not turn it into a silent death by SIGINT (-2)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line: line breaks and other control characters shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

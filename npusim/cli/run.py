@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
+from npusim.outdir import FolderKind, out_folder
 from npusim.report.table import summary_text
 from npusim.results import short_floats
 from npusim.simulate import FIDELITIES, save, simulate, with_extra
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     skip = args.skip_unsupported or (same and scenario.workload_skip_unsupported)
     workload = load_workload(reference, params, skip_unsupported=skip)
     scenario = bind_workload(scenario, reference, params, skip)
+    out = args.out or default_out_dir(scenario, workload.name)
+    out_folder(out, FolderKind.RUN)  # refuse a folder that is not npusim's before running
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)
     result = with_extra(result, workload_source=scenario.workload,
@@ -93,14 +96,14 @@ def run(args: argparse.Namespace) -> int:
         from npusim.functional import with_accuracy
 
         result = with_accuracy(result, scenario, workload, args.accuracy)
-    out_dir = save(result, scenario, args.out or default_out_dir(scenario, workload.name),
-                   plots=not args.no_plots)  # fmt: skip
+    out_dir = save(result, scenario, out, plots=not args.no_plots)
     if args.json:
         json.dump(short_floats(result.summary()), sys.stdout, indent=2)
         print()
     elif not args.quiet:
         print(summary_text(result))
-        print(f"\nwrote {out_dir}/: {', '.join(sorted(p.name for p in out_dir.iterdir()))}")
+        written = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
+        print(f"\nwrote {out_dir}/: {', '.join(written)}")
     else:
         print(out_dir)
     return 0

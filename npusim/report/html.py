@@ -11,7 +11,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from npusim.results import write_file_atomically
+from npusim.errors import ResultsError
+from npusim.outdir import FolderKind, folder_lock, out_folder, remove_stale_temporaries, write_file
 from npusim.sweep.export import result_rows
 from npusim.sweep.store import ResultStore
 from npusim.sweep.views import load_views, sqnr_db
@@ -48,18 +49,28 @@ _ACCURACY_COLUMN = (("accuracy_top1", "top-1 %", 100, "{:.1f}"),)  # sweeps with
 
 
 def write_report(folder: str | Path, plots: bool = True) -> Path:
-    """Write the plots (unless ``plots`` is false) and ``folder/index.html``; returns its path."""
-    folder = Path(folder)
-    files = []
-    if plots:
-        from npusim.report.plots import write_plots
+    """Write the plots (unless ``plots`` is false) and ``folder/index.html``; returns its path.
 
-        files = write_plots(folder)
-    with ResultStore(folder, create=False) as store:
-        meta = store.meta("sweep", {})
-        resolved_yaml = store.meta("resolved_scenario_yaml", "")
-    page = render_index(folder, meta, files, resolved_yaml)
-    return write_file_atomically(folder / INDEX_NAME, page)
+    ``folder`` must be a sweep folder npusim made (its ``.npusim-output`` marker) and not in
+    use by a running sweep; else :class:`ResultsError`, and nothing is written. Every file
+    is written whole or not at all (a kill leaves no truncated plot).
+    """
+    shown = folder
+    folder = out_folder(folder, FolderKind.SWEEP)
+    if not folder.is_dir():
+        raise ResultsError(f"{shown}: no such sweep folder")
+    with folder_lock(folder):
+        files = []
+        if plots:
+            from npusim.report.plots import write_plots
+
+            files = write_plots(folder)
+        with ResultStore(folder, create=False) as store:
+            meta = store.meta("sweep", {})
+            resolved_yaml = store.meta("resolved_scenario_yaml", "")
+        page = render_index(folder, meta, files, resolved_yaml)
+        remove_stale_temporaries(folder)
+        return write_file(folder / INDEX_NAME, page)
 
 
 def render_index(folder: Path, meta: dict[str, Any], files: list[Any], resolved_yaml: str) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from npusim.outdir import remove_stale_temporaries, write_file
 from npusim.report.accuracy_plots import has_accuracy, plot_accuracy_energy, plot_accuracy_traffic
+from npusim.report.figures import pyplot, render
 from npusim.sweep.views import (
     ENERGY_PARTS,
     WorkloadView,
@@ -40,6 +42,13 @@ BYTES_PER_MIB = 2**20
 MAX_LAYERS_SHOWN = 12
 
 
+def _pyplot() -> Any:
+    plt = pyplot()
+    plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.grid": True,
+                         "grid.alpha": 0.3})  # fmt: skip
+    return plt
+
+
 @dataclass(frozen=True)
 class PlotFile:
     """A written plot: its stem, PNG and SVG paths (relative to the sweep folder), caption."""
@@ -49,17 +58,6 @@ class PlotFile:
     png: str
     svg: str
     caption: str
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.grid": True,
-                         "grid.alpha": 0.3, "svg.hashsalt": "npusim"})  # fmt: skip
-    return plt
 
 
 def _colours(labels: list[str]) -> dict[str, str]:
@@ -372,6 +370,7 @@ def write_plots(
     folder = Path(folder)
     out = folder / plot_dir
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out)
     _, views = load_views(folder)
     files = []
     for view in views:
@@ -392,8 +391,9 @@ def write_plots(
                 fig = _message(plt, view, caption, f"No successful point at {where}.")
             stem = f"{name}-{stem_workload}"
             fig.tight_layout()
-            fig.savefig(out / f"{stem}.png", dpi=dpi, bbox_inches="tight")
-            fig.savefig(out / f"{stem}.svg", metadata={"Date": None}, bbox_inches="tight")
+            # whole files or none: a killed report leaves no truncated plot
+            write_file(out / f"{stem}.png", render(fig, "png", dpi=dpi))
+            write_file(out / f"{stem}.svg", render(fig, "svg"))
             plt.close(fig)
             files.append(PlotFile(name, view.workload, f"{plot_dir}/{stem}.png",
                                   f"{plot_dir}/{stem}.svg", caption))  # fmt: skip

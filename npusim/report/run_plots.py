@@ -6,11 +6,11 @@ npusim never pays for it. Colours are the Okabe-Ito colour-blind-safe palette.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
+from npusim.report.figures import pyplot, render
 from npusim.results import RunResult
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -21,12 +21,7 @@ MAX_LAYER_NAMES = 16  # bandwidth plot: names on the longest layer spans
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def bandwidth_series(result: RunResult, bins: int = BINS) -> tuple[np.ndarray, np.ndarray,
@@ -134,11 +129,7 @@ def plot_layer_breakdown(result: RunResult, stem: str) -> dict[str, bytes]:
 
 def _render(fig: Any, stem: str) -> dict[str, bytes]:
     """``{stem.png: ..., stem.svg: ...}`` rendered in memory (written atomically by the caller)."""
-    files = {}
-    for suffix in ("png", "svg"):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix, bbox_inches="tight")
-        files[f"{stem}.{suffix}"] = buffer.getvalue()
+    files = {f"{stem}.{suffix}": render(fig, suffix) for suffix in ("png", "svg")}
     _pyplot().close(fig)
     return files
 

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from npusim.errors import ConfigError, NpusimError, Problem
+from npusim.outdir import FolderKind, claim_folder, folder_lock
 from npusim.simulate import simulate
 from npusim.sweep.progress import NoProgress, ProgressHook
 from npusim.sweep.spec import Point, WorkloadSpec, load_sweep, load_workload_spec, point_scenario
@@ -116,14 +117,17 @@ def run_sweep(
     ``out_dir`` defaults to ``reports/<sweep name>``; ``jobs`` (processes) to the number of
     cores; ``executor`` is ``process`` or ``dask`` (then ``scheduler`` is the cluster's
     ``tcp://host:port``). ``accuracy`` (a dataset) adds the functional pass to every point.
-    Raises :class:`ConfigError` before running anything if the file or any point is invalid.
+    Raises :class:`ConfigError` before running anything if the file or any point is invalid,
+    :class:`ResultsError` if ``out_dir`` exists but is not an npusim sweep folder (its
+    ``.npusim-output`` marker) or another sweep is writing it (a lock).
     Writes plots and ``index.html`` when ``report`` is true.
     """
     kind = _executor_kind(executor, scheduler)
     spec, points = load_sweep(sweep_file, fidelity, accuracy)
-    out = Path(out_dir) if out_dir is not None else Path("reports") / spec.name
+    out = claim_folder(out_dir if out_dir is not None else Path("reports") / spec.name,
+                       FolderKind.SWEEP)  # fmt: skip
     progress = progress or NoProgress()
-    with ResultStore(out) as store:
+    with folder_lock(out), ResultStore(out) as store:
         _record_meta(store, spec, points)
         finished = store.finished_keys()
         todo = [p for p in points if p.key not in finished]

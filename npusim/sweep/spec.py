@@ -34,7 +34,7 @@ from typing import Any
 from npusim import __version__
 from npusim.config import Scenario, load_scenario
 from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
-from npusim.config.fields import suggest
+from npusim.config.fields import name_problem, suggest
 from npusim.config.loader import is_scenario_key, resolve_scenario_path
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem
@@ -172,6 +172,7 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
         problem("mode", f"expected product or zip, got {mode_text!r}")
         mode = Mode.PRODUCT
     axes = _parse_axes(raw.get("axes"), mode, problem)
+    name = _sweep_name(raw.get("name"), path, problem)
     if problems:  # report unknown workloads together with the file's own problems
         for wspec in workloads:
             try:
@@ -180,10 +181,27 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
                 problems += err.problems
         raise ConfigError(problems)
     return SweepSpec(
-        name=str(raw.get("name") or path.stem), description=str(raw.get("description", "")),
+        name=name, description=str(raw.get("description", "")),
         scenario=scenario, workloads=workloads, fidelity=fidelity, mode=mode, axes=axes,
         source=source,
     )  # fmt: skip
+
+
+MAX_NAME_CHARS = 100  # the name is the default output folder reports/<name>
+
+
+def _sweep_name(raw: Any, path: Path, problem: Any) -> str:
+    """The sweep's ``name`` (a safe folder name: it is the default ``reports/<name>``), or
+    the file's stem made safe; an unsafe explicit name is a problem at key ``name``."""
+    if raw is None:
+        stem = "".join(c if c.isalnum() or c in "_+-" else "_" for c in path.stem)
+        return stem[:MAX_NAME_CHARS] or "sweep"
+    why = name_problem(raw)
+    if why is None and len(raw) > MAX_NAME_CHARS:
+        why = f"expected at most {MAX_NAME_CHARS} characters, got {len(raw)}"
+    if why is not None:
+        problem("name", why)
+    return str(raw)
 
 
 def _beside_sweep(wspec: WorkloadSpec, path: Path) -> WorkloadSpec:
