@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,9 @@ class RunResult:
             "activation_onchip_bytes": sum(
                 int(layer.extra.get("activation_onchip_bytes", 0)) for layer in self.layers
             ),
+            "array_energy_pj": _summed_parts(
+                layer.extra.get("array_energy_pj", {}) for layer in self.layers
+            ),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -174,6 +177,15 @@ def with_layer_extra(result: RunResult, per_layer: Mapping[str, Mapping[str, Any
 FLOAT_DIGITS = 12
 """Significant digits of every float in ``summary.json``, ``layers.csv`` and sweep exports:
 sums of products carry binary noise (``0.037436300000000006``) that no model figure has."""
+
+
+def _summed_parts(parts: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """Per-part sums of the layers' energy splits (a part missing from a layer counts 0)."""
+    total: dict[str, float] = {}
+    for layer_parts in parts:
+        for name, value in layer_parts.items():
+            total[name] = total.get(name, 0.0) + value
+    return total
 
 
 def short_floats(value: Any) -> Any:

@@ -98,3 +98,23 @@ def test_integer_weights_feeding_float_macs_are_dequantized_per_read() -> None:
     assert fp16.op_energy_pj == pytest.approx(
         fp16.timing.mac_energy_pj + fp16.timing.register_energy_pj
     )
+
+
+@pytest.mark.parametrize("fidelity", ["analytic", "cycle"])
+def test_the_array_energy_split_adds_up_per_layer_and_in_total(fidelity: str) -> None:
+    """`array_energy_pj` splits each layer's MAC-array energy into its parts (MACs, PE
+    registers, accumulator buffer, requantize, dequantize; vector ops for the vector unit)
+    and the parts add up to `energy_pj.mac`, layer by layer and in the run's totals."""
+    from npusim.simulate import simulate
+    from npusim.workload import load_workload
+
+    run = simulate(load_scenario(precision="int8"), load_workload("mlp"), fidelity)
+    for layer in run.layers:
+        parts = layer.extra["array_energy_pj"]
+        assert parts and all(value >= 0 for value in parts.values())
+        assert sum(parts.values()) == pytest.approx(layer.energy_pj.mac, rel=1e-12)
+    totals = run.totals()
+    assert sum(totals["array_energy_pj"].values()) == pytest.approx(
+        totals["energy_pj"]["mac"], rel=1e-12
+    )
+    assert totals["array_energy_pj"]["requantize"] > 0  # INT8 outputs are requantized

@@ -57,6 +57,7 @@ def layer_result(
         cache_hit_rate=hits / (hits + misses) if hits + misses else 0.0,
         energy_pj=energy,
         extra={"mac_precision": plan.mac_precision, "vector_ops": plan.vector_ops,
+               "array_energy_pj": dict(plan.op_energy_parts_pj),
                **_tiling_extra(plan), **extra},
     )  # fmt: skip
 

@@ -13,7 +13,8 @@ transactions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
 from npusim.compute.energy import dequantize_cost, requantize_cost
@@ -42,6 +43,7 @@ class LayerPlan:
     the requantization of integer outputs and the dequantization of integer weights feeding
     float MACs), or the vector unit's (each vector op costed as one MAC at
     ``vector.precision``, the activations' format unless set: an ALU operation of that width).
+    ``op_energy_parts_pj`` splits it by those parts (they add up to ``op_energy_pj``).
     """
 
     layer: Layer
@@ -58,6 +60,7 @@ class LayerPlan:
     vector_ops: int = 0
     chunk_elements: int = 0
     group_bundle: int = 1
+    op_energy_parts_pj: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def sram_operand_bytes(self) -> tuple[int, int]:
@@ -209,14 +212,14 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
             layer.name, gemm.m, gemm.k, gemm.n, bits, sizes, capacity,
             min_tile=max(scenario.array.rows, scenario.array.cols),
         )  # fmt: skip
-    array_pj = (timing.mac_energy_pj + timing.register_energy_pj
-                + accumulator_energy_pj(scenario, timing)
-                + _requantize_pj(gemm.output_elements, mac, scenario)
-                + _dequantize_pj(timing, gemm.has_weights, scenario))  # fmt: skip
+    parts = {"macs": timing.mac_energy_pj, "pe_registers": timing.register_energy_pj,
+             "accumulator": accumulator_energy_pj(scenario, timing),
+             "requantize": _requantize_pj(gemm.output_elements, mac, scenario),
+             "dequantize": _dequantize_pj(timing, gemm.has_weights, scenario)}  # fmt: skip
     return LayerPlan(
-        layer, inputs, weights, outputs, mac, timing.compute_cycles, array_pj,
+        layer, inputs, weights, outputs, mac, timing.compute_cycles, sum(parts.values()),
         _peak_macs_per_cycle(scenario, mac), timing=timing, tiling=tiling, bits=bits,
-        group_bundle=bundle,
+        group_bundle=bundle, op_energy_parts_pj=parts,
     )  # fmt: skip
 
 
@@ -279,7 +282,7 @@ def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
         compute_cycles=-(-ops // scenario.vector.lanes),
         op_energy_pj=ops * op_pj,
         peak_macs_per_cycle=_peak_macs_per_cycle(scenario, scenario.precision.mac),
-        vector_ops=ops, chunk_elements=chunk,
+        vector_ops=ops, chunk_elements=chunk, op_energy_parts_pj={"vector_ops": ops * op_pj},
     )  # fmt: skip
 
 
