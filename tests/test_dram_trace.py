@@ -274,3 +274,17 @@ def test_a_large_trace_is_read_in_chunks(monkeypatch: pytest.MonkeyPatch) -> Non
     assert parse_text_bytes(late.encode()) is None
     mixed = text + "LD 0x0\n"  # the untimed form in the last chunk only
     assert parse_text_bytes(mixed.encode()) is None
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled extension was not built")
+def test_the_compiled_reader_takes_sixteen_digit_hex_and_declines_values_past_the_limit() -> None:
+    """`0x%016x` (a common layout) is read by the compiled reader itself, not left to the
+    slower numpy reader; a 16-digit value above MAX_VALUE is declined (the line parser then
+    names it)."""
+    text = "LD 0x0000000000000040\nST 0x0000ffffffffffff 64\n"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NPUSIM_PURE_PYTHON", raising=False)
+        fast = _parse_compiled(text.encode())
+        too_big = _parse_compiled(b"LD 0x0001000000000000\n")
+    assert fast is not None and fast.addr.tolist() == [0x40, MAX_VALUE]
+    assert too_big is None

@@ -582,7 +582,7 @@ out:
  * Accepts a strict, common subset: ASCII lines split by "\n" (or "\r\n"), fields split by
  * spaces or tabs, "#" comments, blank lines; "LD|ST <addr> [<bytes>]" or
  * "<cycle> <R|W|LD|ST> <addr> [<bytes>]" (operations in any case), numbers as 1-15 decimal
- * digits or "0x" and 1-12 hex digits, at most MAX_VALUE (2^48 - 1). Anything else returns
+ * digits or "0x" and 1-16 hex digits, at most MAX_VALUE (2^48 - 1). Anything else returns
  * None and the caller falls back to the numpy reader or the line parser, which report errors
  * with their line. Limits mirror npusim.trace: MAX_VALUE, MAX_REQUEST_BYTES. */
 #define TRACE_MAX_VALUE (((i64)1 << 48) - 1)
@@ -607,10 +607,10 @@ static int column_push(Column *c, i64 v) {
 
 /* Parse one number token [p, e); -1 if it is not a plain number of at most MAX_VALUE. */
 static i64 trace_number(const unsigned char *p, const unsigned char *e) {
-    i64 v = 0;
+    uint64_t v = 0; /* 16 hex digits (0x%016x, a common layout) fit without overflow */
     if (e - p > 2 && p[0] == '0' && (p[1] | 32) == 'x') {
         p += 2;
-        if (e - p > 12) return -1;
+        if (e - p > 16) return -1;
         for (; p < e; p++) {
             int c = *p, d;
             if (c >= '0' && c <= '9') d = c - '0';
@@ -625,7 +625,7 @@ static i64 trace_number(const unsigned char *p, const unsigned char *e) {
             v = v * 10 + (*p - '0');
         }
     }
-    return v > TRACE_MAX_VALUE ? -1 : v;
+    return v > (uint64_t)TRACE_MAX_VALUE ? -1 : (i64)v;
 }
 
 static PyObject *column_bytes(Column *c) {
