@@ -36,6 +36,7 @@ calls = st.lists(
     st.one_of(
         st.tuples(st.just("block"), requests, tags),
         st.tuples(st.just("trace"), st.lists(requests, min_size=1, max_size=6), tags),
+        st.tuples(st.just("drop"), requests, tags),
     ),
     min_size=1,
     max_size=40,
@@ -58,6 +59,10 @@ def issue(cache: SetAssociativeCache, call, scalar_max_lines: int) -> BlockOutco
         if kind == "block":
             addr, size, write = args
             return cache.access_block(addr, size, write, tag=tag)
+        if kind == "drop":  # a dead tensor's lines leave: ways become invalid again
+            addr, size, _ = args
+            cache.invalidate(addr, size)
+            return cache.access_block(addr, 1, False, tag=tag)
         addr = np.array([a for a, _, _ in args], dtype=np.int64)
         size = np.array([s if s % 3 else 0 for _, s, _ in args], dtype=np.int64)  # 0 = 1 line
         write = np.array([w for _, _, w in args], dtype=bool)
@@ -84,6 +89,8 @@ def test_fast_paths_equal_the_vectorized_path(geometry, call_list):
     for call in call_list:
         assert_same_outcome(issue(fast, call, model.SCALAR_MAX_LINES), issue(general, call, 0))
         assert fast.stats.to_dict() == general.stats.to_dict()
+        for cache in (fast, general):  # the count behind the all-ways-valid shortcut
+            assert cache.valid_lines == np.count_nonzero(cache.tags >= 0)
     assert np.array_equal(fast.tags, general.tags)
     assert np.array_equal(fast.dirty, general.dirty)
 

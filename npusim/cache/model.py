@@ -7,6 +7,8 @@ sequential processing. Traces are cut into runs of accesses to distinct sets the
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from npusim.cache.classify import MissClassifier
@@ -22,10 +24,11 @@ _NO_LINES = np.zeros(0, dtype=np.int64)  # no line numbers
 SCALAR_MAX_LINES = 16
 
 
-# Per-line record of a run: line numbers, write flags, miss flags (lists, in order), byte
-# addresses of fetched and of written-back lines (Python ints from the per-line path, else
-# uint64 arrays), eviction count. A plain tuple: a NamedTuple costs ~0.25 us per request.
-_Run = tuple[list, list, list, "np.ndarray | list", "np.ndarray | list", int]
+# Per-line record of a run: line numbers, write flags, miss flags (in order: lists from the
+# per-line path, numpy arrays from the vectorized one), byte addresses of fetched and of
+# written-back lines (Python ints from the per-line path, else uint64 arrays), eviction count.
+# A plain tuple: a NamedTuple costs ~0.25 us per request.
+_Run = tuple[Any, Any, Any, "np.ndarray | list", "np.ndarray | list", int]
 
 
 def validated(params: CacheParams) -> CacheParams:
@@ -50,6 +53,7 @@ class SetAssociativeCache:
         self.line_shift = params.line_bytes.bit_length() - 1
         self.write_back = params.write_policy is WritePolicy.WRITE_BACK
         self.tags = np.full((self.sets, params.ways), -1, dtype=np.int64)
+        self.valid_lines = 0  # ways holding a line: once every way does, no invalid way is left
         self.dirty = np.zeros((self.sets, params.ways), dtype=bool)
         # Per-line path state: flat views writing into ``tags``/``dirty`` and, per set it
         # read, the tag row as a list with a tag -> way dict (see _scalar).
@@ -103,15 +107,23 @@ class SetAssociativeCache:
     ) -> tuple[np.ndarray, int]:  # fmt: skip
         """Fill ``tags`` into ``sets`` (invalid way first, else the policy's victim); writes
         the chosen ways into ``way`` in place; return (written-back lines, evictions)."""
-        invalid = rows < 0
-        victim = invalid.argmax(axis=1)
-        full = ~_any_per_row(invalid)
-        evictions = int(np.count_nonzero(full))
+        if self.valid_lines == self.tags.size:  # every way valid (steady streaming): all evict
+            victim, full = self.policy.victims(sets), None
+            evictions = int(sets.shape[0])
+        else:
+            invalid = rows < 0
+            victim = invalid.argmax(axis=1)
+            full = ~_any_per_row(invalid)
+            evictions = int(np.count_nonzero(full))
+            self.valid_lines += int(sets.shape[0]) - evictions
         written_back = _NO_LINES
         if evictions:
-            victim[full] = self.policy.victims(sets[full])
+            if full is not None:
+                victim[full] = self.policy.victims(sets[full])
             old_tags = rows[np.arange(victim.shape[0]), victim]
-            dirty = self.dirty[sets, victim] & full
+            dirty = self.dirty[sets, victim]
+            if full is not None:
+                dirty &= full
             if np.count_nonzero(dirty):
                 written_back = (old_tags[dirty] << self.set_bits) | sets[dirty]
         self.tags[sets, victim] = tags
@@ -144,6 +156,7 @@ class SetAssociativeCache:
                 missed.append(True)
                 if len(where) < ways:  # tags in a set are distinct: an invalid way is left
                     way = row.index(-1)
+                    self.valid_lines += 1
                 else:
                     way = policy.victim(set_index)
                     evictions += 1
@@ -247,6 +260,7 @@ class SetAssociativeCache:
             sets = lines[index] & (self.sets - 1)
         dirty = int(np.count_nonzero(self.dirty[sets, ways]))
         self.tags[sets, ways] = -1
+        self.valid_lines -= int(sets.size)
         self.dirty[sets, ways] = False
         if sets.size:
             self._set_views.clear()
@@ -260,15 +274,15 @@ class SetAssociativeCache:
             fetched.append(lines[alloc])
             written_back.append(wb_lines)
             evictions += evicted
+        # numpy arrays, not lists: a run of thousands of lines is only counted afterwards
         if len(line_chunks) == 1:
-            lines, writes = line_chunks[0], write_chunks[0]
-            return (lines.tolist(), writes.tolist(), missed[0].tolist(),
+            return (line_chunks[0], write_chunks[0], missed[0],
                     self._byte_addrs(fetched[0]), self._byte_addrs(written_back[0]),
                     evictions)  # fmt: skip
         return (
-            np.concatenate(line_chunks).tolist(),
-            np.concatenate(write_chunks).tolist(),
-            np.concatenate(missed).tolist(),
+            np.concatenate(line_chunks),
+            np.concatenate(write_chunks),
+            np.concatenate(missed),
             self._byte_addrs(np.concatenate(fetched)),
             self._byte_addrs(np.concatenate(written_back)),
             evictions,
@@ -294,7 +308,7 @@ class SetAssociativeCache:
         # A run from the per-line path holds a few Python ints: building each array in one
         # np.array call and classifying a single line directly skips ~1 us of numpy ufuncs
         # and bulk-classifier checks per small request.
-        small = isinstance(fetch_addrs, list)
+        small = isinstance(lines, list)
         line_bytes, shift = self.params.line_bytes, self.line_shift
         fetched = np.asarray(fetch_addrs, dtype=np.uint64) if len(fetch_addrs) else _EMPTY
         written_back = (
@@ -303,7 +317,11 @@ class SetAssociativeCache:
         through, through_bytes = _EMPTY, 0
         if write_bytes and not self.write_back:
             through, through_bytes = _written_addrs(lines, writes, shift, small), write_bytes
-        accesses, write_count, misses = len(lines), sum(writes), sum(missed)
+        if small:
+            accesses, write_count, misses = len(lines), sum(writes), sum(missed)
+        else:
+            accesses = len(lines)
+            write_count, misses = int(np.count_nonzero(writes)), int(np.count_nonzero(missed))
         fills, write_backs = len(fetched), len(written_back)
         counts = [
             accesses, accesses - write_count, write_count, accesses - misses, misses, 0, 0, 0,
@@ -314,8 +332,12 @@ class SetAssociativeCache:
         if classifier is not None:
             if small and accesses == 1:
                 counts[5:8] = classifier.classify_one(lines[0], writes[0], missed[0])
-            else:
+            elif small:
                 counts[5:8] = classifier.classify(lines, writes, missed, distinct)
+            else:
+                counts[5:8] = classifier.classify(
+                    lines.tolist(), writes.tolist(), missed.tolist(), distinct
+                )
         self._sums.add(counts)
         if tag is not None:
             sums = self._tag_sums.get(tag) or self._tag_sums.setdefault(tag, CountSums())
@@ -331,21 +353,26 @@ class SetAssociativeCache:
         )
 
 
-def _written_addrs(lines: list[int], writes: list[bool], shift: int, small: bool) -> np.ndarray:
-    """uint64 byte addresses of the written lines, in order (write-through traffic)."""
+def _written_addrs(lines: Any, writes: Any, shift: int, small: bool) -> np.ndarray:
+    """uint64 byte addresses of the written lines, in order (write-through traffic); lists
+    from the per-line path (``small``), else arrays."""
     if small:  # a few Python ints: shift them before the one np.array call, skip the ufunc
         return np.array([line << shift for line, w in zip(lines, writes, strict=True) if w],
                         dtype=np.uint64)  # fmt: skip
-    through_lines = [line for line, w in zip(lines, writes, strict=True) if w]
-    return np.asarray(through_lines, dtype=np.uint64) << shift
+    return lines[writes].astype(np.uint64) << shift
 
 
 def _without_write_fills(run: _Run, shift: int) -> _Run:
     """``run`` with the fetches of written lines removed (whole-line writes need no fill)."""
     lines, writes, missed, fetched, written_back, evictions = run
-    written = {line << shift for line, w in zip(lines, writes, strict=True) if w}
-    kept = [a for a in np.asarray(fetched, dtype=np.uint64).tolist() if a not in written]
-    return lines, writes, missed, np.asarray(kept, dtype=np.uint64), written_back, evictions
+    if isinstance(lines, list):
+        written = {line << shift for line, w in zip(lines, writes, strict=True) if w}
+        kept = [a for a in np.asarray(fetched, dtype=np.uint64).tolist() if a not in written]
+        return lines, writes, missed, np.asarray(kept, dtype=np.uint64), written_back, evictions
+    fetched = np.asarray(fetched, dtype=np.uint64)
+    written_addrs = lines[writes].astype(np.uint64) << shift
+    kept_addrs = fetched[~np.isin(fetched, written_addrs)]
+    return lines, writes, missed, kept_addrs, written_back, evictions
 
 
 def _any_per_row(mask: np.ndarray) -> np.ndarray:
