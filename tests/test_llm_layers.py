@@ -63,3 +63,11 @@ def test_llama_rotates_queries_and_new_keys_and_gathers_its_tokens() -> None:
     assert w.graph.tensors["embed"].consumers == ("l0_norm1", "l0_add1")
     assert layers["embed"].input_elements == 2 * 2048
     assert {layers[n].kind for n in ("l0_norm1", "l0_norm2", "norm")} == {"rmsnorm"}
+
+
+def test_a_layer_type_that_is_not_a_name_is_a_config_error(tmp_path: Path) -> None:
+    """A mapping as the type (tools/fuzz.py found it raising TypeError: unhashable)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("layers: [{name: a, type: {x: 1}, in_features: 4, out_features: 4}]\n")
+    with pytest.raises(ConfigError, match=r"layers\[0\]\.type: expected one of"):
+        load_workload(path)

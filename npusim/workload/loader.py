@@ -281,7 +281,7 @@ def _layer(
         return None
     line = key_line(item, "type") or key_line(item, "name")
     kind = item.get("type")
-    if kind not in LAYER_TYPES:
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:  # a mapping is unhashable
         hint = suggest(str(kind), list(LAYER_TYPES)) if isinstance(kind, str) else ""
         problems.append(Problem(f"{where}.type", f"expected one of {', '.join(LAYER_TYPES)}, "
                                 f"got {show(kind)}{hint}", source, line))  # fmt: skip
