@@ -27,7 +27,7 @@ def test_submitted_batches_are_served_as_one_timed_stream() -> None:
     rng = np.random.default_rng(7)
     batches = [(*_batch(rng, 200), arrival) for arrival in (0, 150, 150, 900)]
     system = DramSystem()
-    tickets = [system.submit(a, w, t, 64) for a, w, t in batches]
+    tickets = [system.submit(a, w, t, 64).ticket for a, w, t in batches]
     got = [system.result(ticket).done_ck for ticket in reversed(tickets)][::-1]
 
     reference = DramSystem()
@@ -46,7 +46,9 @@ def test_a_batch_asked_for_alone_is_served_as_before() -> None:
     rng = np.random.default_rng(3)
     addrs, writes = _batch(rng, 300)
     a, b = DramSystem(), DramSystem()
-    served = a.result(a.submit(addrs, writes, 10, 64))
+    submitted = a.submit(addrs, writes, 10, 64)
+    assert submitted.bus_bytes == 300 * 64  # 64 B aligned requests, two 32 B bursts each
+    served = a.result(submitted.ticket)
     np.testing.assert_array_equal(served.done_ck, b.serve(addrs, writes, 10, 64))
     # a posted write leaves the requester once queued, never after it is done
     assert 10 <= served.accepted_ck <= int(served.done_ck.max())
@@ -54,7 +56,7 @@ def test_a_batch_asked_for_alone_is_served_as_before() -> None:
 
 def test_results_are_handed_out_once() -> None:
     system = DramSystem()
-    ticket = system.submit(np.array([0], dtype=np.uint64), False, 0)
+    ticket = system.submit(np.array([0], dtype=np.uint64), False, 0).ticket
     system.result(ticket)
     with pytest.raises(KeyError):
         system.result(ticket)

@@ -42,6 +42,13 @@ from npusim.errors import ConfigError, Problem, TraceError
 from npusim.trace import Trace
 
 
+class Submitted(NamedTuple):
+    """A batch handed to :meth:`DramSystem.submit`: its ticket and its bus bytes."""
+
+    ticket: int
+    bus_bytes: int
+
+
 class Served(NamedTuple):
     """A served batch: each request's completion CK (int64 array) and the CK its last burst
     entered a controller's queue (a posted write's data is then off the requester's hands)."""
@@ -189,7 +196,8 @@ class DramSystem:
         ``TraceError``. Completion is the cycle the last burst of a request finished.
         Batches submitted earlier and not served yet are served with this one.
         """
-        return self.result(self.submit(addr_bytes, is_write, arrival_ck, size_bytes)).done_ck
+        submitted = self.submit(addr_bytes, is_write, arrival_ck, size_bytes)
+        return self.result(submitted.ticket).done_ck
 
     def submit(
         self,
@@ -197,9 +205,10 @@ class DramSystem:
         is_write: np.ndarray | bool,
         arrival_ck: int,
         size_bytes: np.ndarray | int = 0,
-    ) -> int:
+    ) -> Submitted:
         """Queue requests arriving at ``arrival_ck`` (arguments and errors as :meth:`serve`)
-        without serving them yet; return a ticket for :meth:`result`."""
+        without serving them yet; return a ticket for :meth:`result` and the bytes the data
+        bus will move for them (:meth:`bus_bytes`)."""
         if arrival_ck < self._last_arrival:
             raise ValueError(f"arrival {arrival_ck} is before the previous {self._last_arrival}")
         self._last_arrival = arrival_ck
@@ -209,7 +218,7 @@ class DramSystem:
         bursts, counts = self._bursts(addr, sizes)
         self._pending.append((bursts, np.repeat(writes, counts), arrival_ck, counts))
         self._tickets += 1
-        return self._tickets - 1
+        return Submitted(self._tickets - 1, int(bursts.shape[0]) * self.burst_bytes)
 
     def result(self, ticket: int) -> Served:
         """How a submitted batch was served (asked once per ticket). The first question about

@@ -16,6 +16,7 @@ import numpy as np
 
 from npusim.config import Scenario
 from npusim.dram import DramSystem
+from npusim.dram.system import Submitted
 from npusim.engine.cycle import run_cycle
 from npusim.trace import Trace
 from npusim.workload import Workload
@@ -39,7 +40,9 @@ def engine_vs_trace(scenario: Scenario, workload: Workload) -> StreamComparison:
     stream: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     real_submit = DramSystem.submit
 
-    def submit(self: DramSystem, addr: Any, is_write: Any, arrival_ck: int, size: Any = 0) -> int:
+    def submit(
+        self: DramSystem, addr: Any, is_write: Any, arrival_ck: int, size: Any = 0
+    ) -> Submitted:
         addr = np.atleast_1d(np.asarray(addr, dtype=np.uint64))
         stream.append((addr, np.broadcast_to(np.asarray(is_write, bool), addr.shape),
                        np.broadcast_to(np.asarray(size, np.int64), addr.shape)))  # fmt: skip

@@ -140,6 +140,7 @@ class _DramSide:
         self.ck_hz = self.dram.ck_hz
         self.counters = PathCounters()
         self.log = TrafficLog()
+        self.fill_bytes = max(self.line_bytes, self.dram.burst_bytes)  # bus bytes per line
         self._log_index: dict[int, int] = {}  # ticket -> its traffic-log entry, until timed
         self._times: dict[int, tuple[int, int]] = {}  # ticket -> (done, accepted) core cycles
 
@@ -153,8 +154,7 @@ class _DramSide:
                 ) -> tuple[int, int]:  # fmt: skip
         """Issue blocks to DRAM at ``now``; return (bytes on the DRAM bus, whole bursts;
         ticket for :meth:`_timed`)."""
-        ticket = self.dram.submit(addrs, write, self.to_ck(now), sizes)
-        moved = self.dram.bus_bytes(addrs, sizes)
+        ticket, moved = self.dram.submit(addrs, write, self.to_ck(now), sizes)
         self._log_index[ticket] = len(self.log.start)
         self.log.add(now, now, 0 if write else moved, moved if write else 0)
         return moved, ticket
@@ -215,9 +215,8 @@ class MemoryPath(_DramSide):
             c.hits_by_kind[part.kind] += outcome.hits
             c.misses_by_kind[part.kind] += outcome.misses
             c.dma_read_bytes_by_kind[part.kind] += int(part.sizes.sum())
-            c.dram_read_bytes_by_kind[part.kind] += self.dram.bus_bytes(
-                outcome.fetch_addrs, self.line_bytes
-            )
+            # whole aligned lines: each costs max(line, burst) bytes of bus (powers of two)
+            c.dram_read_bytes_by_kind[part.kind] += outcome.fetch_addrs.shape[0] * self.fill_bytes
             array_cycles += outcome.array_cycles
             fetches.append(outcome.fetch_addrs)
             self._spill(outcome.writeback_addrs, now)
