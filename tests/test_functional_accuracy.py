@@ -44,19 +44,43 @@ def test_int8_per_channel_is_within_one_point_of_fp32() -> None:
     assert result.agreement_with_fp32 == 1.0  # regression pin: no test image changes class
 
 
+def quantized_logits(precision: str) -> np.ndarray:
+    """The CNN's stored output logits ``(500, 10)`` on the test split at ``precision``."""
+    from npusim.functional import QuantizedNetwork, execute, load_parameters, scenario_specs
+
+    workload, data = load_workload("digits_cnn"), load_dataset("digits")
+    specs = scenario_specs(load_scenario(None, [], precision=precision), workload)
+    network = QuantizedNetwork(workload, load_parameters(workload), specs, data.calibration())
+    return execute(workload, data.test()[0], network.run_layer)["fc"]
+
+
 def test_int2_and_binary_fall_well_below_int8() -> None:
     """Without retraining, signed symmetric INT2 keeps codes -2..1, so a ReLU output (>= 0)
     is 0 or one step: activations are effectively 1 bit. Binary stores sign(x) * alpha, and
     the network input and every ReLU output are >= 0, so every stored activation is +alpha:
-    the output no longer depends on the image and the prediction is one class for all."""
+    the output no longer depends on the image. The logits themselves are stored in binary
+    (+-alpha), so classes tie: argmax takes the first of the tied classes for every image.
+    Top-1 is then exactly the share of the test split that carries that one label, and the
+    agreement with FP32 the share FP32 gives that class."""
     int8, int4 = accuracy("int8").top1, accuracy("int4").top1
     int2, binary = accuracy("int2"), accuracy("binary")
     assert (int4, int2.top1, binary.top1) == (0.936, 0.284, 0.106)  # regression pins
     assert int8 > int4 > int2.top1 > binary.top1
     assert int2.top1 < int8 - 0.5
+    logits = quantized_logits("binary")
+    assert (logits == logits[0]).all()  # the same output for every image
+    (constant,) = set(logits.argmax(axis=1).tolist())
+    top = np.flatnonzero(logits[0] == logits[0].max())
+    assert constant == top[0] and top.size >= 2  # a tie, broken by argmax's first index
+    assert binary.top1_ties == 500
     labels = load_dataset("digits").test()[1]
-    most_common = np.bincount(labels).max() / labels.size
-    assert binary.top1 <= most_common  # one class for every image: chance at best
+    assert binary.top1 == np.mean(labels == constant)
+    fp32_logits = quantized_logits("fp32")
+    assert binary.agreement_with_fp32 == np.mean(fp32_logits.argmax(axis=1) == constant)
+    sorted_int2 = np.sort(quantized_logits("int2"), axis=1)
+    assert int2.top1_ties == np.count_nonzero(sorted_int2[:, -1] == sorted_int2[:, -2])
+    assert int2.top1_ties > 100  # regression pin territory: 297 of 500 measured
+    assert accuracy("int8").top1_ties == 1  # regression pin: 256 levels still tie once
 
 
 def test_float_formats_keep_fp32_accuracy_with_their_precision_as_sqnr() -> None:
@@ -94,7 +118,7 @@ def test_run_with_accuracy_writes_the_block_and_per_layer_sqnr(tmp_path: Path) -
     block = summary["accuracy"]
     assert block == {"dataset": "digits", "top1": 0.986, "top1_fp32": 0.986,
                      "agreement_with_fp32": 1.0, "samples": 500, "calibration_samples": 200,
-                     "test_samples": 500, "calibration": "minmax",
+                     "test_samples": 500, "top1_ties": 1, "calibration": "minmax",
                      "granularity": "per_channel", "symmetric": True}  # fmt: skip
     sqnr = {layer["name"]: layer["output_sqnr_db"] for layer in summary["layers"]}
     assert set(sqnr) == {"conv1", "pool1", "conv2", "pool2", "fc"}

@@ -340,3 +340,62 @@ def test_onnx_imports_are_refused_until_they_carry_biases() -> None:
                          weight_arrays={"fc": np.ones((2, 4), np.float32)})  # fmt: skip
     with pytest.raises(FunctionalError, match="ONNX models do not run functionally yet"):
         load_parameters(onnx_like)
+
+
+# ---- the vector unit's precision --------------------------------------------------------------
+
+VECTOR = """\
+name: vector_ops
+layers:
+  - {name: sm, type: softmax, rows: 4, length: 6, inputs: input}
+  - {name: ln, type: layernorm, tokens: 3, features: 8, inputs: sm}
+"""
+
+
+def bf16_ref(x: np.ndarray) -> np.ndarray:
+    """Nearest bfloat16 (8 significant bits, ties to even) by frexp: ``m`` in [0.5, 1)."""
+    mantissa, exponent = np.frexp(np.asarray(x, np.float64))
+    return np.ldexp(np.rint(mantissa * 256.0) / 256.0, exponent)
+
+
+def fp16_ref(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float64).astype(np.float16).astype(np.float64)
+
+
+def softmax_layernorm_ref(x: np.ndarray, r) -> tuple[np.ndarray, np.ndarray]:
+    """One sample of VECTOR with every documented step rounded by ``r``."""
+    rows = r(x.reshape(4, 6).astype(np.float64))
+    d = r(rows - rows.max(axis=1, keepdims=True))
+    e = r(np.exp(d))
+    sm = r(e / r(e.sum(axis=1, keepdims=True)))
+    tokens = r(sm.reshape(3, 8))
+    mu = r(tokens.mean(axis=1, keepdims=True))
+    c = r(tokens - mu)
+    var = r((c * c).mean(axis=1, keepdims=True))
+    inv = r(1.0 / np.sqrt(var + 1e-5))
+    return sm.ravel(), r(c * inv).ravel()
+
+
+@pytest.mark.parametrize(("precision", "rounding"), [("bf16", bf16_ref), ("fp16", fp16_ref)])
+def test_vector_ops_round_to_the_vector_units_precision(
+    tmp_path: Path, precision: str, rounding
+) -> None:
+    """Softmax and layernorm on FP32-stored activations with ``vector.precision`` BF16 or
+    FP16 equal a numpy reference that rounds every step (frexp rounding for BF16, numpy's
+    float16 cast for FP16); float32 vector arithmetic gives other values."""
+    from npusim.config import load_scenario
+    from npusim.functional import scenario_specs
+
+    (tmp_path / "net.yaml").write_text(VECTOR)
+    workload = load_workload(tmp_path / "net.yaml")
+    scenario = load_scenario(None, [f"vector.precision={precision}"], precision="fp32")
+    specs = scenario_specs(scenario, workload)
+    assert {s.vector for s in specs.values()} == {precision}
+    x = np.random.default_rng(8).normal(0, 3, (5, 24)).astype(np.float32)
+    got = execute(workload, x, QuantizedNetwork(workload, {}, specs, x).run_layer)
+    exact = execute(workload, x, fp32_runner({}))
+    for sample in range(5):
+        sm, ln = softmax_layernorm_ref(x[sample], rounding)
+        np.testing.assert_array_equal(got["sm"][sample], sm.astype(np.float32))
+        np.testing.assert_array_equal(got["ln"][sample], ln.astype(np.float32))
+    assert not np.array_equal(got["ln"], exact["ln"])

@@ -2,7 +2,10 @@
 
 Top-1 is the fraction of test samples whose largest network output (the first on ties, as
 ``numpy.argmax``) is the label; ``agreement_with_fp32`` the fraction whose prediction equals
-the float32 network's. Each layer's end-to-end output SQNR compares its stored output in the
+the float32 network's; ``top1_ties`` the number of test samples whose largest quantized output
+is shared by two or more classes, so that the prediction is argmax's tie-break (the lowest
+class index), not the network's: coarse formats (INT2, binary) store the logits on a few
+levels and tie often. Each layer's end-to-end output SQNR compares its stored output in the
 quantized network (after every earlier layer's error) with the float32 network's output of the
 same layer on the same test inputs: ``10 log10(sum(y_fp32^2) / sum((y - y_fp32)^2))`` summed
 over the test split; ``None`` when the two are identical (no error) or the signal is zero.
@@ -42,6 +45,7 @@ class AccuracyResult:
     agreement_with_fp32: float
     test_samples: int
     calibration_samples: int
+    top1_ties: int = 0
     layer_sqnr_db: Mapping[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -49,7 +53,7 @@ class AccuracyResult:
         return {"dataset": self.dataset, "top1": self.top1, "top1_fp32": self.top1_fp32,
                 "agreement_with_fp32": self.agreement_with_fp32, "samples": self.test_samples,
                 "calibration_samples": self.calibration_samples,
-                "test_samples": self.test_samples}  # fmt: skip
+                "test_samples": self.test_samples, "top1_ties": self.top1_ties}  # fmt: skip
 
 
 def sqnr_db(signal: float, noise: float) -> float | None:
@@ -57,6 +61,14 @@ def sqnr_db(signal: float, noise: float) -> float | None:
     if noise <= 0.0 or signal <= 0.0:
         return None
     return 10.0 * math.log10(signal / noise)
+
+
+def tied_top1(logits: np.ndarray) -> int:
+    """How many rows of ``logits`` ``(samples, classes)`` have their largest value twice."""
+    if logits.shape[1] < 2:
+        return 0
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    return int(np.count_nonzero(top2[:, 0] == top2[:, 1]))
 
 
 def evaluate(
@@ -83,6 +95,7 @@ def evaluate(
     signal = dict.fromkeys(names, 0.0)
     noise = dict.fromkeys(names, 0.0)
     predicted, predicted_fp32 = [], []
+    ties = 0
     test_inputs, labels = dataset.test()
     if on_calibration:
         test_inputs, labels = dataset.calibration(), dataset.labels[: dataset.calibration_samples]
@@ -94,6 +107,7 @@ def evaluate(
             signal[name] += float(np.square(exact[name], dtype=np.float64).sum())
             noise[name] += float(np.square(error).sum())
         predicted.append(quantized[output].argmax(axis=1))
+        ties += tied_top1(quantized[output])
         predicted_fp32.append(exact[output].argmax(axis=1))
     guess, guess_fp32 = np.concatenate(predicted), np.concatenate(predicted_fp32)
     return AccuracyResult(
@@ -103,5 +117,6 @@ def evaluate(
         agreement_with_fp32=float(np.mean(guess == guess_fp32)),
         test_samples=labels.size,
         calibration_samples=dataset.calibration_samples,
+        top1_ties=ties,
         layer_sqnr_db={name: sqnr_db(signal[name], noise[name]) for name in names},
     )

@@ -14,8 +14,10 @@ returns every tensor it produced. What a layer computes is the ``run_layer`` str
   scales) multiplies the operands as stored (rounded to their formats, or dequantized) with
   the layer's accumulator (FP32, or FP16: every product and add rounded, in K order; FP8's
   default) and rounds the result to the activation format. Vector
-  layers compute in float32 on their stored operands and store the result at the activation
-  precision with its own calibrated scale.
+  layers compute on their stored operands at the vector unit's precision (the scenario's
+  ``vector.precision``: FP16 or BF16 rounds the operands, the result and softmax's and
+  layernorm's intermediate steps, :func:`~.ops.vector_op`; unset or FP32: float32) and store
+  the result at the activation precision with its own calibrated scale.
 
 Scales are calibrated on the float32 network's tensors over the calibration inputs (static
 post-training quantization, as TensorRT and ONNX Runtime calibrate), never on test data.
@@ -36,6 +38,7 @@ from npusim.functional.quantizers import (
     QuantizedWeights,
     calibrate_activation,
     quantize_weights,
+    vector_rounding,
 )
 from npusim.precision import PRECISIONS, Kind
 from npusim.quant import QuantSpec
@@ -106,11 +109,14 @@ def fp32_runner(params: Mapping[str, LayerParams]) -> LayerFn:
 
 @dataclass(frozen=True)
 class LayerSpecs:
-    """How a layer stores and computes: weight and activation specs, accumulator precision."""
+    """How a layer stores and computes: weight and activation specs, accumulator precision,
+    and ``vector``: the vector unit's float format for a vector layer (``fp16``, ``bf16``;
+    None or ``fp32``: float32, the scenario's ``vector.precision`` unset)."""
 
     weights: QuantSpec
     activations: QuantSpec
     accumulator: str = "int32"
+    vector: str | None = None
 
 
 class QuantizedNetwork:
@@ -163,7 +169,8 @@ class QuantizedNetwork:
         output = self.quantizer(layer.name, layer)
         if layer.gemm() is None:
             stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
-            return output.fake(ops.vector_op(layer, stored))
+            rounding = vector_rounding(self.specs[layer.name].vector)
+            return output.fake(ops.vector_op(layer, stored, rounding))
         weights = self.weights.get(layer.name)
         integer = all(q.integer for q in inputs) and (weights is None or weights.codes is not None)
         if integer:

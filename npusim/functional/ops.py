@@ -187,14 +187,57 @@ def pool2d(layer: Pool2d, x: np.ndarray) -> np.ndarray:
     return out.reshape(x.shape[0], -1).astype(np.float32)
 
 
-def vector_op(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
-    """A vector-unit layer in float32 on its flat ``(samples, elements)`` operands."""
-    x = operands[0]
-    samples = x.shape[0]
+Rounding = Callable[[np.ndarray], np.ndarray]
+
+
+def _exact(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def softmax(x: np.ndarray, length: int, rounded: Rounding = _exact) -> np.ndarray:
+    """Row softmax of ``x`` over rows of ``length``, in float64 with every step's result passed
+    through ``rounded`` (the vector unit's format): ``d = r(x - max)``, ``e = r(exp(d))``,
+    ``s = r(sum e)`` (the sum formed exactly, rounded once), ``r(e / s)``."""
+    rows = rounded(x.reshape(-1, length).astype(np.float64))
+    e = rounded(np.exp(rounded(rows - rows.max(axis=1, keepdims=True))))
+    return rounded(e / rounded(e.sum(axis=1, keepdims=True))).reshape(x.shape)
+
+
+def layernorm(x: np.ndarray, features: int, rounded: Rounding = _exact) -> np.ndarray:
+    """Layer normalization over rows of ``features`` (no affine parameters), in float64 with
+    every step rounded: ``mu = r(mean x)``, ``c = r(x - mu)``, ``v = r(mean c^2)``,
+    ``inv = r(1 / sqrt(v + eps))``, ``r(c * inv)`` (means formed exactly, rounded once)."""
+    rows = rounded(x.reshape(-1, features).astype(np.float64))
+    centred = rounded(rows - rounded(rows.mean(axis=1, keepdims=True)))
+    variance = rounded((centred * centred).mean(axis=1, keepdims=True))
+    inverse = rounded(1.0 / np.sqrt(variance + LAYERNORM_EPS))
+    return rounded(centred * inverse).reshape(x.shape)
+
+
+def vector_op(
+    layer: Layer, operands: Sequence[np.ndarray], rounded: Rounding = _exact
+) -> np.ndarray:
+    """A vector-unit layer on its flat ``(samples, elements)`` operands, returned as float32.
+
+    ``rounded`` is the vector unit's number format (default: none, float32 results): the
+    operands and the result are passed through it, and so are softmax's and layernorm's
+    intermediate steps (:func:`softmax`, :func:`layernorm`); pooling, activations,
+    element-wise ops and concat round only their operands and result."""
+    operands = [rounded(x) for x in operands]
+    if isinstance(layer, Softmax):
+        return softmax(operands[0], layer.length, rounded).astype(np.float32)
+    if isinstance(layer, LayerNorm):
+        return layernorm(operands[0], layer.features, rounded).astype(np.float32)
+    return rounded(_elementwise_op(layer, operands)).astype(np.float32)
+
+
+def _elementwise_op(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
+    x = operands[0].astype(np.float32)
     if isinstance(layer, Pool2d):
         return pool2d(layer, x)
     if isinstance(layer, Elementwise):
-        y = x + operands[1] if layer.op is ElementwiseOp.ADD else x * operands[1]
+        other = operands[1].astype(np.float32)
+        y = x + other if layer.op is ElementwiseOp.ADD else x * other
         return relu_if(layer, y)
     if isinstance(layer, Activation):
         function = _FUNCTIONS.get(layer.function)
@@ -204,17 +247,8 @@ def vector_op(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
                 "the workload does not carry; it cannot run functionally"
             )
         return function(x).astype(np.float32)
-    if isinstance(layer, Softmax):
-        rows = x.reshape(-1, layer.length).astype(np.float64)
-        e = np.exp(rows - rows.max(axis=1, keepdims=True))
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32).reshape(samples, -1)
-    if isinstance(layer, LayerNorm):
-        rows = x.reshape(-1, layer.features).astype(np.float64)
-        centred = rows - rows.mean(axis=1, keepdims=True)
-        scale = 1.0 / np.sqrt((centred * centred).mean(axis=1, keepdims=True) + LAYERNORM_EPS)
-        return (centred * scale).astype(np.float32).reshape(samples, -1)
     if isinstance(layer, Reshape):
         return x
     if isinstance(layer, Concat):
-        return np.concatenate(list(operands), axis=1)
+        return np.concatenate([o.astype(np.float32) for o in operands], axis=1)
     raise FunctionalError(f"layer {layer.name!r}: no functional model for {layer.kind!r}")

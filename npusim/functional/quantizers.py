@@ -19,12 +19,12 @@ per tensor or per group, any calibration), on the real ``(groups * n, k)`` matri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from npusim.quant import QuantSpec, RangeObserver, quantize
+from npusim.quant import QuantSpec, RangeObserver, quantize, spec_for_precision
 from npusim.quant.affine import qparams, quantize_rows
 from npusim.quant.floatfmt import FLOAT_FORMATS, round_to_format
 from npusim.quant.spec import Format, Granularity
@@ -38,6 +38,15 @@ def is_integer(spec: QuantSpec) -> bool:
 def precision_name(spec: QuantSpec) -> str:
     """The :data:`npusim.precision.PRECISIONS` name of an integer spec (``int8``, ``uint4``)."""
     return f"{'' if spec.signed else 'u'}int{spec.bits}"
+
+
+def vector_rounding(precision: str | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Rounding of float arrays to the vector unit's format ``precision`` (``fp16``, ``bf16``;
+    nearest, ties to even, saturating), returning float64; None or ``fp32``: the identity."""
+    if precision is None or precision == "fp32":
+        return lambda x: x
+    fmt = FLOAT_FORMATS[spec_for_precision(precision).fmt]
+    return lambda x: round_to_format(x, fmt)[0]
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,6 @@ def calibrate_activation(spec: QuantSpec, batches: Iterable[np.ndarray]) -> Acti
     """An :class:`ActivationQuantizer` for ``spec`` from the tensor's calibration batches
     (float32 arrays of any shape; each is one batch of samples)."""
     if spec.fmt.is_float:
-        for _ in batches:
-            pass
         return ActivationQuantizer(spec, np.float32(1), 0)
     if spec.fmt is Format.BINARY:
         total, count = 0.0, 0

@@ -22,14 +22,18 @@ if TYPE_CHECKING:
 
 
 def scenario_specs(scenario: Scenario, workload: Workload) -> dict[str, LayerSpecs]:
-    """Each computing layer's weight and activation specs and accumulator under ``scenario``."""
+    """Each computing layer's weight and activation specs, accumulator and vector-unit
+    precision under ``scenario``."""
     from npusim.engine.plan import activation_spec, weight_spec
 
     specs: dict[str, LayerSpecs] = {}
     for layer in compute_layers(workload):
         view = scenario.for_layer(layer.name)
         specs[layer.name] = LayerSpecs(
-            weight_spec(view), activation_spec(view), view.precision.accumulator
+            weight_spec(view),
+            activation_spec(view),
+            view.precision.accumulator,
+            view.vector.precision,
         )
     return specs
 
