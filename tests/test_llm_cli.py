@@ -24,7 +24,8 @@ def test_generate_writes_json_and_prints_the_phases(
 ) -> None:
     out = tmp_path / "gen.json"
     argv = ["generate", "-w", tiny, "--prefill", "32", "--tokens", "6", "--batch", "2",
-            "--prefill-chunk", "16", "--every-step", "--fidelity", "analytic", "--out", str(out)]  # fmt: skip
+            "--prefill-chunk", "16", "--every-step", "--fidelity", "analytic",
+            "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     summary = json.loads(out.read_text())
     assert (summary["prefill_tokens"], summary["decode_tokens"], summary["batch"]) == (32, 6, 2)
@@ -60,3 +61,14 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "x.json").exists()
+
+
+def test_an_out_path_that_is_a_folder_is_refused(
+    tiny: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["generate", "-w", tiny, "--prefill", "8", "--tokens", "2", "--fidelity", "analytic",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; give a file name" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
