@@ -52,6 +52,13 @@ def out_folder(path: str | Path, kind: FolderKind) -> Path:
     non-empty folder without npusim's marker of the same kind; for a run folder, a marked
     folder that also holds files the marker does not list.
     """
+    try:
+        return _out_folder(path, kind)
+    except OSError as err:  # e.g. a name too long for the file system
+        raise ResultsError(f"cannot use {path} as an output folder: {err.strerror}") from None
+
+
+def _out_folder(path: str | Path, kind: FolderKind) -> Path:
     absolute = Path(os.path.abspath(path))
     for ancestor in (absolute, *absolute.parents):
         if os.path.lexists(ancestor):

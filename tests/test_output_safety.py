@@ -246,3 +246,8 @@ def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
     (tmp_path / "a\nb").write_text("mine")
     code, stderr = npusim(*RUN, "--out", "a\nb", cwd=tmp_path)
     assert code == 2 and stderr == "npusim: error: a\\nb is a file; --out needs a folder\n"
+
+
+def test_a_name_the_file_system_refuses_is_a_results_error(tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match="cannot use .* as an output folder: File name too"):
+        outdir.out_folder(tmp_path / ("a" * 300), FolderKind.RUN)

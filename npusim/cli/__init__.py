@@ -13,11 +13,12 @@ import argparse
 import importlib
 import os
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 
 from npusim import __version__
-from npusim.errors import ConfigError, NpusimError
+from npusim.errors import ConfigError, NpusimError, Problem
 
 # command -> (module of this package, the one line ``npusim --help`` shows)
 COMMANDS = {
@@ -84,11 +85,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (`npusim list | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as err:  # a path the system refuses (name too long, no permission, ...)
+        print(f"npusim: error: {one_line(os_error_text(err))}", file=sys.stderr)
+        return 2
     finally:
         if console:
             # the outcome is decided (results written or not): an interrupt during the
             # interpreter's shutdown must not turn it into a silent death by SIGINT (-2)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def regular_file(path: str, what: str) -> str:
+    """``path``, unless it names a FIFO, a device (``/dev/zero``) or a folder, which could
+    block a reader or never end: then a :class:`ConfigError` at ``what``. A missing path is
+    returned as is (its reader names the problem)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing or unreadable: the reader says so in its own words
+        return path
+    if not stat.S_ISREG(mode):
+        raise ConfigError(Problem("", f"{path}: not a regular file", what))
+    return path
+
+
+def os_error_text(err: OSError) -> str:
+    """``PATH: REASON`` (a long path shortened) for an error the system raised on a path."""
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return reason
+    name = str(err.filename)
+    return f"{name[:80]}{'...' if len(name) > 80 else ''}: {reason}"
 
 
 def one_line(text: str) -> str:

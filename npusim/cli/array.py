@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from npusim.cli import regular_file
 from npusim.compute.params import DEFAULT_MACS_PER_PE_PER_CYCLE, ArrayParams
 from npusim.compute.run import run_layers
 from npusim.config.schema import ARRAY
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         macs_per_pe_per_cycle=DEFAULT_MACS_PER_PE_PER_CYCLE,
     )
     if args.topology:
-        layers: list = load_topology(args.topology, args.form)
+        layers: list = load_topology(regular_file(args.topology, "--topology"), args.form)
     else:
         m, k, n = args.gemm
         layers = [("gemm", Gemm(m=m, k=k, n=n))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -41,10 +42,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str) -> np.ndarray:
+    """The array of the .npy file ``path``; anything else is a :class:`QuantizationError`.
+
+    Memory-mapped first, so a header that promises more data than the file holds is refused
+    before anything is allocated; a FIFO or device (which could block or never end) too.
+    """
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise QuantizationError(f"cannot read tensor {path}: {err}") from None
+        if not Path(path).is_file():
+            raise QuantizationError(f"cannot read tensor {path}: not a regular .npy file")
+        loaded = np.load(path, mmap_mode="r", allow_pickle=False)
+        if not isinstance(loaded, np.ndarray):
+            loaded.close()
+            raise QuantizationError(f"cannot read tensor {path}: a .npz archive, not a .npy "
+                                    "array")  # fmt: skip
+        return np.array(loaded)
+    except (OSError, ValueError, EOFError) as err:
+        raise QuantizationError(f"cannot read tensor {path}: {err or 'empty file'}") from None
 
 
 def _spec(args: argparse.Namespace) -> QuantSpec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -136,7 +137,11 @@ def _params(pairs: list[str]) -> dict[str, int]:
     params: dict[str, int] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name or not value.strip().lstrip("-").isdigit():
-            raise ConfigError(Problem("", f"expected NAME=INTEGER, got {pair!r}", "--param"))
+        if not sep or not name or not _INTEGER.fullmatch(value.strip()):
+            raise ConfigError(Problem("", f"expected NAME=INTEGER, got {pair[:80]!r}", "--param"))
         params[name.strip()] = int(value)
     return params
+
+
+# ASCII digits only (``int`` also takes '²'-like digits and '_'); 18 digits fit an int64
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from npusim.cli import one_line, os_error_text
 from npusim.config.kinds import KINDS, FileKind, check_file, detect_kind
 from npusim.errors import ConfigError, NpusimError
 
@@ -36,12 +37,14 @@ def _check(name: str, forced: str | None) -> bool:
     try:
         kind = FileKind(forced, "--kind") if forced else detect_kind(name)
         what = check_file(name, kind.kind)
-    except (ConfigError, NpusimError) as err:
-        problems = err.problems if isinstance(err, ConfigError) else [err]
+    except (ConfigError, NpusimError, OSError) as err:
+        problems: list[object] = [os_error_text(err)] if isinstance(err, OSError) else [err]
+        if isinstance(err, ConfigError):
+            problems = list(err.problems)
         for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {one_line(str(problem))}", file=sys.stderr)
         taken = f" (read as a {kind.kind}: {kind.reason})" if kind else ""
-        print(f"invalid: {name}{taken}", file=sys.stderr)
+        print(f"invalid: {one_line(name)}{taken}", file=sys.stderr)
         return False
     print(f"ok: {name}: {what} ({kind.reason})")
     return True
