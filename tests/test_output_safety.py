@@ -249,5 +249,5 @@ def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
 
 
 def test_a_name_the_file_system_refuses_is_a_results_error(tmp_path: Path) -> None:
-    with pytest.raises(ResultsError, match="cannot use .* as an output folder: File name too"):
+    with pytest.raises(ResultsError, match=r"cannot use .* as an output folder: File name too"):
         outdir.out_folder(tmp_path / ("a" * 300), FolderKind.RUN)
