@@ -4,6 +4,8 @@ against hand-computed sums."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npusim.errors import ConfigError
 from npusim.llm.sampling import sample_steps, sum_over_steps
@@ -22,6 +24,18 @@ def test_an_affine_cost_sums_exactly() -> None:
     """f(i) = 3 + 2 i over steps 0..9: 10 x 3 + 2 x 45 = 120, from any samples with both ends."""
     for points in ((0, 9), (0, 3, 6, 9), (0, 2, 5, 7, 9), tuple(range(10))):
         assert sum_over_steps(points, [3 + 2 * i for i in points]) == pytest.approx(120)
+
+
+@given(steps=st.integers(1, 500), samples=st.integers(2, 40),
+       a=st.integers(-1000, 1000), b=st.integers(-1000, 1000))  # fmt: skip
+def test_any_sampling_of_an_affine_cost_sums_exactly(steps: int, samples: int, a: int,
+                                                     b: int) -> None:  # fmt: skip
+    """sum_{i < n} (a + b i) = n a + b n (n - 1) / 2, whichever steps are sampled."""
+    points = sample_steps(steps, samples)
+    assert points[0] == 0 and points[-1] == steps - 1
+    assert len(points) == min(steps, samples)
+    exact = steps * a + b * steps * (steps - 1) / 2
+    assert sum_over_steps(points, [a + b * i for i in points]) == pytest.approx(exact, abs=1e-6)
 
 
 def test_a_curved_cost_sums_its_chords() -> None:
