@@ -222,3 +222,46 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and err.startswith("npusim: error:")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("model", "first"), [("digits_cnn", "conv1"), ("digits_mlp", "fc1")])
+def test_shipped_layer_inputs_come_from_the_calibration_split(model: str, first: str) -> None:
+    """``<layer>.input`` (what the timing run's SQNR columns measure) is the first
+    calibration image's, never a test image's; every relu layer names its function."""
+    workload = load_workload(model)
+    with np.load(workload.tensors) as archive:
+        shipped = archive[f"{first}.input"]
+        activations = {k: str(archive[k]) for k in archive.files if k.endswith(".activation")}
+    data = load_dataset("digits")
+    np.testing.assert_array_equal(shipped, data.calibration()[0])
+    marked = {f"{layer.name}.activation" for layer in workload.layers if getattr(layer, "relu", 0)}
+    assert activations == dict.fromkeys(marked, "relu")
+
+
+def test_calibration_never_sees_the_test_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replacing every test image (and label) leaves every calibrated scale and zero point
+    unchanged, and changes the accuracy: the quantizers depend on the calibration split only."""
+    import npusim.functional.accuracy as accuracy_module
+    from npusim.functional import Dataset, evaluate, scenario_specs
+
+    built: list[dict] = []
+    original = accuracy_module.QuantizedNetwork
+
+    class Recording(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append({key: (q.scale, q.zero_point) for key, q in self.quantizers.items()})
+
+    monkeypatch.setattr(accuracy_module, "QuantizedNetwork", Recording)
+    workload, data = load_workload("digits_cnn"), load_dataset("digits")
+    specs = scenario_specs(load_scenario(None, [], precision="int4"), workload)
+    cut = data.calibration_samples
+    rng = np.random.default_rng(10)
+    inputs = data.inputs.copy()
+    inputs[cut:] = rng.uniform(0, 3, inputs[cut:].shape)  # wider than any calibration pixel
+    labels = data.labels.copy()
+    labels[cut:] = rng.integers(0, 10, labels.size - cut)
+    changed = Dataset("changed", inputs, labels, cut)
+    results = [evaluate(workload, d, specs) for d in (data, changed)]
+    assert len(built) == 2 and built[0] == built[1]
+    assert results[0].top1 != results[1].top1

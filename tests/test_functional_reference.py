@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from npusim.functional import LayerSpecs, QuantizedNetwork, execute, fp32_runner, load_parameters
+from npusim.functional.params import fused_activations
 from npusim.quant import spec_for_precision
 from npusim.workload import load_workload
 
@@ -46,13 +47,18 @@ layers:
   - {name: ln, type: layernorm, tokens: 2, features: 15, inputs: sm}
   - {name: out, type: linear, in_features: 30, out_features: 7, inputs: ln}
 """
+GRAPH_RELU = ("c1", "add")
 SHAPES = {"c1": (4, 2, 3, 3), "c2": (4, 2, 3, 3), "c3": (3, 2, 3, 3), "fc1": (24, 172),
           "fc2": (40, 172), "out": (7, 30)}  # fmt: skip
 
 
-def write_graph(tmp_path: Path, text: str, shapes: dict, seed: int) -> Path:
+def write_graph(
+    tmp_path: Path, text: str, shapes: dict, seed: int, relu: tuple[str, ...] = ()
+) -> Path:
+    """The workload ``text`` with random weights and biases of ``shapes`` in model.npz, and
+    ``<layer>.activation = 'relu'`` for each layer of ``relu`` (those marked relu: true)."""
     rng = np.random.default_rng(seed)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {f"{name}.activation": np.array("relu") for name in relu}
     for name, shape in shapes.items():
         fan_in = math.prod(shape[1:])
         arrays[f"{name}.weight"] = rng.normal(0, 1 / math.sqrt(fan_in), shape).astype(np.float32)
@@ -149,12 +155,12 @@ def reference_sample(x, p):
 
 
 def test_fp32_matches_an_independent_loop_reference(tmp_path: Path) -> None:
-    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1))
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1, relu=GRAPH_RELU))
     params = load_parameters(workload)
     raw = {n: (params[n].weight.reshape(SHAPES[n]).astype(np.float64), params[n].bias)
            for n in SHAPES}  # fmt: skip
     inputs = np.random.default_rng(2).normal(0, 1, (3, 72)).astype(np.float32)
-    tensors = execute(workload, inputs, fp32_runner(params))
+    tensors = execute(workload, inputs, fp32_runner(params, fused_activations(workload)))
     for sample in range(3):
         expected = reference_sample(inputs[sample], raw)
         for name, want in expected.items():
@@ -166,13 +172,13 @@ def test_fp32_matches_an_independent_loop_reference(tmp_path: Path) -> None:
 def test_a_planted_bug_breaks_the_reference_match(tmp_path: Path) -> None:
     """The comparison can fail: flipping the conv kernel (correlation vs convolution) is a
     plausible bug, and the reference catches it."""
-    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1))
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1, relu=GRAPH_RELU))
     params = load_parameters(workload)
     raw = {n: (params[n].weight.reshape(SHAPES[n]).astype(np.float64), params[n].bias)
            for n in SHAPES}  # fmt: skip
     raw["c1"] = (raw["c1"][0][:, :, ::-1, ::-1], raw["c1"][1])
     inputs = np.random.default_rng(2).normal(0, 1, (1, 72)).astype(np.float32)
-    got = execute(workload, inputs, fp32_runner(params))["c1"][0]
+    got = execute(workload, inputs, fp32_runner(params, fused_activations(workload)))["c1"][0]
     want = reference_sample(inputs[0], raw)["c1"].ravel()
     assert np.abs(got - want).max() > 1e-3 * np.abs(want).max()
 
@@ -202,9 +208,10 @@ def quantize_ref(x: float, scale: np.float32, zero_point: int, qmin: int, qmax: 
     return min(max(round_half_even(float(np.float32(float(x) * inverse + zero_point))), qmin), qmax)
 
 
-def integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy, qmin, qmax, relu):
+def integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy, qmin, qmax, fused):
     """Output codes of one sample by Python integers: ``acc = b_q + sum (qx - Zx)(qw - Zw)``,
-    ``b_q = rint(b / (Sx Sw))``, ``y = clamp(rint(acc * Sx Sw / Sy) + Zy)``, ReLU: >= Zy."""
+    ``b_q = rint(b / (Sx Sw))``, ``y = clamp(rint(acc * Sx Sw / Sy) + Zy)``; ``fused``
+    'relu': ``y >= Zy``, 'relu6': also ``y <= q(6)``, the code of 6."""
     out_ch = w_codes.shape[0]
     if layer == "linear":
         patches = [[int(v) - zx for v in x_codes]]
@@ -214,6 +221,7 @@ def integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy, qmi
         padded[:, 1:6, 1:6] = image
         patches = [[int(padded[c, 2 * i + u, 2 * j + v]) for c in range(3) for u in range(3)
                     for v in range(3)] for i in range(3) for j in range(3)]  # fmt: skip
+    six = quantize_ref(6.0, sy, zy, qmin, qmax)
     codes = np.zeros((out_ch, len(patches)), dtype=np.int64)
     for o in range(out_ch):
         acc_scale = float(sx) * float(sw[o])
@@ -223,8 +231,58 @@ def integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy, qmi
             acc = b_q + sum(a * w for a, w in zip(patch, weights, strict=True))
             assert -(2**31) <= acc < 2**31
             y = min(max(round_half_even(acc * (acc_scale / float(sy))) + zy, qmin), qmax)
-            codes[o, p] = max(y, zy) if relu else y
+            if fused != "none":
+                y = max(y, zy)
+            codes[o, p] = min(y, six) if fused == "relu6" else y
     return codes.ravel()  # (out_ch, positions): NCHW for the conv, features for the linear
+
+
+def minmax_qparams(lo: float, hi: float, spec) -> tuple[np.float32, int]:
+    """PyTorch's MinMaxObserver qparams (``_calculate_qparams``), in float32: the range
+    widened to hold 0; symmetric ``S = amax / ((qmax - qmin) / 2)``, ``Z`` 0 (signed) or
+    the middle code (unsigned); affine ``S = (hi - lo) / (qmax - qmin)``,
+    ``Z = clamp(qmin - rint(lo / S))``."""
+    lo32, hi32 = np.float32(min(lo, 0.0)), np.float32(max(hi, 0.0))
+    span = np.float32(spec.qmax - spec.qmin)
+    if spec.symmetric:
+        scale = np.float32(max(-lo32, hi32) / (span / np.float32(2)))
+        zero_point = 0 if spec.qmin < 0 else (spec.qmin + spec.qmax + 1) // 2
+        return max(scale, np.float32(np.finfo(np.float32).eps)), zero_point
+    scale = max(np.float32((hi32 - lo32) / span), np.float32(np.finfo(np.float32).eps))
+    zero_point = spec.qmin - round_half_even(float(np.float32(lo32 / scale)))
+    return scale, min(max(zero_point, spec.qmin), spec.qmax)
+
+
+def weight_codes_ref(weight: np.ndarray, spec) -> tuple[np.ndarray, list, list]:
+    """Min-max weight codes, row scales and zero points: per channel (PyTorch's
+    per-channel rounding ``rint(fl32(fl32(w * fl32(1 / S)) + Z))``) or per tensor (fused)."""
+    rows = weight.shape[0]
+    if spec.granularity.value == "per_channel":
+        params = [minmax_qparams(float(r.min()), float(r.max()), spec) for r in weight]
+    else:
+        params = [minmax_qparams(float(weight.min()), float(weight.max()), spec)] * rows
+    codes = np.zeros(weight.shape, np.int64)
+    for o, (scale, zero_point) in enumerate(params):
+        inverse = np.float32(1) / scale
+        for k, w in enumerate(weight[o]):
+            if spec.granularity.value == "per_channel":
+                unrounded = float(np.float32(np.float32(w * inverse) + np.float32(zero_point)))
+            else:
+                unrounded = float(np.float32(float(w) * float(inverse) + zero_point))
+            codes[o, k] = min(max(round_half_even(unrounded), spec.qmin), spec.qmax)
+    return codes, [p[0] for p in params], [p[1] for p in params]
+
+
+def layer_fp32_ref(layer: str, x: np.ndarray, weight: np.ndarray, bias, fused: str):
+    """The float layer of CONV / LINEAR on one sample, float64 loops, rounded to float32."""
+    if layer == "linear":
+        y = weight.astype(np.float64) @ x.astype(np.float64) + bias
+    else:
+        w = weight.reshape(4, 3, 3, 3).astype(np.float64)
+        y = conv_ref(x.reshape(3, 5, 5), w, bias, stride=2, pads=(1, 1, 1, 1)).ravel()
+    if fused != "none":
+        y = np.clip(y, 0, 6 if fused == "relu6" else None)
+    return y.astype(np.float32)
 
 
 CASES = [  # (activations, weights, symmetric, granularity)
@@ -237,38 +295,55 @@ CASES = [  # (activations, weights, symmetric, granularity)
 
 
 @pytest.mark.parametrize("layer", ["conv", "linear"])
-@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("fused", ["none", "relu", "relu6"])
 @pytest.mark.parametrize("case", CASES)
-def test_integer_datapath_is_bit_exact(tmp_path: Path, layer: str, relu: bool, case) -> None:
+def test_integer_datapath_is_bit_exact(tmp_path: Path, layer: str, fused: str, case) -> None:
+    """Every scale, zero point and weight code comes from the test's own min-max reference
+    (PyTorch's observer formulas), not from the code under test. The output's range is the
+    float32 network's over the calibration inputs, checked here against a float64 loop
+    (a float32 sum in another order can move the maximum by one ulp, and so the scale).
+    ReLU6 cases use 8x wider inputs so that outputs pass 6."""
     activations, weights, symmetric, granularity = case
-    text = (CONV if layer == "conv" else LINEAR).replace("RELU", str(relu).lower())
+    text = (CONV if layer == "conv" else LINEAR).replace("RELU", str(fused != "none").lower())
     shape = {"conv": (4, 3, 3, 3), "linear": (6, 11)}[layer]
-    workload = load_workload(write_graph(tmp_path, text, {"layer": shape}, seed=3))
+    path = write_graph(tmp_path, text, {"layer": shape}, seed=3,
+                       relu=("layer",) if fused != "none" else ())  # fmt: skip
+    if fused == "relu6":
+        with np.load(path.parent / "model.npz") as archive:
+            arrays = dict(archive) | {"layer.activation": np.array("relu6")}
+        np.savez(path.parent / "model.npz", **arrays)
+    workload = load_workload(path)
     params = load_parameters(workload)
     a_spec = spec_for_precision(activations, symmetric=symmetric, granularity="per_tensor")
     w_spec = spec_for_precision(weights, symmetric=symmetric, granularity=granularity)
     rng = np.random.default_rng(4)
     size = math.prod(shape[1:]) if layer == "linear" else 75
-    calibration = rng.normal(0.3, 1.0, (8, size)).astype(np.float32)
+    spread = 8.0 if fused == "relu6" else 1.0
+    calibration = rng.normal(0.3, spread, (8, size)).astype(np.float32)
     network = QuantizedNetwork(workload, params, {"layer": LayerSpecs(w_spec, a_spec)},
                                calibration)  # fmt: skip
-    test = rng.normal(0.3, 3.0, (5, size)).astype(np.float32)  # 3x wider: saturates
+    test = rng.normal(0.3, 3.0 * spread, (5, size)).astype(np.float32)  # 3x wider: saturates
     got = execute(workload, test, network.run_layer)["layer"]
-    qx = network.quantizers[("input", a_spec)]
-    qy = network.quantizers[("layer", a_spec)]
-    qw = network.weights["layer"]
-    saturated = 0
+    weight, bias = params["layer"].weight, params["layer"].bias
+    sx, zx = minmax_qparams(float(calibration.min()), float(calibration.max()), a_spec)
+    outputs = execute(workload, calibration, fp32_runner(params, fused_activations(workload)))
+    outputs = outputs["layer"]  # float32 sums: the float64 loop can differ in the last bit
+    looped = np.stack([layer_fp32_ref(layer, c, weight, bias, fused) for c in calibration])
+    np.testing.assert_allclose(outputs, looped, rtol=0, atol=1e-5 * np.abs(looped).max())
+    sy, zy = minmax_qparams(float(outputs.min()), float(outputs.max()), a_spec)
+    w_codes, sw, zw = weight_codes_ref(weight, w_spec)
+    saturated = six = 0
     for sample in range(5):
-        x_codes = [quantize_ref(v, qx.scale, qx.zero_point, a_spec.qmin, a_spec.qmax)
-                   for v in test[sample]]  # fmt: skip
-        codes = integer_layer_ref("linear" if layer == "linear" else "conv", x_codes,
-                                  qx.zero_point, qw.codes, qw.zero_point, params["layer"].bias,
-                                  qx.scale, qw.scale, qy.scale, qy.zero_point, a_spec.qmin,
-                                  a_spec.qmax, relu)  # fmt: skip
-        want = (codes.astype(np.float32) - np.float32(qy.zero_point)) * qy.scale
+        x_codes = [quantize_ref(v, sx, zx, a_spec.qmin, a_spec.qmax) for v in test[sample]]
+        codes = integer_layer_ref(layer, x_codes, zx, w_codes, zw, bias, sx, sw, sy, zy,
+                                  a_spec.qmin, a_spec.qmax, fused)  # fmt: skip
+        want = (codes.astype(np.float32) - np.float32(zy)) * sy
         np.testing.assert_array_equal(got[sample], want)
         saturated += int(np.sum((codes == a_spec.qmax) | (codes == a_spec.qmin)))
+        six += int(np.sum(codes == quantize_ref(6.0, sy, zy, a_spec.qmin, a_spec.qmax)))
     assert saturated > 0  # the case exercises saturation of the outputs
+    if fused == "relu6":
+        assert six > 0 and outputs.max() == np.float32(6)  # the ReLU6 clamp is exercised
 
 
 def test_fp8_with_an_fp16_accumulator_rounds_every_add(tmp_path: Path) -> None:
@@ -313,7 +388,7 @@ def test_every_kind_runs_quantized_close_to_fp32(
     scales from 64 samples, errors accumulating over up to ten layers); planted bugs in the
     integer matmul (one operand's scale for both, its second zero point dropped) measured 16
     and 4 dB."""
-    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1))
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1, relu=GRAPH_RELU))
     params = load_parameters(workload)
     a_spec = spec_for_precision(activations, symmetric=symmetric)
     w_spec = spec_for_precision("int8", symmetric=True, granularity="per_channel")
@@ -322,7 +397,7 @@ def test_every_kind_runs_quantized_close_to_fp32(
     calibration = rng.normal(0, 1, (64, 72)).astype(np.float32)
     test = rng.normal(0, 1, (16, 72)).astype(np.float32)
     network = QuantizedNetwork(workload, params, specs, calibration)
-    exact = execute(workload, test, fp32_runner(params))
+    exact = execute(workload, test, fp32_runner(params, fused_activations(workload)))
     quantized = execute(workload, test, network.run_layer)
     for name, want in exact.items():
         if name == "input":  # the network input is passed as it is
@@ -393,9 +468,55 @@ def test_vector_ops_round_to_the_vector_units_precision(
     assert {s.vector for s in specs.values()} == {precision}
     x = np.random.default_rng(8).normal(0, 3, (5, 24)).astype(np.float32)
     got = execute(workload, x, QuantizedNetwork(workload, {}, specs, x).run_layer)
-    exact = execute(workload, x, fp32_runner({}))
+    exact = execute(workload, x, fp32_runner({}, {}))
     for sample in range(5):
         sm, ln = softmax_layernorm_ref(x[sample], rounding)
         np.testing.assert_array_equal(got["sm"][sample], sm.astype(np.float32))
         np.testing.assert_array_equal(got["ln"][sample], ln.astype(np.float32))
     assert not np.array_equal(got["ln"], exact["ln"])
+
+
+@pytest.mark.parametrize(
+    ("activation", "message"),
+    [
+        (None, "has relu: true, which stands for ReLU and ReLU6 alike; name it in the tensor "
+               "file: 'layer.activation' = 'relu' or 'relu6'"),
+        (np.array("gelu"), "'layer.activation' must be the string 'relu' or 'relu6'"),
+        (np.array([1.0]), "'layer.activation' must be the string 'relu' or 'relu6'"),
+    ],
+)  # fmt: skip
+def test_a_fused_relu_must_say_which(tmp_path: Path, activation, message: str) -> None:
+    """``relu: true`` marks ReLU and ReLU6 alike in the workload format; the functional pass
+    refuses to guess (a ReLU6 network run as ReLU would be silently wrong)."""
+    from npusim.functional import FunctionalError
+
+    path = write_graph(tmp_path, LINEAR.replace("RELU", "true"), {"layer": (6, 11)}, seed=3)
+    if activation is not None:
+        with np.load(path.parent / "model.npz") as archive:
+            arrays = dict(archive) | {"layer.activation": activation}
+        np.savez(path.parent / "model.npz", **arrays)
+    workload = load_workload(path)
+    spec = spec_for_precision("int8")
+    x = np.ones((2, 11), np.float32)
+    with pytest.raises(FunctionalError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        QuantizedNetwork(workload, load_parameters(workload), {"layer": LayerSpecs(spec, spec)}, x)
+
+
+def test_relu6_clamps_the_float_path_at_six(tmp_path: Path) -> None:
+    """FP16 weights and activations (the float GEMM path) and FP32: ReLU6 outputs lie in
+    [0, 6] and equal a clipped float64 reference within FP16's rounding."""
+    path = write_graph(tmp_path, LINEAR.replace("RELU", "true"), {"layer": (6, 11)}, seed=3)
+    with np.load(path.parent / "model.npz") as archive:
+        arrays = dict(archive) | {"layer.activation": np.array("relu6")}
+    np.savez(path.parent / "model.npz", **arrays)
+    workload = load_workload(path)
+    params = load_parameters(workload)
+    x = np.random.default_rng(9).normal(0, 8, (20, 11)).astype(np.float32)
+    want = np.clip(x.astype(np.float64) @ params["layer"].weight.T + params["layer"].bias, 0, 6)
+    half = spec_for_precision("fp16")
+    network = QuantizedNetwork(workload, params, {"layer": LayerSpecs(half, half)}, x)
+    got = execute(workload, x, network.run_layer)["layer"]
+    exact = execute(workload, x, fp32_runner(params, fused_activations(workload)))["layer"]
+    assert got.max() == 6.0 and exact.max() == 6.0 and got.min() == 0.0
+    np.testing.assert_allclose(exact, want, rtol=0, atol=1e-5 * 6)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-2)  # FP16 weights, 10-bit mantissas

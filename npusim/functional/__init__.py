@@ -7,7 +7,12 @@ values). Vectorized numpy over the batch; see :mod:`~.network` for the datapath 
 from npusim.functional.accuracy import AccuracyResult, evaluate
 from npusim.functional.dataset import Dataset, DatasetError, load_dataset
 from npusim.functional.network import LayerSpecs, QuantizedNetwork, execute, fp32_runner
-from npusim.functional.params import FunctionalError, LayerParams, load_parameters
+from npusim.functional.params import (
+    FunctionalError,
+    LayerParams,
+    fused_activations,
+    load_parameters,
+)
 from npusim.functional.scenario import scenario_accuracy, scenario_specs, with_accuracy
 
 __all__ = [
@@ -21,6 +26,7 @@ __all__ = [
     "evaluate",
     "execute",
     "fp32_runner",
+    "fused_activations",
     "load_dataset",
     "load_parameters",
     "scenario_accuracy",

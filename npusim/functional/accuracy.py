@@ -90,7 +90,7 @@ def evaluate(
     classes = workload.graph.tensors[output].elements
     dataset.check_network(input_elements(workload), classes)
     network = QuantizedNetwork(workload, params, specs, dataset.calibration())
-    reference = fp32_runner(params)
+    reference = fp32_runner(params, network.activations)
     names = [layer.name for layer in compute_layers(workload)]
     signal = dict.fromkeys(names, 0.0)
     noise = dict.fromkeys(names, 0.0)

@@ -11,7 +11,8 @@ TFLite / ONNX ``QLinearConv``:
   ``b_q = rint(b / (S_x * S_w[c]))`` (saturated to the accumulator's range);
 - integer outputs: :func:`npusim.compute.datapath.requantize` (``clamp(rint(acc * M[c]) +
   Z_y)``, ``M[c] = S_x * S_w[c] / S_y`` in float64, round half to even), a fused ReLU clamping
-  the codes at ``Z_y`` from below (the code of 0);
+  the codes at ``Z_y`` from below (the code of 0), a fused ReLU6 also at the code of 6 from
+  above;
 - binary outputs (no integer requantizer): ``sign(acc * S_x * S_w[c])`` after the ReLU.
 
 The sums are formed by a float64 matrix product of the integer operands, which is exact while
@@ -27,6 +28,7 @@ from npusim.compute.datapath import AccumulatorOverflowError, int_range, requant
 from npusim.errors import QuantizationError
 from npusim.functional.quantizers import ActivationQuantizer, precision_name
 from npusim.quant.spec import Format
+from npusim.workload import ActivationFunction
 
 EXACT_FLOAT64 = 2.0**53
 
@@ -62,16 +64,24 @@ def bias_codes(bias: np.ndarray, acc_scale: np.ndarray, accumulator: str = "int3
 
 
 def requantize_output(
-    acc: np.ndarray, acc_scale: np.ndarray, out: ActivationQuantizer, relu: bool
+    acc: np.ndarray,
+    acc_scale: np.ndarray,
+    out: ActivationQuantizer,
+    activation: ActivationFunction | None,
 ) -> np.ndarray:
     """Output codes (int64) of accumulators ``acc`` of scale ``acc_scale`` (broadcastable,
-    float64 ``S_x * S_w``) in the integer or binary format of ``out`` (module docstring)."""
+    float64 ``S_x * S_w``) in the integer or binary format of ``out`` (module docstring);
+    ``activation``: the fused ReLU (codes clamped at ``Z_y``, the code of 0, from below) or
+    ReLU6 (also at the code of 6 from above), or None."""
     if out.spec.fmt is Format.BINARY:
         real = acc * acc_scale
-        if relu:
+        if activation is not None:  # both clamp at 0 first; sign() of [0, 6] is +1
             real = np.maximum(real, 0.0)
         return np.where(real >= 0, 1, -1).astype(np.int64)
     multiplier = acc_scale / np.float64(out.scale)
     zero_point = np.int64(out.zero_point)
     codes = requantize(acc, multiplier, zero_point, precision_name(out.spec)).astype(np.int64)
-    return np.maximum(codes, zero_point) if relu else codes
+    if activation is None:
+        return codes
+    six = int(out.codes(np.array([6.0], np.float32))[0])
+    return np.clip(codes, zero_point, six if activation is ActivationFunction.RELU6 else None)

@@ -32,7 +32,7 @@ import numpy as np
 
 from npusim.functional import ops
 from npusim.functional.intgemm import accumulate, bias_codes, requantize_output
-from npusim.functional.params import FunctionalError, LayerParams
+from npusim.functional.params import FunctionalError, LayerParams, fused_activations
 from npusim.functional.quantizers import (
     ActivationQuantizer,
     QuantizedWeights,
@@ -42,7 +42,7 @@ from npusim.functional.quantizers import (
 )
 from npusim.precision import PRECISIONS, Kind
 from npusim.quant import QuantSpec
-from npusim.workload import Layer, Matmul, Reshape, Workload
+from npusim.workload import ActivationFunction, Layer, Matmul, Reshape, Workload
 from npusim.workload.graph import NETWORK_INPUT, operand_elements
 
 LayerFn = Callable[[Layer, Sequence[np.ndarray]], np.ndarray]
@@ -95,14 +95,18 @@ def batches(inputs: np.ndarray, size: int = BATCH_SAMPLES) -> Iterator[np.ndarra
         yield inputs[start : start + size]
 
 
-def fp32_runner(params: Mapping[str, LayerParams]) -> LayerFn:
-    """The float32 reference network."""
+def fp32_runner(
+    params: Mapping[str, LayerParams], activations: Mapping[str, ActivationFunction]
+) -> LayerFn:
+    """The float32 reference network; ``activations``: the fused activation of every layer
+    marked ``relu`` (:func:`~.params.fused_activations`)."""
 
     def run(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
+        activation = activations.get(layer.name)
         if layer.gemm() is None:
-            return ops.vector_op(layer, operands)
+            return ops.vector_op(layer, operands, activation)
         p = params.get(layer.name)
-        return ops.gemm_fp32(layer, operands, p and p.weight, p and p.bias)
+        return ops.gemm_fp32(layer, operands, p and p.weight, p and p.bias, activation)
 
     return run
 
@@ -133,6 +137,7 @@ class QuantizedNetwork:
         self.workload = workload
         self.params = params
         self.specs = specs
+        self.activations = fused_activations(workload)
         self.weights: dict[str, QuantizedWeights] = {
             name: quantize_weights(p.weight, specs[name].weights) for name, p in params.items()
         }
@@ -151,7 +156,7 @@ class QuantizedNetwork:
     ) -> dict[tuple[str, QuantSpec], ActivationQuantizer]:
         needed = self._needed()
         seen: dict[str, list[np.ndarray]] = {name: [] for name, _ in needed}
-        reference = fp32_runner(self.params)
+        reference = fp32_runner(self.params, self.activations)
         for chunk in batches(calibration):
             for name, values in execute(self.workload, chunk, reference).items():
                 if name in seen:
@@ -170,7 +175,8 @@ class QuantizedNetwork:
         if layer.gemm() is None:
             stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
             rounding = vector_rounding(self.specs[layer.name].vector)
-            return output.fake(ops.vector_op(layer, stored, rounding))
+            activation = self.activations.get(layer.name)
+            return output.fake(ops.vector_op(layer, stored, activation, rounding))
         weights = self.weights.get(layer.name)
         integer = all(q.integer for q in inputs) and (weights is None or weights.codes is not None)
         if integer:
@@ -179,7 +185,8 @@ class QuantizedNetwork:
         p = self.params.get(layer.name)
         fp16 = self.specs[layer.name].accumulator == "fp16"
         matmul = ops.fp16_accumulated if fp16 else np.matmul
-        y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias, matmul)
+        y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias,
+                          self.activations.get(layer.name), matmul)  # fmt: skip
         return output.fake(y)
 
     def _integer_gemm(
@@ -206,7 +213,8 @@ class QuantizedNetwork:
             real_bias = self.params[layer.name].bias.reshape(groups, 1, -1)
             bias = bias_codes(real_bias, acc_scale, self._accumulator(layer))
         acc = accumulate(lhs, rhs, bias, self._accumulator(layer))
-        codes = requantize_output(acc, acc_scale, output, getattr(layer, "relu", False))
+        activation = self.activations.get(layer.name) if getattr(layer, "relu", False) else None
+        codes = requantize_output(acc, acc_scale, output, activation)
         return ops.gemm_output(layer, output.dequantize(codes), operands[0].shape[0])
 
     def _accumulator(self, layer: Layer) -> str:

@@ -112,8 +112,16 @@ def gemm_operands(layer: Layer, operands: Sequence[np.ndarray], weight: np.ndarr
     return lhs, weight_rhs(layer, weight)
 
 
-def relu_if(layer: Layer, y: np.ndarray) -> np.ndarray:
-    return np.maximum(y, np.float32(0)) if getattr(layer, "relu", False) else y
+def fused(layer: Layer, y: np.ndarray, function: ActivationFunction | None) -> np.ndarray:
+    """``y`` through the layer's fused activation ``function`` (ReLU or ReLU6, from
+    :func:`~.params.fused_activations`); FunctionalError if the layer is marked ``relu``
+    and ``function`` is None (the workload format does not say which of the two it is)."""
+    if not getattr(layer, "relu", False):
+        return y
+    if function is None:
+        raise FunctionalError(f"layer {layer.name!r}: relu: true without its function")
+    high = np.float32(6) if function is ActivationFunction.RELU6 else None
+    return np.clip(y, np.float32(0), high)
 
 
 def fp16_accumulated(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -132,15 +140,17 @@ def gemm_fp32(
     operands: Sequence[np.ndarray],
     weight: np.ndarray | None,
     bias: np.ndarray | None,
+    activation: ActivationFunction | None,
     matmul: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.matmul,
 ) -> np.ndarray:
-    """A conv/linear/matmul layer in float32 (bias added, fused ReLU applied); ``matmul`` is the
-    product of ``(G, M, K)`` by ``(G, K, N)`` (default: numpy's, FP32 accumulation)."""
+    """A conv/linear/matmul layer in float32 (bias added, the fused ``activation`` applied,
+    :func:`fused`); ``matmul`` is the product of ``(G, M, K)`` by ``(G, K, N)`` (default:
+    numpy's, FP32 accumulation)."""
     lhs, rhs = gemm_operands(layer, operands, weight)
     out = matmul(lhs, rhs)
     if bias is not None:
         out += bias.reshape(out.shape[0], 1, -1)
-    return relu_if(layer, gemm_output(layer, out, operands[0].shape[0]))
+    return fused(layer, gemm_output(layer, out, operands[0].shape[0]), activation)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -215,7 +225,10 @@ def layernorm(x: np.ndarray, features: int, rounded: Rounding = _exact) -> np.nd
 
 
 def vector_op(
-    layer: Layer, operands: Sequence[np.ndarray], rounded: Rounding = _exact
+    layer: Layer,
+    operands: Sequence[np.ndarray],
+    activation: ActivationFunction | None,
+    rounded: Rounding = _exact,
 ) -> np.ndarray:
     """A vector-unit layer on its flat ``(samples, elements)`` operands, returned as float32.
 
@@ -228,17 +241,19 @@ def vector_op(
         return softmax(operands[0], layer.length, rounded).astype(np.float32)
     if isinstance(layer, LayerNorm):
         return layernorm(operands[0], layer.features, rounded).astype(np.float32)
-    return rounded(_elementwise_op(layer, operands)).astype(np.float32)
+    return rounded(_elementwise_op(layer, operands, activation)).astype(np.float32)
 
 
-def _elementwise_op(layer: Layer, operands: Sequence[np.ndarray]) -> np.ndarray:
+def _elementwise_op(
+    layer: Layer, operands: Sequence[np.ndarray], activation: ActivationFunction | None
+) -> np.ndarray:
     x = operands[0].astype(np.float32)
     if isinstance(layer, Pool2d):
         return pool2d(layer, x)
     if isinstance(layer, Elementwise):
         other = operands[1].astype(np.float32)
         y = x + other if layer.op is ElementwiseOp.ADD else x * other
-        return relu_if(layer, y)
+        return fused(layer, y, activation)
     if isinstance(layer, Activation):
         function = _FUNCTIONS.get(layer.function)
         if function is None:

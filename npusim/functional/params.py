@@ -6,6 +6,13 @@ output channel, ``k`` in PyTorch's ``(in / groups, kh, kw)`` order) or from its 
 ``weight_arrays``. A bias is ``<layer>.bias`` in the same file, ``groups * n`` values; a layer
 without one has none (zeros). Timing never reads biases (they are not modelled traffic), only
 the functional pass does.
+
+A fused activation (``relu: true`` on a conv, linear or element-wise layer) is ReLU or ReLU6
+in the workload format (MobileNet-V2 marks its ReLU6 that way), which costs the same but
+computes differently, so the functional pass does not guess: the tensor file names it,
+``<layer>.activation`` a string array ``"relu"`` or ``"relu6"``
+(``np.savez(..., **{"conv1.activation": np.array("relu")})``), and
+:func:`fused_activations` refuses a ``relu: true`` layer without one.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npusim.errors import NpusimError
-from npusim.workload import Workload
+from npusim.workload import ActivationFunction, Workload
 from npusim.workload.tensorfile import checked, load_weights, read_array
 
 
@@ -76,3 +83,29 @@ def _bias(workload: Workload, name: str, rows: int) -> np.ndarray:
             f"{workload.tensors}: {key!r} has {bias.size} values, expected {rows}"
         )
     return bias.reshape(rows)
+
+
+FUSED_ACTIVATIONS = {"relu": ActivationFunction.RELU, "relu6": ActivationFunction.RELU6}
+
+
+def fused_activations(workload: Workload) -> dict[str, ActivationFunction]:
+    """The fused activation of every layer marked ``relu: true``, by layer name, from its
+    ``<layer>.activation`` entry (module docstring). Raises :class:`FunctionalError` when a
+    marked layer has none, or names neither ReLU nor ReLU6."""
+    marked = [layer.name for layer in workload.layers if getattr(layer, "relu", False)]
+    functions: dict[str, ActivationFunction] = {}
+    for name in marked:
+        key = f"{name}.activation"
+        raw = read_array(workload.tensors, key) if workload.tensors is not None else None
+        if raw is None:
+            raise FunctionalError(
+                f"layer {name!r} of workload {workload.name!r} has relu: true, which stands for "
+                f"ReLU and ReLU6 alike; name it in the tensor file: {key!r} = 'relu' or 'relu6'"
+            )
+        value = str(raw[()]) if raw.shape == () and raw.dtype.kind == "U" else None
+        if value not in FUSED_ACTIVATIONS:
+            raise FunctionalError(
+                f"{workload.tensors}: {key!r} must be the string 'relu' or 'relu6', got {raw!r}"
+            )
+        functions[name] = FUSED_ACTIVATIONS[value]
+    return functions
