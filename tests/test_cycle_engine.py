@@ -182,3 +182,38 @@ def test_lines_smaller_than_a_burst_report_the_bytes_the_bus_moved(
     assert dram.bytes_written == totals["dram_write_bytes"]
     bus_gbps = (dram.bytes_read + dram.bytes_written) / totals["time_s"] / 1e9
     assert totals["dram_bandwidth_gbps"] == pytest.approx(bus_gbps)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300),
+       st.sampled_from(["64 KiB", "256 KiB", "4 MiB"]))  # fmt: skip
+def test_step_count_is_the_number_of_steps_the_engine_makes(
+    m: int, k: int, n: int, capacity: str
+) -> None:
+    """The closed form the work bound uses counts exactly the steps the loops yield."""
+    from npusim.engine.placement import Placer
+    from npusim.engine.residency import plan_network
+    from npusim.engine.steps import step_count
+    from npusim.workload import Elementwise
+
+    workload = Workload("one", (Linear("fc", in_features=k, out_features=n, tokens=m),
+                                Elementwise("act", elements=m * n)))  # fmt: skip
+    scenario = load_scenario(overrides=[f"sram.capacity={capacity}"])
+    network = plan_network(workload, scenario)
+    placer = Placer(1 << 32, network)
+    for plan, residency in zip(network.plans, network.layers, strict=True):
+        assert step_count(plan) == len(placer.steps(plan, residency))
+
+
+def test_a_runaway_shape_is_refused_before_any_work() -> None:
+    """16384^3 at 256 KiB is 2,097,152 tile steps (hours): a WorkloadError naming the count
+    and the way out, raised from the plan alone."""
+    from npusim.engine.cycle import MAX_TILE_STEPS
+    from npusim.errors import WorkloadError
+
+    workload = Workload("huge", (Linear("big", in_features=16384, out_features=16384,
+                                        tokens=16384),))  # fmt: skip
+    scenario = load_scenario(overrides=["sram.capacity=256 KiB"])
+    with pytest.raises(WorkloadError, match=r"2,097,152 tile steps.*--fidelity analytic"):
+        simulate(scenario, workload, "cycle")
+    assert MAX_TILE_STEPS < 2_097_152

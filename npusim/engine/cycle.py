@@ -43,7 +43,7 @@ from npusim.engine.placement import Placer
 from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, layer_quality
 from npusim.engine.residency import LayerResidency, NetworkPlan, plan_network
-from npusim.engine.steps import Step
+from npusim.engine.steps import Step, step_count
 from npusim.engine.system import (
     ACTIVATION,
     WEIGHT,
@@ -52,10 +52,17 @@ from npusim.engine.system import (
     ScratchpadPath,
     Transfer,
 )
+from npusim.errors import WorkloadError
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
 
 BUFFERS = 2  # double buffering of operand tiles and of output tiles
+MAX_TILE_STEPS = 2_000_000
+"""Tile steps a cycle-fidelity run may simulate. A bundled workload needs at most 32,534 at
+its defaults (a Llama-3.1-8B decode step) and 697,718 for the 8B's 2,048-token prefill; the
+engine runs about 1,000 (streaming tiles of hundreds of KiB) to 10,000 small steps per CPU
+second, so this stops a runaway shape, with an error that says so, before any work instead
+of after hours."""
 
 Progress = Callable[[int, int, str, float], None]
 
@@ -165,6 +172,7 @@ def run_cycle(
     """Simulate ``workload`` on ``scenario`` layer by layer (see the module docstring)."""
     check_layer_overrides(scenario, workload)
     network = plan_network(workload, scenario)
+    _check_work(workload, network)
     scratchpad = network.mode is SramMode.SCRATCHPAD
     path = ScratchpadPath(scenario) if scratchpad else MemoryPath(scenario)
     placer = Placer(path.dram.capacity_bytes, network)
@@ -192,6 +200,20 @@ def run_cycle(
         timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
         occupancy=_occupancy_columns(occupancy, scenario.clock_hz),
     )  # fmt: skip
+
+
+def _check_work(workload: Workload, network: NetworkPlan) -> None:
+    """Refuse a run over :data:`MAX_TILE_STEPS` before simulating any of it."""
+    counts = [step_count(plan) for plan in network.plans]
+    total = sum(counts)
+    if total > MAX_TILE_STEPS:
+        largest = max(range(len(counts)), key=counts.__getitem__)
+        raise WorkloadError(
+            f"{workload.name}: cycle fidelity would simulate {total:,} tile steps (layer "
+            f"{workload.layers[largest].name!r} alone {counts[largest]:,}), over the "
+            f"{MAX_TILE_STEPS:,} a run is bounded to; use --fidelity analytic for this "
+            f"workload, or a larger SRAM (larger tiles)"
+        )
 
 
 def _occupancy(path: MemoryPath | ScratchpadPath, placer: Placer, network: NetworkPlan,

@@ -39,6 +39,17 @@ class Step:
     store_on_chip: bool = False
 
 
+def step_count(plan: LayerPlan) -> int:
+    """Steps :func:`gemm_steps` or :func:`vector_steps` yields for ``plan``, without making
+    them (a closed form of their loops)."""
+    gemm = plan.layer.gemm()
+    if gemm is None or plan.tiling is None:
+        return -(-max(plan.layer.input_elements, 1) // max(plan.chunk_elements, 1))
+    t = plan.tiling
+    bundles = -(-gemm.groups // plan.group_bundle)
+    return bundles * -(-gemm.m // t.tm) * -(-gemm.n // t.tn) * -(-gemm.k // t.tk)
+
+
 def _part(tensor: TensorPlacement, r0: int, r1: int, c0: int, c1: int) -> LoadPart:
     addrs, sizes = tensor.blocks(r0, r1, c0, c1)
     return LoadPart(addrs, sizes, tensor.kind, tensor.on_chip)
