@@ -520,3 +520,82 @@ def test_relu6_clamps_the_float_path_at_six(tmp_path: Path) -> None:
     assert got.max() == 6.0 and exact.max() == 6.0 and got.min() == 0.0
     np.testing.assert_allclose(exact, want, rtol=0, atol=1e-5 * 6)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-2)  # FP16 weights, 10-bit mantissas
+
+
+# ---- per-group weights and the binary datapath --------------------------------------------------
+
+WIDE = """\
+tensors: model.npz
+layers:
+  - {name: layer, type: linear, in_features: 12, out_features: 6}
+"""
+
+
+def test_per_group_weights_match_a_loop(tmp_path: Path) -> None:
+    """INT4 symmetric weights with one scale per 4 consecutive inputs of each output channel
+    (``S = amax / 7.5`` per group, PyTorch's symmetric formula for qmin -8, qmax 7), FP32
+    activations: the layer equals a float64 loop over the dequantized groups within 1e-5
+    (the group's largest negative weight sits at -7.5 steps, a tie: the rounding order
+    matters and is PyTorch's).
+    Per-channel or per-tensor scales on these weights miss by far more (checked below)."""
+    workload = load_workload(write_graph(tmp_path, WIDE, {"layer": (6, 12)}, seed=11))
+    params = load_parameters(workload)
+    weight, bias = params["layer"].weight.astype(np.float64), params["layer"].bias
+    weight[:, 4:8] *= 10.0  # one group 10x wider: a shared scale would flatten the others
+    params = {"layer": type(params["layer"])(weight.astype(np.float32), bias)}
+    w_spec = spec_for_precision("int4", symmetric=True, granularity="per_group", axis=1,
+                                group_size=4)  # fmt: skip
+    specs = {"layer": LayerSpecs(w_spec, spec_for_precision("fp32"))}
+    x = np.random.default_rng(12).normal(0, 1, (7, 12)).astype(np.float32)
+    got = execute(workload, x, QuantizedNetwork(workload, params, specs, x).run_layer)["layer"]
+    dequantized = np.zeros_like(weight)
+    for o in range(6):
+        for g in range(3):
+            group = params["layer"].weight[o, 4 * g : 4 * g + 4]
+            scale = np.float32(np.abs(group).max() / np.float32(7.5))
+            inverse = np.float32(1) / scale  # PyTorch's order: rint(fl32(w * fl32(1 / S)))
+            codes = [min(max(round_half_even(float(np.float32(w * inverse))), -8), 7)
+                     for w in group]  # fmt: skip
+            dequantized[o, 4 * g : 4 * g + 4] = np.array(codes) * float(scale)
+    want = np.array([[sum(dequantized[o, k] * float(x[i, k]) for k in range(12)) + bias[o]
+                      for o in range(6)] for i in range(7)])  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+    per_channel = np.array([np.abs(r).max() / 7.5 for r in weight])[:, None]
+    coarse = x.astype(np.float64) @ (np.clip(np.rint(weight / per_channel), -8, 7) * per_channel).T
+    assert np.abs(coarse + bias - want).max() > 1e-2 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_binary_datapath_with_signed_inputs(tmp_path: Path, relu: bool) -> None:
+    """Binary activations and weights (XNOR-Net: codes sign(x) with sign(0) = +1, alpha =
+    mean|x| over the calibration inputs; per output channel alpha_w = mean|w_c|) on inputs of
+    both signs: the sign of ``rint(b / (alpha_x alpha_w)) + sum sign(x) sign(w)`` times the
+    output's alpha, by Python integers; a fused ReLU makes every code +1."""
+    path = write_graph(tmp_path, WIDE.replace("12, out_features: 6", "12, out_features: 6, "
+                                              f"relu: {str(relu).lower()}"),
+                       {"layer": (6, 12)}, seed=13, relu=("layer",) if relu else ())  # fmt: skip
+    workload = load_workload(path)
+    params = load_parameters(workload)
+    spec = spec_for_precision("binary", symmetric=True, granularity="per_channel")
+    rng = np.random.default_rng(14)
+    calibration = rng.normal(0, 1, (32, 12)).astype(np.float32)
+    x = rng.normal(0, 1, (9, 12)).astype(np.float32)
+    assert (x < 0).any() and (x > 0).any()
+    network = QuantizedNetwork(workload, params, {"layer": LayerSpecs(spec, spec)}, calibration)
+    got = execute(workload, x, network.run_layer)["layer"]
+    weight, bias = params["layer"].weight, params["layer"].bias
+    alpha_x = np.abs(calibration.astype(np.float64)).mean()
+    alpha_w = np.abs(weight.astype(np.float64)).mean(axis=1)
+    outputs = execute(workload, calibration, fp32_runner(params, fused_activations(workload)))
+    alpha_y = np.abs(outputs["layer"].astype(np.float64)).mean()
+    sign = lambda v: 1 if v >= 0 else -1  # noqa: E731
+    want = np.zeros((9, 6), np.int64)
+    for i in range(9):
+        for o in range(6):
+            acc = round_half_even(float(bias[o]) / (alpha_x * alpha_w[o]))
+            acc += sum(sign(x[i, k]) * sign(weight[o, k]) for k in range(12))
+            want[i, o] = 1 if relu else sign(acc)
+    np.testing.assert_array_equal(np.where(got >= 0, 1, -1), want)
+    np.testing.assert_allclose(np.abs(got), alpha_y, rtol=1e-6)
+    if not relu:
+        assert (want == 1).any() and (want == -1).any()
