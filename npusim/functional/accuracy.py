@@ -34,6 +34,8 @@ from npusim.functional.network import (
 from npusim.functional.params import LayerParams, load_parameters
 from npusim.workload import Workload
 
+BUDGET_POINTS_DEFAULT = 1.0  # top-1 points below FP32: the primer's "1 % accuracy"
+
 
 @dataclass(frozen=True)
 class AccuracyResult:

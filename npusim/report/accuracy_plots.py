@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from npusim.functional.accuracy import BUDGET_POINTS_DEFAULT
 from npusim.sweep.views import WorkloadView, accuracy_block, pareto_front, precision_of
 
-BUDGET_POINTS = 1.0  # the primer's "1 % accuracy"
 PJ_PER_UJ = 1e6
 BYTES_PER_KIB = 1024
 
@@ -60,8 +60,8 @@ def _accuracy_vs(plt: Any, view: WorkloadView, what: str, xlabel: str,
     reference = 100.0 * accuracy_block(points[0])["top1_fp32"]
     ax.axhline(reference, color="#000000", linestyle="--", linewidth=1,
                label=f"FP32 network: {reference:.1f} %")  # fmt: skip
-    ax.axhline(reference - BUDGET_POINTS, color="#000000", linestyle=":", linewidth=1,
-               label=f"FP32 - {BUDGET_POINTS:g} point")  # fmt: skip
+    ax.axhline(reference - BUDGET_POINTS_DEFAULT, color="#000000", linestyle=":", linewidth=1,
+               label=f"FP32 - {BUDGET_POINTS_DEFAULT:g} point")  # fmt: skip
     ax.set(xlabel=xlabel, ylabel="top-1 (%)")
     ax.margins(x=0.12, y=0.08)
     ax.legend(fontsize=8, loc="lower right")
