@@ -62,9 +62,9 @@ def test_every_step_keeps_the_budget_and_lowers_the_cost(found) -> None:
 
 
 def test_the_minimum_saving_keeps_tiny_savings_out() -> None:
-    """Without the threshold the greedy also takes lowerings that save well under 1 % of the
-    energy (INT4 activations of conv1 and pool1, measured 0.1-0.3 %) and lose accuracy on the
-    test split; with it (the default) they are left at INT8."""
+    """Without the threshold the greedy also takes lowerings that save under 1 % of the
+    analytic energy (INT4 activations of conv1 and pool1: 0.85 and 0.34 % measured) and
+    lose test accuracy (95.4 % against 96.8 %); with it (the default) they stay INT8."""
     workload = load_workload("digits_cnn")
     greedy = search(None, workload, "digits", "energy", 1.0, "analytic", min_saving=0.0)
     savings = [(a.cost - b.cost) / greedy.rows["int8"].cost for a, b in
