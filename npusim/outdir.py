@@ -105,7 +105,9 @@ def _marker_files(folder: Path, kind: FolderKind, shown: str | Path) -> list[str
     if found != kind.value:
         raise ResultsError(f"{shown} is an npusim {found} folder, not a {kind.value} folder; "
                            "choose another folder")  # fmt: skip
-    return lines[1:]
+    # plain names only: a crafted line such as ../x must never make npusim touch ../x
+    reserved = (".", "..", MARKER_NAME, _STAGING_NAME)
+    return [n for n in lines[1:] if n and "/" not in n and "\0" not in n and n not in reserved]
 
 
 def _marker_text(kind: FolderKind, names: list[str]) -> str:

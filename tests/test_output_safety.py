@@ -251,3 +251,16 @@ def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
 def test_a_name_the_file_system_refuses_is_a_results_error(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match=r"cannot use .* as an output folder: File name too"):
         outdir.out_folder(tmp_path / ("a" * 300), FolderKind.RUN)
+
+
+def test_a_crafted_marker_cannot_make_npusim_touch_files_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    (tmp_path / "victim.txt").write_text("keep")
+    (here / MARKER_NAME).write_text("npusim-output 1 run\n../victim.txt\n.\n..\n")
+    monkeypatch.chdir(here)  # the current folder is written in place, old files unlinked
+    write_run_folder(".", {"summary.json": "{}"})
+    assert (tmp_path / "victim.txt").read_text() == "keep"
+    assert sorted(os.listdir(here)) == [MARKER_NAME, "summary.json"]
