@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from npusim.errors import ConfigError, Problem
+from npusim.errors import ConfigError, Problem, ResultsError
 from npusim.outdir import FolderKind, out_folder, write_run_folder
 from npusim.results import RunResult, layers_csv, short_floats, timeline_csv
 
@@ -68,6 +70,33 @@ def with_extra(result: RunResult, **keys: Any) -> RunResult:
     return dataclasses.replace(result, extra={**result.extra, **keys})
 
 
+def finite_summary(result: RunResult) -> dict[str, Any]:
+    """``result.summary()``, checked to hold only finite numbers (summary.json is strict
+    JSON); an overflow (e.g. ``energy.sram_read: 1e300 J`` times the accesses) raises
+    :class:`ResultsError` naming the first key that holds one."""
+    summary = result.summary()
+    where = _first_non_finite(summary, "")
+    if where is not None:
+        raise ResultsError(f"the run's {where} is not a finite number (an input too large "
+                           "for float arithmetic?); no results written")  # fmt: skip
+    return summary
+
+
+def _first_non_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    items: Any = ()
+    if isinstance(value, Mapping):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    for key, item in items:
+        found = _first_non_finite(item, key)
+        if found is not None:
+            return found
+    return None
+
+
 def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = True) -> Path:
     """Write the run's files atomically: summary.json, layers.csv, resolved_config.yaml, and
     in cycle fidelity timeline.csv with the DRAM-bandwidth and per-layer plots.
@@ -87,8 +116,9 @@ def save(result: RunResult, scenario: Scenario, out_dir: Path, plots: bool = Tru
         f"# Resolved scenario {scenario.name!r} (from {scenario.source}) with the workload "
         f"{scenario.workload!r}; `npusim run` on this file reproduces the run.\n"
     )
+    summary = finite_summary(result)
     files: dict[str, str | bytes] = {
-        "summary.json": json.dumps(short_floats(result.summary()), indent=2) + "\n",
+        "summary.json": json.dumps(short_floats(summary), indent=2, allow_nan=False) + "\n",
         "layers.csv": layers_csv(result),
         "resolved_config.yaml": header + resolved,
     }

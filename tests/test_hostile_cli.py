@@ -120,3 +120,23 @@ def test_validate_prints_each_problem_on_one_line(
     assert main(["validate", str(tmp_path / "nul.yaml")]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2 and lines[0].startswith("error: ") and lines[1].startswith("invalid:")
+
+
+def test_an_overflowing_input_writes_no_infinity_into_summary_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    err = one_error_line(capsys, ["run", "-w", "mlp", "--fidelity", "analytic", "--out", str(out),
+                                  "--set", "energy.sram_read=1e300 J"])  # fmt: skip
+    assert "totals.energy_pj.sram is not a finite number" in err and not out.exists()
+
+
+def test_a_sweep_point_that_overflows_fails_with_its_reason(tmp_path: Path) -> None:
+    from npusim.sweep import ResultStore, run_sweep
+
+    (tmp_path / "s.yaml").write_text("name: s\nscenario: lpddr5_51gbps_4mib\nworkloads: [mlp]\n"
+                                     "axes:\n  energy.sram_read: [1 pJ, 1e300 J]\n")  # fmt: skip
+    outcome = run_sweep(tmp_path / "s.yaml", tmp_path / "o", jobs=1, report=False)
+    assert [error.split(":")[0] for _, error in outcome.failed] == ["ResultsError"]
+    with ResultStore(tmp_path / "o") as store:
+        assert [p.status for p in store.points()] == ["ok", "failed"]

@@ -24,7 +24,7 @@ import yaml
 
 from npusim.errors import ConfigError, NpusimError, Problem
 from npusim.outdir import FolderKind, claim_folder, folder_lock
-from npusim.simulate import simulate
+from npusim.simulate import finite_summary, simulate
 from npusim.sweep.progress import NoProgress, ProgressHook
 from npusim.sweep.spec import Point, WorkloadSpec, load_sweep, load_workload_spec, point_scenario
 from npusim.sweep.store import ResultStore
@@ -80,7 +80,7 @@ def run_point(point: Point) -> PointOutcome:
             from npusim.functional import with_accuracy
 
             result = with_accuracy(result, scenario, workload, point.accuracy)
-        summary = result.summary()
+        summary = finite_summary(result)
     except NpusimError as err:
         return PointOutcome(point.key, None, f"{type(err).__name__}: {err}",
                             time.perf_counter() - start_s)  # fmt: skip
