@@ -78,6 +78,11 @@ DRAM: Section = {
     "wck_sync": _choice("need-sync", "WCK2CK sync: a CAS before a column command once WCK "
                         "stopped (need-sync), or WCK always on",
                         _registry("npusim.dram.params", "WCK_SYNC_MODES")),
+    "dbi": Field("bool", False, "data-bus inversion (DBI-DC): a byte with more than four ones "
+                 "is sent inverted (I/O energy of io_energy: data)"),
+    "io_energy": _choice("flat", "DRAM I/O energy: flat (io_pj_per_bit on every bit) or data "
+                         "(from the toggles of the quantized tensors' bytes)",
+                         _registry("npusim.dram.params", "IO_ENERGY_MODES")),
     "page_policy": _choice("open", "row-buffer policy",
                            _registry("npusim.dram.params", "PAGE_POLICIES")),
     "refresh": _choice("all-bank", "refresh mode",

@@ -53,6 +53,11 @@ class IoActivity:
         boundaries = (self.beats - 1) * self.lines
         return self.toggles / boundaries if boundaries > 0 else 0.0
 
+    @property
+    def toggles_per_bit(self) -> float:
+        """Line transitions per data bit moved (0.5 for random data; DBI lines included)."""
+        return self.toggles / self.bits if self.bits else 0.0
+
     def energy_pj(self, pj_per_toggle: float = IO_PJ_PER_TOGGLE) -> float:
         """I/O energy of the stream in pJ at ``pj_per_toggle`` (default: module docstring)."""
         return self.toggles * pj_per_toggle

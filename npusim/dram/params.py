@@ -81,6 +81,10 @@ PAGE_POLICIES: Mapping[str, PagePolicy] = MappingProxyType({p.value: p for p in 
 REFRESH_MODES: Mapping[str, RefreshMode] = MappingProxyType({r.value: r for r in RefreshMode})
 QUEUE_RELEASES: Mapping[str, QueueRelease] = MappingProxyType({r.value: r for r in QueueRelease})
 WCK_SYNC_MODES: Mapping[str, WckSync] = MappingProxyType({w.value: w for w in WckSync})
+IO_ENERGY_MODES: Mapping[str, str] = MappingProxyType({
+    "flat": "io_pj_per_bit on every bit moved (random data's toggle rate)",
+    "data": "from the toggles of the quantized tensors' own bytes (npusim run)",
+})  # fmt: skip
 
 DEFAULT_MAPPING = "RoBaCoBgCh"
 """Default bit order, MSB to LSB: channel bits lowest, then bank group, so consecutive bursts
@@ -93,7 +97,9 @@ class DramParams:
     """The ``dram:`` scenario section; SI units, timing overrides in CK cycles.
 
     Write-drain watermarks are fractions of the write queue; the defaults 0.8 / 0.2 are
-    Ramulator 2's ``wr_high_watermark`` / ``wr_low_watermark``.
+    Ramulator 2's ``wr_high_watermark`` / ``wr_low_watermark``. ``dbi`` turns on DBI-DC and
+    ``io_energy`` picks how I/O energy is priced (:data:`IO_ENERGY_MODES`); neither changes
+    timing, and only the engine, which knows the data, prices ``data``.
     """
 
     preset: str = "LPDDR5_6400"
@@ -108,6 +114,8 @@ class DramParams:
     refresh: str = "all-bank"
     queue_release: str = "activation"
     wck_sync: str = "need-sync"
+    dbi: bool = False
+    io_energy: str = "flat"
     read_queue_depth: int = 32
     write_queue_depth: int = 32
     write_high_watermark: float = 0.8
@@ -138,6 +146,7 @@ def _name_problems(params: DramParams) -> list[tuple[str, str]]:
         ("refresh", "refresh mode", REFRESH_MODES),
         ("queue_release", "queue release", QUEUE_RELEASES),
         ("wck_sync", "WCK sync mode", WCK_SYNC_MODES),
+        ("io_energy", "I/O energy mode", IO_ENERGY_MODES),
     ]
     for key, kind, registry in registries:
         value = getattr(params, key)

@@ -32,13 +32,14 @@ from npusim.dram import peak_bandwidth_bytes_per_s
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
 from npusim.engine.energy import (
     area_mm2,
+    data_io_energy_pj,
     dram_streaming_energy_pj,
     sram_energy_pj,
     static_energy_pj,
 )
 from npusim.engine.modes import SramMode
 from npusim.engine.plan import LayerPlan
-from npusim.engine.quality import check_layer_overrides, layer_quality
+from npusim.engine.quality import check_layer_overrides, network_quality
 from npusim.engine.residency import LayerResidency, plan_network
 from npusim.results import Energy, LayerResult, RunResult
 from npusim.workload import Workload
@@ -77,7 +78,8 @@ def analytic_layer(
         mac=plan.op_energy_pj,
         # operands to the compute unit and outputs to the DMA; results back and DRAM fills
         sram=sram_energy_pj(scenario, operand_reads + write, operand_writes + read),
-        dram=dram_streaming_energy_pj(scenario, read, write, time_s),
+        dram=dram_streaming_energy_pj(scenario, read, write, time_s)
+        + data_io_energy_pj(scenario, traffic, quality),
         static=static_energy_pj(scenario, time_s),
     )
     return layer_result(
@@ -118,9 +120,11 @@ def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
     check_layer_overrides(scenario, workload)
     network = plan_network(workload, scenario)
     layers = []
-    for layer, plan, residency in zip(workload.layers, network.plans, network.layers, strict=True):
+    qualities = network_quality(workload, scenario)
+    for layer, plan, residency, quality in zip(
+        workload.layers, network.plans, network.layers, qualities, strict=True
+    ):
         view = scenario.for_layer(layer.name)
-        quality = layer_quality(layer, workload, view)
         layers.append(analytic_layer(plan, view, quality, residency, network.mode))
     return RunResult(
         scenario=scenario.name,

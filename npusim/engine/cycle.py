@@ -37,11 +37,16 @@ import simpy
 
 from npusim.config import Scenario
 from npusim.engine.assemble import layer_result, traffic_by_kind
-from npusim.engine.energy import area_mm2, sram_energy_pj, static_energy_pj
+from npusim.engine.energy import (
+    area_mm2,
+    data_io_energy_pj,
+    sram_energy_pj,
+    static_energy_pj,
+)
 from npusim.engine.modes import SramMode
 from npusim.engine.placement import Placer
 from npusim.engine.plan import LayerPlan
-from npusim.engine.quality import check_layer_overrides, layer_quality
+from npusim.engine.quality import check_layer_overrides, network_quality
 from npusim.engine.residency import LayerResidency, NetworkPlan, plan_network
 from npusim.engine.steps import Step, step_count
 from npusim.engine.system import (
@@ -151,8 +156,10 @@ def cycle_layer(plan: LayerPlan, residency: LayerResidency, scenario: Scenario,
         # SRAM reads: operands, and lines leaving for DRAM; writes: results and DRAM fills
         sram=sram_energy_pj(scenario, operand_reads + c.dram_write_bytes,
                             operand_writes + c.sram_fill_bytes),
-        # DRAM energy of the layer's interval: commands, busy and idle background, refresh
-        dram=path.dram.energy_until(path.to_ck(end)) - dram_start_pj,
+        # DRAM energy of the layer's interval: commands, busy and idle background, refresh;
+        # I/O from the data's toggles when asked
+        dram=path.dram.energy_until(path.to_ck(end)) - dram_start_pj
+        + data_io_energy_pj(scenario, _moved_by_kind(c), quality),
         static=static_energy_pj(scenario, time_s),
     )  # fmt: skip
     extra = {"dma_read_bytes": sum(c.dma_read_bytes_by_kind), "dma_write_bytes": c.dma_write_bytes,
@@ -179,9 +186,9 @@ def run_cycle(
     layers, occupancy = [], []
     layer_of_transfer: list[str] = []
     now = 0
+    qualities = network_quality(workload, scenario)
     for index, layer in enumerate(workload.layers):
-        view = scenario.for_layer(layer.name)
-        quality = layer_quality(layer, workload, view)
+        view, quality = scenario.for_layer(layer.name), qualities[index]
         plan, residency = network.plans[index], network.layers[index]
         result, now = cycle_layer(plan, residency, view, path, placer, now, quality)
         layers.append(result)

@@ -6,6 +6,9 @@ The tables are the units' (SRAM by capacity: :mod:`npusim.cache.energy`; LPDDR5 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from npusim.cache import SramEnergyModel
 from npusim.compute import ArrayLayerStats, array_area_mm2
 from npusim.config import Scenario
@@ -99,3 +102,33 @@ def area_mm2(scenario: Scenario) -> dict[str, float]:
     mac = array_area_mm2(scenario.array, scenario.precision.mac)
     sram = scenario.energy.sram.area_mm2(scenario.sram.capacity_bytes)
     return {"mac_array": mac, "sram": sram, "total": mac + sram}
+
+
+IO_RATE_KEYS = {"input_read": "input_io_toggles_per_bit",
+                "weight_read": "weight_io_toggles_per_bit",
+                "output_write": "output_io_toggles_per_bit",
+                "spill_write": "output_io_toggles_per_bit"}  # fmt: skip
+"""Which measured toggle rate (:mod:`npusim.engine.quality`) prices each kind of DRAM bytes."""
+
+
+def data_io_energy_pj(
+    scenario: Scenario, moved_bytes: Mapping[str, int], quality: Mapping[str, Any]
+) -> float:
+    """What ``dram.io_energy: data`` adds to the DRAM's flat I/O energy (0 when ``flat``).
+
+    The flat term prices every bit at ``io_pj_per_bit``, which holds for random data: a DQ
+    line toggles on half the beats (:mod:`npusim.dram.io_bits`, whose toggle energy is
+    calibrated on it). Bytes of a kind whose toggles per bit ``r`` were measured cost
+    ``io_pj_per_bit x 2r`` per bit instead, so this returns, summed over the kinds,
+    ``8 x bytes x io_pj_per_bit x (2r - 1)``; kinds with no measured tensor (a KV cache or
+    a second activation operand read as the 'weight') stay at the flat price.
+    """
+    if scenario.dram.io_energy != "data":
+        return 0.0
+    per_bit = DramEnergy().with_overrides(scenario.dram.energy).io_pj_per_bit
+    total = 0.0
+    for kind, moved in moved_bytes.items():
+        rate = quality.get(IO_RATE_KEYS.get(kind, ""))
+        if rate is not None and moved:
+            total += 8 * moved * per_bit * (2 * rate - 1)
+    return total
