@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,12 @@ import pytest
 from npusim.cli import main
 from npusim.config import load_scenario
 from npusim.config.bundled import bundled_folder
-from npusim.functional import DatasetError, load_dataset, scenario_accuracy
+from npusim.functional import (
+    DatasetError,
+    check_accuracy_inputs,
+    load_dataset,
+    scenario_accuracy,
+)
 from npusim.functional.accuracy import AccuracyResult
 from npusim.workload import load_workload
 
@@ -173,6 +179,9 @@ def bad_dataset(name: str) -> dict[str, np.ndarray]:
         del arrays["labels"]
     elif name == "label_count":
         arrays["labels"] = arrays["labels"][:39]
+    elif name == "overflow":  # finite in float32, but conv1's sums of it are not
+        arrays["inputs"] = arrays["inputs"].copy()
+        arrays["inputs"][3, 0, 2, 2] = 3e38
     return arrays
 
 
@@ -186,15 +195,48 @@ BAD = {
     "split": "calibration_samples = 40 leaves no calibration or no test split of 40 samples",
     "missing": "missing array 'labels'",
     "label_count": "'labels' has shape (39,), expected (40,), one per input",
+    "overflow": "layer 'conv1' overflows float32 (4 Inf/NaN outputs; the largest input "
+    "magnitude is 3e+38): scale the inputs down",
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_datasets_are_named_errors(tmp_path: Path, name: str) -> None:
+    """Also before any timing run (check_accuracy_inputs); no numpy warning leaks."""
     path = write_dataset(tmp_path, **bad_dataset(name))
     scenario = load_scenario(None, [], precision="int8")
-    with pytest.raises(DatasetError, match=re.escape(BAD[name])):
-        scenario_accuracy(scenario, load_workload("digits_cnn"), path)
+    workload = load_workload("digits_cnn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would now be raised instead
+        with pytest.raises(DatasetError, match=re.escape(BAD[name])):
+            scenario_accuracy(scenario, workload, path)
+        with pytest.raises(DatasetError, match=re.escape(BAD[name])):
+            check_accuracy_inputs(workload, path, scenario)
+
+
+def test_a_text_file_is_not_an_npz_archive(tmp_path: Path) -> None:
+    path = tmp_path / "data.npz"
+    path.write_text("inputs,labels\n0.1,3\n")
+    with pytest.raises(DatasetError, match=r"data.npz: not an .npz archive \(a zip of .npy"):
+        load_dataset(path)
+
+
+def test_check_accuracy_inputs_refuses_a_workload_without_weights_or_relu_kind(
+    tmp_path: Path,
+) -> None:
+    from npusim.functional import FunctionalError
+
+    scenario = load_scenario(None, [])
+    with pytest.raises(FunctionalError, match="layer 'fc1' of workload 'mlp' has no trained"):
+        check_accuracy_inputs(load_workload("mlp"), "digits", scenario)
+    with np.load(load_workload("digits_cnn").tensors) as archive:
+        arrays = {k: archive[k] for k in archive.files if k != "conv2.activation"}
+    np.savez(tmp_path / "digits_cnn.npz", **arrays)
+    text = bundled_folder("workloads").joinpath("digits_cnn.yaml").read_text()
+    (tmp_path / "cnn.yaml").write_text(text)
+    with pytest.raises(FunctionalError, match="layer 'conv2' of workload 'digits_cnn' has relu"):
+        check_accuracy_inputs(load_workload(tmp_path / "cnn.yaml"), "digits", scenario)
+    check_accuracy_inputs(load_workload("digits_cnn"), "digits", scenario)  # all good
 
 
 def test_a_good_small_dataset_runs(tmp_path: Path) -> None:

@@ -599,3 +599,24 @@ def test_binary_datapath_with_signed_inputs(tmp_path: Path, relu: bool) -> None:
     np.testing.assert_allclose(np.abs(got), alpha_y, rtol=1e-6)
     if not relu:
         assert (want == 1).any() and (want == -1).any()
+
+
+def test_a_dataset_in_another_layout_is_refused(tmp_path: Path) -> None:
+    """GRAPH's input is one 2 x 6 x 6 image (NCHW): NHWC samples (6, 6, 2) have the same
+    element count and are refused; NCHW, NCHW with the batch axis, and flat samples pass."""
+    from npusim.functional import DatasetError, load_dataset
+    from npusim.functional.accuracy import check_network
+    from npusim.functional.network import input_shape
+
+    workload = load_workload(write_graph(tmp_path, GRAPH, SHAPES, seed=1, relu=GRAPH_RELU))
+    assert input_shape(workload) == (1, 2, 6, 6)
+    images = np.random.default_rng(15).normal(0, 1, (6, 2, 6, 6)).astype(np.float32)
+    labels = np.arange(6) % 7
+    for name, inputs in (("nchw", images), ("batch", images[:, None]),
+                         ("flat", images.reshape(6, -1))):  # fmt: skip
+        np.savez(tmp_path / f"{name}.npz", inputs=inputs, labels=labels)
+        check_network(workload, load_dataset(tmp_path / f"{name}.npz"))
+    np.savez(tmp_path / "nhwc.npz", inputs=images.transpose(0, 2, 3, 1), labels=labels)
+    message = r"each input has shape \(6, 6, 2\), the network input is \(1, 2, 6, 6\)"
+    with pytest.raises(DatasetError, match=message):
+        check_network(workload, load_dataset(tmp_path / "nhwc.npz"))

@@ -13,7 +13,12 @@ from npusim.functional.params import (
     fused_activations,
     load_parameters,
 )
-from npusim.functional.scenario import scenario_accuracy, scenario_specs, with_accuracy
+from npusim.functional.scenario import (
+    check_accuracy_inputs,
+    scenario_accuracy,
+    scenario_specs,
+    with_accuracy,
+)
 
 __all__ = [
     "AccuracyResult",
@@ -23,6 +28,7 @@ __all__ = [
     "LayerParams",
     "LayerSpecs",
     "QuantizedNetwork",
+    "check_accuracy_inputs",
     "evaluate",
     "execute",
     "fp32_runner",

@@ -20,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from npusim.functional.dataset import Dataset
+from npusim.functional.dataset import Dataset, DatasetError
 from npusim.functional.network import (
     LayerSpecs,
+    NonFiniteTensor,
     QuantizedNetwork,
     batches,
     compute_layers,
     execute,
     fp32_runner,
-    input_elements,
+    input_shape,
     output_tensor,
 )
 from npusim.functional.params import LayerParams, load_parameters
@@ -85,12 +86,32 @@ def evaluate(
     decisions such as a precision search that must not look at test data). ``specs``: every
     computing layer's specs; ``params``: the trained parameters (default:
     :func:`~.params.load_parameters`). Raises
-    :class:`~.dataset.DatasetError` when the dataset does not fit the network and
-    :class:`~.params.FunctionalError` when the network cannot run functionally."""
+    :class:`~.dataset.DatasetError` when the dataset does not fit the network or overflows
+    it, and :class:`~.params.FunctionalError` when the network cannot run functionally."""
     params = load_parameters(workload) if params is None else params
+    output = check_network(workload, dataset)
+    try:
+        return _evaluate(workload, dataset, specs, params, output, on_calibration)
+    except NonFiniteTensor as err:
+        raise DatasetError(f"{dataset.source}: {err}") from None
+
+
+def check_network(workload: Workload, dataset: Dataset) -> str:
+    """Raise :class:`~.dataset.DatasetError` unless ``dataset`` fits the network's input and
+    outputs; returns the network's output tensor."""
     output = output_tensor(workload)
-    classes = workload.graph.tensors[output].elements
-    dataset.check_network(input_elements(workload), classes)
+    dataset.check_network(input_shape(workload), workload.graph.tensors[output].elements)
+    return output
+
+
+def _evaluate(
+    workload: Workload,
+    dataset: Dataset,
+    specs: Mapping[str, LayerSpecs],
+    params: Mapping[str, LayerParams],
+    output: str,
+    on_calibration: bool,
+) -> AccuracyResult:
     network = QuantizedNetwork(workload, params, specs, dataset.calibration())
     reference = fp32_runner(params, network.activations)
     names = [layer.name for layer in compute_layers(workload)]

@@ -2,9 +2,12 @@
 
 A dataset is an ``.npz`` file with
 
-- ``inputs``: ``(samples, ...)`` real numbers, one network input per sample (any per-sample
-  shape whose element count is the network input's: ``(N, 1, 8, 8)`` or ``(N, 64)`` both feed
-  an 8 x 8 single-channel network);
+- ``inputs``: ``(samples, ...)`` real numbers, one network input per sample, each either flat
+  (the network input's element count) or in the network input's own layout (NCHW for a conv,
+  ``(tokens, features)`` for a linear layer), size-1 axes aside: ``(N, 1, 8, 8)``, ``(N, 8,
+  8)`` and ``(N, 64)`` feed an 8 x 8 single-channel conv network; ``(N, 8, 8, 3)`` (NHWC) is
+  refused by a 3-channel one, whose input is ``(3, 8, 8)``. A network whose input is one
+  vector (an MLP) takes any per-sample shape of that many values, flattened in C order;
 - ``labels``: ``(samples,)`` integer class indices;
 - ``calibration_samples`` (optional, an integer): the first that many samples are the
   calibration split, the rest the test split. Without it the first quarter (rounded down, at
@@ -16,6 +19,7 @@ only. Every problem raises :class:`DatasetError` naming the file and what is wro
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,8 @@ class Dataset:
     inputs: np.ndarray
     labels: np.ndarray
     calibration_samples: int
+    sample_shape: tuple[int, ...] | None = None
+    """Each sample's shape in the file (None: flat, as ``inputs``)."""
 
     @property
     def samples(self) -> int:
@@ -53,19 +59,30 @@ class Dataset:
         return self.samples - self.calibration_samples
 
     def calibration(self) -> np.ndarray:
+        """The calibration inputs, float32 ``(calibration_samples, elements)``."""
         return self.inputs[: self.calibration_samples]
 
     def test(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test inputs and labels."""
         cut = self.calibration_samples
         return self.inputs[cut:], self.labels[cut:]
 
-    def check_network(self, input_elements: int, classes: int) -> None:
-        """Raise :class:`DatasetError` unless each sample has ``input_elements`` values and
-        every label indexes one of ``classes`` outputs."""
-        if self.inputs.shape[1] != input_elements:
+    def check_network(self, input_shape: tuple[int, ...], classes: int) -> None:
+        """Raise :class:`DatasetError` unless each sample fits the network input of
+        ``input_shape`` (module docstring) and every label indexes one of ``classes``
+        outputs."""
+        elements = math.prod(input_shape)
+        if self.inputs.shape[1] != elements:
             raise DatasetError(
                 f"{self.source}: each input has {self.inputs.shape[1]} values, the network "
-                f"input has {input_elements}"
+                f"input has {elements}"
+            )
+        given, wanted = self.sample_shape, _squeezed(input_shape)
+        if given is not None and len(wanted) > 1 and len(given) > 1 and _squeezed(given) != wanted:
+            raise DatasetError(
+                f"{self.source}: each input has shape {given}, the network input is "
+                f"{input_shape} (same element count, another layout: NHWC for NCHW?); give "
+                f"inputs in that layout or flat"
             )
         bad = (self.labels < 0) | (self.labels >= classes)
         if bad.any():
@@ -74,6 +91,10 @@ class Dataset:
                 f"{self.source}: {int(bad.sum())} labels outside 0..{classes - 1} (the "
                 f"network's {classes} outputs), first at sample {first}: {self.labels[first]}"
             )
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(size for size in shape if size != 1)
 
 
 def resolve_dataset_path(name_or_path: str | Path) -> tuple[Path, str]:
@@ -91,6 +112,10 @@ def resolve_dataset_path(name_or_path: str | Path) -> tuple[Path, str]:
 def load_dataset(name_or_path: str | Path) -> Dataset:
     """Read and check a dataset file (module docstring); raises :class:`DatasetError`."""
     path, source = resolve_dataset_path(name_or_path)
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(
+            f"{source}: not an .npz archive (a zip of .npy arrays, as numpy.savez writes)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -102,7 +127,7 @@ def load_dataset(name_or_path: str | Path) -> Dataset:
     inputs = _checked_inputs(source, arrays["inputs"])
     labels = _checked_labels(source, arrays["labels"], inputs.shape[0])
     calibration = _calibration_count(source, arrays.get("calibration_samples"), labels.size)
-    return Dataset(source, inputs, labels, calibration)
+    return Dataset(source, inputs, labels, calibration, tuple(arrays["inputs"].shape[1:]))
 
 
 def _checked_inputs(source: str, raw: np.ndarray) -> np.ndarray:

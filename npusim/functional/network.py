@@ -25,6 +25,7 @@ post-training quantization, as TensorRT and ONNX Runtime calibrate), never on te
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,18 @@ from npusim.functional.quantizers import (
 )
 from npusim.precision import PRECISIONS, Kind
 from npusim.quant import QuantSpec
-from npusim.workload import ActivationFunction, Layer, Matmul, Reshape, Workload
+from npusim.workload import (
+    ActivationFunction,
+    Conv2d,
+    Layer,
+    LayerNorm,
+    Linear,
+    Matmul,
+    Pool2d,
+    Reshape,
+    Softmax,
+    Workload,
+)
 from npusim.workload.graph import NETWORK_INPUT, operand_elements
 
 LayerFn = Callable[[Layer, Sequence[np.ndarray]], np.ndarray]
@@ -67,6 +79,35 @@ def input_elements(workload: Workload) -> int:
     return info.elements
 
 
+def input_shape(workload: Workload) -> tuple[int, ...]:
+    """One sample's network input in the layout of the first layer that reads it (NCHW
+    ``(batch, C, H, W)`` for a conv or pool, ``(tokens, features)`` for a linear or
+    layernorm, ``(batch, m, k)`` for a matmul, ``(rows, length)`` for a softmax; flat
+    otherwise)."""
+    elements = input_elements(workload)
+    first = workload.graph.tensors[NETWORK_INPUT].consumers[0]
+    layer = next(layer for layer in workload.layers if layer.name == first)
+    if isinstance(layer, Conv2d):
+        shape = (layer.batch, layer.in_channels, layer.in_h, layer.in_w)
+    elif isinstance(layer, Pool2d):
+        shape = (layer.batch, layer.channels, layer.in_h, layer.in_w)
+    elif isinstance(layer, Linear):
+        shape = (layer.tokens, layer.in_features)
+    elif isinstance(layer, Matmul):
+        shape = (layer.batch, layer.m, layer.k)
+    elif isinstance(layer, Softmax):
+        shape = (layer.rows, layer.length)
+    elif isinstance(layer, LayerNorm):
+        shape = (layer.tokens, layer.features)
+    else:
+        shape = (elements,)
+    return shape if math.prod(shape) == elements else (elements,)
+
+
+class NonFiniteTensor(FunctionalError):
+    """A layer's output holds Inf or NaN: float32 overflow of the inputs' magnitudes."""
+
+
 def operand_names(workload: Workload, layer: Layer) -> tuple[str, ...]:
     """The tensors ``layer`` reads; FunctionalError for a stored operand (a KV cache), whose
     values the workload does not carry."""
@@ -81,11 +122,22 @@ def operand_names(workload: Workload, layer: Layer) -> tuple[str, ...]:
 
 def execute(workload: Workload, inputs: np.ndarray, run_layer: LayerFn) -> dict[str, np.ndarray]:
     """Every tensor of the network on ``inputs`` (float32 ``(samples, input elements)``), by
-    tensor name (``input`` and each computing layer's name)."""
+    tensor name (``input`` and each computing layer's name). Raises :class:`NonFiniteTensor`
+    naming the first layer whose output overflows float32 (numpy's overflow warnings are
+    silenced: this check replaces them)."""
     tensors = {NETWORK_INPUT: inputs}
     for layer in compute_layers(workload):
         operands = [tensors[name] for name in operand_names(workload, layer)]
-        tensors[layer.name] = run_layer(layer, operands)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = run_layer(layer, operands)
+        bad = out.size - int(np.count_nonzero(np.isfinite(out)))
+        if bad:
+            largest = float(np.abs(inputs).max(initial=0.0))
+            raise NonFiniteTensor(
+                f"layer {layer.name!r} overflows float32 ({bad} Inf/NaN outputs; the largest "
+                f"input magnitude is {largest:.3g}): scale the inputs down"
+            )
+        tensors[layer.name] = out
     return tensors
 
 
