@@ -4,9 +4,9 @@ FP32: a graph with every layer kind the functional pass knows (strided, padded, 
 dilated convs, max and average pools with padding, a residual add, a concat, linear layers, a
 matmul of two activations, GELU, SiLU, softmax, layernorm) equals a float64 loop reference
 within 1e-5 relative. Integer: each layer's codes equal a Python-integer reference of the
-published integer-only inference (Jacob et al. 2018, Eq. 7; TFLite requantization) on random
-small layers whose test inputs are larger than their calibration inputs, so inputs and
-outputs saturate.
+published integer-only inference (Jacob et al. 2018, Eq. 7; ONNX QLinear requantization:
+float multiplier, round half to even) on random small layers whose test inputs are larger
+than their calibration inputs, so inputs and outputs saturate.
 """
 
 from __future__ import annotations
@@ -620,3 +620,30 @@ def test_a_dataset_in_another_layout_is_refused(tmp_path: Path) -> None:
     message = r"each input has shape \(6, 6, 2\), the network input is \(1, 2, 6, 6\)"
     with pytest.raises(DatasetError, match=message):
         check_network(workload, load_dataset(tmp_path / "nhwc.npz"))
+
+
+def test_weights_are_min_max_whatever_the_calibration() -> None:
+    """``quantization.calibration`` picks activation ranges; weights keep min-max (TensorRT,
+    PyTorch): entropy, percentile and MSE give the same codes and scales as min-max."""
+    from npusim.functional.quantizers import quantize_weights
+
+    weight = np.random.default_rng(16).standard_t(3, (8, 9)).astype(np.float32)  # long tails
+    results = {c: quantize_weights(weight, spec_for_precision("int4", symmetric=True,
+               granularity="per_channel", calibration=c))
+               for c in ("minmax", "percentile", "entropy", "mse")}  # fmt: skip
+    amax = np.abs(weight).max(axis=1)
+    np.testing.assert_array_equal(results["minmax"].scale, amax / np.float32(7.5))  # 15 / 2
+    for result in results.values():
+        np.testing.assert_array_equal(result.codes, results["minmax"].codes)
+        np.testing.assert_array_equal(result.scale, results["minmax"].scale)
+
+
+def test_a_bias_code_outside_the_accumulator_is_an_overflow() -> None:
+    """Like an accumulated sum, a bias code beyond INT32 raises (not silently saturated)."""
+    from npusim.compute.datapath import AccumulatorOverflowError
+    from npusim.functional.intgemm import bias_codes
+
+    scale = np.array([[[1e-6, 1e-6]]])
+    np.testing.assert_array_equal(bias_codes(np.array([[[2.0, -2.0]]]), scale), [[[2e6, -2e6]]])
+    with pytest.raises(AccumulatorOverflowError, match="bias code 3000000000"):
+        bias_codes(np.array([[[1.0, 3000.0]]]), scale)

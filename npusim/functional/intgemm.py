@@ -1,14 +1,18 @@
 """The integer datapath of a GEMM layer: integer codes in, INT32 accumulation, requantized out.
 
 For input codes ``q_x`` (one scale ``S_x``, zero point ``Z_x``) and weight codes ``q_w`` (per
-output channel ``S_w[c]``, ``Z_w[c]``), as in Jacob et al. (CVPR 2018, "Quantization and
-training of neural networks for efficient integer-arithmetic-only inference", Eq. 7) and
-TFLite / ONNX ``QLinearConv``:
+output channel ``S_w[c]``, ``Z_w[c]``), the integer GEMM of Jacob et al. (CVPR 2018,
+"Quantization and training of neural networks for efficient integer-arithmetic-only
+inference", Eq. 7) with ONNX ``QLinearConv`` / ``QLinearMatMul``'s requantization: a real
+(float) multiplier and round half to even, as ONNX Runtime's reference kernels compute it. It
+is not TFLite's, which multiplies by a 32-bit fixed-point multiplier and shifts, rounding half
+away from zero; the two can differ by one code on ties and in the multiplier's last bits.
 
 - ``acc[c] = b_q[c] + sum_k (q_x[k] - Z_x) * (q_w[k, c] - Z_w[c])``, exact integers that must
   lie in the accumulator's range (:class:`~npusim.compute.datapath.AccumulatorOverflowError`
   otherwise); the bias is stored as INT32 codes of scale ``S_x * S_w[c]``:
-  ``b_q = rint(b / (S_x * S_w[c]))`` (saturated to the accumulator's range);
+  ``b_q = rint(b / (S_x * S_w[c]))``, which must lie in the same range (the same error
+  otherwise: a bias code that does not fit is an overflow too, not silently saturated);
 - integer outputs: :func:`npusim.compute.datapath.requantize` (``clamp(rint(acc * M[c]) +
   Z_y)``, ``M[c] = S_x * S_w[c] / S_y`` in float64, round half to even), a fused ReLU clamping
   the codes at ``Z_y`` from below (the code of 0), a fused ReLU6 also at the code of 6 from
@@ -57,10 +61,17 @@ def accumulate(
 
 
 def bias_codes(bias: np.ndarray, acc_scale: np.ndarray, accumulator: str = "int32") -> np.ndarray:
-    """``rint(bias / acc_scale)`` saturated to the accumulator's range, as int64."""
+    """``rint(bias / acc_scale)`` as int64; raises :class:`AccumulatorOverflowError` when a
+    code leaves the accumulator's range (as an accumulated sum that leaves it does)."""
     low, high = int_range(accumulator)
     codes = np.rint(bias.astype(np.float64) / acc_scale.astype(np.float64))
-    return np.clip(codes, low, high).astype(np.int64)
+    outside = (codes < low) | (codes > high)
+    if outside.any():
+        worst = float(codes[outside].flat[0])
+        raise AccumulatorOverflowError(
+            f"{accumulator} accumulator overflow: bias code {worst:.0f} (bias / (S_x * S_w))"
+        )
+    return codes.astype(np.int64)
 
 
 def requantize_output(

@@ -103,7 +103,9 @@ def gemm_output(layer: Layer, out: np.ndarray, samples: int) -> np.ndarray:
     return out.reshape(samples, -1)
 
 
-def gemm_operands(layer: Layer, operands: Sequence[np.ndarray], weight: np.ndarray | None):
+def gemm_operands(
+    layer: Layer, operands: Sequence[np.ndarray], weight: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(lhs, rhs)`` of a GEMM layer (weights for conv/linear, the second operand for a
     matmul)."""
     lhs = gemm_lhs(layer, operands[0])
