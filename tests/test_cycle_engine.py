@@ -42,19 +42,62 @@ def gemv_runs() -> dict[str, object]:
     }
 
 
-def test_memory_bound_gemv_runs_about_4x_faster_at_int8(gemv_runs: dict) -> None:
-    """Primer: at 50 GB/s, 12.5 G FP32 vs 50 G INT8 parameters per second."""
-    fp32, int8, int4 = (gemv_runs[p].totals() for p in ("fp32", "int8", "int4"))
-    assert 3.5 <= fp32["time_s"] / int8["time_s"] <= 4.0
-    assert 1.7 <= int8["time_s"] / int4["time_s"] <= 2.0  # INT4 with per-channel metadata
-    assert gemv_runs["int8"].layers[0].bound == "memory"
+LINE = 64  # the default scenario's cache line: DRAM reads are whole lines
 
 
-def test_streaming_reaches_most_of_peak_and_never_exceeds_it(gemv_runs: dict) -> None:
-    for run in gemv_runs.values():
+def _lines(nbytes: int) -> int:
+    return -(-nbytes // LINE) * LINE
+
+
+# Bytes each format moves for the 4096 x 4096 GEMV, worked by hand: the weight tensor with its
+# per-output-channel FP32 scales (the default: symmetric, per channel), the input vector with
+# its per-tensor FP32 scale, each tensor read in whole 64 B lines; the output vector written.
+GEMV_BYTES = {  # precision: (read, written)
+    "fp32": (4096 * 4096 * 4 + 4096 * 4, 4096 * 4),
+    "int8": (_lines(4096 * 4096 + 4096 * 4) + _lines(4096 + 4), 4096 + 4),
+    "int4": (_lines(4096 * 4096 // 2 + 4096 * 4) + _lines(4096 // 2 + 4), 4096 // 2 + 4),
+}
+# LPDDR5 8 Gb die (JESD209-5B): every tREFI = 3906 ns an all-bank refresh closes the channel
+# for tRPab (21 ns, the PREA before it) + tRFCab (210 ns), so no stream can exceed this share
+# of the pin bandwidth (the default scenario: all-bank refresh, 8 Gb).
+REFRESH_CEILING = 1 - (21 + 210) / 3906
+
+
+def test_memory_bound_gemv_time_follows_the_bytes_each_format_moves(gemv_runs: dict) -> None:
+    """Primer: at 50 GB/s, 12.5 G FP32 vs 50 G INT8 parameters per second.
+
+    The ratio is not 4: INT8 and INT4 also move their scales. A memory-bound layer's time is
+    its bytes over a sustained bandwidth that is the same stream for every format; only the
+    fixed start-up and tail (first line's latency, last tile's compute and store, about 2 us)
+    weigh more in the shorter run, so the time ratio is at most the bytes ratio and under 1 %
+    below it (measured 0.996 of it for FP32/INT8, 0.9957 for INT8/INT4)."""
+    moved = {}
+    for p, (read, written) in GEMV_BYTES.items():
+        totals = gemv_runs[p].totals()
+        assert (totals["dram_read_bytes"], p) == (read, p)
+        # writes count whole bursts on the bus: the output, plus at most a partial 32 B burst
+        # at each end of each of the 64 tile steps' stores
+        assert written <= totals["dram_write_bytes"] <= written + 64 * 2 * 32, p
+        moved[p] = totals["dram_read_bytes"] + totals["dram_write_bytes"]
+        assert gemv_runs[p].layers[0].bound == "memory"
+    fp32, int8, int4 = (gemv_runs[p].totals()["time_s"] for p in ("fp32", "int8", "int4"))
+    for slow, fast, bytes_ratio in ((fp32, int8, moved["fp32"] / moved["int8"]),
+                                    (int8, int4, moved["int8"] / moved["int4"])):  # fmt: skip
+        assert bytes_ratio * 0.99 <= slow / fast <= bytes_ratio
+    assert 3.99 < moved["fp32"] / moved["int8"] < 4  # the scales: 16 KiB against 16 MiB
+
+
+def test_streaming_bandwidth_is_the_refresh_ceiling_less_a_fixed_tail(gemv_runs: dict) -> None:
+    """A sequential weight stream over 4 channels with bank-interleaved rows keeps the bus busy
+    except during refresh; the rest of the gap (about 2-3 %, measured 0.970-0.978 of the
+    ceiling) is the run's start-up and tail and the row switches the banks do not hide."""
+    for p, run in gemv_runs.items():
         totals = run.totals()
-        assert totals["dram_bandwidth_gbps"] <= totals["dram_peak_gbps"]
-        assert totals["dram_bandwidth_gbps"] >= 0.8 * totals["dram_peak_gbps"]
+        moved = totals["dram_read_bytes"] + totals["dram_write_bytes"]
+        assert totals["dram_bandwidth_gbps"] == pytest.approx(moved / totals["time_s"] / 1e9)
+        assert totals["dram_peak_gbps"] == pytest.approx(4 * 12.8)  # 4 x16 channels at 6400
+        efficiency = totals["dram_bandwidth_gbps"] / totals["dram_peak_gbps"]
+        assert 0.96 * REFRESH_CEILING <= efficiency <= REFRESH_CEILING, p
 
 
 def test_a_working_set_that_fits_only_at_int8() -> None:

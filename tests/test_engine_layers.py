@@ -52,14 +52,60 @@ def test_unknown_layer_in_an_override_is_a_config_error() -> None:
         simulate(scenario, FC, "analytic")
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8", "int4", "binary"])
-def test_sqnr_is_reported_and_grows_with_bits(precision: str) -> None:
-    layer = simulate(load_scenario(precision=precision), FC, "analytic").layers[0]
-    if precision == "fp32":
-        assert layer.extra["weight_sqnr_db"] is None  # exact: no quantization noise
-    else:
-        assert math.isfinite(layer.extra["weight_sqnr_db"])
+def _sqnr_db(x: np.ndarray, x_hat: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(x**2) / np.sum((x - x_hat) ** 2)))
+
+
+def _symmetric_minmax(x: np.ndarray, bits: int, axis: int | None) -> np.ndarray:
+    """PyTorch's symmetric min-max fake quantization, written out: S = max|x| / ((qmax - qmin)
+    / 2) per ``axis`` row (FP32 scale), q = clamp(round-half-even(x / S), qmin, qmax)."""
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    peak = np.abs(x).max(axis=axis, keepdims=True)
+    scale = (peak / ((qmax - qmin) / 2)).astype(np.float32).astype(np.float64)
+    return scale * np.clip(np.rint(x / scale), qmin, qmax)
+
+
+def _binary(x: np.ndarray, axis: int | None) -> np.ndarray:
+    """XNOR-Net (Rastegari et al. 2016): sign(x) times alpha = mean|x| per ``axis`` row."""
+    return np.where(x >= 0, 1.0, -1.0) * np.abs(x).mean(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8", "int4", "int2", "binary"])
+def test_reported_sqnr_is_a_second_models_on_the_same_tensors(precision: str) -> None:
+    """The reported weight and input SQNR equal a plain numpy model of the default scheme
+    (weights symmetric per output channel, activations symmetric per tensor, min-max, FP32
+    scales) on the layer's own sampled tensors; FP32 is exact (null, JSON-safe)."""
+    from npusim.engine.quality import SAMPLE_ELEMENTS
+    from npusim.workload.tensors import layer_tensors
+
+    scenario = load_scenario(precision=precision)
+    layer = simulate(scenario, FC, "analytic").layers[0]
     json.dumps(layer.as_dict(), allow_nan=False)
+    if precision == "fp32":
+        assert layer.extra["weight_sqnr_db"] is None and layer.extra["input_sqnr_db"] is None
+        return
+    tensors = layer_tensors(FC.layers[0], FC, scenario.seed, max_elements=SAMPLE_ELEMENTS)
+    w, x = tensors.weights.astype(np.float64), tensors.inputs.astype(np.float64)
+    assert w.shape == (16, 1024)  # 16 whole output channels of 1024 weights each
+    if precision == "binary":
+        w_hat, x_hat = _binary(w, axis=1), _binary(x, axis=None)
+    else:
+        bits = int(precision.removeprefix("int"))
+        w_hat, x_hat = _symmetric_minmax(w, bits, axis=1), _symmetric_minmax(x, bits, axis=None)
+    assert layer.extra["weight_sqnr_db"] == pytest.approx(_sqnr_db(w, w_hat), rel=1e-6)
+    assert layer.extra["input_sqnr_db"] == pytest.approx(_sqnr_db(x, x_hat), rel=1e-6)
+
+
+def test_sqnr_grows_by_the_step_ratio_from_int4_to_int8() -> None:
+    """Uniform noise S^2 / 12 with the same clipping range: INT8's step is (2^4 - 1) / (2^8 - 1)
+    of INT4's, so its SQNR is 20 log10(255 / 15) = 24.6 dB higher (within 1 dB: at 4 bits the
+    noise is not quite uniform)."""
+    sqnr = {p: simulate(load_scenario(precision=p), FC, "analytic").layers[0].extra
+            for p in ("int8", "int4")}  # fmt: skip
+    gain = 20 * math.log10(255 / 15)
+    for tensor in ("weight", "input"):
+        difference = sqnr["int8"][f"{tensor}_sqnr_db"] - sqnr["int4"][f"{tensor}_sqnr_db"]
+        assert difference == pytest.approx(gain, abs=1.0), tensor
 
 
 def test_sqnr_orders_precisions() -> None:
