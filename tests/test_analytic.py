@@ -17,23 +17,34 @@ from npusim.workload import Conv2d, Linear, Workload, load_workload
 GEMV = Workload("gemv", (Linear("gemv", in_features=4096, out_features=4096, tokens=1),))
 
 
-def test_gemv_fp32_over_int8_time_is_the_primers_4x() -> None:
-    """Primer: 50 GB/s moves 12.5 G FP32 or 50 G INT8 parameters per second (ratio 4)."""
-    int8 = run_analytic(load_scenario(precision="int8"), GEMV).totals()
-    fp32 = run_analytic(load_scenario(precision="fp32"), GEMV).totals()
-    ratio = fp32["time_s"] / int8["time_s"]
-    assert 3.9 <= ratio <= 4.0
-    # Parameters per second at the achieved bandwidth: 12.8 G vs 51.2 G at 51.2 GB/s.
+# DRAM bytes of the 4096 x 4096 GEMV by hand: weights (+ FP32 scale per output channel for
+# the integer formats, the default symmetric per-channel scheme), input and output vectors (+
+# one FP32 per-tensor scale each).
+GEMV_DRAM_BYTES = {
+    "fp32": 4096 * 4096 * 4 + 2 * 4096 * 4,
+    "int8": 4096 * 4096 + 4096 * 4 + 2 * (4096 + 4),
+    "int4": 4096 * 4096 // 2 + 4096 * 4 + 2 * (4096 // 2 + 4),
+}
+
+
+def test_gemv_fp32_over_int8_time_is_the_primers_4x_less_the_scales() -> None:
+    """Primer: 50 GB/s moves 12.5 G FP32 or 50 G INT8 parameters per second (ratio 4).
+
+    The roofline's memory time is the bytes over the 51.2 B/cycle peak (4 x 12.8 GB/s at
+    1 GHz), rounded up to a cycle; the integer formats' scales make the ratio 3.996, not 4."""
+    runs = {p: run_analytic(load_scenario(precision=p), GEMV) for p in GEMV_DRAM_BYTES}
+    for p, moved in GEMV_DRAM_BYTES.items():
+        totals = runs[p].totals()
+        assert totals["dram_read_bytes"] + totals["dram_write_bytes"] == moved, p
+        assert totals["cycles"] == math.ceil(moved / 51.2), p
+        assert runs[p].layers[0].bound == "memory"
+    fp32, int8, int4 = (runs[p].totals()["time_s"] for p in ("fp32", "int8", "int4"))
+    assert fp32 / int8 == pytest.approx(GEMV_DRAM_BYTES["fp32"] / GEMV_DRAM_BYTES["int8"], rel=1e-5)
+    assert int8 / int4 == pytest.approx(GEMV_DRAM_BYTES["int8"] / GEMV_DRAM_BYTES["int4"], rel=1e-5)
+    # Parameters per second at the peak bandwidth: 12.8 G vs 51.2 G at 51.2 GB/s.
     params = 4096 * 4096
-    assert params / fp32["time_s"] == pytest.approx(51.2e9 / 4, rel=0.01)
-    assert params / int8["time_s"] == pytest.approx(51.2e9 / 1, rel=0.01)
-
-
-def test_gemv_is_memory_bound_and_int4_halves_it_again() -> None:
-    int8 = run_analytic(load_scenario(precision="int8"), GEMV)
-    int4 = run_analytic(load_scenario(precision="int4"), GEMV)
-    assert int8.layers[0].bound == "memory"
-    assert 1.9 <= int8.totals()["time_s"] / int4.totals()["time_s"] <= 2.0
+    assert params / fp32 == pytest.approx(51.2e9 / 4, rel=0.001)
+    assert params / int8 == pytest.approx(51.2e9 / 1, rel=0.002)  # 0.1 % scales, 0.05 % I/O
 
 
 def test_peak_bandwidth_is_channels_times_12_8_gbps() -> None:
@@ -86,7 +97,6 @@ def test_int8_array_energy_is_about_10x_cheaper_than_fp32() -> None:
     outputs = sum(layer.groups * layer.m * layer.n for layer in int8_run.layers)
     assert int8 == pytest.approx(macs * (0.3 + 48 * bit) + outputs * (0.2 * 16 + 0.1))
     assert fp32 == pytest.approx(macs * (4.6 + 96 * bit))
-    assert 9.5 < fp32 / int8 < 9.9
 
 
 def test_tiling_fits_double_buffered_and_reads_each_tensor_at_least_once() -> None:
