@@ -32,6 +32,15 @@ def test_outlier_experiment_int4() -> None:
     assert sqnr["mse"] > sqnr["minmax"] + 2.0
     assert sqnr["entropy"] > sqnr["minmax"] + 1.0
     assert sqnr["percentile"] == pytest.approx(sqnr["minmax"])  # 0.1 % outliers > 0.01 %
+    # min-max, derived: PyTorch's symmetric INT4 (S = max|x| / 7.5, q = clamp(round-half-even(
+    # fl32(x * fl32(1 / S))), -8, 7)), written out here
+    scale = np.abs(x).max() / np.float32(7.5)
+    q = np.clip(np.rint(x * (np.float32(1) / scale)), -8, 7)
+    noise = x.astype(np.float64) - q.astype(np.float64) * float(scale)
+    expected_db = 10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum(noise**2))
+    assert sqnr["minmax"] == pytest.approx(expected_db, rel=1e-9)
+    # Regression pins: the code's own output when the README's outlier table was written
+    # (README, "calibration" table); no independent model of the MSE search here.
     assert sqnr["minmax"] == pytest.approx(5.27, abs=0.01)
     assert sqnr["mse"] == pytest.approx(7.81, abs=0.01)
 
