@@ -132,10 +132,11 @@ def calibration_table() -> None:
 def search_summary() -> None:
     from npusim.functional.search import search
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = search(None, load_workload("digits_cnn"), "digits", "energy", fidelity="cycle")
-    wall_s = time.perf_counter() - start
-    print(f"search: {result.evaluations} evaluations in {wall_s:.1f} s wall; steps:")
+    wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    print(f"search: {result.evaluations} evaluations, {cpu_s:.1f} s CPU ({wall_s:.1f} s wall "
+          f"on a shared machine); steps:")  # fmt: skip
     for step in result.steps:
         print(f"  {step.layer} {step.operand} -> {step.precision}: calibration top-1 "
               f"{100 * step.top1:.1f} %, {step.cost / 1e3:.1f} nJ")  # fmt: skip
