@@ -14,6 +14,8 @@ import pytest
 
 from npusim.dram import DramParams, DramSystem
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 PEAK_GBPS = 12.8
 TCK_NS = 1.25
 N_CL, N_CWL, N_BL, N_RCD, N_RP, N_RC, N_FAW = 17, 9, 2, 15, 15, 49, 16

@@ -12,6 +12,8 @@ import pytest
 
 from npusim.cli import main
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 # LPDDR5-6400 (reference lpddr5.md): nRCD 15, nCL 17, nBL 2 CK; tCK 1.25 ns; 12.8 GB/s peak
 MISS_LATENCY_NS = (15 + 17 + 2) * 1.25
 

@@ -17,6 +17,8 @@ import pytest
 from npusim.dram import DramParams, DramSystem
 from npusim.dram.device import Command
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 ACT_PRE_PJ, READ_PJ_PER_BIT, WRITE_PJ_PER_BIT, IO_PJ_PER_BIT = 1100.0, 3.3, 2.2, 0.5
 PRECHARGED_MW, ACTIVE_MW = 37.0, 47.0
 BURST_BITS = 32 * 8

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from npusim.dram import DramParams, DramSystem
 from npusim.dram.device import Command
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 # LPDDR5-6400, 8 Gb, BG mode, BL16 (reference lpddr5.md)
 NBL, NBL_L, NCL, NCWL, NRCD, NRP, NRPAB, NRAS, NRC = 2, 4, 17, 9, 15, 15, 17, 34, 49
 NWR, NRTP, NPPD, NCCD_S, NCCD_L, NRRD, NFAW, NWTR_S, NWTR_L = 28, 8, 2, 2, 4, 4, 16, 5, 10

@@ -15,6 +15,8 @@ from npusim.dram.standard import (
 )
 from npusim.errors import ConfigError
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 # LPDDR5-6400 BG-mode table, JESD209-5B via reference lpddr5.md (CK at 800 MHz)
 REFERENCE_6400_CK = {
     "nBL": 2, "nCL": 17, "nCWL": 9, "nRCD": 15, "nRP": 15, "nRPab": 17, "nRAS": 34,

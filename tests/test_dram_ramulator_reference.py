@@ -25,6 +25,8 @@ import pytest
 from npusim.dram import DramParams, DramSystem
 from npusim.trace import Trace
 
+pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.py
+
 N = 20_000  # 32 B bursts per trace
 TCK_NS = 1.25
 # trace: (Ramulator GB/s, Ramulator mean read latency in CK; 0 for a write-only trace)
