@@ -19,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("dram_loop")  # every loop: tests/conftest.
 PEAK_GBPS = 12.8
 TCK_NS = 1.25
 N_CL, N_CWL, N_BL, N_RCD, N_RP, N_RC, N_FAW = 17, 9, 2, 15, 15, 49, 16
+N_CCD_L = 4  # BG mode, BL16: 2 x nBL within a bank group
 N_CAS = 1  # CAS (WCK2CK sync) to RD/WR, JESD209-5B (Ramulator 2.1's preset: next CK)
 N_RFCAB, N_REFI = 168, 3125
 BURST_BYTES = 32
@@ -43,14 +44,21 @@ def random_addresses() -> np.ndarray:
     return rng.integers(0, (1 << 30) // BURST_BYTES, 20_000).astype(np.uint64) * BURST_BYTES
 
 
-def test_default_mapping_streams_near_peak(stream_gbps: float) -> None:
-    assert stream_gbps >= 0.9 * PEAK_GBPS
-    assert stream_gbps <= PEAK_GBPS
+def test_default_mapping_streams_at_peak_less_refresh(stream_gbps: float) -> None:
+    # Bank groups interleave below the columns, so bursts go out every nBL: the bus is busy
+    # but for refresh (a hard ceiling: nRFCab of every nREFI; the full share in
+    # _refresh_share adds closing and reopening the rows around each REFab)
+    assert stream_gbps <= PEAK_GBPS * (1 - N_RFCAB / N_REFI)
+    share = _refresh_share(N_RFCAB, 8, 17, N_RCD, N_REFI)
+    assert stream_gbps == pytest.approx(PEAK_GBPS * (1 - share), rel=0.002)
 
 
-def test_one_bank_group_mapping_gets_at_most_half_of_peak() -> None:
+def test_one_bank_group_mapping_gets_half_of_peak_less_refresh() -> None:
     # Bg above Ro: a whole quarter of memory in one bank group, bursts nCCD_L = 2 x nBL apart
-    assert _stream_gbps(mapping="BgRoBaCoCh") <= 0.5 * PEAK_GBPS
+    share = _refresh_share(N_RFCAB, 8, 17, N_RCD, N_REFI)
+    assert _stream_gbps(mapping="BgRoBaCoCh") == pytest.approx(
+        N_BL / N_CCD_L * PEAK_GBPS * (1 - share), rel=0.002
+    )
 
 
 def test_row_stride_in_one_bank_approaches_the_nrc_limit() -> None:
@@ -130,7 +138,13 @@ def test_four_channels_reach_four_times_the_bandwidth() -> None:
     system.serve(np.arange(4 * STREAM_BURSTS, dtype=np.uint64) * BURST_BYTES, False, 0)
     total = system.stats().total
     assert total.peak_gbps == pytest.approx(51.2)
-    assert total.achieved_gbps >= 0.95 * 51.2
+    # each channel streams its 40,000 bursts back to back (nBL apart) after the first read's
+    # latency from a closed bank (ACT, CAS, RL, burst)
+    stream_ck = STREAM_BURSTS * N_BL
+    first_read_ck = N_RCD + N_CAS + N_CL + N_BL
+    assert total.achieved_gbps == pytest.approx(
+        51.2 * stream_ck / (stream_ck + first_read_ck), rel=1e-4
+    )
 
 
 def _mixed(seed: int, n: int = 6000) -> tuple[np.ndarray, np.ndarray]:
