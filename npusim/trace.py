@@ -13,7 +13,7 @@ one line, the consumer decides). A file must use one form throughout.
 A text trace is read by the compiled reader of the optional DRAM extension
 (``npusim/dram/_kernel.c``, above ten million lines per second) or, without it (or with
 ``NPUSIM_PURE_PYTHON=1``), by the vectorized reader :mod:`npusim.trace_text` (numpy over the
-file's bytes, about 6-10 million lines per CPU second); a file they do not recognise as plain
+file's bytes, 4-10 million lines per CPU second by layout); a file they do not recognise as plain
 (non-ASCII bytes, ``_`` in numbers, a value out of range, ...) goes through the line-by-line
 parser, which accepts everything Python's ``int`` does and names the file and line of the
 first bad one. All three return the same arrays for any file the first two accept.

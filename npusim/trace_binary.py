@@ -18,8 +18,9 @@ Columns (by name; any order, any byte order):
 (numpy's own parser, which evaluates literals only), the shape, fields and dtypes above, no
 Python objects (pickles are never loaded: ``allow_pickle=False``) and enough bytes for the
 rows its header promises (a truncated file or archive member is named, not half-read; a
-damaged archive too). Then it checks every value. Each problem is a
-:class:`~npusim.errors.TraceError` naming the file and, for a bad value, the request's index.
+damaged archive too), and at most :data:`MAX_BINARY_REQUESTS` rows. Then it checks every
+value. Each problem is a :class:`~npusim.errors.TraceError` naming the file and, for a bad
+value, the request's index.
 
 Writing one: ``numpy.save(path, table)`` or ``numpy.savez(path, addr=..., is_write=...)``, or
 :func:`write_trace` from a :class:`~npusim.trace.Trace`.
@@ -42,6 +43,10 @@ UNTIMED_FIELDS = ("addr", "is_write", "size_bytes")
 TIMED_FIELDS = (*UNTIMED_FIELDS, "arrival_cycle")
 _NUMBER_KINDS = "uif"  # unsigned, signed, float (whole numbers only)
 _FLAG_KINDS = "bui"  # bool, or integers 0 and 1
+MAX_BINARY_REQUESTS = 1 << 27
+"""Requests a binary trace may hold: 134M, about 2.7 GiB once read (addresses, flags,
+sizes, cycles as 64-bit columns), several minutes of simulation. It bounds what a small
+compressed ``.npz`` can make npusim allocate."""
 
 
 def write_trace(path: str | Path, trace: Trace) -> None:
@@ -72,6 +77,8 @@ def read_binary_trace(path: str | Path) -> Trace:
         raise TraceError(f"{path}: cannot read trace: {err.strerror or err}") from None
     except ValueError as err:  # numpy's own checks, should the file change under us
         raise TraceError(f"{path}: not a binary trace: {err}") from None
+    except MemoryError:
+        raise TraceError(f"{path}: does not fit in memory; split it into smaller traces") from None
     return _trace_of(columns, path)
 
 
@@ -164,6 +171,12 @@ def _check_length(shape: tuple[int, ...], dtype: np.dtype, present: int, where: 
         raise TraceError(
             f"{where}: truncated: the header promises {shape[0]} requests ({data_bytes} bytes), "
             f"the file holds {present} bytes of them"
+        )
+    if shape[0] > MAX_BINARY_REQUESTS:
+        # an archive member may be compressed: 1 MB of deflated zeros holds 2^29 rows
+        raise TraceError(
+            f"{where}: {shape[0]:,} requests, over the {MAX_BINARY_REQUESTS:,} a binary trace "
+            f"may hold (about 2.7 GiB of columns); split it into several traces"
         )
 
 

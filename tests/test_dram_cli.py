@@ -95,3 +95,19 @@ def test_the_dram_command_turns_numpy_huge_page_advice_off_unless_told(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("make", ["fifo", "device"])
+def test_a_trace_that_is_not_a_regular_file_is_refused_in_one_line(
+    make: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`npusim dram /dev/zero` ran out of memory with a traceback, and a FIFO blocked
+    forever: both are refused before they are opened."""
+    if make == "fifo":
+        path = str(tmp_path / "trace.fifo")
+        os.mkfifo(path)
+    else:
+        path = "/dev/zero"
+    assert main(["dram", path]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"npusim: error: TRACE: {path}: not a regular file"

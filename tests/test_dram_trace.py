@@ -288,3 +288,16 @@ def test_the_compiled_reader_takes_sixteen_digit_hex_and_declines_values_past_th
         too_big = _parse_compiled(b"LD 0x0001000000000000\n")
     assert fast is not None and fast.addr.tolist() == [0x40, MAX_VALUE]
     assert too_big is None
+
+
+@pytest.mark.skipif(not COMPILED, reason="the compiled extension was not built")
+@pytest.mark.parametrize("comment", [b"# a\rST 0x20", b"# a\x0cST 0x20", b"# caf\xc3\xa9"])
+def test_the_compiled_reader_leaves_unusual_comments_to_the_others(comment: bytes) -> None:
+    """A CR or form feed inside a comment is a line break to the other readers, and a
+    non-ASCII byte a question of encoding: the compiled reader declines such a file rather
+    than read it differently (it used to skip the rest of the line)."""
+    data = b"LD 0x10 " + comment + b"\nLD 0x40\n"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("NPUSIM_PURE_PYTHON", raising=False)
+        assert _parse_compiled(data) is None
+        assert _parse_compiled(b"LD 0x10 # plain\ttext\nLD 0x40\n") is not None

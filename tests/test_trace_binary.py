@@ -227,3 +227,16 @@ def test_hostile_files_are_named_errors(suffix: str, make, message: str, tmp_pat
     make(path)
     with pytest.raises(TraceError, match=f"^{re.escape(str(path))}: .*{re.escape(message)}"):
         read_trace(path)
+
+
+def test_a_compressed_archive_cannot_promise_more_requests_than_the_bound(tmp_path: Path) -> None:
+    """savez_compressed of 2^28 zero bytes is about 256 KiB on disk but would need gigabytes
+    once read: refused from its header, before anything is decompressed."""
+    from npusim.trace_binary import MAX_BINARY_REQUESTS
+
+    path = tmp_path / "bomb.npz"
+    rows = 2 * MAX_BINARY_REQUESTS
+    np.savez_compressed(path, addr=np.zeros(rows, np.uint8), is_write=np.zeros(rows, bool))
+    assert path.stat().st_size < 4 << 20
+    with pytest.raises(TraceError, match=r"268,435,456 requests, over the 134,217,728"):
+        read_binary_trace(path)

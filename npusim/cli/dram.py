@@ -22,6 +22,7 @@ from dataclasses import asdict
 # explicit setting wins.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
+from npusim.cli import regular_file
 from npusim.dram import (
     BANK_ARCHS,
     DEFAULT_MAPPING,
@@ -141,7 +142,7 @@ def _params(args: argparse.Namespace) -> DramParams:
 
 def run(args: argparse.Namespace) -> int:
     system = DramSystem(_params(args))
-    trace = read_trace(args.trace)
+    trace = read_trace(regular_file(args.trace, "TRACE"))
     system.run_trace(trace)
     stats = system.stats()
     if args.json:

@@ -652,7 +652,13 @@ static PyObject *parse_trace(PyObject *self, PyObject *arg) {
                 c++;
                 continue;
             }
-            if (*c == '#') break;
+            if (*c == '#') {
+                /* a comment: plain text only (a CR, form feed or non-ASCII byte in it is a
+                   line break or an encoding question the other readers settle) */
+                for (const unsigned char *k = c; k < q; k++)
+                    if ((*k < 32 && *k != '\t') || *k > 126) ok = 0;
+                break;
+            }
             if (*c < 33 || *c > 126) {
                 ok = 0; /* other whitespace, control or non-ASCII bytes */
                 break;
