@@ -34,11 +34,12 @@ from typing import Any
 from npusim import __version__
 from npusim.config import Scenario, load_scenario
 from npusim.config.bundled import bundled_folder, bundled_names, resolve_bundled
-from npusim.config.fields import name_problem, suggest
+from npusim.config.fields import suggest
 from npusim.config.loader import is_scenario_key, resolve_scenario_path
 from npusim.config.yamlio import key_line, read_yaml
 from npusim.errors import ConfigError, Problem
 from npusim.simulate import FIDELITIES
+from npusim.sweep.checks import SCALARS, check_size, shown, sweep_name
 from npusim.workload import Workload, load_workload
 
 PRECISION_AXIS = "precision"
@@ -164,15 +165,19 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
                                                                        problem))  # fmt: skip
     fidelity = fidelity or raw.get("fidelity", DEFAULT_FIDELITY)
     if fidelity not in FIDELITIES:
-        problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, got {fidelity!r}")
+        problem("fidelity", f"expected one of {', '.join(FIDELITIES)}, got {shown(fidelity)}")
     mode_text = raw.get("mode", Mode.PRODUCT.value)
-    try:
-        mode = Mode(mode_text)
+    try:  # Enum's own error would print a nested value whole (an alias bomb: for ever)
+        mode = Mode(mode_text if isinstance(mode_text, str) else "")
     except ValueError:
-        problem("mode", f"expected product or zip, got {mode_text!r}")
+        problem("mode", f"expected product or zip, got {shown(mode_text)}")
         mode = Mode.PRODUCT
     axes = _parse_axes(raw.get("axes"), mode, problem)
-    name = _sweep_name(raw.get("name"), path, problem)
+    check_size(axes, mode is Mode.ZIP, len(workloads), problem)
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problem("description", f"expected text, got {shown(description)}")
+    name = sweep_name(raw.get("name"), path, problem)
     if problems:  # report unknown workloads together with the file's own problems
         for wspec in workloads:
             try:
@@ -181,27 +186,10 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
                 problems += err.problems
         raise ConfigError(problems)
     return SweepSpec(
-        name=name, description=str(raw.get("description", "")),
+        name=name, description=description,
         scenario=scenario, workloads=workloads, fidelity=fidelity, mode=mode, axes=axes,
         source=source,
     )  # fmt: skip
-
-
-MAX_NAME_CHARS = 100  # the name is the default output folder reports/<name>
-
-
-def _sweep_name(raw: Any, path: Path, problem: Any) -> str:
-    """The sweep's ``name`` (a safe folder name: it is the default ``reports/<name>``), or
-    the file's stem made safe; an unsafe explicit name is a problem at key ``name``."""
-    if raw is None:
-        stem = "".join(c if c.isalnum() or c in "_+-" else "_" for c in path.stem)
-        return stem[:MAX_NAME_CHARS] or "sweep"
-    why = name_problem(raw)
-    if why is None and len(raw) > MAX_NAME_CHARS:
-        why = f"expected at most {MAX_NAME_CHARS} characters, got {len(raw)}"
-    if why is not None:
-        problem("name", why)
-    return str(raw)
 
 
 def _beside_sweep(wspec: WorkloadSpec, path: Path) -> WorkloadSpec:
@@ -224,13 +212,17 @@ def _parse_workloads(items: Any, problem: Any) -> tuple[WorkloadSpec, ...]:
         elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
             params = item.get("params") or {}
             extra = set(item) - {"name", "params"}
-            if extra or not isinstance(params, Mapping):
+            if (
+                extra
+                or not isinstance(params, Mapping)
+                or not all(isinstance(v, SCALARS) for v in params.values())
+            ):
                 problem(f"workloads[{i}]", "expected {name: ..., params: {key: value}}",
                         "workloads")  # fmt: skip
                 continue
             specs.append(WorkloadSpec(item["name"], tuple(sorted(params.items()))))
         else:
-            problem(f"workloads[{i}]", f"expected a workload name, got {item!r}", "workloads")
+            problem(f"workloads[{i}]", f"expected a workload name, got {shown(item)}", "workloads")
     return tuple(specs)
 
 
@@ -247,9 +239,12 @@ def _parse_axes(axes: Any, mode: Mode, problem: Any) -> tuple[tuple[str, tuple[A
         if key != PRECISION_AXIS and not is_scenario_key(key):
             problem(where, f"unknown scenario key{_key_hint(key)}", "axes")
         elif not isinstance(values, list):
-            problem(where, f"expected a list of values, got {values!r}", "axes")
+            problem(where, f"expected a list of values, got {shown(values)}", "axes")
         elif not values:
             problem(where, "empty axis: give at least one value", "axes")
+        elif not all(isinstance(v, SCALARS) for v in values):
+            problem(where, "expected a list of plain values (numbers, text, true/false, null); "
+                    "a value is a list or mapping", "axes")  # fmt: skip
         else:
             parsed.append((key, tuple(values)))
     lengths = {len(values) for _, values in parsed}
