@@ -47,7 +47,9 @@ def test_tensors_that_are_not_a_whole_npy_array(
     promised = tmp_path / "promise.npy"
     with open(promised, "wb") as handle:
         np.lib.format.write_array_header_1_0(handle, header)
+    damaged = whole.replace(b"'fortran_order'", b"'fortran_order'{", 1)  # tokenize.TokenError
     cases = {
+        _npy(tmp_path, "damaged.npy", damaged): "EOF in multi-line statement",
         _npy(tmp_path, "empty.npy", b""): "cannot read tensor",
         _npy(tmp_path, "cut.npy", whole[:-100]): "cannot read tensor",
         str(tmp_path / "pair.npz"): "a .npz archive, not a .npy array",

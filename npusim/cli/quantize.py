@@ -56,8 +56,11 @@ def _load(path: str) -> np.ndarray:
             raise QuantizationError(f"cannot read tensor {path}: a .npz archive, not a .npy "
                                     "array")  # fmt: skip
         return np.array(loaded)
-    except (OSError, ValueError, EOFError) as err:
-        raise QuantizationError(f"cannot read tensor {path}: {err or 'empty file'}") from None
+    except QuantizationError:
+        raise
+    except Exception as err:  # numpy's reader raises many kinds on damaged bytes
+        reason = str(err) or type(err).__name__  # (EOFError, TokenError, SyntaxError, ...)
+        raise QuantizationError(f"cannot read tensor {path}: {reason}") from None
 
 
 def _spec(args: argparse.Namespace) -> QuantSpec:
