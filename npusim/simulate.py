@@ -41,11 +41,15 @@ def simulate(
     workload: Workload,
     fidelity: str = "cycle",
     progress: Progress | None = None,
+    measure_quality: bool = True,
 ) -> RunResult:
     """Run ``workload`` on ``scenario`` at ``fidelity``; raises NpusimError subclasses.
 
     ``progress(done_layers, total_layers, layer_name, simulated_s)`` is called after each
     layer in cycle fidelity (an opt-in hook; the model itself never prints).
+    ``measure_quality=False`` skips the per-layer SQNR of the quantized tensors (a caller
+    that runs the same layers many times, such as a generation run; timing, traffic and
+    energy do not depend on it).
     """
     try:
         mode = Fidelity(fidelity)
@@ -56,11 +60,11 @@ def simulate(
     if mode is Fidelity.ANALYTIC:
         from npusim.engine.analytic import run_analytic
 
-        result = run_analytic(scenario, workload)
+        result = run_analytic(scenario, workload, measure_quality)
     else:
         from npusim.engine.cycle import run_cycle
 
-        result = run_cycle(scenario, workload, progress)
+        result = run_cycle(scenario, workload, progress, measure_quality)
     return with_extra(result, precision_label=scenario.precision.label,
                       workload_params=dict(workload.params))  # fmt: skip
 

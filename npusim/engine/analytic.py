@@ -115,12 +115,13 @@ def _traffic(
     }
 
 
-def run_analytic(scenario: Scenario, workload: Workload) -> RunResult:
-    """Run every layer of ``workload`` on ``scenario`` in analytic fidelity."""
+def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool = True) -> RunResult:
+    """Run every layer of ``workload`` on ``scenario`` in analytic fidelity;
+    ``measure_quality=False`` skips the quantizer's SQNR per layer."""
     check_layer_overrides(scenario, workload)
     network = plan_network(workload, scenario)
     layers = []
-    qualities = network_quality(workload, scenario)
+    qualities = network_quality(workload, scenario, measure_quality)
     for layer, plan, residency, quality in zip(
         workload.layers, network.plans, network.layers, qualities, strict=True
     ):

@@ -38,14 +38,20 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def layer_quality(layer: Layer, workload: Workload, scenario: Scenario) -> dict[str, Any]:
+def layer_quality(
+    layer: Layer, workload: Workload, scenario: Scenario, measure: bool = True
+) -> dict[str, Any]:
     """``weight_sqnr_db``, ``input_sqnr_db`` (null when exact), clipped fractions, sampling,
-    and the precisions used. ``scenario`` is the layer's view (:meth:`Scenario.for_layer`)."""
-    tensors = layer_tensors(layer, workload, scenario.seed, max_elements=SAMPLE_ELEMENTS)
+    and the precisions used. ``scenario`` is the layer's view (:meth:`Scenario.for_layer`).
+    ``measure=False`` leaves the tensors alone (only the precisions are reported) unless the
+    DRAM's I/O energy needs their bytes."""
     out: dict[str, Any] = {"weight_precision": scenario.precision.weights,
-                           "activation_precision": scenario.precision.activations,
-                           "sqnr_sampled": tensors.sampled}  # fmt: skip
+                           "activation_precision": scenario.precision.activations}  # fmt: skip
     data_io = scenario.dram.io_energy == "data"
+    if not measure and not data_io:
+        return out
+    tensors = layer_tensors(layer, workload, scenario.seed, max_elements=SAMPLE_ELEMENTS)
+    out["sqnr_sampled"] = tensors.sampled
     for name, values, spec in (("weight", tensors.weights, weight_spec(scenario)),
                                ("input", tensors.inputs, activation_spec(scenario))):  # fmt: skip
         if values is None or not values.size:
@@ -62,10 +68,12 @@ def layer_quality(layer: Layer, workload: Workload, scenario: Scenario) -> dict[
     return out
 
 
-def network_quality(workload: Workload, scenario: Scenario) -> list[dict[str, Any]]:
+def network_quality(
+    workload: Workload, scenario: Scenario, measure: bool = True
+) -> list[dict[str, Any]]:
     """:func:`layer_quality` of every layer (each at its own scenario view), in order; with
     ``dram.io_energy: data`` also ``output_io_toggles_per_bit`` (module docstring)."""
-    qualities = [layer_quality(layer, workload, scenario.for_layer(layer.name))
+    qualities = [layer_quality(layer, workload, scenario.for_layer(layer.name), measure)
                  for layer in workload.layers]  # fmt: skip
     if scenario.dram.io_energy != "data":
         return qualities

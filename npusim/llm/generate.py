@@ -190,7 +190,8 @@ class _Runner:
         params = {"tokens": tokens, "kv_len": kv_len, "logits": 1, "batch": self.spec.batch}
         loaded = load_workload(self.workload, params)
         loaded = loaded if head else without_head(loaded)
-        result = simulate(self.scenario, loaded, self.fidelity)
+        # the per-layer SQNR would be measured again on every pass, to no use here
+        result = simulate(self.scenario, loaded, self.fidelity, measure_quality=False)
         self.peak_gbps = result.dram_peak_gbps
         self.workload_name, self.precision = result.workload, dict(result.precision)
         if self.hook is not None:
