@@ -307,3 +307,24 @@ def test_calibration_never_sees_the_test_split(monkeypatch: pytest.MonkeyPatch) 
     results = [evaluate(workload, d, specs) for d in (data, changed)]
     assert len(built) == 2 and built[0] == built[1]
     assert results[0].top1 != results[1].top1
+
+
+@pytest.mark.parametrize(("workload", "dataset", "message"), [
+    ("gpt2_decode", "digits", "has no trained weights"),
+    ("digits_cnn", "nosuch.npz", "nosuch.npz"),
+])  # fmt: skip
+def test_run_checks_the_accuracy_inputs_before_the_timing_run(
+    workload: str, dataset: str, message: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+) -> None:  # fmt: skip
+    """A model without weights or a missing dataset fails at once (it used to fail after the
+    whole timing simulation): the engine is never called."""
+    import npusim.cli.run as run_command
+
+    def no_simulation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the timing run started before the accuracy inputs were checked")
+
+    monkeypatch.setattr(run_command, "simulate", no_simulation)
+    code = main(["run", "-w", workload, "--accuracy", dataset, "--out", str(tmp_path / "o")])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

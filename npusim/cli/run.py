@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     scenario = bind_workload(scenario, reference, params, skip)
     out = args.out or default_out_dir(scenario, workload.name)
     out_folder(out, FolderKind.RUN)  # refuse a folder that is not npusim's before running
+    if args.accuracy:  # a bad dataset or untrained model fails before the timing run
+        from npusim.functional import check_accuracy_inputs
+
+        check_accuracy_inputs(workload, args.accuracy, scenario)
     progress = None if args.quiet or not sys.stderr.isatty() else _progress_printer()
     result = simulate(scenario, workload, args.fidelity, progress)
     result = with_extra(result, workload_source=scenario.workload,
