@@ -327,8 +327,9 @@ class ChannelController:
             """Row-hit streaming, the common case, with the general loop's decisions.
 
             Precondition (checked by the caller at a decision, after arrivals were queued):
-            open page, read mode, no write queued, no refresh pending, no active slot held,
-            and the head of every read queue hits its bank's open row. Then every candidate
+            open page, a scheduler other than plain ``frfcfs``, read mode, no write queued,
+            no refresh pending, no active slot held, and the head of every read queue hits
+            its bank's open row. Then every candidate
             is that head's RD, so the winner is the least (cycle, request index), and
             nothing else needs a look. Returns at the first decision where the precondition
             may break (a write or a non-hitting head arrives, a head stops hitting) or where
@@ -433,7 +434,11 @@ class ChannelController:
                     return (now, nxt, next_arrival, finished, rcount, queue_cycles, oldest,
                             -1, wck_expiry)  # fmt: skip
 
-        stream_ok, slow_at, miss_bank = self.stream_fast_path and not closed, -1, 0
+        # Plain FR-FCFS lets a younger request that misses precharge a bank whose queue head
+        # hits; the streaming path only weighs the heads' column commands, so it is for the
+        # schedulers where a hitting head is the bank's only candidate.
+        stream_ok = self.stream_fast_path and not closed and not plain
+        slow_at, miss_bank = -1, 0
         oldest = 0
         # The next request waits for room in its queue (backpressure): no arrival is looked at
         # until a queue slot is released.
