@@ -57,3 +57,15 @@ def test_a_forked_case_is_classified_end_to_end() -> None:
     case = fuzz.Case(0, "options", ("quantize", "x.npy"), {"x.npy": b""})
     outcome = fuzz.run_case(case, timeout_s=120, memory_bytes=4 * 2**30)
     assert outcome.verdict == "error" and "cannot read tensor x.npy" in outcome.stderr
+
+
+def test_the_harness_sees_lost_user_files(tmp_path: Path) -> None:
+    files = {"d/mine.txt": b"keep", "lnk": fuzz.LINK + b"gone/target"}
+    for name, content in files.items():
+        fuzz._place(tmp_path / name, content)
+    assert fuzz._inputs_intact(tmp_path, files)
+    (tmp_path / "gone" / "target").mkdir(parents=True)  # the dangling link's target created
+    assert not fuzz._inputs_intact(tmp_path, files)
+    (tmp_path / "gone" / "target").rmdir()
+    (tmp_path / "d" / "mine.txt").write_bytes(b"changed")
+    assert not fuzz._inputs_intact(tmp_path, files)

@@ -11,7 +11,9 @@ temporary folder, under a memory limit (``RLIMIT_AS``) and a timeout, and is cla
 ``usage``  exit 2 from argparse (usage line and error line)
 ``ok``     exit 0, and any ``summary.json`` written is strict JSON (no ``Infinity``/``NaN``)
 ``exit-1`` exit 1 (e.g. a sweep whose points failed with a named error)
-``traceback``, ``multiline``, ``bad-output``, ``timeout``, ``signal``, ``other``: bugs.
+``traceback``, ``multiline``, ``bad-output``, ``timeout``, ``signal``, ``other``: bugs, and
+``data-loss``: a file the case started with was changed or removed, or a dangling symbolic
+link's target created (whatever the exit code).
 
     python tools/fuzz.py --seed 1 --minutes 10 --save fuzz-failures   # a developer run
     python tools/fuzz.py --seed 1 --replay 17                          # one case again
@@ -33,7 +35,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +44,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzz_inputs import GENERATORS  # the generators beside this script
 
-BAD = ("traceback", "multiline", "bad-output", "timeout", "signal", "other")
+BAD = ("traceback", "multiline", "bad-output", "data-loss", "timeout", "signal", "other")
+LINK = b"\0symlink:"  # a case file with this content is a symbolic link to the rest
 KINDS = tuple(GENERATORS)
 
 
@@ -79,7 +82,7 @@ def run_case(case: Case, timeout_s: float, memory_bytes: int) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="npusim-fuzz-") as tmp:
         folder = Path(tmp)
         for name, content in case.files.items():
-            (folder / name).write_bytes(content)
+            _place(folder / name, content)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -87,8 +90,35 @@ def run_case(case: Case, timeout_s: float, memory_bytes: int) -> Outcome:
             _child(case.argv, folder, memory_bytes)
         code, timed_out = _wait(pid, timeout_s)
         stderr = (folder / ".fuzz-stderr").read_text(errors="replace")
-        verdict = classify(code, stderr, timed_out, folder)
+        verdict = classify(code, stderr, timed_out, folder, set(case.files))
+        if not _inputs_intact(folder, case.files) and verdict not in ("timeout", "signal"):
+            verdict = "data-loss"
     return Outcome(case, verdict, code, stderr[-2000:])
+
+
+def _place(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content.startswith(LINK):
+        os.symlink(content[len(LINK) :].decode(), path)
+    else:
+        path.write_bytes(content)
+
+
+def _inputs_intact(folder: Path, files: dict[str, bytes]) -> bool:
+    """Every file the case started with is still there, unchanged (npusim may read a user's
+    files and write new ones, never alter or remove one), and no link target was created."""
+    owned = {str(Path(n).parent) for n in files if Path(n).name == ".npusim-output"}
+    for name, content in files.items():
+        path = folder / name
+        if str(Path(name).parent) in owned:
+            continue  # a folder with npusim's marker is npusim's to replace
+        if content.startswith(LINK):
+            target = content[len(LINK) :].decode()
+            if not path.is_symlink() or os.readlink(path) != target or path.exists():
+                return False
+        elif not path.is_file() or path.is_symlink() or path.read_bytes() != content:
+            return False
+    return True
 
 
 def _child(argv: tuple[str, ...], folder: Path, memory_bytes: int) -> None:
@@ -135,7 +165,9 @@ def _wait(pid: int, timeout_s: float) -> tuple[int, bool]:
     return os.waitstatus_to_exitcode(status), True
 
 
-def classify(code: int, stderr: str, timed_out: bool, folder: Path) -> str:
+def classify(
+    code: int, stderr: str, timed_out: bool, folder: Path, inputs: Collection[str] = ()
+) -> str:
     """The verdict of a finished case (see the module docstring)."""
     lines = stderr.splitlines()
     if timed_out:
@@ -145,7 +177,7 @@ def classify(code: int, stderr: str, timed_out: bool, folder: Path) -> str:
     if code < 0:
         return "signal"
     if code == 0:
-        return "ok" if _strict_summaries(folder) else "bad-output"
+        return "ok" if _strict_summaries(folder, inputs) else "bad-output"
     if code == 2 and len(lines) == 1 and lines[0].startswith("npusim: error: "):
         return "error"
     if code == 2 and lines and all(line.startswith(("error: ", "invalid: ")) for line in lines):
@@ -157,13 +189,16 @@ def classify(code: int, stderr: str, timed_out: bool, folder: Path) -> str:
     return "multiline" if code == 2 else "other"
 
 
-def _strict_summaries(folder: Path) -> bool:
-    """Every summary.json under ``folder`` parses as strict JSON (no Infinity or NaN)."""
+def _strict_summaries(folder: Path, inputs: Collection[str]) -> bool:
+    """Every summary.json npusim wrote under ``folder`` (not one of the case's ``inputs``)
+    parses as strict JSON (no Infinity or NaN)."""
 
     def refuse(name: str) -> None:
         raise ValueError(name)
 
     for path in folder.rglob("summary.json"):
+        if str(path.relative_to(folder)) in inputs:
+            continue
         try:
             json.loads(path.read_text(), parse_constant=refuse)
         except (ValueError, UnicodeDecodeError):
@@ -207,7 +242,7 @@ def save_case(outcome: Outcome, folder: Path) -> Path:
     where = folder / f"case-{outcome.case.index}"
     where.mkdir(parents=True, exist_ok=True)
     for name, content in outcome.case.files.items():
-        (where / name).write_bytes(content)
+        _place(where / name, content)
     command = " ".join(_quote(a) for a in ("npusim", *outcome.case.argv))
     (where / "command.sh").write_text(f"{command}\n")
     (where / "stderr.txt").write_text(outcome.stderr)

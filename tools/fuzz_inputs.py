@@ -280,7 +280,29 @@ def options(rng: random.Random) -> tuple[list[str], Files]:
     return [command, *rng.choice([[], ["--x"], ["scenario"], ["bogus"]])], {}
 
 
+USER_FILES: dict[str, bytes] = {
+    "d/holiday.png/IMG.jpg": b"x", "d/summary.json": b"mine", "site/index.html": b"<p>mine",
+    "notes.txt": b"keep", "run/.npusim-output": b"npusim-output 1 run\n../notes.txt\n",
+    "lnk": b"\0symlink:gone/target", "sw/.npusim-output": b"npusim-output 1 sweep\n",
+}  # fmt: skip
+OUT_TARGETS = ("d", "site", ".", "notes.txt", "run", "lnk", "lnk/sub", "sw", "new", "d/holiday.png")
+
+
+def outdir(rng: random.Random) -> tuple[list[str], Files]:
+    """An output folder that is the user's (files npusim did not write, a crafted marker, a
+    dangling link): run, sweep or plot into it; the harness checks nothing was lost."""
+    files = dict(rng.sample(sorted(USER_FILES.items()), rng.randint(1, len(USER_FILES))))
+    files["f.yaml"] = b"name: f\nscenario: lpddr5_51gbps_4mib\nworkloads: [mlp]\n"
+    out = rng.choice(OUT_TARGETS)
+    argv = rng.choice([["run", "-w", "mlp", "--fidelity", "analytic", "-q"],
+                       ["run", "-w", "mlp", "-q", "--fidelity", "cycle"],
+                       ["sweep", "f.yaml", "-j", "1", "-q"]])  # fmt: skip
+    if rng.random() < 0.15:
+        return ["plot", out], files
+    return [*argv, "--out", out], files
+
+
 GENERATORS: dict[str, Generator] = {
     "scenario": scenario, "workload": workload, "sweep": sweep, "trace": trace,
-    "tensor": tensor, "dataset": dataset, "options": options,
+    "tensor": tensor, "dataset": dataset, "options": options, "outdir": outdir,
 }  # fmt: skip
