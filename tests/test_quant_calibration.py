@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -156,3 +158,71 @@ def test_observer_histogram_calibrations_close_to_exact(calibration: str) -> Non
     exact = quantize(x, spec)
     binned = quantize(x, spec, observer=observer)
     assert binned.scale == pytest.approx(exact.scale, rel=0.02)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_observer_percentile_brackets_the_order_statistic_per_channel(symmetric: bool) -> None:
+    """Percentile over batches (module doc of npusim.quant.observer): per row, the bin edge
+    where the cumulative count first reaches p % (upper edge) or 100 - p % (lower edge). So
+    the upper bound lies in [s_k, s_k + w] and the lower in [s_j - w, s_j], with s the row's
+    sorted values (|x| when symmetric), k = ceil(p N), j = ceil((1 - p) N) and w = R / 2048,
+    R the first batch's max|x| doubled until it covers the second. Two channels of different
+    scale and offset, the second batch wider (the histogram regroups), checked against
+    numpy's sort, not the quantizer. N = 19,999 keeps p N off an integer, where the float
+    1 - p (0.005000000000000004) would count one more value."""
+    rng = np.random.default_rng(17)
+    first = np.stack([rng.standard_normal(3999), 3 * rng.standard_normal(3999) + 1])
+    second = np.stack([4 * rng.standard_normal(16000), 12 * rng.standard_normal(16000) - 2])
+    first, second = first.astype(np.float32), second.astype(np.float32)
+    spec = QuantSpec(bits=4, symmetric=symmetric, calibration="percentile", percentile=99.5,
+                     granularity="per_channel", axis=0)  # fmt: skip
+    observer = RangeObserver(spec)
+    observer.observe(first)
+    observer.observe(second)
+    lo, hi = observer.calibrated_range()
+    x = np.concatenate([first, second], axis=1).astype(np.float64)
+    n = x.shape[1]
+    k, j = math.ceil(0.995 * n), math.ceil(0.005 * n)
+    for row in range(2):
+        radius = float(np.abs(first[row]).max())
+        while radius < np.abs(second[row]).max():
+            radius *= 2
+        width = radius / 2048
+        values = np.sort(np.abs(x[row]) if symmetric else x[row])
+        eps = 1e-6 * radius
+        assert values[k - 1] - eps <= hi[row] <= values[k - 1] + width + eps, row
+        if symmetric:
+            assert lo[row] == -hi[row]
+        else:
+            assert values[j - 1] - width - eps <= lo[row] <= values[j - 1] + eps, row
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_observer_entropy_range_follows_its_histogram_per_channel(symmetric: bool) -> None:
+    """Entropy over one batch, worked from the module doc: 4096 bins over [-R, R] with
+    R = max|x| per row, folded to |x|, the KL threshold over 2^bits levels for a one-signed
+    row of an affine spec (post-ReLU data uses the whole code range), else 2^(bits - 1);
+    range +-threshold, cut to the row's own min and max when affine."""
+    rng = np.random.default_rng(19)
+    relu = np.maximum(rng.laplace(size=8000), 0)  # one-signed: zeros and a positive tail
+    signed = 2 * rng.laplace(size=8000) + 0.5
+    x = np.stack([relu, signed]).astype(np.float32)
+    spec = QuantSpec(bits=4, symmetric=symmetric, calibration="entropy",
+                     granularity="per_channel", axis=0)  # fmt: skip
+    observer = RangeObserver(spec)
+    observer.observe(x)
+    lo, hi = observer.calibrated_range()
+    for row, one_signed in ((0, True), (1, False)):
+        values = x[row].astype(np.float64)
+        radius = np.abs(values).max()
+        bins = np.clip(np.floor((values / radius + 1) * 2048), 0, 4095).astype(np.int64)
+        counts = np.bincount(bins, minlength=4096).astype(np.float64)
+        folded = counts[2048:] + counts[2047::-1]
+        levels = 16 if one_signed and not symmetric else 8
+        amax = np.float32(entropy_threshold_bins(folded, levels) * radius / 2048)
+        if symmetric:
+            assert (lo[row], hi[row]) == pytest.approx((-amax, amax), rel=1e-6)
+        else:
+            expected = (max(values.min(), -amax), min(values.max(), amax))
+            assert (lo[row], hi[row]) == pytest.approx(expected, rel=1e-6)
+    assert hi[0] != pytest.approx(hi[1], rel=0.05)  # the rows did not share a histogram
