@@ -45,6 +45,31 @@ def test_pack_rejects_out_of_range_values() -> None:
         pack(np.array([8]), 4, signed=True)
 
 
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("bits", range(1, 17))
+def test_pack_is_the_documented_bit_stream_for_every_width(bits: int, signed: bool) -> None:
+    """A second model of the packing module's layout: field i at stream bits [i b, (i + 1) b),
+    two's complement, as one Python integer written little-endian; both ends of the range
+    round-trip and one past either end is refused, naming the range."""
+    from npusim.errors import QuantizationError
+
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    rng = np.random.default_rng(bits)
+    values = np.array([low, high, *rng.integers(low, high + 1, 11)], dtype=np.int64)
+    stream = sum((int(v) % 2**bits) << (i * bits) for i, v in enumerate(values))
+    size = -(-values.size * bits // 8)
+    packed = pack(values.reshape(1, -1), bits, signed)
+    assert packed.dtype == np.uint8 and packed.tobytes() == stream.to_bytes(size, "little")
+    unpacked = unpack(packed, bits, signed, values.size)
+    assert unpacked.dtype == np.int64 and unpacked.tolist() == values.tolist()
+    for outside in (low - 1, high + 1):
+        with pytest.raises(QuantizationError, match=rf"{bits}-bit range \[{low}, {high}\]"):
+            pack(np.array([0, outside]), bits, signed)
+    with pytest.raises(QuantizationError, match=f"has {size + 1} bytes, expected {size} for "
+                       f"{values.size} x {bits} bits"):  # fmt: skip
+        unpack(np.zeros(size + 1, np.uint8), bits, signed, values.size)
+
+
 def test_binary_uses_mean_abs_alpha_and_sign() -> None:
     x = np.array([[1.0, -3.0, 0.0, 2.0], [0.5, 0.5, -0.5, -0.5]], dtype=np.float32)
     q = quantize(x, QuantSpec(fmt="binary", granularity="per_channel"))
