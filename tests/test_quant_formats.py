@@ -259,3 +259,23 @@ def test_unknown_scale_format_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"quantization\.scale_format.*e8m0"):
         load_scenario(overrides=["quantization.scale_format=fp8"])
+
+
+@pytest.mark.parametrize(
+    ("spec", "label"),
+    [  # the docstring's pattern: format, scheme, granularity(axis[, group]), calibration
+        (QuantSpec(), "int8 affine per_tensor minmax"),
+        (QuantSpec(bits=4, symmetric=True, granularity="per_channel", calibration="entropy"),
+         "int4 symmetric per_channel(axis 0) entropy"),
+        (QuantSpec(bits=4, signed=False, granularity="per_group", axis=1, group_size=32,
+                   calibration="percentile", percentile=99.9),
+         "uint4 affine per_group(axis 1, group 32) percentile 99.9"),
+        (QuantSpec(bits=12, symmetric=True, calibration="mse"), "int12 symmetric per_tensor mse"),
+        (QuantSpec(fmt="binary", granularity="per_channel"), "binary per_channel(axis 0)"),
+        (QuantSpec(fmt="fp8_e4m3"), "fp8_e4m3"),
+    ],
+)  # fmt: skip
+def test_spec_label_names_every_part(spec: QuantSpec, label: str) -> None:
+    from npusim.quant.summary import spec_label
+
+    assert spec_label(spec) == label

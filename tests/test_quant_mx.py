@@ -3,6 +3,8 @@ special values), storage and error ordering."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,24 @@ def test_zero_and_special_blocks() -> None:
     # the shared exponent stays in E8M0's range
     tiny = mx_quantize(np.full(32, 1e-38, np.float32), "mxfp8_e5m2")
     assert tiny.scale_exponents.tolist() == [-127]
+    # every block special: no element to measure, every error metric undefined
+    error = q.error
+    assert error.elements == 0
+    assert all(math.isnan(v) for k, v in error.as_dict().items() if k != "elements")
+
+
+def test_error_counts_only_the_finite_blocks() -> None:
+    """One special block (a NaN among ones) and one ordinary block: the error is the ordinary
+    block's alone, the same as quantizing it by itself."""
+    rng = np.random.default_rng(3)
+    ordinary = rng.standard_normal(32).astype(np.float32)
+    special = np.ones(32, np.float32)
+    special[5] = np.nan
+    both = mx_quantize(np.concatenate([special, ordinary]), "mxfp6_e2m3")
+    alone = mx_quantize(ordinary, "mxfp6_e2m3")
+    assert both.error.elements == 32
+    assert both.error.as_dict() == pytest.approx(alone.error.as_dict())
+    assert both.error.mse > 0
 
 
 def test_element_width_orders_the_error() -> None:
