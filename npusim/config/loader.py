@@ -63,11 +63,17 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+MAX_EXTENDS_DEPTH = 32
+
+
 def read_with_extends(
     path: Path, lines: dict[str, tuple[str, int | None]], chain: tuple[Path, ...] = ()
 ) -> dict[str, Any]:
     """Read ``path`` and the scenarios it ``extends`` (relative to its folder, or bundled)."""
     resolved = path.resolve()
+    if len(chain) >= MAX_EXTENDS_DEPTH:  # a chain of thousands would exhaust the stack
+        raise ConfigError(Problem("extends", f"more than {MAX_EXTENDS_DEPTH} scenarios extend "
+                                  "one another", str(path)))  # fmt: skip
     if resolved in chain:
         cycle = " -> ".join(p.name for p in (*chain, resolved))
         raise ConfigError(Problem("extends", f"circular extends: {cycle}", str(path)))

@@ -7,6 +7,7 @@ run with a value the user may not have meant, so duplicates are reported as prob
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(Problem("", f"YAML syntax error: {err.problem}", source, line)) from None
     except yaml.YAMLError as err:
         raise ConfigError(Problem("", f"YAML error: {err}", source)) from None
+    except ValueError as err:  # a value YAML cannot build: an int of 5,000 digits, 2020-13-45
+        reason = str(err).split(";")[0][:160]
+        raise ConfigError(Problem("", f"unreadable YAML value: {reason}", source)) from None
     finally:
         loader.dispose()
     return data
@@ -125,6 +129,8 @@ def read_yaml(path: Path, before_key: str | None = None) -> Any:
 
 def _read_text(path: Path) -> str:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block, /dev/zero never end
+            raise ConfigError(Problem("", "not a regular file", str(path)))
         return path.read_text()
     except FileNotFoundError:
         raise ConfigError(Problem("", "file not found", str(path))) from None
