@@ -14,7 +14,6 @@ Formulas (Samajdar et al., SCALE-Sim, ISPASS 2020, via reference dataflow-cycles
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
