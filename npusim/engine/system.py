@@ -129,7 +129,7 @@ class _DramSide:
     """The LPDDR5 system behind the SRAM, with the two clocks reconciled.
 
     Transfers are submitted when the DMA issues them and timed when their end is first asked
-    for (:meth:`npusim.dram.DramSystem.completion`): loads issued while earlier ones are still
+    for (:meth:`npusim.dram.DramSystem.result`): loads issued while earlier ones are still
     in flight share the controllers' queues with them.
     """
 
