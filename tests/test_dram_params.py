@@ -84,6 +84,8 @@ def test_bl32_and_no_bank_group_modes() -> None:
         (DramParams(mapping="RoRoBaCoBg"), "mapping", "Ro repeated"),
         (DramParams(mapping="RoBaCoBgXx"), "mapping", "unknown field(s) Xx"),
         (DramParams(channels=3), "channels", "power of two"),
+        # a million channels used to hang `npusim dram` building controllers (issue 18)
+        (DramParams(channels=1 << 20), "channels", "expected an integer in [1, 64]"),
         (DramParams(burst_length=8), "burst_length", "expected one of 16, 32"),
         (DramParams(timing={"nRAS": 40}), "timing.nRAS", "nRC >= nRAS + nRP, found 49 vs 55"),
         (DramParams(timing={"nRCDD": 3}), "timing.nRCDD", "did you mean 'nRCD'"),

@@ -86,6 +86,10 @@ IO_ENERGY_MODES: Mapping[str, str] = MappingProxyType({
     "data": "from the toggles of the quantized tensors' own bytes (npusim run)",
 })  # fmt: skip
 
+MAX_CHANNELS = 64
+"""Channels a system may have (the scenario schema's limit too): each is a controller object,
+so a million of them is a hang, not a memory system."""
+
 DEFAULT_MAPPING = "RoBaCoBgCh"
 """Default bit order, MSB to LSB: channel bits lowest, then bank group, so consecutive bursts
 rotate over the channels and then the four bank groups (nCCD_S apart instead of nCCD_L), and a
@@ -158,8 +162,9 @@ def _name_problems(params: DramParams) -> list[tuple[str, str]]:
 def _shape_problems(params: DramParams) -> list[tuple[str, str]]:
     problems = []
     value = params.channels
-    if not _is_int(value) or value < 1:
-        problems.append(("channels", f"expected a positive integer, found {value!r}"))
+    if not _is_int(value) or not 1 <= value <= MAX_CHANNELS:
+        problems.append(("channels", f"expected an integer in [1, {MAX_CHANNELS}], found "
+                                     f"{value!r}"))  # fmt: skip
     for key in ("read_queue_depth", "write_queue_depth"):
         value = getattr(params, key)
         if not _is_int(value) or not 1 <= value <= MAX_QUEUE_DEPTH:
