@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 
 from npusim.config import load_scenario
+from npusim.results import RunResult
 from npusim.simulate import simulate
 from npusim.workload import Linear, Workload, load_workload
 
@@ -315,7 +316,7 @@ def io_bits() -> None:
                       f"{io_pj / moved:.2f} | {_uj(io_pj)} |")  # fmt: skip
 
 
-def _mean_rate(run, kind: str) -> float:  # type: ignore[no-untyped-def]
+def _mean_rate(run: RunResult, kind: str) -> float:
     """Mean toggles per bit of a tensor kind over the layers that measured it."""
     rates = [layer.extra[f"{kind}_io_toggles_per_bit"] for layer in run.layers
              if f"{kind}_io_toggles_per_bit" in layer.extra]  # fmt: skip

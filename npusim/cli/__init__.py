@@ -95,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def add_overrides_option(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--set KEY=VALUE ...`` (repeatable) into ``args.overrides``, as every command that
+    loads a scenario takes it; ``example`` shows one in the help."""
+    parser.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[],
+                        metavar="KEY=VALUE",
+                        help=f"override a scenario key, e.g. {example}")  # fmt: skip
+
+
 def regular_file(path: str, what: str) -> str:
     """``path``, unless it names a FIFO, a device (``/dev/zero``) or a folder, which could
     block a reader or never end: then a :class:`ConfigError` at ``what``. A missing path is

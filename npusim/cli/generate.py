@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npusim.cli import add_overrides_option
 from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir
 from npusim.llm.generate import DEFAULT_SAMPLES, GenerateSpec, GenerationResult, run_generate
@@ -77,15 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="simulate every decode step and prefill chunk (exact)",
     )
     p.add_argument("--precision", "-p", help="set weights and activations (int8, fp16, ...)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. precision.kv_cache=int4",
-    )
+    add_overrides_option(p, "precision.kv_cache=int4")
     p.add_argument(
         "--fidelity",
         choices=FIDELITIES,

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npusim.cli import add_overrides_option
 from npusim.config import load_scenario
 from npusim.config.resolved import bind_workload, default_out_dir, overrides, workload_reference
 from npusim.errors import ConfigError, Problem
@@ -51,15 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="output folder (default: reports/<scenario>-<workload>-<precision>)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario key, e.g. sram.capacity='2 MiB'",
-    )
+    add_overrides_option(p, "sram.capacity='2 MiB'")
     p.add_argument("--json", action="store_true", help="print summary.json instead of tables")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print only the output folder; no progress lines")  # fmt: skip
