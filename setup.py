@@ -3,16 +3,20 @@
 Everything else is declared in pyproject.toml.
 
 * ``npusim/dram/_kernel.c`` is built with ``optional=True``: without a C compiler the install
-  still succeeds and npusim makes the same decisions in Python, only slower.
+  still succeeds and npusim makes the same decisions in Python, only slower. Its layout header
+  ``_kernel_layout.h`` (enums and limits shared with Python) is generated first, into the
+  build folder, from ``npusim/dram/layout.py``: one declaration, never a copied table.
 * ``hw_configs/``, ``workloads/`` and ``sweeps/`` live at the top of the checkout (where users
   read and edit them); a wheel carries copies in ``npusim/_bundled/`` so that ``pip install .``
   finds the bundled scenarios, workloads and sweeps by name too (``npusim.config.bundled``).
 """
 
 import shutil
+import sys
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 BUNDLED_FOLDERS = ("hw_configs", "workloads", "sweeps")
@@ -30,12 +34,29 @@ class BuildPyWithBundledFiles(build_py):
                 shutil.copy2(source, target / source.name)
 
 
+class BuildExtWithLayout(build_ext):
+    """``build_ext`` that writes the kernel's ``_kernel_layout.h`` before compiling."""
+
+    def build_extensions(self) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # this checkout's npusim
+        from npusim.dram.layout import c_header
+
+        folder = Path(self.build_temp) / "generated"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "_kernel_layout.h").write_text(c_header())
+        for extension in self.extensions:
+            extension.include_dirs.append(str(folder))
+        super().build_extensions()
+
+
 setup(
-    cmdclass={"build_py": BuildPyWithBundledFiles},
+    cmdclass={"build_py": BuildPyWithBundledFiles, "build_ext": BuildExtWithLayout},
     ext_modules=[
         Extension(
             "npusim.dram._kernel",
             sources=["npusim/dram/_kernel.c"],
+            # the generated header's sources: a change rebuilds the kernel
+            depends=["npusim/dram/layout.py", "npusim/dram/device.py", "npusim/dram/params.py"],
             extra_compile_args=["-O2"],
             optional=True,
         )

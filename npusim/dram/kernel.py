@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from npusim.dram.device import Command, Device
-from npusim.dram.params import QueueRelease, RefreshMode, Scheduler, WckSync
+from npusim.dram.layout import (
+    CONFIG_FIELDS,
+    KERNEL_REFRESH_POLICIES,
+    KERNEL_SCHEDULERS,
+    MAX_UPDATES,
+    ROW_OUTCOMES,
+    STATE_FIELDS,
+    layout_entries,
+)
+from npusim.dram.params import QueueRelease, RefreshMode, WckSync
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -27,67 +36,47 @@ except ImportError:  # not compiled: the Python loop makes the same decisions
 KERNEL_AVAILABLE = _kernel is not None
 """Whether the compiled controller loop was built."""
 
-SCALARS = (  # the scal buffer, in the C enum's order: (object, attribute) of each value
-    ("ctrl", "now"),
-    ("ctrl", "write_mode"),
-    ("ctrl", "refresh_due"),
-    ("ctrl", "refresh_pending"),
-    ("ctrl", "refresh_bank"),
-    ("ctrl", "refresh_cycles"),
-    ("dev", "faw_index"),
-    ("dev", "open_banks"),
-    ("dev", "active_since"),
-    ("dev", "active_cycles"),
-    ("ctrl", "queue_cycles"),
-    ("ctrl", "wck_expiry"),
-    ("ctrl", "write_drains"),
-)  # then outcome[3] and command_counts[11]
+OWNERS = {  # which object holds each named scalar of the scal buffer (layout.STATE_FIELDS)
+    "faw_index": "dev",
+    "open_banks": "dev",
+    "active_since": "dev",
+    "active_cycles": "dev",
+}
 FLAGS = frozenset({"write_mode", "refresh_pending"})  # bools on the Python side
-MAX_UPDATES = 8  # update entries per (scope, command) in the kernel's table (MAXU in C)
-REFRESH_CODES = {RefreshMode.OFF: 0, RefreshMode.ALL_BANK: 1, RefreshMode.PER_BANK: 2}
-SCHEDULER_CODES = {Scheduler.FCFS: 0, Scheduler.FRFCFS: 1, Scheduler.FRFCFS_ROWHIT: 2}
+
+
+def layout_problems() -> list[str]:
+    """How the compiled module's layout differs from :func:`layout.layout_entries` (empty
+    when it matches; a kernel built from an older ``layout.py`` does not)."""
+    if _kernel is None:
+        return []
+    compiled, declared = _kernel.layout(), layout_entries()
+    return [
+        f"{name}: compiled {compiled.get(name)}, declared {declared.get(name)}"
+        for name in sorted(set(compiled) | set(declared))
+        if compiled.get(name) != declared.get(name)
+    ]
 
 
 class CompiledLoop:
-    """The compiled loop bound to one controller; its buffers' layouts match ``_kernel.c``.
+    """The compiled loop bound to one controller; its buffers follow :mod:`layout`.
 
     The controller's configuration (queue depths, policies, timing) is read once, here: it is
-    fixed for a controller's life, as the Python loop also assumes.
+    fixed for a controller's life, as the Python loop also assumes. Raises ``RuntimeError``
+    when the compiled module was built from another layout (rebuild it).
     """
 
     def __init__(self, ctrl: ChannelController) -> None:
+        problems = layout_problems()
+        if problems:
+            raise RuntimeError(
+                "the compiled DRAM loop was built from another npusim/dram/layout.py "
+                f"({'; '.join(problems[:3])}); rebuild: python setup.py build_ext --inplace"
+            )
         self.ctrl = ctrl
-        dev, timing = ctrl.dev, ctrl.timing
-        self.config = np.array(  # cfg, in the C enum's order
-            [
-                dev.banks,
-                dev.bank_groups,
-                SCHEDULER_CODES[ctrl.scheduler],
-                ctrl.closed_page,
-                REFRESH_CODES[ctrl.refresh],
-                ctrl.read_depth,
-                ctrl.write_depth,
-                ctrl.write_high,
-                ctrl.write_low,
-                timing.nCL + timing.nBL,
-                timing.nCWL + timing.nBL,
-                timing.nREFI,
-                timing.nREFIpb,
-                timing.nRFCab,
-                timing.nRFCpb,
-                timing.nFAW,
-                Device.REFPB_SETS,
-                dev.log is not None,
-                ctrl.queue_release is QueueRelease.ACTIVATION,
-                ctrl.wck_sync is WckSync.NEED_SYNC,
-                timing.nCAS,
-                timing.nCL + timing.nBL + timing.nWCKPST,
-                timing.nCWL + timing.nBL + timing.nWCKPST,
-                timing.nAAD,
-            ],
-            dtype=np.int64,
-        )
-        self.updates = update_table(dev)
+        config = kernel_config(ctrl)
+        self.config = np.array([config[name] for name in CONFIG_FIELDS], dtype=np.int64)
+        self.updates = update_table(ctrl.dev)
 
     def run(
         self, bank: np.ndarray, row: np.ndarray, is_write: np.ndarray, arrival: np.ndarray
@@ -104,8 +93,9 @@ class CompiledLoop:
         faw = np.array(dev.faw, dtype=np.int64)
         open_row = np.array(dev.open_row, dtype=np.int64)
         owners = {"ctrl": ctrl, "dev": dev}
+        holders = [owners[OWNERS.get(name, "ctrl")] for name in STATE_FIELDS]
         scalars = np.array(
-            [getattr(owners[owner], name) for owner, name in SCALARS]
+            [getattr(holder, name) for holder, name in zip(holders, STATE_FIELDS, strict=True)]
             + ctrl.outcome
             + dev.command_counts,
             dtype=np.int64,
@@ -134,10 +124,11 @@ class CompiledLoop:
         dev.faw[:] = faw.tolist()
         dev.open_row[:] = open_row.tolist()
         values = scalars.tolist()
-        for (owner, name), value in zip(SCALARS, values, strict=False):
-            setattr(owners[owner], name, bool(value) if name in FLAGS else value)
-        ctrl.outcome[:] = values[len(SCALARS) : len(SCALARS) + 3]
-        dev.command_counts[:] = values[len(SCALARS) + 3 :]
+        for holder, name, value in zip(holders, STATE_FIELDS, values, strict=False):
+            setattr(holder, name, bool(value) if name in FLAGS else value)
+        named = len(STATE_FIELDS)
+        ctrl.outcome[:] = values[named : named + len(ROW_OUTCOMES)]
+        dev.command_counts[:] = values[named + len(ROW_OUTCOMES) :]
         if log is not None and dev.log is not None:
             dev.log.extend(map(tuple, np.frombuffer(log, dtype=np.int64).reshape(-1, 4).tolist()))
         return done, enqueued
@@ -151,7 +142,40 @@ def update_table(dev: Device) -> np.ndarray:
     for scope, per_command in enumerate(dev.update_slots):
         for cmd, updates in enumerate(per_command):
             if len(updates) > MAX_UPDATES:
-                raise ValueError(f"command {Command(cmd).name}: more than 8 timing updates")
+                raise ValueError(
+                    f"command {Command(cmd).name}: more than {MAX_UPDATES} timing updates"
+                )
             for entry, (slot, latency) in enumerate(updates):
                 table[scope, cmd, entry] = (slot, latency)
     return table
+
+
+def kernel_config(ctrl: ChannelController) -> dict[str, int]:
+    """The ``cfg`` buffer's values by :data:`layout.CONFIG_FIELDS` name."""
+    dev, timing = ctrl.dev, ctrl.timing
+    per_bank = ctrl.refresh is RefreshMode.PER_BANK
+    return {
+        "banks": dev.banks,
+        "bank_groups": dev.bank_groups,
+        "scheduler": KERNEL_SCHEDULERS.index(ctrl.scheduler.value),
+        "read_command": int(Command.RDA if ctrl.closed_page else Command.RD),
+        "write_command": int(Command.WRA if ctrl.closed_page else Command.WR),
+        "refresh": KERNEL_REFRESH_POLICIES.index(ctrl.refresh.value),
+        "read_depth": ctrl.read_depth,
+        "write_depth": ctrl.write_depth,
+        "write_high": ctrl.write_high,
+        "write_low": ctrl.write_low,
+        "read_done": timing.nCL + timing.nBL,
+        "write_done": timing.nCWL + timing.nBL,
+        "refresh_interval": timing.nREFIpb if per_bank else timing.nREFI,
+        "refresh_ck": timing.nRFCpb if per_bank else timing.nRFCab,
+        "nFAW": timing.nFAW,
+        "refpb_sets": Device.REFPB_SETS,
+        "log": dev.log is not None,
+        "release_at_act": ctrl.queue_release is QueueRelease.ACTIVATION,
+        "need_sync": ctrl.wck_sync is WckSync.NEED_SYNC,
+        "nCAS": timing.nCAS,
+        "wck_read": timing.nCL + timing.nBL + timing.nWCKPST,
+        "wck_write": timing.nCWL + timing.nBL + timing.nWCKPST,
+        "nAAD": timing.nAAD,
+    }
