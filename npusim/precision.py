@@ -17,6 +17,8 @@ class Kind(Enum):
     FLOAT = "float"
     INT = "int"
     BINARY = "binary"
+    BLOCK = "block"
+    """Block-scaled (microscaling): elements of a small format share one scale per block."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,10 @@ class Precision:
 
     ``bits`` is the storage width of one element; sub-byte formats are bit-packed, so a tensor
     of ``n`` elements occupies ``ceil(n * bits / 8)`` bytes of payload (plus quantization
-    metadata, which the quantizer accounts for separately).
+    metadata, which the quantizer accounts for separately). A block-scaled format
+    (:attr:`Kind.BLOCK`) stores ``bits`` per element plus one ``scale_bits`` scale per
+    ``block`` elements; its elements have ``exponent_bits`` and ``mantissa_bits`` (both 0:
+    MXINT8's two's-complement integers).
     """
 
     name: str
@@ -34,10 +39,25 @@ class Precision:
     signed: bool = True
     exponent_bits: int = 0
     mantissa_bits: int = 0
+    block: int = 0
+    scale_bits: int = 0
 
     @property
     def is_float(self) -> bool:
-        return self.kind is Kind.FLOAT
+        """True when the MAC computes in floating point: float formats and block-scaled ones
+        (a block's scaled sum is accumulated in FP32)."""
+        return self.kind in (Kind.FLOAT, Kind.BLOCK)
+
+    @property
+    def is_block(self) -> bool:
+        """True for block-scaled (microscaling) formats."""
+        return self.kind is Kind.BLOCK
+
+    @property
+    def bits_per_element(self) -> float:
+        """Stored bits per element with the block scales: ``bits + scale_bits / block``
+        (MXFP4: 4 + 8 / 32 = 4.25); ``bits`` for other formats."""
+        return self.bits + self.scale_bits / self.block if self.block else float(self.bits)
 
     def payload_bytes(self, elements: int) -> int:
         """Bit-packed payload size of ``elements`` values, in whole bytes."""
@@ -60,5 +80,22 @@ PRECISIONS: dict[str, Precision] = {
         Precision("uint4", 4, Kind.INT, signed=False),
         Precision("int2", 2, Kind.INT),
         Precision("binary", 1, Kind.BINARY),
+        # OCP Microscaling Formats (MX) Specification v1.0, section 5: 32-element blocks,
+        # one E8M0 scale each (npusim.quant.mx has the element formats).
+        Precision("mxint8", 8, Kind.BLOCK, block=32, scale_bits=8),
+        Precision("mxfp8_e4m3", 8, Kind.BLOCK, exponent_bits=4, mantissa_bits=3, block=32,
+                  scale_bits=8),
+        Precision("mxfp8_e5m2", 8, Kind.BLOCK, exponent_bits=5, mantissa_bits=2, block=32,
+                  scale_bits=8),
+        Precision("mxfp6_e3m2", 6, Kind.BLOCK, exponent_bits=3, mantissa_bits=2, block=32,
+                  scale_bits=8),
+        Precision("mxfp6_e2m3", 6, Kind.BLOCK, exponent_bits=2, mantissa_bits=3, block=32,
+                  scale_bits=8),
+        Precision("mxfp4_e2m1", 4, Kind.BLOCK, exponent_bits=2, mantissa_bits=1, block=32,
+                  scale_bits=8),
+        # NVIDIA NVFP4: E2M1 in 16-element blocks with an E4M3 scale each (plus one FP32
+        # scale per tensor, which the quantizer's storage_bytes counts).
+        Precision("nvfp4", 4, Kind.BLOCK, exponent_bits=2, mantissa_bits=1, block=16,
+                  scale_bits=8),
     )
-}
+}  # fmt: skip

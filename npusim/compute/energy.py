@@ -85,6 +85,20 @@ _POPCOUNT_BIT = OpCost(0.1 / 32, 137 / 32, f"{HOROWITZ} 32-bit add / 32 (one ful
 _MAC_OPERANDS = ("fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int16", "int8", "uint8",
                  "int4", "uint4", "int2")  # fmt: skip
 
+BLOCK_PRECISIONS = tuple(name for name, p in PRECISIONS.items() if p.is_block)
+"""Block-scaled (MX, NVFP4) precisions, costed by :func:`block_scaled_mac_cost`."""
+
+
+def _element_multiply(name: str) -> OpCost:
+    """A block format's element product: ``int_multiply(s, s)`` plus, for float elements,
+    the exponent add ``int_add(e + 1)`` (as in :func:`block_scaled_mac_cost`)."""
+    p = PRECISIONS[name]
+    if not p.exponent_bits:
+        return int_multiply(p.bits, p.bits)
+    s = p.mantissa_bits + 1
+    return int_multiply(s, s) + int_add(p.exponent_bits + 1)
+
+
 MULTIPLY_COSTS: dict[str, OpCost] = {
     **{name: _multiply(name) for name in _MAC_OPERANDS},
     "binary": OpCost(
@@ -92,8 +106,10 @@ MULTIPLY_COSTS: dict[str, OpCost] = {
         _XNOR.area_um2 + _POPCOUNT_BIT.area_um2,
         "XNOR (1x1-bit multiply) + one popcount full adder",
     ),
+    **{name: _element_multiply(name) for name in BLOCK_PRECISIONS},
 }
-"""Multiply (product-forming) cost by operand format; binary includes its popcount adder."""
+"""Multiply (product-forming) cost by operand format; binary includes its popcount adder; a
+block-scaled format's entry is its element product (its MAC is :func:`block_scaled_mac_cost`)."""
 
 DEFAULT_ACCUMULATOR: dict[str, str] = {
     "fp32": "fp32",
@@ -108,9 +124,11 @@ DEFAULT_ACCUMULATOR: dict[str, str] = {
     "uint4": "int32",
     "int2": "int32",
     "binary": "int32",
+    **{name: "fp32" for name in BLOCK_PRECISIONS},
 }
-"""INT32 accumulation for integer and binary operands, FP32 for 16- and 32-bit floats, FP16
-for FP8 (the accumulator of the low end of van Baalen et al.'s comparison; see module doc)."""
+"""INT32 accumulation for integer and binary operands, FP32 for 16- and 32-bit floats and for
+block-scaled formats (the OCP MX spec's FP32 dot-product result), FP16 for FP8 (the
+accumulator of the low end of van Baalen et al.'s comparison; see module doc)."""
 
 
 def natural_accumulator(precision: str) -> str:
@@ -161,6 +179,8 @@ def mac_cost(
         valid = ", ".join(ADD_COSTS)
         raise ConfigError(Problem("accumulator", f"unknown accumulator {acc!r}; valid: {valid}"))
     mult, add = MULTIPLY_COSTS[precision], ADD_COSTS[acc]
+    if precision in BLOCK_PRECISIONS:
+        return _block_mac(precision, add, node)
     share = _ACCUMULATES_PER_MAC.get(precision, 1.0)
     return OpCost(
         energy_pj=(mult.energy_pj + share * add.energy_pj) * node.energy_factor,
@@ -196,18 +216,30 @@ def mac_area_um2(
 MX_SCALE_BITS = 8  # E8M0
 
 
+def _block_mac(precision: str, accumulate: OpCost, node: NodeScaling) -> OpCost:
+    """:func:`block_scaled_mac_cost` of a :data:`BLOCK_PRECISIONS` name (MXINT8: no exponent,
+    8-bit significand; NVFP4: E4M3 block scales)."""
+    p = PRECISIONS[precision]
+    e = p.exponent_bits
+    significand = p.mantissa_bits + 1 if e else p.bits
+    return block_scaled_mac_cost(e, significand, p.block, node, e4m3_scales=precision == "nvfp4",
+                                 accumulate=accumulate)  # fmt: skip
+
+
 def block_scaled_mac_cost(
     exponent_bits: int,
     significand_bits: int,
     block: int = 32,
     node: NodeScaling = NODE_45NM,
     e4m3_scales: bool = False,
+    accumulate: OpCost | None = None,
 ) -> OpCost:
     """One MAC of two block-scaled (MX) vectors whose elements have ``exponent_bits`` (0 for
     integers) and ``significand_bits`` (hidden bit included; 8 for MXINT8), ``block``
     elements per shared scale, summed exactly per block (module doc). ``e4m3_scales``
     (NVFP4: 16-element blocks with E4M3 scales): the two block scales are multiplied
-    (``float_multiply(4, 4)``) instead of their E8M0 exponents added."""
+    (``float_multiply(4, 4)``) instead of their E8M0 exponents added. ``accumulate``: the add
+    of a block's sum into the accumulator (default FP32, ``float_add(8, 24)``)."""
     s, e = significand_bits, exponent_bits
     span = 2 * ((1 << e) - 1) if e else 0
     width = 2 * s + span + math.ceil(math.log2(block))
@@ -216,7 +248,7 @@ def block_scaled_mac_cost(
         cells = width * math.ceil(math.log2(span + 1))
         per_mac = per_mac + int_add(e + 1) + MUX_CELL.times(cells)
     scales = float_multiply(4, 4) if e4m3_scales else int_add(MX_SCALE_BITS + 1)
-    per_block = scales + float_add(8, 24)
+    per_block = scales + (accumulate or float_add(8, 24))
     return OpCost(
         (per_mac.energy_pj + per_block.energy_pj / block) * node.energy_factor,
         (per_mac.area_um2 + per_block.area_um2 / block) * node.area_factor,
@@ -252,4 +284,19 @@ def dequantize_cost(
     if zero_point_bits:
         cost = cost + int_add(zero_point_bits)
     source = f"dequantize (Jacob et al. 2018): {cost.source}; node: {node.source}"
+    return OpCost(cost.energy_pj * node.energy_factor, cost.area_um2 * node.area_factor, source)
+
+
+def block_quantize_cost(precision: str, node: NodeScaling = NODE_45NM) -> OpCost:
+    """Converting one FP32 output to a block-scaled format as the array stores it (OCP MX
+    v1.0, section 6.3): per element, one exponent compare towards its block's maximum
+    (``int_add(8)``), its exponent less the shared one (``int_add(8)``) and the rounding of
+    its significand (``int_add(s)``, ``s`` = element bits for MXINT8, mantissa + 1 for float
+    elements). The alignment shift is taken as wiring, as in :func:`requantize_cost`."""
+    p = PRECISIONS[precision]
+    if not p.is_block:
+        raise _unknown(precision)
+    significand = p.mantissa_bits + 1 if p.exponent_bits else p.bits
+    cost = int_add(8) + int_add(8) + int_add(significand)
+    source = f"block quantize (OCP MX v1.0 6.3): {cost.source}; node: {node.source}"
     return OpCost(cost.energy_pj * node.energy_factor, cost.area_um2 * node.area_factor, source)

@@ -3,7 +3,9 @@
 Each layer's weights and input activations (seeded synthetic tensors, or the workload's own
 files; :func:`npusim.workload.tensors.layer_tensors`) are quantized with the scenario's specs,
 the same specs whose data-free :func:`npusim.quant.storage_bytes` sized every transfer, and
-the quantizer's error analysis is reported: SQNR (dB) and the fraction of values clipped.
+the quantizer's error analysis is reported: SQNR (dB) and the fraction of values clipped
+(block-scaled formats: :func:`npusim.quant.mx.block_quantize`, blocks along the last axis, a
+weight's reduction axis).
 Large tensors are measured on a deterministic sample of :data:`SAMPLE_ELEMENTS` elements
 (whole output channels for weights), which the result flags as ``sqnr_sampled``.
 
@@ -27,6 +29,7 @@ from npusim.dram.io_bits import io_activity
 from npusim.engine.plan import activation_spec, weight_spec
 from npusim.errors import ConfigError, Problem
 from npusim.quant import quantize
+from npusim.quant.mx import block_quantize
 from npusim.workload import Layer, Workload
 from npusim.workload.tensors import layer_tensors
 
@@ -56,7 +59,8 @@ def layer_quality(
                                ("input", tensors.inputs, activation_spec(scenario))):  # fmt: skip
         if values is None or not values.size:
             continue
-        quantized = quantize(values, spec)
+        quantized = (block_quantize(values, spec.fmt.value) if spec.fmt.is_block
+                     else quantize(values, spec))  # fmt: skip
         out[f"{name}_sqnr_db"] = _finite(quantized.error.sqnr_db)
         out[f"{name}_clipped_fraction"] = quantized.error.fraction_clipped
         if data_io:

@@ -50,8 +50,7 @@ import numpy as np
 from npusim.errors import QuantizationError
 from npusim.quant.floatfmt import FloatFormat, encode, round_to_format
 from npusim.quant.metrics import ErrorStats, error_stats
-from npusim.quant.packing import packed_size_bytes
-from npusim.quant.tensor import StorageBytes
+from npusim.quant.packing import StorageBytes, pack, packed_size_bytes
 
 MX_BLOCK = 32
 E8M0_MIN_EXPONENT = -127
@@ -119,6 +118,12 @@ class MxTensor:
     def nbytes(self) -> int:
         """Packed elements plus one E8M0 byte per block (equals :func:`mx_storage_bytes`)."""
         return mx_storage_bytes(self.elements.shape, self.fmt.name).total
+
+    @property
+    def packed(self) -> np.ndarray:
+        """The element codes bit-packed (:mod:`npusim.quant.packing`), 1-D uint8; the block
+        scales are stored apart."""
+        return pack(self.element_codes(), self.fmt.element_bits, signed=False)
 
 
 def _dequantize(elements: np.ndarray, exponents: np.ndarray, block: int) -> np.ndarray:
@@ -212,8 +217,38 @@ class Nvfp4Tensor:
 
     @property
     def nbytes(self) -> int:
-        """Packed elements, one byte per block scale and the FP32 tensor scale."""
+        """Packed elements, one byte per block scale and the FP32 tensor scale (equals
+        :func:`nvfp4_storage_bytes`)."""
         return int(packed_size_bytes(self.elements.size, 4) + self.block_scales.size + 4)
+
+    @property
+    def packed(self) -> np.ndarray:
+        """The E2M1 element codes bit-packed, 1-D uint8 (scales stored apart)."""
+        return pack(encode(self.elements, _E2M1).astype(np.uint8), 4, signed=False)
+
+
+NVFP4_TENSOR_SCALE_BYTES = 4
+
+
+def nvfp4_storage_bytes(shape: tuple[int, ...]) -> StorageBytes:
+    """Bytes of an NVFP4 tensor of ``shape`` (blocks of 16 along the last axis): 4-bit
+    elements, one E4M3 byte per block and the FP32 tensor scale."""
+    if not shape or math.prod(shape) == 0:
+        raise QuantizationError(f"empty tensor (shape {shape})")
+    payload = packed_size_bytes(math.prod(shape), 4)
+    metadata = math.prod(shape[:-1]) * -(-shape[-1] // NVFP4_BLOCK) + NVFP4_TENSOR_SCALE_BYTES
+    return StorageBytes(payload, metadata, payload + metadata)
+
+
+def block_storage_bytes(shape: tuple[int, ...], name: str) -> StorageBytes:
+    """Bytes of a block-scaled tensor: ``nvfp4`` or an MX format of :data:`MX_FORMATS`."""
+    return nvfp4_storage_bytes(shape) if name == "nvfp4" else mx_storage_bytes(shape, name)
+
+
+def block_quantize(x: np.ndarray, name: str) -> MxTensor | Nvfp4Tensor:
+    """Quantize ``x`` to ``nvfp4`` or an MX format (both have ``error``, ``nbytes``,
+    ``packed`` and ``dequantize()``)."""
+    return nvfp4_quantize(x) if name == "nvfp4" else mx_quantize(x, name)
 
 
 def nvfp4_quantize(x: np.ndarray) -> Nvfp4Tensor:

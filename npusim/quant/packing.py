@@ -9,9 +9,19 @@ complement fields. The last byte is zero-padded; the payload is ``ceil(n * bits 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from npusim.errors import QuantizationError
+
+
+class StorageBytes(NamedTuple):
+    """Bytes of a quantized tensor: packed payload, scales + zero points, and their sum."""
+
+    payload_bytes: int
+    metadata_bytes: int
+    total: int
 
 
 def packed_size_bytes(elements: int, bits: int) -> int:

@@ -37,7 +37,8 @@ class Calibration(Enum):
 
 
 class Format(Enum):
-    """Element format. ``INT`` uses ``bits``; the others have a fixed width."""
+    """Element format. ``INT`` uses ``bits``; the others have a fixed width. The block-scaled
+    formats (OCP MX v1.0 and NVFP4, :mod:`npusim.quant.mx`) carry their own scales per block."""
 
     INT = "int"
     BINARY = "binary"
@@ -46,10 +47,23 @@ class Format(Enum):
     BF16 = "bf16"
     FP8_E4M3 = "fp8_e4m3"
     FP8_E5M2 = "fp8_e5m2"
+    MXINT8 = "mxint8"
+    MXFP8_E4M3 = "mxfp8_e4m3"
+    MXFP8_E5M2 = "mxfp8_e5m2"
+    MXFP6_E3M2 = "mxfp6_e3m2"
+    MXFP6_E2M3 = "mxfp6_e2m3"
+    MXFP4_E2M1 = "mxfp4_e2m1"
+    NVFP4 = "nvfp4"
+
+    @property
+    def is_block(self) -> bool:
+        """A block-scaled format (one shared scale per block of elements)."""
+        return self.value.startswith(("mx", "nv"))
 
     @property
     def is_float(self) -> bool:
-        return self not in (Format.INT, Format.BINARY)
+        """A plain float cast (no scale): not integer, binary or block-scaled."""
+        return self not in (Format.INT, Format.BINARY) and not self.is_block
 
 
 class ScaleFormat(Enum):
@@ -73,6 +87,13 @@ _FIXED_WIDTH_BITS = {
     Format.BF16: 16,
     Format.FP8_E4M3: 8,
     Format.FP8_E5M2: 8,
+    Format.MXINT8: 8,
+    Format.MXFP8_E4M3: 8,
+    Format.MXFP8_E5M2: 8,
+    Format.MXFP6_E3M2: 6,
+    Format.MXFP6_E2M3: 6,
+    Format.MXFP4_E2M1: 4,
+    Format.NVFP4: 4,
 }
 
 
@@ -100,8 +121,11 @@ class QuantSpec:
     ``2**(bits-1)``) instead of fitted. ``granularity``: one scale per tensor, per index of
     ``axis``, or per ``group_size`` consecutive elements along ``axis``. ``calibration``: range
     choice; ``percentile`` is used by ``calibration="percentile"`` and must lie in (0, 100].
-    ``fmt``: ``int``, ``binary`` (sign times alpha = mean|x|; calibration is not used) or a
-    float cast (``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``; no scale).
+    ``fmt``: ``int``, ``binary`` (sign times alpha = mean|x|; calibration is not used), a
+    float cast (``fp32``, ``fp16``, ``bf16``, ``fp8_e4m3``, ``fp8_e5m2``; no scale) or a
+    block-scaled format (``mxint8``, ``mxfp8_e4m3``, ``mxfp8_e5m2``, ``mxfp6_e3m2``,
+    ``mxfp6_e2m3``, ``mxfp4_e2m1``, ``nvfp4``: blocks along the last axis with the scales the
+    format defines; granularity, calibration and ``scale_format`` are not used).
     ``scale_format``: how each scale is stored and hence rounded (:class:`ScaleFormat`).
 
     Raises :class:`QuantizationError` naming the bad field.
@@ -169,8 +193,9 @@ class QuantSpec:
 
     @property
     def has_scale(self) -> bool:
-        """True when each quantization group carries a scale (integer and binary formats)."""
-        return not self.fmt.is_float
+        """True when each quantization group carries a ``scale_format`` scale (integer and
+        binary formats; block-scaled formats store their own, :mod:`npusim.quant.mx`)."""
+        return not self.fmt.is_float and not self.fmt.is_block
 
 
 def spec_for_precision(
@@ -186,15 +211,16 @@ def spec_for_precision(
 ) -> QuantSpec:
     """The :class:`QuantSpec` for a name of :data:`npusim.precision.PRECISIONS`.
 
-    Integer precisions keep the scheme arguments; float precisions become plain casts and
-    ``binary`` the sign/alpha format (their scheme arguments are not used). ``int32`` is an
+    Integer precisions keep the scheme arguments; float precisions become plain casts,
+    block-scaled ones (MX, NVFP4) their format and ``binary`` the sign/alpha format (their
+    scheme arguments are not used). ``int32`` is an
     accumulator width outside the quantizer's 1..16 bits and raises :class:`QuantizationError`,
     as does an unknown name.
     """
     if precision not in PRECISIONS:
         raise QuantizationError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
     info = PRECISIONS[precision]
-    if info.kind is Kind.FLOAT:
+    if info.kind in (Kind.FLOAT, Kind.BLOCK):
         return QuantSpec(fmt=precision)
     fmt = Format.BINARY if info.kind is Kind.BINARY else Format.INT
     return QuantSpec(

@@ -14,6 +14,10 @@ zero points cross the DRAM bus too. Metadata widths, per quantization group:
   implements symmetric weights to drop the zero-point correction.
 - float casts (fp32/fp16/bf16/fp8): no metadata; granularity, calibration and bits are not
   used (bits is the format width).
+- block-scaled formats (MX, NVFP4): the format's own scales, one per block along the last
+  axis (:func:`npusim.quant.mx.block_storage_bytes`: MXFP4 4 + 8 / 32 = 4.25 bits per
+  element); :func:`quantize` refuses them, :func:`npusim.quant.mx.block_quantize` quantizes
+  them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
 
 import numpy as np
 
@@ -31,19 +34,13 @@ from npusim.quant import calibrate, floatfmt, packing
 from npusim.quant.affine import dequantize_rows, qparams, quantize_rows
 from npusim.quant.layout import Layout, check_values, make_layout, to_rows
 from npusim.quant.metrics import ErrorAccumulator, ErrorStats, error_stats
+from npusim.quant.mx import block_storage_bytes
 from npusim.quant.observer import RangeObserver
+from npusim.quant.packing import StorageBytes
 from npusim.quant.scales import round_scale
 from npusim.quant.spec import Calibration, Format, Granularity, QuantSpec
 
 BLOCK_ELEMENTS = 1 << 16
-
-
-class StorageBytes(NamedTuple):
-    """Bytes of a quantized tensor: packed payload, scales + zero points, and their sum."""
-
-    payload_bytes: int
-    metadata_bytes: int
-    total: int
 
 
 def metadata_bytes(groups: int, spec: QuantSpec) -> int:
@@ -63,6 +60,8 @@ def storage_bytes(shape: tuple[int, ...], spec: QuantSpec) -> StorageBytes:
     elements = math.prod(shape)
     if elements == 0:
         raise QuantizationError(f"empty tensor (shape {shape})")
+    if spec.fmt.is_block:
+        return block_storage_bytes(shape, spec.fmt.value)
     payload = packing.packed_size_bytes(elements, spec.bits)
     groups = 0 if spec.fmt.is_float else make_layout(shape, spec).rows
     metadata = metadata_bytes(groups, spec)
@@ -189,8 +188,14 @@ def quantize(
     With ``observer``, its calibrated range (from earlier batches) is used instead of
     calibrating on ``x`` (static quantization; integer formats only: binary recomputes alpha
     from ``x`` and float casts need no range). Raises :class:`QuantizationError` for an empty
-    tensor, NaN/Inf, an axis out of range or a group size that does not divide the axis.
+    tensor, NaN/Inf, an axis out of range or a group size that does not divide the axis, and
+    for a block-scaled format (quantized by :func:`npusim.quant.mx.block_quantize`).
     """
+    if spec.fmt.is_block:
+        raise QuantizationError(
+            f"{spec.fmt.value} is block-scaled: npusim.quant.mx.block_quantize quantizes it "
+            "(npusim quantize and run --accuracy do not take block formats yet)"
+        )
     values = check_values(x)
     if spec.fmt.is_float:
         return _float_cast(values, spec)
