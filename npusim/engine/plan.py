@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from npusim.compute import ArrayLayerStats, layer_timing, mac_energy_pj
-from npusim.compute.energy import dequantize_cost, requantize_cost
+from npusim.compute.energy import block_quantize_cost, dequantize_cost, requantize_cost
 from npusim.config import Scenario
 from npusim.engine.energy import accumulator_energy_pj
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
@@ -225,8 +225,11 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
 
 def _requantize_pj(outputs: int, mac: str, scenario: Scenario) -> float:
     """Integer accumulators stored as integer activations are requantized at the array's
-    edge, one :func:`npusim.compute.energy.requantize_cost` per output element."""
+    edge, one :func:`npusim.compute.energy.requantize_cost` per output element; outputs stored
+    block-scaled cost one :func:`npusim.compute.energy.block_quantize_cost` each."""
     stored = PRECISIONS[scenario.precision.activations]
+    if stored.is_block:  # FP32 sums to a block-scaled format
+        return outputs * block_quantize_cost(stored.name, scenario.array.node).energy_pj
     if PRECISIONS[mac].is_float or stored.kind is not Kind.INT:
         return 0.0
     return outputs * requantize_cost(scenario.array.node).energy_pj
