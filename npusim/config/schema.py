@@ -54,6 +54,9 @@ not import the quantizer and numpy; a test keeps the two equal)."""
 _MACS_PER_PE_DEFAULT = {
     "int8": 1.0, "uint8": 1.0, "int4": 2.0, "uint4": 2.0, "int2": 4.0, "binary": 8.0,
     "int16": 0.5, "fp16": 0.5, "bf16": 0.5, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0, "fp32": 0.25,
+    # block-scaled: npusim.compute.params.BLOCK_MACS_PER_PE_PER_CYCLE (a test keeps them equal)
+    "mxint8": 1.0, "mxfp8_e4m3": 1.0, "mxfp8_e5m2": 1.0, "mxfp6_e3m2": 1.0, "mxfp6_e2m3": 1.0,
+    "mxfp4_e2m1": 2.0, "nvfp4": 2.0,
 }  # fmt: skip
 
 DRAM: Section = {
