@@ -27,13 +27,13 @@ Block-scaled (OCP MX v1.0) MACs, :func:`block_scaled_mac_cost`: the spec's dot p
 blocks is ``X_a * X_b * sum_i(P_a,i * P_b,i)`` with the inner sum's precision left to the
 implementation; npusim's unit sums a block exactly in fixed point: per MAC an element product
 (``int_multiply(s, s)``, plus ``int_add(e + 1)`` for the exponents of float elements), the
-product shifted into place by its exponent (``W x ceil(log2(span + 1))`` multiplexer cells, span
-``2 (2**e - 1)`` exponent steps) and added into a ``W = 2s + span + log2(block)``-bit sum;
-per block, shared over its 32 MACs, the two E8M0 scales added (``int_add(9)``) and the
-block's sum added into an FP32 accumulator (``float_add(8, 24)``). MXINT8 (no exponents):
-0.30 pJ, the INT8 MAC's; MXFP4 E2M1 0.22 pJ; MXFP8 E4M3 0.80 pJ (its 43-bit exact sum and
-shifter cost more than FP8's FP16 adder); NVFP4 (E2M1 in 16-element blocks, E4M3 block scales
-multiplied per block) 0.25 pJ.
+product shifted into place by its exponent (a ``W``-bit shifter of ``ceil(log2(span + 1))``
+stages, :func:`npusim.compute.arith.shifter_stages`, span ``2 (2**e - 1)`` exponent steps)
+and added into a ``W = 2s + span + log2(block)``-bit sum; per block, shared over its 32
+MACs, the two E8M0 scales added (``int_add(9)``) and the block's sum added into an FP32
+accumulator (``float_add(8, 24)``). MXINT8 (no exponents): 0.30 pJ, the INT8 MAC's; MXFP4
+E2M1 0.22 pJ; MXFP8 E4M3 0.80 pJ (its 43-bit exact sum and shifter cost more than FP8's FP16
+adder); NVFP4 (E2M1 in 16-element blocks, E4M3 block scales multiplied per block) 0.25 pJ.
 
 Node scaling: the parts are at 45 nm. :class:`NodeScaling` multiplies every default energy and
 area by declared factors with their source (the scenario's ``energy.node`` picks them from
@@ -51,12 +51,12 @@ from dataclasses import dataclass
 
 from npusim.compute.arith import (
     HOROWITZ,
-    MUX_CELL,
     OpCost,
     float_add,
     float_multiply,
     int_add,
     int_multiply,
+    shifter_stages,
 )
 from npusim.errors import ConfigError, Problem
 from npusim.precision import PRECISIONS, Kind
@@ -245,8 +245,7 @@ def block_scaled_mac_cost(
     width = 2 * s + span + math.ceil(math.log2(block))
     per_mac = int_multiply(s, s) + int_add(width)
     if e:
-        cells = width * math.ceil(math.log2(span + 1))
-        per_mac = per_mac + int_add(e + 1) + MUX_CELL.times(cells)
+        per_mac = per_mac + int_add(e + 1) + shifter_stages(width, math.ceil(math.log2(span + 1)))
     scales = float_multiply(4, 4) if e4m3_scales else int_add(MX_SCALE_BITS + 1)
     per_block = scales + (accumulate or float_add(8, 24))
     return OpCost(
