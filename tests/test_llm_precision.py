@@ -42,16 +42,39 @@ def test_int4_weights_halve_weight_traffic_and_scales_are_stated() -> None:
         assert int4[kind] == int8[kind]
 
 
+def test_fp16_group_scales_as_on_device_runtimes_ship_them() -> None:
+    """``quantization.scale_format: fp16``: 2 B a scale, so INT4 g128 weights + scales are
+    (1/2 + 2/128) / (1 + 2 x channels / weights) = 0.515 of INT8 per-channel's."""
+    fp16 = ["quantization.scale_format=fp16"]
+    int8, int4 = _kinds(fp16), _kinds(INT4_G128 + fp16)
+    scales = {"int8": CHANNELS * 2, "int4": WEIGHTS // 128 * 2}
+    assert int4["metadata"] - int8["metadata"] == scales["int4"] - scales["int8"]
+    ratio = (int4["weights"] + scales["int4"]) / (int8["weights"] + scales["int8"])
+    assert ratio == pytest.approx((1 / 2 + 2 / 128) / (1 + 2 * CHANNELS / WEIGHTS), rel=1e-6)
+    assert ratio == pytest.approx(0.5152, abs=1e-4)
+
+
 @pytest.mark.parametrize(("kv", "bits"), [("int4", 4), ("fp16", 16)])
-def test_a_kv_cache_format_moves_only_kv_reads(kv: str, bits: int) -> None:
-    """Context 2048 (2047 cached + the new row): 16 x 2 x 8 x 64 x 2048 values read at the
-    KV format's width; weights and activations unchanged. The appended row is written at the
-    activations' width (the K and V projections' outputs; see the README)."""
+def test_a_kv_cache_format_moves_only_kv_traffic(kv: str, bits: int) -> None:
+    """Context 2048 (2047 cached + the new row): 16 x 2 x 8 x 64 x 2048 values read and the
+    new row's 16 x 2 x 8 x 64 values appended, both at the KV format's width; weights and
+    activations unchanged."""
     int8, other = _kinds([]), _kinds([f"precision.kv_cache={kv}"])
     assert int8["kv_read"] == KV_ROW * 2048
     assert other["kv_read"] == KV_ROW * 2048 * bits // 8
-    for kind in ("weights", "kv_write", "activations"):
+    assert int8["kv_write"] == KV_ROW
+    assert other["kv_write"] == KV_ROW * bits // 8
+    for kind in ("weights", "activations"):
         assert other[kind] == int8[kind]
+
+
+def test_kv_appends_are_the_k_rope_and_v_outputs_of_each_block() -> None:
+    """The new cache rows are each block's K projection after its rotary embedding and its V
+    projection (16 blocks); a graph without a KV cache read has none."""
+    graph = load_workload("llama3_2_1b", {"kv_len": 16}).graph
+    expected = {f"l{i}_{name}" for i in range(16) for name in ("k_rope", "v")}
+    assert graph.kv_appends() == expected
+    assert load_workload("resnet50").graph.kv_appends() == frozenset()
 
 
 def test_batch_decode_reads_the_weights_once_and_each_sequences_cache() -> None:

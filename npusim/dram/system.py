@@ -113,7 +113,7 @@ class DramSystem:
         self.bytes_requested = 0
         self._last_arrival = 0
         # Submitted batches not served yet: (bursts, writes, arrival CK, bursts per request)
-        self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | int]] = []
         self._served: dict[int, Served] = {}  # by ticket, until asked
         self._tickets = 0
 
@@ -167,18 +167,27 @@ class DramSystem:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each burst's completion CK and the CK it entered its controller's queue."""
         decoded = self.address_map.decode(bursts)
+        if self.channels == 1:
+            controller = self.controllers[0]
+            completion = controller.run(decoded.bank, decoded.row, is_write, arrival, timed)
+            return completion, controller.last_enqueued
+        # Group the bursts by channel (stable: each channel sees them in order), one gather
+        # per field instead of one per field and channel.
+        order = np.argsort(decoded.channel, kind="stable")
+        ends = np.cumsum(np.bincount(decoded.channel, minlength=self.channels)).tolist()
+        bank, row = decoded.bank[order], decoded.row[order]
+        writes, arrivals = is_write[order], arrival[order]
         completion = np.empty(bursts.shape[0], dtype=np.int64)
         accepted = np.empty(bursts.shape[0], dtype=np.int64)
-        for index, controller in enumerate(self.controllers):
-            mine = np.flatnonzero(decoded.channel == index) if self.channels > 1 else None
-            if mine is None:
-                completion[:] = controller.run(decoded.bank, decoded.row, is_write, arrival, timed)
-                accepted[:] = controller.last_enqueued
-            elif mine.size:
+        start = 0
+        for controller, end in zip(self.controllers, ends, strict=True):
+            if end > start:
+                mine = order[start:end]
                 completion[mine] = controller.run(
-                    decoded.bank[mine], decoded.row[mine], is_write[mine], arrival[mine], timed
+                    bank[start:end], row[start:end], writes[start:end], arrivals[start:end], timed
                 )
                 accepted[mine] = controller.last_enqueued
+            start = end
         return completion, accepted
 
     def serve(
@@ -213,12 +222,41 @@ class DramSystem:
             raise ValueError(f"arrival {arrival_ck} is before the previous {self._last_arrival}")
         self._last_arrival = arrival_ck
         addr = np.atleast_1d(np.asarray(addr_bytes))
-        writes = np.broadcast_to(np.asarray(is_write, dtype=bool), addr.shape)
-        sizes = np.broadcast_to(np.asarray(size_bytes, dtype=np.int64), addr.shape)
-        bursts, counts = self._bursts(addr, sizes)
-        self._pending.append((bursts, np.repeat(writes, counts), arrival_ck, counts))
+        uniform = None
+        if np.ndim(size_bytes) == 0 and np.ndim(is_write) == 0:
+            uniform = self._uniform_bursts(addr, int(size_bytes))
+        if uniform is not None:
+            bursts, per_request = uniform
+            writes = np.full(bursts.shape[0], bool(is_write))
+            counts: np.ndarray | int = per_request
+        else:
+            write_flags = np.broadcast_to(np.asarray(is_write, dtype=bool), addr.shape)
+            sizes = np.broadcast_to(np.asarray(size_bytes, dtype=np.int64), addr.shape)
+            bursts, counts = self._bursts(addr, sizes)
+            writes = np.repeat(write_flags, counts)
+        self._pending.append((bursts, writes, arrival_ck, counts))
         self._tickets += 1
         return Submitted(self._tickets - 1, int(bursts.shape[0]) * self.burst_bytes)
+
+    def _uniform_bursts(self, addr: np.ndarray, size_bytes: int) -> tuple[np.ndarray, int] | None:
+        """:meth:`_bursts` for requests of one size, a whole number of bursts, at aligned
+        addresses inside the capacity (the engine's line fills and write-backs): each covers
+        the same number of bursts, so no per-request spreading. None: take the general path
+        (which also raises for addresses beyond the capacity)."""
+        burst = self.burst_bytes
+        size = size_bytes if size_bytes > 0 else burst
+        if size % burst or not addr.shape[0]:
+            return None
+        addr = addr.astype(np.int64)
+        if int(addr.min()) < 0 or int(addr.max()) + size > self.capacity_bytes:
+            return None
+        if np.bitwise_and(addr, burst - 1).any():
+            return None
+        self.bytes_requested += size * int(addr.shape[0])
+        first, per_request = addr >> (burst.bit_length() - 1), size // burst
+        if per_request == 1:
+            return first, 1
+        return (first[:, None] + np.arange(per_request)).ravel(), per_request
 
     def result(self, ticket: int) -> Served:
         """How a submitted batch was served (asked once per ticket). The first question about
@@ -280,7 +318,11 @@ class DramSystem:
         return sum(channel_energy_until(ctrl, self, until_ck) for ctrl in self.controllers)
 
 
-def _per_request(per_burst: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _per_request(per_burst: np.ndarray, counts: np.ndarray | int) -> np.ndarray:
+    """Each request's completion: the last of its bursts' (``counts``: bursts per request,
+    or one count for all)."""
+    if isinstance(counts, int):
+        return per_burst if counts == 1 else per_burst.reshape(-1, counts).max(axis=1)
     if per_burst.size == 0 or per_burst.size == counts.size:  # one burst per request
         return per_burst
     starts = np.cumsum(counts) - counts

@@ -164,6 +164,13 @@ def _activation_bytes(elements: int, scenario: Scenario) -> StorageBytes:
     return storage_bytes((elements,), activation_spec(scenario)) if elements else NO_BYTES
 
 
+def _output_bytes(elements: int, scenario: Scenario, kv_append: bool) -> StorageBytes:
+    """A layer's output: an activation, or KV-cache rows at ``precision.kv_cache``."""
+    if kv_append and elements:
+        return storage_bytes((elements,), kv_spec(scenario))
+    return _activation_bytes(elements, scenario)
+
+
 def _weight_bytes(rows: int, k: int, scenario: Scenario) -> StorageBytes:
     return storage_bytes((rows, k), weight_spec(scenario))
 
@@ -173,14 +180,18 @@ def _peak_macs_per_cycle(scenario: Scenario, precision: str) -> float:
     return scenario.array.rows * scenario.array.cols * rate
 
 
-def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = False) -> LayerPlan:
+def plan_layer(
+    layer: Layer, scenario: Scenario, stored_second_operand: bool = False, kv_append: bool = False
+) -> LayerPlan:
     """Size, tile and time one layer on the scenario's hardware.
 
     ``stored_second_operand``: a matmul whose second operand no layer produces (a KV cache
     in DRAM) stores and reads it at ``precision.kv_cache`` and computes activations x KV.
+    ``kv_append``: the layer's output is a KV cache's new rows
+    (:meth:`~npusim.workload.graph.Graph.kv_appends`), stored at ``precision.kv_cache``.
     """
     if layer.gemm() is None:
-        return _plan_vector(layer, scenario)
+        return _plan_vector(layer, scenario, kv_append)
     gemm = layer.gemm()
     precision = scenario.precision
     act_bits = PRECISIONS[precision.activations].bits
@@ -197,11 +208,11 @@ def plan_layer(layer: Layer, scenario: Scenario, stored_second_operand: bool = F
         weights = storage_bytes((second,), kv_spec(scenario)) if kv else _activation_bytes(
             second, scenario)  # fmt: skip
     timing = layer_timing(gemm, scenario.array, mac)
-    outputs = _activation_bytes(gemm.output_elements, scenario)
+    outputs = _output_bytes(gemm.output_elements, scenario, kv_append)
     bits = OperandBits(
         input=act_bits,
         weight=second_bits,
-        output=act_bits,
+        output=PRECISIONS[precision.kv].bits if kv_append else act_bits,
         accumulator=PRECISIONS[precision.accumulator].bits,
     )
     sizes = (inputs.total, weights.total, outputs.total)
@@ -267,12 +278,13 @@ def _whole_groups(
     return tiling, max(1, min(fit, gemm.groups // MIN_GROUP_STEPS))
 
 
-def _plan_vector(layer: Layer, scenario: Scenario) -> LayerPlan:
+def _plan_vector(layer: Layer, scenario: Scenario, kv_append: bool = False) -> LayerPlan:
     """A vector-unit layer: ``ceil(ops / lanes)`` cycles, input streamed in chunks that fit
-    the SRAM double-buffered together with their outputs."""
+    the SRAM double-buffered together with their outputs (``kv_append``: as
+    :func:`plan_layer`)."""
     inputs = _sum_bytes([_activation_bytes(e, scenario) for e in operand_elements(layer)
                          if layer.input_elements])  # fmt: skip
-    outputs = _activation_bytes(layer.output_elements, scenario)
+    outputs = _output_bytes(layer.output_elements, scenario, kv_append)
     bytes_per_input = _bytes_per_input(inputs, outputs, layer)
     fit = int(scenario.sram.capacity_bytes / (2 * max(bytes_per_input, 1e-9)))
     per_chunk = VECTOR_CHUNK_BYTES * layer.input_elements // max(inputs.total, 1)

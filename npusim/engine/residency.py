@@ -31,7 +31,7 @@ from npusim.engine.plan import (
     with_sram_capacity,
 )
 from npusim.errors import CapacityError
-from npusim.workload import Concat, Layer, Matmul, Reshape, Workload
+from npusim.workload import Concat, Layer, Reshape, Workload
 from npusim.workload.graph import Graph, operand_elements
 
 
@@ -93,7 +93,8 @@ def plan_network(workload: Workload, scenario: Scenario) -> NetworkPlan:
     mode = SRAM_MODES[scenario.sram_mode]
     graph = workload.graph
     views = [scenario.for_layer(layer.name) for layer in workload.layers]
-    plans = [plan_layer(layer, view, _stored_second_operand(layer, graph))
+    appends = graph.kv_appends()
+    plans = [plan_layer(layer, view, graph.reads_stored_operand(layer), layer.name in appends)
              for layer, view in zip(workload.layers, views, strict=True)]  # fmt: skip
     operands = [
         _operands(layer, plan, view, graph)
@@ -116,11 +117,6 @@ def plan_network(workload: Workload, scenario: Scenario) -> NetworkPlan:
     )  # fmt: skip
     capacity = scenario.sram.capacity_bytes
     return NetworkPlan(mode, capacity, tuple(plans), layers, sizes, arena, occupancy)
-
-
-def _stored_second_operand(layer: Layer, graph: Graph) -> bool:
-    """A matmul whose second operand no layer produces reads it from DRAM (a KV cache)."""
-    return isinstance(layer, Matmul) and len(graph.reads.get(layer.name, ())) < 2
 
 
 def _operands(layer: Layer, plan: LayerPlan, scenario: Scenario, graph: Graph) -> list[Operand]:
@@ -181,12 +177,13 @@ def _scratchpad(
                             f"do not fit the {capacity} B scratchpad")  # fmt: skip
     arena = plan_arena(tensors, capacity, fixed=buffers)
     resident = set(arena.offsets) - {b.name for b in buffers}
-    replanned, occupancy = [], []
+    replanned, occupancy, appends = [], [], graph.kv_appends()
     for i, (layer, view, plan) in enumerate(zip(workload.layers, views, plans, strict=True)):
         live = arena.live_bytes(tensors, i)  # placed tensors only: the residents
         if live:
             plan = plan_layer(layer, with_sram_capacity(view, capacity - live),
-                              _stored_second_operand(layer, graph))  # fmt: skip
+                              graph.reads_stored_operand(layer),
+                              layer.name in appends)  # fmt: skip
         replanned.append(plan)
         occupancy.append(live + plan.footprint_bytes)
     return arena, resident, replanned, tuple(occupancy)

@@ -6,7 +6,8 @@ decoder pass (the Llama workloads, see :mod:`npusim.llm.zoo`) gives them these m
 
 - a matmul has no weights, so its stored operand read from DRAM is the KV cache (``kv_read``);
 - an output no layer of the pass reads, of a projection or its rotary embedding, other than
-  the last layer's (the logits), is a new K or V row appended to the cache (``kv_write``);
+  the last layer's (the logits), is a new K or V row appended to the cache (``kv_write``;
+  :meth:`~npusim.workload.graph.Graph.kv_appends`), stored at ``precision.kv_cache``;
   an unread output of any other layer (a prefill's final hidden states,
   :func:`~.zoo.llama_layers`) is an activation;
 - every other ``weight_read`` is a weight (``weights``); layer inputs and outputs that cross
@@ -25,25 +26,17 @@ LLM_KINDS = ("weights", "kv_read", "kv_write", "activations", "metadata")
 """DRAM bytes of a decoder pass by what they carry (module docstring); they add up to the
 DRAM reads plus writes."""
 
-KV_APPEND_TYPES = ("linear", "rope")
-"""Layer types whose unread outputs are KV-cache appends (the V projection, the K projection
-or its rotary embedding)."""
-
 
 def llm_bytes_by_kind(result: RunResult, workload: Workload) -> dict[str, int]:
     """DRAM bytes of ``result`` (a run of ``workload``) by :data:`LLM_KINDS`."""
-    tensors = workload.graph.tensors
-    last = workload.layers[-1].name
+    appends = workload.graph.kv_appends()
     out = dict.fromkeys(LLM_KINDS, 0)
     for layer in result.layers:
         extra = layer.extra
         stored = int(extra.get("weight_read_bytes", 0))
         out["kv_read" if layer.type == "matmul" else "weights"] += stored
         written = int(extra.get("output_write_bytes", 0))
-        info = tensors.get(layer.name)
-        appended = (layer.type in KV_APPEND_TYPES and info is not None and not info.consumers
-                    and layer.name != last)  # fmt: skip
-        out["kv_write" if appended else "activations"] += written
+        out["kv_write" if layer.name in appends else "activations"] += written
         out["activations"] += int(extra.get("input_read_bytes", 0))
         out["activations"] += int(extra.get("spill_write_bytes", 0))
         out["metadata"] += int(extra.get("metadata_bytes", 0))

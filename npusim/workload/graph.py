@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from npusim.workload.layers import Concat, Elementwise, Layer, Matmul, Reshape
 
 NETWORK_INPUT = "input"
+KV_APPEND_TYPES = ("linear", "rope")
+"""Layer types whose unread outputs can be KV-cache appends (:meth:`Graph.kv_appends`)."""
 
 
 def operand_elements(layer: Layer) -> tuple[int, ...]:
@@ -114,6 +116,24 @@ class Graph:
                 NETWORK_INPUT, elements, None, users, -1, self.position[users[-1]]
             )
         return tensors
+
+    def reads_stored_operand(self, layer: Layer) -> bool:
+        """A matmul whose second operand no layer produces reads it from DRAM (a KV cache)."""
+        return isinstance(layer, Matmul) and len(self.reads.get(layer.name, ())) < 2
+
+    def kv_appends(self) -> frozenset[str]:
+        """Outputs kept for a later pass: in a graph whose matmuls read a stored operand (a
+        KV cache), the outputs of the types in :data:`KV_APPEND_TYPES` that no layer reads,
+        the last layer's excepted, are the cache's new rows (a decoder's K projection after
+        its rotary embedding, and its V projection). Empty for any other graph."""
+        if not any(self.reads_stored_operand(layer) for layer in self.layers):
+            return frozenset()
+        last = self.layers[-1].name
+        return frozenset(
+            name for name, info in self.tensors.items()
+            if info.producer is not None and not info.consumers and name != last
+            and self.kinds[name].kind in KV_APPEND_TYPES
+        )  # fmt: skip
 
     def last_readers(self) -> dict[str, list[str]]:
         """Per layer, the tensors whose last consumer it is (they die when it finishes)."""
