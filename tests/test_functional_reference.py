@@ -407,16 +407,6 @@ def test_every_kind_runs_quantized_close_to_fp32(
         assert sqnr_db > 20.0, (name, sqnr_db)
 
 
-def test_onnx_imports_are_refused_until_they_carry_biases() -> None:
-    from npusim.functional import FunctionalError
-    from npusim.workload import Linear, Workload
-
-    onnx_like = Workload("m", (Linear("fc", 4, 2),), source="/models/m.onnx",
-                         weight_arrays={"fc": np.ones((2, 4), np.float32)})  # fmt: skip
-    with pytest.raises(FunctionalError, match="ONNX models do not run functionally yet"):
-        load_parameters(onnx_like)
-
-
 # ---- the vector unit's precision --------------------------------------------------------------
 
 VECTOR = """\

@@ -20,7 +20,8 @@ Writes ``<model>.yaml`` (the workload), ``<model>.npz`` (``<layer>.weight`` in P
 ``<layer>.input``: the layer's FP32 input for the first calibration image, which the timing
 run's SQNR columns measure; no test image is written there) and ``digits.npz`` (``inputs``
 (700, 1, 8, 8) float32, ``labels``, ``calibration_samples`` = 200: calibration split first,
-test split after). The FP32 logits of npusim's functional pass are checked against this
+test split after), and the same two models as ONNX files (``tools/digits_onnx.py``; needs
+the ``onnx`` package). The FP32 logits of npusim's functional pass are checked against this
 script's own forward pass (:class:`ReferenceMismatch` otherwise). A rerun with the same seed
 writes byte-identical files on the same machine (numpy's ``savez`` stamps a fixed date).
 """
@@ -240,6 +241,9 @@ def main() -> None:
     write_model(args.out, "digits_mlp", MLP_LAYERS, mlp, calibration_x, test_x, mlp_note)
     np.savez_compressed(args.out / "digits.npz", inputs=eval_x, labels=eval_y,
              calibration_samples=np.int64(CALIBRATION))  # fmt: skip
+    from digits_onnx import write_onnx_models  # tools/ is on sys.path when run as a script
+
+    write_onnx_models(args.out)
     print(f"digits_cnn FP32 top-1 {top1:.4f}, digits_mlp {mlp_top1:.4f} ({TEST} test images)")
 
 

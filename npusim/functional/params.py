@@ -7,6 +7,12 @@ output channel, ``k`` in PyTorch's ``(in / groups, kh, kw)`` order) or from its 
 without one has none (zeros). Timing never reads biases (they are not modelled traffic), only
 the functional pass does.
 
+An ONNX import (:class:`~npusim.workload.onnx.OnnxWorkload`) carries its own: weights with any
+BatchNorm or constant scale folded in, biases (Conv ``B``, Gemm ``C``, folded BatchNorm shifts
+and constant adds) and fused activations (``Relu``, ``Clip(0, 6)``); a model with a node the
+functional pass cannot compute exactly is refused, naming the node
+(:func:`check_functional`).
+
 A fused activation (``relu: true`` on a conv, linear or element-wise layer) is ReLU or ReLU6
 in the workload format (MobileNet-V2 marks its ReLU6 that way), which costs the same but
 computes differently, so the functional pass does not guess: the tensor file names it,
@@ -43,15 +49,11 @@ def load_parameters(workload: Workload) -> dict[str, LayerParams]:
     """Parameters of every layer with stored weights, by layer name.
 
     Raises :class:`FunctionalError` when a weighted layer has no real weights (synthetic
-    weights would make accuracy meaningless) or the workload is an ONNX import, and
+    weights would make accuracy meaningless) or an ONNX import holds a node the functional
+    pass cannot compute (:func:`check_functional`), and
     :class:`~npusim.workload.tensorfile.TensorFileError` for a malformed file.
     """
-    if workload.source.lower().endswith(".onnx"):
-        raise FunctionalError(
-            f"{workload.source}: ONNX models do not run functionally yet (the import keeps "
-            "conv/linear weights, not their biases or folded BatchNorm shifts); export the "
-            "weights and biases to a workload YAML with `tensors: model.npz`"
-        )
+    check_functional(workload)
     params: dict[str, LayerParams] = {}
     for layer in workload.layers:
         gemm = layer.gemm()
@@ -72,7 +74,26 @@ def load_parameters(workload: Workload) -> dict[str, LayerParams]:
     return params
 
 
+def check_functional(workload: Workload) -> None:
+    """Raise :class:`FunctionalError` (one line, naming the first node and how many more) if
+    ``workload`` is an ONNX import with nodes the functional pass cannot compute exactly."""
+    from npusim.workload.onnx.workload import OnnxWorkload
+
+    if not isinstance(workload, OnnxWorkload) or not workload.not_functional:
+        return
+    (label, reason), *others = workload.not_functional.items()
+    more = f" (and {len(others)} more: {', '.join(k for k, _ in others[:3])})" if others else ""
+    raise FunctionalError(
+        f"{workload.source}: node {label} cannot run functionally: {reason}{more}"
+    )
+
+
 def _bias(workload: Workload, name: str, rows: int) -> np.ndarray:
+    from npusim.workload.onnx.workload import OnnxWorkload
+
+    if isinstance(workload, OnnxWorkload):
+        bias = workload.biases.get(name)
+        return np.zeros(rows, np.float32) if bias is None else np.asarray(bias, np.float32)
     key = f"{name}.bias"
     raw = read_array(workload.tensors, key) if workload.tensors is not None else None
     if raw is None:
@@ -91,8 +112,13 @@ FUSED_ACTIVATIONS = {"relu": ActivationFunction.RELU, "relu6": ActivationFunctio
 def fused_activations(workload: Workload) -> dict[str, ActivationFunction]:
     """The fused activation of every layer marked ``relu: true``, by layer name, from its
     ``<layer>.activation`` entry (module docstring). Raises :class:`FunctionalError` when a
-    marked layer has none, or names neither ReLU nor ReLU6."""
+    marked layer has none, or names neither ReLU nor ReLU6. An ONNX import knows its own
+    (the fused node was a Relu or a Clip)."""
+    from npusim.workload.onnx.workload import OnnxWorkload
+
     marked = [layer.name for layer in workload.layers if getattr(layer, "relu", False)]
+    if isinstance(workload, OnnxWorkload):
+        return {name: workload.fused[name] for name in marked}
     functions: dict[str, ActivationFunction] = {}
     for name in marked:
         key = f"{name}.activation"

@@ -26,6 +26,15 @@ sees). How ops map (:mod:`~.ops`):
   no layer. Nodes computing only on constants (``ConstantOfShape`` weights, shape
   arithmetic) are folded (:mod:`~.fold`).
 
+The workload is an :class:`OnnxWorkload`: it also carries each conv/linear layer's bias (Conv
+``B``, Gemm ``beta * C``, folded BatchNorm shifts ``(b - mean) * gamma / sqrt(var + eps) +
+beta`` and constant adds) and fused activation function for the functional pass
+(:mod:`npusim.functional`, ``--accuracy``), and names each node it costs but cannot compute
+exactly (Sub and Div of two activations, transposing copies, vector-unit scales with
+constants, broadcasts, ...); ``--accuracy`` refuses such a model naming the first. A node that
+reads a tensor nothing provides (a missing initializer) is a
+:class:`~npusim.errors.WorkloadError`.
+
 Any other op raises :class:`~npusim.errors.WorkloadError` naming op type and node; with
 ``skip_unsupported`` it is left out with an :class:`OnnxImportWarning` and listed in the
 workload's ``description`` (an output the size of its input passes the input through).
@@ -40,13 +49,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from npusim.errors import WorkloadError
-from npusim.workload.loader import Workload
 from npusim.workload.onnx.build import Builder, Unsupported
 from npusim.workload.onnx.model import INSTALL_HINT, read_model
 from npusim.workload.onnx.ops import HANDLERS
 from npusim.workload.onnx.patterns import fuse_gelu
+from npusim.workload.onnx.workload import OnnxWorkload
 
-__all__ = ["INSTALL_HINT", "OnnxImportWarning", "load_onnx"]
+__all__ = ["INSTALL_HINT", "OnnxImportWarning", "OnnxWorkload", "load_onnx"]
 
 
 class OnnxImportWarning(UserWarning):
@@ -55,14 +64,20 @@ class OnnxImportWarning(UserWarning):
 
 def load_onnx(
     path: str | Path, params: Mapping[str, int] | None = None, skip_unsupported: bool = False
-) -> Workload:
+) -> OnnxWorkload:
     """The model at ``path`` as a workload. Raises :class:`~npusim.errors.WorkloadError` for
     unreadable files and unsupported ops (unless ``skip_unsupported``) and
     :class:`~npusim.errors.ConfigError` for missing or unknown dynamic-dimension ``params``."""
     path = Path(path)
     model = read_model(path, params or {}, strict=not skip_unsupported)
     builder = Builder(model, str(path))
-    for node in fuse_gelu(model.nodes, model.constants, model.outputs):
+    nodes = fuse_gelu(model.nodes, model.constants, model.outputs)
+    provided = {*model.constants, *model.inputs, *(t for n in model.nodes for t in n.outputs)}
+    for node in nodes:
+        missing = next((t for t in node.inputs if t and t not in provided), None)
+        if missing is not None:  # a missing initializer, often: say so, not "unsupported"
+            raise WorkloadError(f"{path}: {node.label} reads {missing!r}, which no node, "
+                                "initializer or graph input provides")  # fmt: skip
         try:
             if node.domain not in ("", "ai.onnx"):
                 raise Unsupported(f"custom domain {node.domain!r}")
@@ -93,7 +108,7 @@ def load_onnx(
         warnings.warn(f"{path}: left out {len(builder.skipped)} unsupported node(s): {listed}",
                       OnnxImportWarning, stacklevel=2)  # fmt: skip
         description += f"; skipped unsupported nodes: {listed}"
-    return Workload(
+    return OnnxWorkload(
         _name(path),
         order,
         description,
@@ -102,6 +117,9 @@ def load_onnx(
         None,
         MappingProxyType(edges),
         MappingProxyType(builder.weights),
+        MappingProxyType(builder.biases),
+        MappingProxyType(builder.fused),
+        MappingProxyType(builder.not_functional),
     )
 
 

@@ -19,7 +19,12 @@ from npusim.workload.layers import (
     Linear,
 )
 from npusim.workload.onnx.build import Builder, Unsupported
-from npusim.workload.onnx.fold import batchnorm_factors, channel_vector, scale_rows
+from npusim.workload.onnx.fold import (
+    batchnorm_bias,
+    batchnorm_factors,
+    channel_vector,
+    scale_rows,
+)
 from npusim.workload.onnx.model import Node
 
 _ELEMENTWISE = {"Add": ElementwiseOp.ADD, "Sub": ElementwiseOp.ADD, "Mul": ElementwiseOp.MUL,
@@ -35,17 +40,22 @@ def binary(b: Builder, node: Node) -> None:
         reads = sorted((first, second), key=lambda t: b.activation(t, node).elements != elements)
         layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
         b.emit(layer, reads, node.outputs[0], node)
+        if node.op in ("Sub", "Div"):
+            b.refuse(node, f"{node.op} of two activations is costed as an "
+                     f"{_ELEMENTWISE[node.op].value}")  # fmt: skip
         return
     x = second if constant == first else first
     value = b.constants[constant]
-    if value.size == elements:  # a full-size stored operand (a positional embedding)
-        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
-        b.emit(layer, [x], node.outputs[0], node)
-        return
     if node.op == "Div" and constant == first:  # c / x: a reciprocal, not a scale or shift
         layer = Activation(b.layer_name(node), elements, ActivationFunction.SCALE)
         b.emit(layer, [x], node.outputs[0], node)
-    elif not fold_constant_op(b, node, x, value, out):
+        b.refuse(node, "a constant divided by an activation is costed as a scale")
+    elif fold_constant_op(b, node, x, value, out):
+        return
+    elif value.size == elements:  # a full-size stored operand (a positional embedding)
+        layer = Elementwise(b.layer_name(node), elements, _ELEMENTWISE[node.op])
+        b.emit(layer, [x], node.outputs[0], node)
+    else:
         affine(b, node, x, ActivationFunction.SCALE)
 
 
@@ -61,15 +71,21 @@ def fold_constant_op(
     channel = channel_vector(value, out, 1 if isinstance(layer, Conv2d) else -1)
     if channel is None:
         return False
+    bias = b.biases.get(layer.name, np.zeros(channel.size, np.float32))
     factors = None  # a bias only
     if node.op == "Mul":
-        factors = channel
+        factors, bias = channel, bias * channel
     elif node.op == "Div":
-        factors = 1.0 / channel
-    elif node.op == "Sub" and x != node.inputs[0]:
-        factors = np.full_like(channel, -1.0)
+        factors, bias = 1.0 / channel, bias / channel
+    elif node.op == "Add":
+        bias = bias + channel
+    elif x == node.inputs[0]:  # x - c
+        bias = bias - channel
+    else:  # c - x
+        factors, bias = np.full_like(channel, -1.0), channel - bias
     weights = scale_rows(b.weights[layer.name], factors) if factors is not None else None
     b.replace(layer, node.outputs[0], node, weights)
+    b.biases[layer.name] = np.asarray(bias, np.float32)
     return True
 
 
@@ -83,12 +99,15 @@ def affine(b: Builder, node: Node, x: str, function: ActivationFunction) -> None
         return
     elements = math.prod(b.shape(node.outputs[0], node))
     b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
+    b.refuse(node, "a constant scale or shift not right after a conv/linear (its only "
+             "reader) runs on the vector unit, with constants the functional pass does not "
+             "carry")  # fmt: skip
 
 
 def batchnorm(b: Builder, node: Node) -> None:
     """Fold an inference BatchNormalization into the conv/linear before it, else an affine
     vector layer."""
-    x, scale, _, _, var = node.inputs[:5]
+    x, scale, shift, mean, var = node.inputs[:5]
     if not (b.is_constant(scale) and b.is_constant(var)):
         raise Unsupported("its statistics are computed at run time (training mode)")
     epsilon = float(node.attrs.get("epsilon", 1e-5))
@@ -100,5 +119,11 @@ def batchnorm(b: Builder, node: Node) -> None:
         per_channel = isinstance(layer, Conv2d) or len(b.shape(x, node)) == 2
         if per_channel and factors.size == rows.shape[0]:
             b.replace(layer, node.outputs[0], node, scale_rows(rows, factors))
+            if b.is_constant(shift) and b.is_constant(mean):
+                old = b.biases.get(layer.name, np.zeros(factors.size, np.float32))
+                b.biases[layer.name] = batchnorm_bias(old, factors, b.constants[shift],
+                                                      b.constants[mean])  # fmt: skip
+            else:
+                b.refuse(node, "its shift or mean is computed at run time")
             return
     affine(b, node, x, ActivationFunction.AFFINE)

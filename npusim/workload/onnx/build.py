@@ -5,6 +5,12 @@ output of an npusim layer, the network input, or a stored tensor (``source`` Non
 DRAM like weights, e.g. a second graph input). No-op and view nodes (Identity, Dropout,
 Reshape, Flatten, Squeeze, Unsqueeze) make their output another name of their input, so they
 add no layer. The op handlers (:mod:`~.ops`) call :meth:`Builder.emit` and the fusion helpers.
+
+Beside the layers the builder keeps what the functional pass needs (:mod:`npusim.functional`):
+each conv/linear layer's bias (Conv ``B``, Gemm ``beta * C``, a folded BatchNorm shift or
+constant Add), each fused activation's function (ReLU or ReLU6) and, for every node whose
+layer costs right but computes something else (Sub costed as an add, a transposing copy), why
+it cannot run functionally (:meth:`Builder.refuse`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 from npusim.errors import Problem, WorkloadError
 from npusim.workload.edges import resolve_edges
 from npusim.workload.graph import NETWORK_INPUT, operand_elements
-from npusim.workload.layers import Concat, Conv2d, Elementwise, Layer, Linear
+from npusim.workload.layers import ActivationFunction, Concat, Conv2d, Elementwise, Layer, Linear
 from npusim.workload.onnx.fold import FOLDS, shape_constant
 from npusim.workload.onnx.model import Model, Node
 
@@ -61,6 +67,9 @@ class Builder:
         self.uses = Counter(t for node in model.nodes for t in node.inputs if t)
         self.uses.update(model.outputs)
         self.skipped: list[str] = []
+        self.biases: dict[str, np.ndarray] = {}  # layer name -> float32 (rows,)
+        self.fused: dict[str, ActivationFunction] = {}  # layer name -> RELU or RELU6
+        self.not_functional: dict[str, str] = {}  # node label -> why, in graph order
 
     # --- tensors ---------------------------------------------------------------------------
     def shape(self, tensor: str, node: Node | str) -> tuple[int, ...]:
@@ -124,6 +133,14 @@ class Builder:
             self.weights[layer.name] = weights
         self.output_of[layer.name] = output
         self.tensors[output] = Tensor(layer.name, shape or self.shape(output, node))
+        if len(named) < max(len(reads), len(sizes)) and not isinstance(layer, Concat):
+            self.refuse(node, "an operand is a constant, a second graph input or broadcast, "
+                        "which the functional pass does not compute")  # fmt: skip
+
+    def refuse(self, node: Node, reason: str) -> None:
+        """Record that ``node`` is costed right but cannot run functionally, and why (the
+        functional pass refuses the model with the first such node)."""
+        self.not_functional.setdefault(node.label, reason)
 
     def fusable(self, tensor: str) -> Layer | None:
         """The layer that wrote ``tensor`` if ``tensor`` is its very output (not a view) and
@@ -170,6 +187,7 @@ class Builder:
         """Leave ``node`` out: an output the size of its first activation input passes that
         input through; any other output becomes a stored tensor."""
         self.skipped.append(f"{node.label} ({reason})")
+        self.refuse(node, f"left out of the import ({reason})")
         first = next((self.tensors[t] for t in node.inputs if t in self.tensors), None)
         for output in node.outputs:
             if not output:

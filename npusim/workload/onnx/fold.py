@@ -140,7 +140,18 @@ def channel_vector(
 
 def batchnorm_factors(scale: np.ndarray, var: np.ndarray, epsilon: float) -> np.ndarray:
     """Per-channel multiplier ``gamma / sqrt(var + eps)`` of an inference BatchNormalization
-    (Ioffe & Szegedy 2015, Alg. 2); its shift ``beta - mean * multiplier`` is a bias, which
-    npusim does not model."""
+    (Ioffe & Szegedy 2015, Alg. 2); its shift is :func:`batchnorm_bias`."""
     gamma = np.asarray(scale, np.float64).reshape(-1)
     return (gamma / np.sqrt(np.asarray(var, np.float64).reshape(-1) + epsilon)).astype(np.float32)
+
+
+def batchnorm_bias(
+    bias: np.ndarray, factors: np.ndarray, beta: np.ndarray, mean: np.ndarray
+) -> np.ndarray:
+    """The bias of a conv/linear with bias ``bias`` after folding the BatchNormalization of
+    multiplier ``factors`` (:func:`batchnorm_factors`): ``BN(y + bias) = factors * y +
+    (bias - mean) * factors + beta``, float32 per channel (a bias is free on the MAC array:
+    timing does not count it, the functional pass adds it)."""
+    mean64 = np.asarray(mean, np.float64).reshape(-1)
+    shifted = (np.asarray(bias, np.float64) - mean64) * factors + np.asarray(beta, np.float64)
+    return shifted.reshape(-1).astype(np.float32)

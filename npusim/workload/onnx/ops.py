@@ -28,7 +28,7 @@ from npusim.workload.layers import (
 )
 from npusim.workload.onnx.affine import batchnorm, binary
 from npusim.workload.onnx.build import Builder, Unsupported, with_relu
-from npusim.workload.onnx.fold import scale_rows
+from npusim.workload.onnx.fold import channel_vector, scale_rows
 from npusim.workload.onnx.model import Node
 from npusim.workload.onnx.window import window_geometry
 
@@ -52,6 +52,32 @@ def _conv(b: Builder, node: Node) -> None:
                    groups=groups, **geometry)  # fmt: skip
     rows = np.asarray(weights, np.float32).reshape(weights.shape[0], -1)
     b.emit(layer, [x], node.outputs[0], node, rows)
+    if len(node.inputs) > 2 and node.inputs[2]:
+        _bias(b, node, layer.name, node.inputs[2], b.shape(node.outputs[0], node), 1)
+
+
+def _bias(b: Builder, node: Node, layer: str, tensor: str, out_shape: tuple[int, ...],
+          axis: int, beta: float = 1.0) -> None:  # fmt: skip
+    """Record ``beta * tensor`` as the bias of ``layer``: one value per channel along ``axis``
+    of its output (:func:`~.fold.channel_vector`; a 1-D Conv ``B`` is per channel). A bias
+    computed at run time or varying along another axis is refused functionally; a tensor
+    nothing provides is an error."""
+    if not b.is_constant(tensor):
+        b.activation(tensor, node)
+        b.refuse(node, f"its bias {tensor!r} is computed at run time")
+        return
+    value = b.constants[tensor]
+    if node.op == "Conv":  # B: one value per output channel (ONNX Conv), else malformed
+        if value.size != out_shape[1]:
+            raise WorkloadError(f"bias {tensor!r} has {value.size} values for "
+                                f"{out_shape[1]} output channels")  # fmt: skip
+        value = value.reshape(-1, *([1] * (len(out_shape) - 2)))
+    values = channel_vector(value, out_shape, axis)
+    if values is None:
+        b.refuse(node, f"its bias {tensor!r} of shape {value.shape} is not one value per "
+                 "output channel")  # fmt: skip
+        return
+    b.biases[layer] = (values * np.float32(beta)).astype(np.float32)
 
 
 def _nchw(shape: tuple[int, ...], node: Node) -> tuple[int, int, int, int]:
@@ -67,19 +93,32 @@ def _gemm(b: Builder, node: Node) -> None:
     a, w = node.inputs[0], node.inputs[1]
     trans_a, trans_b = node.attrs.get("transA", 0), node.attrs.get("transB", 0)
     alpha = float(node.attrs.get("alpha", 1.0))
-    rows_out, cols_out = b.shape(node.outputs[0], node)
+    out = b.shape(node.outputs[0], node)
+    rows_out, cols_out = out
     inner = b.shape(a, node)[0 if trans_a else 1]
     name = b.layer_name(node)
+    bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     if b.is_constant(w):  # y = a @ W: W^T is (out, in), one row per output feature
         weights = b.constants[w] if trans_b else b.constants[w].T
         layer = Linear(name, inner, cols_out, tokens=rows_out)
         b.emit(layer, [a], node.outputs[0], node, _times(weights, alpha))
+        if trans_a and rows_out > 1:
+            b.refuse(node, "transA on its activation (a transposed input) is not modelled")
+        feature_axis = 1
     elif b.is_constant(a):  # y = W @ x: the same GEMM with x's columns as tokens
         weights = b.constants[a].T if trans_a else b.constants[a]
         layer = Linear(name, inner, rows_out, tokens=cols_out)
         b.emit(layer, [w], node.outputs[0], node, _times(weights, alpha))
+        if cols_out > 1:
+            b.refuse(node, "W @ x with a constant first operand transposes its activation")
+        feature_axis = 0
     else:
         b.emit(Matmul(name, rows_out, inner, cols_out), [a, w], node.outputs[0], node)
+        if trans_a or trans_b or alpha != 1.0 or bias:
+            b.refuse(node, "transA, transB, alpha or C on a product of two activations")
+        return
+    if bias:
+        _bias(b, node, name, bias, out, feature_axis, float(node.attrs.get("beta", 1.0)))
 
 
 def _times(weights: np.ndarray, alpha: float) -> np.ndarray:
@@ -103,10 +142,14 @@ def _matmul(b: Builder, node: Node) -> None:
         weights = np.asarray(b.constants[a], np.float32).reshape(m, k)
         tokens = math.prod(shape_w[:-2]) * n
         b.emit(Linear(name, k, m, tokens=tokens), [w], node.outputs[0], node, weights)
+        if n > 1:
+            b.refuse(node, "W @ x with a constant first operand transposes its activation")
     else:  # activations (a batched constant is read as a stored operand)
         batch = math.prod(out[:-2]) if len(shape_a) > 1 and len(shape_w) > 1 else 1
         reads = [t for t in (a, w) if not b.is_constant(t)]
         b.emit(Matmul(name, m, k, n, batch=batch), reads, node.outputs[0], node)
+        if len(shape_a) < 2 or len(shape_w) < 2 or shape_a[:-2] != shape_w[:-2]:
+            b.refuse(node, f"its operands {shape_a} and {shape_w} broadcast")
 
 
 _ACTIVATIONS = {
@@ -131,9 +174,14 @@ def _activation(b: Builder, node: Node) -> None:
         fused = with_relu(producer) if producer is not None else None
         if fused is not None:
             b.replace(fused, node.outputs[0], node)
+            b.fused[fused.name] = function
             return
     elements = math.prod(b.shape(node.outputs[0], node))
     b.emit(Activation(b.layer_name(node), elements, function), [x], node.outputs[0], node)
+    exact = relu or (node.op not in ("Clip", "LRN") and node.attrs.get("approximate") != "tanh")
+    if not exact:
+        b.refuse(node, "the functional pass computes only Clip(0, 6), Clip(0, inf), exact "
+                 "(erf) GELU and no LRN")  # fmt: skip
 
 
 def _clip_function(b: Builder, node: Node) -> tuple[ActivationFunction, bool]:
@@ -171,6 +219,9 @@ def _pool(b: Builder, node: Node) -> None:
         if geometry.pop("dilation") != 1:
             raise Unsupported("dilated pooling is not modelled")
         layer = Pool2d(name, h, width, c, mode, *kernel, batch=n, **geometry)
+        if mode is PoolMode.AVG and node.attrs.get("count_include_pad", 0) and any(
+                geometry.get("pads") or (geometry.get("padding", 0),)):  # fmt: skip
+            b.refuse(node, "count_include_pad = 1 (the functional average excludes padding)")
     b.emit(layer, [x], node.outputs[0], node)
 
 
@@ -181,6 +232,8 @@ def _softmax(b: Builder, node: Node) -> None:
     length = math.prod(shape[axis:]) if b.model.opset < 13 else shape[axis]
     layer = Softmax(b.layer_name(node), math.prod(shape) // length, length)
     b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+    if b.model.opset >= 13 and axis != len(shape) - 1 and math.prod(shape[axis + 1 :]) > 1:
+        b.refuse(node, f"softmax over axis {axis} of {shape}, not the last")
 
 
 def _layernorm(b: Builder, node: Node) -> None:
@@ -188,12 +241,23 @@ def _layernorm(b: Builder, node: Node) -> None:
     axis = int(node.attrs.get("axis", -1)) % len(shape)
     layer = LayerNorm(b.layer_name(node), math.prod(shape[:axis]), math.prod(shape[axis:]))
     b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+    scale, bias = (*node.inputs[1:3], "", "")[:2]
+    plain = _all_equal(b, scale, 1.0) and (not bias or _all_equal(b, bias, 0.0))
+    if not plain or float(node.attrs.get("epsilon", 1e-5)) != 1e-5:
+        b.refuse(node, "the functional layernorm has no scale or bias and epsilon 1e-5")
+
+
+def _all_equal(b: Builder, tensor: str, value: float) -> bool:
+    return b.is_constant(tensor) and bool(np.all(b.constants[tensor] == value))
 
 
 def _concat(b: Builder, node: Node) -> None:
     inputs = [t for t in node.inputs if t]
-    elements = math.prod(b.shape(node.outputs[0], node))
-    b.emit(Concat(b.layer_name(node), elements), inputs, node.outputs[0], node)
+    out = b.shape(node.outputs[0], node)
+    b.emit(Concat(b.layer_name(node), math.prod(out)), inputs, node.outputs[0], node)
+    axis = int(node.attrs.get("axis", 0)) % len(out)
+    if math.prod(out[:axis]) > 1:
+        b.refuse(node, f"a concat along axis {axis} of {out} interleaves its inputs")
 
 
 def _transpose(b: Builder, node: Node) -> None:
@@ -206,6 +270,7 @@ def _transpose(b: Builder, node: Node) -> None:
         return
     layer = Concat(b.layer_name(node), math.prod(shape))
     b.emit(layer, [node.inputs[0]], node.outputs[0], node)
+    b.refuse(node, "a transpose that moves data is costed as a copy")
 
 
 def _split(b: Builder, node: Node) -> None:
@@ -216,6 +281,7 @@ def _split(b: Builder, node: Node) -> None:
         if output:
             elements = math.prod(b.shape(output, node))
             b.emit(Concat(b.layer_name(node, f":{i}"), elements), [], output, node)
+    b.refuse(node, "split parts are costed as copies of a stored tensor")
 
 
 def _sum(b: Builder, node: Node) -> None:
@@ -231,6 +297,8 @@ def _sum(b: Builder, node: Node) -> None:
         output = node.outputs[0] if last else f"{node.outputs[0]}#sum{i}"
         layer = Elementwise(b.layer_name(node, "" if last else f"#{i}"), elements)
         b.emit(layer, [partial, addend], output, node, shape=b.shape(node.outputs[0], node))
+        if b.activation(addend, node).elements != elements:
+            b.refuse(node, "its inputs broadcast")
         partial = output
 
 
