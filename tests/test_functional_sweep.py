@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from npusim.errors import NpusimError
 from npusim.functional import DatasetError
 from npusim.report.plots import write_plots
 from npusim.sweep import run_sweep
@@ -63,3 +64,58 @@ def test_a_bad_dataset_stops_the_sweep_before_any_point(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no such dataset file"):
         run(tmp_path, "missing.npz")
     assert not (tmp_path / "out").exists()
+
+
+def test_accuracy_is_a_sweep_file_key_read_beside_the_file(tmp_path: Path) -> None:
+    """``accuracy: data.npz`` beside the sweep file, no --accuracy flag: each point has top-1;
+    the flag, when given, overrides the key."""
+    from npusim.config.bundled import bundled_folder
+    from npusim.sweep.spec import load_sweep
+
+    (tmp_path / "data.npz").write_bytes((bundled_folder("workloads") / "digits.npz").read_bytes())
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP.replace("precision: [fp32, int8, int2]", "precision: [int8]")
+                     + "accuracy: data.npz\n")  # fmt: skip
+    outcome = run_sweep(sweep, tmp_path / "out", jobs=1, report=False)
+    assert outcome.exit_code == 0
+    [row] = result_rows(tmp_path / "out")
+    assert (row["accuracy_top1"], row["accuracy_top1_fp32"]) == (0.986, 0.986)
+    spec, points = load_sweep(sweep)
+    assert spec.accuracy == str(tmp_path / "data.npz") == points[0].accuracy
+    assert load_sweep(sweep, accuracy="digits")[0].accuracy == "digits"
+
+
+@pytest.mark.parametrize(("workload", "dataset", "message"), [
+    ("gpt2_decode", "digits", "has no trained weights"),
+    ("digits_mlp", "bad", "each input has 9 values, the network input has 64"),
+])  # fmt: skip
+def test_accuracy_inputs_are_checked_once_before_any_point_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workload: str, dataset: str, message: str
+) -> None:
+    """An untrained model or a dataset that does not fit the network stops the sweep before
+    any timing run (it used to fail each point after timing it)."""
+    import numpy as np
+
+    import npusim.sweep.runner as runner
+
+    def no_simulation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a point was timed before the accuracy inputs were checked")
+
+    monkeypatch.setattr(runner, "simulate", no_simulation)
+    if dataset == "bad":
+        dataset = str(tmp_path / "bad.npz")
+        np.savez(dataset, inputs=np.zeros((8, 3, 3), np.float32), labels=np.zeros(8, np.int64))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP.replace("[digits_cnn]", f"[digits_cnn, {workload}]"))
+    with pytest.raises(NpusimError, match=message):
+        run_sweep(sweep, tmp_path / "out", jobs=1, report=False, accuracy=dataset)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_accuracy_key_is_a_config_error(tmp_path: Path) -> None:
+    from npusim.errors import ConfigError
+
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(SWEEP + "accuracy: [digits]\n")
+    with pytest.raises(ConfigError, match=r"accuracy: expected a dataset \(.npz path or bundled"):
+        run_sweep(sweep, tmp_path / "out", jobs=1, report=False)

@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the Dask scheduler address (with --executor dask)")  # fmt: skip
     p.add_argument("--no-report", action="store_true", help="skip plots and index.html")
     p.add_argument("--accuracy", metavar="DATASET", help="also measure each point's top-1 on a "
-                   "labelled dataset (as npusim run --accuracy)")  # fmt: skip
+                   "labelled dataset (as npusim run --accuracy; overrides the sweep file's "
+                   "accuracy key)")  # fmt: skip
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p.set_defaults(handler=run)
 

@@ -7,6 +7,8 @@ Format (YAML)::
     workloads: [resnet50, {name: gpt2_decode, params: {kv_len: 512}}]  # the same
     fidelity: analytic                    # optional, default analytic
     mode: product                         # product (default) or zip
+    accuracy: digits                      # optional: a labelled dataset (.npz path or
+                                          # bundled name), see below
     axes:
       precision: [fp32, fp16, int8, int4, int2, binary]   # the special axis: --precision
       sram.capacity: [1 MiB, 2 MiB, 4 MiB, 8 MiB]          # any dotted scenario key
@@ -14,9 +16,12 @@ Format (YAML)::
 Every point is loaded with :func:`npusim.config.load_scenario` before any point runs, so a
 sweep never starts half-valid: :func:`load_sweep` raises one :class:`ConfigError` listing every
 problem (unknown key with a suggestion, empty axis, zip axes of unequal length, and each
-invalid value re-reported with its axis and point). ``load_sweep(..., accuracy=DATASET)``
-(``npusim sweep --accuracy``) makes every point also run the functional pass on that dataset
-(:func:`npusim.functional.with_accuracy`).
+invalid value re-reported with its axis and point). ``accuracy`` (or ``load_sweep(...,
+accuracy=DATASET)``, ``npusim sweep --accuracy``, which overrides the file's) makes every point
+also run the functional pass on that dataset (:func:`npusim.functional.with_accuracy`); a path
+is read relative to the sweep file, as workloads are. The dataset and each workload's weights
+are checked against each other once, before any point runs
+(:func:`npusim.functional.check_accuracy_inputs` with the workload's first point).
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ from npusim.workload import Workload, load_workload
 
 PRECISION_AXIS = "precision"
 DEFAULT_FIDELITY = "analytic"
-SWEEP_KEYS = ("name", "description", "scenario", "workloads", "fidelity", "mode", "axes")
+SWEEP_KEYS = ("name", "description", "scenario", "workloads", "fidelity", "mode", "axes",
+              "accuracy")  # fmt: skip
 BUNDLED_SWEEPS = bundled_folder("sweeps")
 
 
@@ -134,12 +140,28 @@ def load_sweep(
     raw = read_yaml(path)
     spec = parse_sweep(raw, path, fidelity)
     if accuracy is not None:
-        from npusim.functional.dataset import load_dataset
-
-        load_dataset(accuracy)  # a bad dataset stops the sweep before any point runs
         dataset = Path(accuracy)
         spec = replace(spec, accuracy=str(dataset.resolve()) if dataset.is_file() else accuracy)
-    return spec, expand_points(spec)
+    points = expand_points(spec)
+    if spec.accuracy is not None:
+        check_accuracy(spec, points)
+    return spec, points
+
+
+def check_accuracy(spec: SweepSpec, points: list[Point]) -> None:
+    """Check the accuracy dataset against each workload (weights, input shape, labels, the
+    network running on it) once, with the workload's first point, so a bad dataset or an
+    untrained model stops the sweep before any timing run. Raises what
+    :func:`npusim.functional.check_accuracy_inputs` raises."""
+    from npusim.functional import check_accuracy_inputs
+    from npusim.functional.dataset import load_dataset
+
+    assert spec.accuracy is not None
+    load_dataset(spec.accuracy)  # unreadable data is one error, not one per workload
+    for wspec in spec.workloads:
+        first = next(p for p in points if p.workload == wspec)
+        scenario, _, _ = point_scenario(spec.scenario, first.axes)
+        check_accuracy_inputs(load_workload_spec(wspec), spec.accuracy, scenario)
 
 
 def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
@@ -178,6 +200,7 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
     if not isinstance(description, str):
         problem("description", f"expected text, got {shown(description)}")
     name = sweep_name(raw.get("name"), path, problem)
+    accuracy = _parse_accuracy(raw.get("accuracy"), path, problem)
     if problems:  # report unknown workloads together with the file's own problems
         for wspec in workloads:
             try:
@@ -188,8 +211,20 @@ def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
     return SweepSpec(
         name=name, description=description,
         scenario=scenario, workloads=workloads, fidelity=fidelity, mode=mode, axes=axes,
-        source=source,
+        source=source, accuracy=accuracy,
     )  # fmt: skip
+
+
+def _parse_accuracy(value: Any, path: Path, problem: Any) -> str | None:
+    """The ``accuracy`` dataset: a file beside the sweep file (made absolute), else as given
+    (a bundled name or a path relative to the current folder)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        problem("accuracy", f"expected a dataset (.npz path or bundled name), got {shown(value)}")
+        return None
+    beside = path.parent / value
+    return str(beside.resolve()) if beside.is_file() else value
 
 
 def _beside_sweep(wspec: WorkloadSpec, path: Path) -> WorkloadSpec:
