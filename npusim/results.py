@@ -15,13 +15,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from npusim.errors import ResultsError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+"""4: ``energy_pj`` gained ``phy`` (the SoC-side DRAM PHY and controller, issue 14)."""
 
 TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")
 """DRAM traffic by tensor kind, the per-layer ``<kind>_bytes`` keys; they add up to the DRAM
@@ -33,26 +34,32 @@ class Energy:
     """Energy by component, in picojoules.
 
     ``mac``: the MAC array's arithmetic; ``sram``: on-chip SRAM reads and writes (operands,
-    fills from DRAM, outputs); ``dram``: LPDDR5 command, data, I/O, refresh and background
-    energy; ``static``: SRAM leakage plus the scenario's other static power over the run time.
+    fills from DRAM, outputs); ``dram``: the LPDDR5 devices' command, data, I/O, refresh and
+    background energy; ``static``: SRAM leakage plus the scenario's other static power over
+    the run time; ``phy``: the SoC side of the DRAM interface (PHY and controller) per bit
+    moved (:func:`npusim.engine.energy.dram_phy_energy_pj`).
     """
 
     mac: float = 0.0
     sram: float = 0.0
     dram: float = 0.0
     static: float = 0.0
+    phy: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.mac + self.sram + self.dram + self.static
+        return self.mac + self.sram + self.dram + self.static + self.phy
 
     def __add__(self, other: Energy) -> Energy:
-        return Energy(self.mac + other.mac, self.sram + other.sram, self.dram + other.dram,
-                      self.static + other.static)  # fmt: skip
+        return Energy(*(getattr(self, part) + getattr(other, part) for part in ENERGY_PARTS))
 
     def as_dict(self) -> dict[str, float]:
-        return {"mac": self.mac, "sram": self.sram, "dram": self.dram, "static": self.static,
-                "total": self.total}  # fmt: skip
+        return {**{part: getattr(self, part) for part in ENERGY_PARTS}, "total": self.total}
+
+
+ENERGY_PARTS = tuple(f.name for f in fields(Energy))
+"""The components of :class:`Energy`, in order (``summary.json``'s ``energy_pj`` keys but
+``total``)."""
 
 
 @dataclass(frozen=True)

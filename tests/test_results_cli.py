@@ -37,7 +37,7 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert "DRAM bandwidth" in stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == 3
+    assert summary["schema_version"] == 4
     assert summary["scenario"] == "lpddr5_51gbps_4mib" and summary["workload"] == "mlp"
     assert summary["fidelity"] == "cycle"
     assert {"timeline.csv", "dram_bandwidth.png", "dram_bandwidth.svg",
@@ -46,7 +46,7 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
                 "kv_cache": "int8"}  # fmt: skip
     assert summary["precision"] == expected
     assert set(summary["totals"]) >= TOTALS_KEYS
-    assert set(summary["totals"]["energy_pj"]) == {"mac", "sram", "dram", "static", "total"}
+    assert set(summary["totals"]["energy_pj"]) == {"mac", "sram", "dram", "static", "phy", "total"}
     assert all(set(layer) >= LAYER_KEYS for layer in summary["layers"])
     rows = list(csv.DictReader((out / "layers.csv").open()))
     assert [r["name"] for r in rows] == ["fc1", "fc2", "fc3"]

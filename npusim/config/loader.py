@@ -212,9 +212,15 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         sram_mode=values["sram"]["mode"],
         vector=VectorConfig(**values["vector"]), precision=precision, quantization=quant,
         energy=EnergyConfig(node=energy["node"], sram=_sram_model(energy),
-                            static_power_w=energy["static_power_w"]),
+                            static_power_w=energy["static_power_w"],
+                            dram_phy_read_pj_per_bit=_pj(energy["dram_phy_read_j_per_bit"]),
+                            dram_phy_write_pj_per_bit=_pj(energy["dram_phy_write_j_per_bit"])),
         source=source, **sections,  # type: ignore[arg-type]
     )  # fmt: skip
+
+
+def _pj(joules: float | None) -> float | None:
+    return None if joules is None else joules * 1e12
 
 
 def _sram_model(energy: Mapping[str, Any]) -> SramEnergyModel:

@@ -117,12 +117,15 @@ class EnergyConfig:
     """Energy-table choices not owned by a unit: node, SRAM overrides, other static power.
 
     ``sram`` is the SRAM energy/leakage/area model with the scenario's overrides (``None``
-    fields use the cited 45 nm defaults of :mod:`npusim.cache.energy`).
+    fields use the cited 45 nm defaults of :mod:`npusim.cache.energy`). ``dram_phy_*``: the
+    SoC-side DRAM PHY and controller per bit (``None``: :data:`npusim.engine.energy.DRAM_PHY`).
     """
 
     node: str
     sram: SramEnergyModel
     static_power_w: float
+    dram_phy_read_pj_per_bit: float | None = None
+    dram_phy_write_pj_per_bit: float | None = None
 
 
 @dataclass(frozen=True)

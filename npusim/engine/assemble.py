@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from npusim.config import Scenario
 from npusim.dram import peak_bandwidth_bytes_per_s
+from npusim.engine.energy import dram_phy_energy_pj
 from npusim.engine.plan import LayerPlan
 from npusim.results import Energy, LayerResult
 
@@ -35,7 +37,9 @@ def layer_result(
     energy: Energy,
     extra: Mapping[str, Any],
 ) -> LayerResult:
-    """The contract's per-layer figures (see the module docstring for the definitions)."""
+    """The contract's per-layer figures (see the module docstring for the definitions);
+    ``energy`` gains the SoC-side DRAM PHY's share of the bytes moved."""
+    energy = replace(energy, phy=dram_phy_energy_pj(scenario, read_bytes, write_bytes))
     time_s = cycles / scenario.clock_hz
     memory = math.ceil((read_bytes + write_bytes) / peak_bytes_per_cycle(scenario))
     layer, timing = plan.layer, plan.timing

@@ -1,12 +1,16 @@
 """Energy of SRAM traffic, DRAM traffic and static power, from the units' tables.
 
 The tables are the units' (SRAM by capacity: :mod:`npusim.cache.energy`; LPDDR5 terms:
-:mod:`npusim.dram.energy`); this module only applies them to the counts a run produced.
+:mod:`npusim.dram.energy`); this module only applies them to the counts a run produced. The
+one table kept here, :data:`DRAM_PHY`, is the SoC side of the DRAM interface, which belongs
+to no unit (the DRAM unit models the devices, the SoC's PHY and controller sit between it
+and the SRAM).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from npusim.cache import SramEnergyModel
@@ -51,6 +55,44 @@ def accumulator_energy_pj(scenario: Scenario, timing: ArrayLayerStats) -> float:
     per_row = (timing.accumulator_writes * model.write_energy_pj(capacity, row_bytes)
                + timing.accumulator_reads * model.read_energy_pj(capacity, row_bytes))  # fmt: skip
     return per_row / array.cols
+
+
+@dataclass(frozen=True)
+class PhyEnergy:
+    """Energy per data bit of the SoC-side DRAM interface (PHY and controller), read and
+    written, in pJ, with its source."""
+
+    read_pj_per_bit: float
+    write_pj_per_bit: float
+    source: str
+
+
+DRAM_PHY = PhyEnergy(
+    read_pj_per_bit=1.83,
+    write_pj_per_bit=5.68,
+    source="Kim, Chae, Choi, Hong, Ko, Jeong and Kim, 'A 4266 Mb/s/pin LPDDR4 Interface With "
+    "an Asynchronous Feedback CTLE and an Adaptive 3-Step Eye Detection Algorithm for Memory "
+    "Controller', IEEE TCAS-II 65(12):1894, Dec. 2018: a memory controller's transceiver in "
+    "65 nm CMOS measured with commodity LPDDR4, 1.83 pJ/bit in burst read, 5.68 in burst write",
+)
+"""The default SoC-side DRAM PHY/controller energy: a measured LPDDR4 controller-side
+transceiver (source above). Writing costs the SoC more than reading because the SoC drives
+the channel. It is not scaled by ``energy.node``: the source gives one 65 nm chip and no
+scaling rule, and I/O energy is set by the channel, its termination and VDDQ more than by the
+logic node. For LPDDR5 (VDDQ 0.5 V against LPDDR4's 1.1 V) it is likely an upper estimate;
+``energy.dram_phy_read`` and ``energy.dram_phy_write`` override it."""
+
+
+def dram_phy_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> float:
+    """Energy of the SoC's DRAM PHY and controller for ``read_bytes`` read from and
+    ``write_bytes`` written to DRAM: ``8 x (read_bytes x read + write_bytes x write)`` pJ per
+    bit (:data:`DRAM_PHY`, or the scenario's ``energy.dram_phy_read`` / ``dram_phy_write``)."""
+    energy = scenario.energy
+    read = energy.dram_phy_read_pj_per_bit
+    write = energy.dram_phy_write_pj_per_bit
+    read = DRAM_PHY.read_pj_per_bit if read is None else read
+    write = DRAM_PHY.write_pj_per_bit if write is None else write
+    return 8 * (int(read_bytes) * read + int(write_bytes) * write)
 
 
 def static_energy_pj(scenario: Scenario, time_s: float) -> float:

@@ -14,10 +14,8 @@ from typing import Any
 
 from npusim.llm.kinds import LLM_KINDS, llm_bytes_by_kind
 from npusim.llm.sampling import sum_over_steps
-from npusim.results import Energy, RunResult
+from npusim.results import ENERGY_PARTS, Energy, RunResult
 from npusim.workload import Workload
-
-ENERGY_PARTS = ("mac", "sram", "dram", "static")
 
 
 @dataclass(frozen=True)

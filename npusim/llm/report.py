@@ -5,6 +5,7 @@ from __future__ import annotations
 from npusim.llm.generate import GenerationResult
 from npusim.llm.kinds import LLM_KINDS
 from npusim.llm.phase import Phase
+from npusim.results import ENERGY_PARTS
 
 MIB = 1024 * 1024
 
@@ -12,7 +13,7 @@ MIB = 1024 * 1024
 def _row(phase: Phase) -> list[str]:
     d = phase.as_dict()
     joules = d["energy_per_token_j"]
-    energy = " + ".join(f"{joules[k] * 1e3:.3g}" for k in ("mac", "sram", "dram", "static"))
+    energy = " + ".join(f"{joules[k] * 1e3:.3g}" for k in ENERGY_PARTS)
     return [
         phase.name,
         f"{phase.tokens}",
@@ -52,7 +53,7 @@ def generation_text(result: GenerationResult) -> str:
         "",
     ]
     header = ["phase", "tokens", "time (ms)", "tokens/s", "compute-bound",
-              "mJ/token = MAC + SRAM + DRAM + static", "DRAM MiB/token",
+              "mJ/token = MAC + SRAM + DRAM + static + PHY", "DRAM MiB/token",
               "DRAM GB/s", "limit tokens/s (reached)"]  # fmt: skip
     lines += _table(header, [_row(result.prefill), _row(result.decode)])
     lines.append("")

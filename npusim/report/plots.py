@@ -19,8 +19,8 @@ from typing import Any
 from npusim.outdir import remove_stale_temporaries, write_file
 from npusim.report.accuracy_plots import has_accuracy, plot_accuracy_energy, plot_accuracy_traffic
 from npusim.report.figures import pyplot, render
+from npusim.results import ENERGY_PARTS
 from npusim.sweep.views import (
-    ENERGY_PARTS,
     WorkloadView,
     capacity_bytes,
     layer_times_s,
@@ -180,7 +180,8 @@ def plot_energy(plt: Any, view: WorkloadView) -> Any:
 
     def parts(point: Any) -> dict[str, float]:
         energy = point.summary["totals"]["energy_pj"]
-        return {(part.upper() if part != "static" else part): energy[part] / PJ_PER_UJ
+        # points stored before schema 4 have no PHY part
+        return {(part.upper() if part != "static" else part): energy.get(part, 0.0) / PJ_PER_UJ
                 for part in ENERGY_PARTS}  # fmt: skip
 
     return _stacked(plt, view, "Energy breakdown", "energy per inference (µJ)", parts)

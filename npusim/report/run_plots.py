@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from npusim.report.figures import pyplot, render
-from npusim.results import RunResult
+from npusim.results import ENERGY_PARTS, RunResult
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#000000")  # fmt: skip
@@ -116,7 +116,7 @@ def plot_layer_breakdown(result: RunResult, stem: str) -> dict[str, bytes]:
     top.set_title(f"Per-layer time and energy{shown}: {result.scenario}, {result.workload}, "
                   f"{_label(result)}")  # fmt: skip
     bottom_acc = np.zeros(len(groups))
-    for color, part in zip(OKABE_ITO[3:7], ("mac", "sram", "dram", "static"), strict=True):
+    for color, part in zip(OKABE_ITO[3:8], ENERGY_PARTS, strict=True):
         values = summed(lambda la, part=part: getattr(la.energy_pj, part)) * 1e-6
         bottom.bar(x, values, bottom=bottom_acc, color=color, label=part.upper())
         bottom_acc += values

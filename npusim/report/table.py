@@ -65,7 +65,8 @@ def summary_text(result: RunResult) -> str:
         f"(hit rate {t['cache_hit_rate']:.1%})",
         f"  energy           {_si(energy['total'] * 1e-12, 'J')} = MAC "
         f"{_si(energy['mac'] * 1e-12, 'J')} + SRAM {_si(energy['sram'] * 1e-12, 'J')} + DRAM "
-        f"{_si(energy['dram'] * 1e-12, 'J')} + static {_si(energy['static'] * 1e-12, 'J')}",
+        f"{_si(energy['dram'] * 1e-12, 'J')} + PHY {_si(energy['phy'] * 1e-12, 'J')} + static "
+        f"{_si(energy['static'] * 1e-12, 'J')}",
         *_area_line(result),
         "",
         layers_text(result),

@@ -28,7 +28,6 @@ TENSOR_KINDS = {
     "spills": "spill_write_bytes",
     "metadata": "metadata_bytes",
 }
-ENERGY_PARTS = ("mac", "sram", "dram", "static")
 SQNR_KEYS = {"weights": "weight_sqnr_db", "activations": "input_sqnr_db"}
 
 
