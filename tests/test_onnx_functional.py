@@ -337,3 +337,64 @@ def test_cli_runs_the_shipped_onnx_cnn_with_accuracy(tmp_path: Path) -> None:
     assert main(args) == 0
     block = json.loads((tmp_path / "out" / "summary.json").read_text())["accuracy"]
     assert block["samples"] == 500 and block["top1"] >= block["top1_fp32"] - 0.01
+
+
+# ---- the integer datapath against ONNX Runtime's QLinearConv ----------------------------
+
+
+def qlinear_conv(x_q, y_q, weights, bias_codes):  # type: ignore[no-untyped-def]
+    """A one-node model: ``QLinearConv`` with npusim's scales, zero points, weight codes and
+    INT32 bias codes of the digits CNN's conv2 (3x3, pad 1, 8 -> 16 channels on 4 x 4)."""
+    int8 = TensorProto.INT8
+
+    def constant(name: str, value: np.ndarray):  # type: ignore[no-untyped-def]
+        return numpy_helper.from_array(value, name)
+
+    initializers = [
+        constant("xs", np.array(x_q.scale, np.float32)),
+        constant("xz", np.array(x_q.zero_point, np.int8)),
+        constant("w", weights.codes.reshape(16, 8, 3, 3).astype(np.int8)),
+        constant("ws", weights.scale.astype(np.float32)),
+        constant("wz", weights.zero_point.astype(np.int8)),
+        constant("ys", np.array(y_q.scale, np.float32)),
+        constant("yz", np.array(y_q.zero_point, np.int8)),
+        constant("b", bias_codes.astype(np.int32)),
+    ]
+    inputs = ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"]
+    node = helper.make_node("QLinearConv", inputs, ["y"], "qconv", kernel_shape=[3, 3],
+                            pads=[1, 1, 1, 1])  # fmt: skip
+    graph = helper.make_graph([node], "qconv", [helper.make_tensor_value_info(
+        "x", int8, ["N", 8, 4, 4])], [helper.make_tensor_value_info("y", int8, None)],
+        initializers)  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("overrides", [[], ["quantization.symmetric=false"],
+                                       ["quantization.granularity=per_tensor"]])  # fmt: skip
+def test_int8_conv_codes_equal_onnx_runtime_qlinearconv(overrides: list[str]) -> None:
+    """conv2 of the shipped CNN in the INT8 network: npusim's output codes on the 500 test
+    images (its stored input codes in) equal ORT's QLinearConv with the same scales, zero
+    points and codes, then the fused ReLU's clamp at the zero point: all 128,000 outputs,
+    symmetric and affine (non-zero zero points), per channel and per tensor."""
+    from npusim.functional import QuantizedNetwork, scenario_specs
+
+    ort = pytest.importorskip("onnxruntime", reason="the ort extra: pip install 'npusim[ort]'")
+    workload = load_workload(WORKLOADS / "digits_cnn.onnx")
+    specs = scenario_specs(load_scenario(None, overrides, precision="int8"), workload)
+    data = load_dataset("digits")
+    params = load_parameters(workload)
+    network = QuantizedNetwork(workload, params, specs, data.calibration())
+    tensors = execute(workload, data.test()[0], network.run_layer)
+    conv2 = next(layer for layer in workload.layers if layer.name == "conv2")
+    x_q, y_q = network.quantizer("pool1", conv2), network.quantizer("conv2", conv2)
+    weights = network.weights["conv2"]
+    # ONNX's bias convention: INT32 codes of scale x_scale * w_scale, zero point 0
+    acc_scale = np.float64(x_q.scale) * weights.scale.astype(np.float64)
+    model = qlinear_conv(x_q, y_q, weights, np.rint(params["conv2"].bias / acc_scale))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x_codes = x_q.codes(tensors["pool1"]).reshape(-1, 8, 4, 4).astype(np.int8)
+    want = session.run(None, {"x": x_codes})[0].reshape(len(x_codes), -1).astype(np.int64)
+    want = np.maximum(want, y_q.zero_point)  # the fused ReLU: the code of 0 from below
+    got = y_q.codes(tensors["conv2"])
+    assert got.shape == (500, 256) and np.array_equal(got, want)
+    assert len(np.unique(want)) > 100  # a layer that uses the code range, not a dead one
