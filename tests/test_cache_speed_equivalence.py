@@ -19,7 +19,7 @@ from npusim.cache.stats import BlockOutcome
 
 LINE_BYTES = 32
 geometries = st.tuples(
-    st.sampled_from([1, 2, 4, 8]),  # ways
+    st.sampled_from([1, 2, 4, 8, 16, 32]),  # ways (8 or more: rows read as 64-bit words)
     st.sampled_from([1, 2, 8, 16]),  # sets
     st.sampled_from(REPLACEMENT_NAMES),
     st.sampled_from(["write-back", "write-through"]),

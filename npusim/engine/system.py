@@ -198,6 +198,7 @@ class MemoryPath(_DramSide):
         super().__init__(scenario)
         # The 3C split walks every line in Python; the engine reports hits and misses only.
         self.cache = SetAssociativeCache(scenario.sram, classify_misses=False)
+        self._set_column: np.ndarray | None = None  # each set's index, for resident_lines
 
     def load(self, parts: Sequence[LoadPart], now: int) -> Transfer:
         """Issue a read of byte blocks through the cache at core cycle ``now``.
@@ -264,9 +265,10 @@ class MemoryPath(_DramSide):
     def resident_lines(self) -> np.ndarray:
         """Byte addresses (int64) of every valid line in the SRAM."""
         cache = self.cache
-        sets, ways = np.nonzero(cache.tags >= 0)
-        lines = (cache.tags[sets, ways] << cache.set_bits) | sets
-        return lines << cache.line_shift
+        if self._set_column is None:
+            self._set_column = np.arange(cache.sets, dtype=np.int64)[:, None]
+        lines = (cache.tags << cache.set_bits) | self._set_column
+        return lines[cache.tags >= 0] << cache.line_shift
 
 
 class ScratchpadPath(_DramSide):
