@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 
 from npusim.config import load_scenario
-from npusim.results import RunResult
+from npusim.results import ENERGY_PARTS, RunResult
 from npusim.simulate import simulate
 from npusim.workload import Linear, Workload, load_workload
 
@@ -85,14 +85,14 @@ def working_set() -> None:
 def energy(workload_name: str = "resnet50") -> None:
     """Energy per inference by component, INT8 vs FP32, cycle fidelity."""
     workload = load_workload(workload_name)
-    print("| precision | time (ms) | MAC (µJ) | SRAM (µJ) | DRAM (µJ) | static (µJ) | total (µJ) "
-          "| DRAM read (MiB) | hit rate |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-          "| ---: |")  # fmt: skip
+    print("| precision | time (ms) | MAC (µJ) | SRAM (µJ) | DRAM (µJ) | static (µJ) | PHY (µJ) "
+          "| total (µJ) | DRAM read (MiB) | hit rate |\n| --- | ---: | ---: | ---: | ---: | ---: "
+          "| ---: | ---: | ---: | ---: |")  # fmt: skip
     for precision in ("fp32", "int8"):
         t = simulate(load_scenario(precision=precision), workload, "cycle").totals()
         e = t["energy_pj"]
-        print(f"| {precision.upper()} | {t['time_s'] * 1e3:.3f} | {_uj(e['mac'])} | "
-              f"{_uj(e['sram'])} | {_uj(e['dram'])} | {_uj(e['static'])} | {_uj(e['total'])} "
+        parts = " | ".join(_uj(e[part]) for part in ENERGY_PARTS)
+        print(f"| {precision.upper()} | {t['time_s'] * 1e3:.3f} | {parts} | {_uj(e['total'])} "
               f"| {t['dram_read_bytes'] / 2**20:.1f} | {t['cache_hit_rate']:.1%} |")  # fmt: skip
 
 
@@ -100,7 +100,7 @@ def ratios() -> None:
     """FP32/INT8 and INT8/INT4 time and energy ratios of whole networks, cycle fidelity,
     default scenario (the issue-14 acceptance table's "after" columns)."""
     print("| network | FP32/INT8 time | INT8/INT4 time | FP32/INT8 energy | INT8/INT4 energy "
-          "| INT8 energy (mJ): MAC + SRAM + DRAM + static |\n"
+          "| INT8 energy (mJ): MAC + SRAM + DRAM + static + PHY |\n"
           "| --- | ---: | ---: | ---: | ---: | --- |")  # fmt: skip
     for name in ("resnet50", "mobilenet_v2", "gpt2_decode"):
         workload = load_workload(name)
@@ -109,10 +109,60 @@ def ratios() -> None:
         time = {p: t[p]["time_s"] for p in t}
         energy = {p: t[p]["energy_pj"]["total"] for p in t}
         e8 = t["int8"]["energy_pj"]
-        parts = " + ".join(f"{e8[k] / 1e9:.2f}" for k in ("mac", "sram", "dram", "static"))
+        parts = " + ".join(f"{e8[k] / 1e9:.2f}" for k in ENERGY_PARTS)
         print(f"| {name} | {time['fp32'] / time['int8']:.2f} | {time['int8'] / time['int4']:.2f} "
               f"| {energy['fp32'] / energy['int8']:.2f} | {energy['int8'] / energy['int4']:.2f} "
               f"| {e8['total'] / 1e9:.2f} = {parts} |")  # fmt: skip
+
+
+MICROSCALING = ("fp32", "int8", "mxint8", "mxfp8_e4m3", "mxfp6_e2m3", "mxfp4_e2m1", "nvfp4",
+                "int4")  # fmt: skip
+"""sweeps/microscaling.yaml's precisions."""
+
+
+def microscaling() -> None:
+    """Plain and block-scaled precisions on ResNet-50 and GPT-2 decode, analytic (the bundled
+    sweep sweeps/microscaling.yaml's points): time, DRAM bytes, energy and weight SQNR."""
+    import statistics
+
+    print("| network | precision | bits per element | time (ms) | DRAM (MB) | energy (mJ) "
+          "| MAC + SRAM + DRAM + static + PHY (mJ) | weight SQNR (dB, median) |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |")  # fmt: skip
+    for name in ("resnet50", "gpt2_decode"):
+        workload = load_workload(name)
+        for precision in MICROSCALING:
+            run = simulate(load_scenario(precision=precision), workload, "analytic")
+            t, e = run.totals(), run.totals()["energy_pj"]
+            moved = t["dram_read_bytes"] + t["dram_write_bytes"]
+            sqnr = [layer.extra["weight_sqnr_db"] for layer in run.layers
+                    if layer.extra.get("weight_sqnr_db") is not None]  # fmt: skip
+            parts = " + ".join(f"{e[k] / 1e9:.2f}" for k in ENERGY_PARTS)
+            median = f"{statistics.median(sqnr):.1f}" if sqnr else "exact"
+            print(f"| {name} | {precision} | {_bits_per_element(precision)} "
+                  f"| {t['time_s'] * 1e3:.3f} | {moved / 1e6:.1f} | {e['total'] / 1e9:.2f} "
+                  f"| {parts} | {median} |")  # fmt: skip
+
+
+def _bits_per_element(precision: str) -> str:
+    from npusim.precision import PRECISIONS
+
+    return f"{PRECISIONS[precision].bits_per_element:g}"
+
+
+def mac_formats() -> None:
+    """Energy and area of one MAC per format from parts (npusim/compute/energy.py), 45 nm,
+    each format's default accumulator, and their ratio to INT8."""
+    from npusim.compute.energy import DEFAULT_ACCUMULATOR, mac_cost
+
+    int8 = mac_cost("int8")
+    print("| format | accumulator | pJ | x INT8 | um^2 | x INT8 |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: |")  # fmt: skip
+    for name in ("int4", "int8", "fp8_e5m2", "fp8_e4m3", "bf16", "fp16", "fp32", "mxint8",
+                 "mxfp8_e4m3", "mxfp6_e2m3", "mxfp4_e2m1", "nvfp4"):  # fmt: skip
+        cost = mac_cost(name)
+        print(f"| {name} | {DEFAULT_ACCUMULATOR[name]} | {cost.energy_pj:.3g} "
+              f"| {cost.energy_pj / int8.energy_pj:.2f} | {cost.area_um2:,.0f} "
+              f"| {cost.area_um2 / int8.area_um2:.2f} |")  # fmt: skip
 
 
 def granularity() -> None:
@@ -329,6 +379,8 @@ TABLES = {
     "working_set": working_set,
     "energy": energy,
     "ratios": ratios,
+    "microscaling": microscaling,
+    "mac_formats": mac_formats,
     "residency": residency,
     "area": area,
     "calibration": calibration,
