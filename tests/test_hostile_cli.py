@@ -3,6 +3,7 @@ with exit code 2 and one line naming the problem, never a traceback or a hang.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,3 +143,30 @@ def test_a_sweep_point_that_overflows_fails_with_its_reason(tmp_path: Path) -> N
     assert [error.split(":")[0] for _, error in outcome.failed] == ["ResultsError"]
     with ResultStore(tmp_path / "o") as store:
         assert [p.status for p in store.points()] == ["ok", "failed"]
+
+
+def test_a_tensor_at_float32_limits_quantizes_with_finite_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-3.4e38 symmetric INT8: scale 3.4e38 / 127.5, code -128, and -128 x scale is beyond
+    float32; it saturates to float32's largest value (was "math domain error")."""
+    np.save(tmp_path / "edge.npy", np.full(100, -3.4e38, dtype=np.float32))
+    assert main(["quantize", str(tmp_path / "edge.npy"), "--symmetric", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    error = json.loads(out)["error"]
+    # |x_hat| = float32 max: the error is float32 max - 3.4e38, below half a step (1.33e36)
+    expected = float(np.finfo(np.float32).max) - float(np.float32(3.4e38))
+    assert error["max_abs_error"] == pytest.approx(expected, rel=1e-6)
+    assert error["fraction_clipped"] == 0.0
+
+
+def test_min_max_calibration_clips_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[1e37, -5e36, 3.3e36] symmetric: 1e37 / (1e37 / 127.5) = 127.5 rounds to 128 and is
+    clamped to 127, half a step of error like any rounding: 0 % clipped (reported 33 %)."""
+    np.save(tmp_path / "wide.npy", np.array([1e37, -5e36, 3.3e36], dtype=np.float32))
+    assert main(["quantize", str(tmp_path / "wide.npy"), "--symmetric", "--json"]) == 0
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["fraction_clipped"] == 0.0 and error["clipping_mse"] == 0.0

@@ -82,16 +82,30 @@ def quantize_rows(
     else:
         unclamped = rows * inverse_scale
         unclamped += offset
+    # Clipped: outside the codes by more than rounding's half step, so the clamp, not the
+    # rounding, sets its error (min-max's own extreme at +127.5 rounds to 128 and is clamped
+    # to 127 with half a step of error, like any rounding: not clipped).
+    clipped = (unclamped < qmin - 0.5) | (unclamped > qmax + 0.5)
     np.rint(unclamped, out=unclamped)
-    clipped = (unclamped < qmin) | (unclamped > qmax)
     np.clip(unclamped, qmin, qmax, out=unclamped)
     return unclamped.astype(out_dtype), clipped
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_CODE_SPAN = float(1 << 16)  # |q - Z| of codes of at most 16 bits
+
+
 def dequantize_rows(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray) -> np.ndarray:
-    """``(q - Z) * S`` in float32, one (S, Z) per row of ``q``."""
+    """``(q - Z) * S`` in float32, one (S, Z) per row of ``q``. Values beyond float32's range
+    (a tensor at its limits: -3.4e38 is code -128 of scale 3.4e38 / 127.5) saturate to its
+    largest finite value rather than becoming infinite."""
     centered = q.astype(np.float32) - zero_point.astype(np.float32)[:, None]
-    return centered * scale.astype(np.float32)[:, None]
+    scales = scale.astype(np.float32)[:, None]
+    if not scales.size or float(np.abs(scales).max()) * MAX_CODE_SPAN <= FLOAT32_MAX:
+        return centered * scales
+    with np.errstate(over="ignore"):
+        values = centered * scales
+    return np.clip(values, -FLOAT32_MAX, FLOAT32_MAX, out=values)
 
 
 def fake_quantize_rows(rows: np.ndarray, spec: QuantSpec, lo: np.ndarray, hi: np.ndarray):
