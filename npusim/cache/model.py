@@ -231,14 +231,18 @@ class SetAssociativeCache:
         if lines.shape[0] <= SCALAR_MAX_LINES:
             run = self._scalar(lines.tolist(), writes.tolist())
         else:
-            bounds = _conflict_free_bounds(lines & (self.sets - 1))
+            if addr.shape[0] == 1:  # consecutive lines: every ``sets`` of them are distinct sets
+                bounds: Any = range(self.sets, lines.shape[0], self.sets)
+            else:
+                bounds = _conflict_free_bounds(lines & (self.sets - 1))
             run = self._vectorized(np.split(lines, bounds), np.split(writes, bounds))
         read_bytes, write_bytes = int(size[~writes_in].sum()), int(size[writes_in].sum())
         banks = self.params.banks
         busiest = int(np.bincount(lines % banks, minlength=banks).max())
         if whole_line_writes and self.write_back:
             run = _without_write_fills(run, self.line_shift)
-        return self._finish(run, read_bytes, write_bytes, busiest, tag)
+        # one request covers distinct lines: the 3C classifier's block shortcuts apply
+        return self._finish(run, read_bytes, write_bytes, busiest, tag, addr.shape[0] == 1)
 
     def invalidate(self, addr: int, size_bytes: int) -> tuple[int, int]:
         """Drop every cached line of ``[addr, addr + size_bytes)`` without writing it back
