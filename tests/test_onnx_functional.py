@@ -327,16 +327,22 @@ def test_cli_bad_onnx_input_is_one_line_and_exit_2(
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_runs_the_shipped_onnx_cnn_with_accuracy(tmp_path: Path) -> None:
-    """The README's example: INT8 per-channel within one point of FP32 through ONNX."""
+def test_cli_runs_the_shipped_onnx_cnn_with_accuracy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's example, from a folder without the file: the shipped model is found by
+    name, as bundled YAML workloads are; INT8 per-channel within one point of FP32."""
     import json
 
-    args = ["run", "-w", str(WORKLOADS / "digits_cnn.onnx"), "--accuracy", "digits",
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "-w", "digits_cnn.onnx", "--accuracy", "digits",
             "--precision", "int8", "--fidelity", "analytic", "--no-plots", "-q",
             "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 0
-    block = json.loads((tmp_path / "out" / "summary.json").read_text())["accuracy"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    block = summary["accuracy"]
     assert block["samples"] == 500 and block["top1"] >= block["top1_fp32"] - 0.01
+    assert load_workload("digits_cnn.onnx").source == str(WORKLOADS / "digits_cnn.onnx")
 
 
 # ---- the integer datapath against ONNX Runtime's QLinearConv ----------------------------

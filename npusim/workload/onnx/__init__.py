@@ -48,6 +48,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from npusim.config.bundled import bundled_folder
 from npusim.errors import WorkloadError
 from npusim.workload.onnx.build import Builder, Unsupported
 from npusim.workload.onnx.model import INSTALL_HINT, read_model
@@ -65,10 +66,12 @@ class OnnxImportWarning(UserWarning):
 def load_onnx(
     path: str | Path, params: Mapping[str, int] | None = None, skip_unsupported: bool = False
 ) -> OnnxWorkload:
-    """The model at ``path`` as a workload. Raises :class:`~npusim.errors.WorkloadError` for
-    unreadable files and unsupported ops (unless ``skip_unsupported``) and
-    :class:`~npusim.errors.ConfigError` for missing or unknown dynamic-dimension ``params``."""
-    path = Path(path)
+    """The model at ``path`` (a file, else a model shipped in ``workloads/`` by file name, as
+    bundled YAML workloads resolve: ``digits_cnn.onnx``) as a workload. Raises
+    :class:`~npusim.errors.WorkloadError` for unreadable files and unsupported ops (unless
+    ``skip_unsupported``) and :class:`~npusim.errors.ConfigError` for missing or unknown
+    dynamic-dimension ``params``."""
+    path = _resolve(Path(path))
     model = read_model(path, params or {}, strict=not skip_unsupported)
     builder = Builder(model, str(path))
     nodes = fuse_gelu(model.nodes, model.constants, model.outputs)
@@ -121,6 +124,13 @@ def load_onnx(
         MappingProxyType(builder.fused),
         MappingProxyType(builder.not_functional),
     )
+
+
+def _resolve(path: Path) -> Path:
+    if path.is_file() or path.parent != Path("."):
+        return path
+    bundled = bundled_folder("workloads") / path.name
+    return bundled if bundled.is_file() else path
 
 
 def _name(path: Path) -> str:
