@@ -189,3 +189,19 @@ def test_the_scenario_default_rates_are_the_arrays() -> None:
 
     defaults = ARRAY["macs_per_pe_per_cycle"].default
     assert {n: defaults[n] for n in BLOCK_FORMATS} == dict(BLOCK_MACS_PER_PE_PER_CYCLE)
+
+
+def test_the_precision_table_agrees_with_the_quantizers_formats() -> None:
+    """precision.py's element widths and fields are the quantizer's (npusim.quant.mx), and
+    every block precision is a QuantSpec format."""
+    from npusim.quant.mx import MX_BLOCK, MX_FORMATS, NVFP4_BLOCK
+    from npusim.quant.spec import Format
+
+    for name, fmt in MX_FORMATS.items():
+        p = PRECISIONS[name]
+        assert (p.bits, p.block, p.scale_bits) == (fmt.element_bits, MX_BLOCK, 8)
+        element = fmt.element
+        fields = (0, 0) if element is None else (element.exponent_bits, element.mantissa_bits)
+        assert (p.exponent_bits, p.mantissa_bits) == fields
+    assert (PRECISIONS["nvfp4"].block, PRECISIONS["nvfp4"].bits) == (NVFP4_BLOCK, 4)
+    assert all(Format(name).is_block for name in BLOCK_FORMATS)
