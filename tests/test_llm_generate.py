@@ -171,3 +171,25 @@ def test_bad_specs_are_config_errors(spec: dict[str, int], message: str) -> None
 def test_a_workload_without_decoder_parameters_is_refused() -> None:
     with pytest.raises(ConfigError, match="gpt2_decode is not a decoder pass"):
         run_generate(load_scenario(), "gpt2_decode", GenerateSpec(4, 4), "analytic")
+
+
+@pytest.mark.parametrize(
+    ("spec", "passes"),
+    [(GenerateSpec(100, 9, samples=0, prefill_chunk=30), 3 + 1 + 9),
+     (GenerateSpec(100, 9, samples=4, prefill_chunk=30), 3 + 1 + 4),
+     (GenerateSpec(100, 9, samples=5), 1 + 5)],
+)  # fmt: skip
+def test_the_passes_a_run_simulates_are_counted_before_it_runs(
+    tiny: Path, spec: GenerateSpec, passes: int
+) -> None:
+    """Prefill 100 in chunks of 30: 3 whole chunks before the last pass; decode 9 steps."""
+    seen: list[int] = []
+    run_generate(load_scenario(), tiny, spec, "analytic", lambda *_: seen.append(1))
+    assert spec.simulated_passes == len(seen) == passes
+
+
+def test_a_run_of_too_many_simulated_passes_is_refused_at_once() -> None:
+    """--samples 100000 over 100,000 tokens would simulate 100,001 passes (hours)."""
+    with pytest.raises(ConfigError, match="would simulate 100,001 passes, at most 1024"):
+        GenerateSpec(16, 100_000, samples=100_000)
+    assert GenerateSpec(16, 100_000, samples=1000).simulated_passes == 1001

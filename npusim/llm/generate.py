@@ -40,6 +40,10 @@ DECODER_PARAMS = ("tokens", "kv_len", "logits")
 
 DEFAULT_SAMPLES = 5
 MAX_BATCH = 64
+MAX_SIMULATED_PASSES = 1024
+"""Passes one run may simulate (each a whole :func:`simulate`: 0.3-1 s analytic, seconds to
+minutes in cycle fidelity for a 1B model), so a request for every one of 100,000 steps is
+refused at once instead of running for hours; sampling keeps the error small (README)."""
 
 PassHook = Callable[[str, int, float], None]
 """``hook(phase, kv_len, wall_s)`` after each simulated pass (opt-in progress)."""
@@ -71,8 +75,24 @@ class GenerateSpec:
         if self.samples == 1 or self.samples < 0:
             problems.append(Problem("samples", f"expected 0 (every step) or at least 2, "
                                     f"got {self.samples}"))  # fmt: skip
+        if not problems and self.simulated_passes > MAX_SIMULATED_PASSES:
+            problems.append(Problem("samples", (
+                f"this run would simulate {self.simulated_passes:,} passes, at most "
+                f"{MAX_SIMULATED_PASSES} are allowed: use fewer --samples (interpolated "
+                f"between; default {DEFAULT_SAMPLES}) or a larger --prefill-chunk")))  # fmt: skip
         if problems:
             raise ConfigError(problems)
+
+    @property
+    def simulated_passes(self) -> int:
+        """Passes :func:`run_generate` simulates: sampled prefill chunks before the last, the
+        last one, and sampled decode steps."""
+        body = (self.prefill_tokens - 1) // self.chunk_tokens
+
+        def count(passes: int) -> int:
+            return passes if self.samples == 0 else min(passes, self.samples)
+
+        return (count(body) if body else 0) + 1 + count(self.decode_tokens)
 
     def sampled(self, passes: int) -> tuple[int, ...]:
         """Indices of the passes simulated out of ``passes`` alike ones."""
