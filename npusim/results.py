@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -241,80 +237,6 @@ def timeline_csv(result: RunResult) -> str | None:
     writer.writerow(columns)
     writer.writerows(zip(*(result.timeline[c] for c in columns), strict=True))
     return buffer.getvalue()
-
-
-def write_run(result: RunResult, out_dir: Path, extra_files: Mapping[str, str | bytes]) -> Path:
-    """Write ``summary.json``, ``layers.csv`` and ``extra_files`` to ``out_dir`` atomically.
-
-    Files are written into a temporary sibling folder which then replaces ``out_dir``, so a
-    reader (or an interrupted run) never sees a half-written result set.
-    """
-    files: dict[str, str | bytes] = {
-        "summary.json": json.dumps(short_floats(result.summary()), indent=2) + "\n",
-        "layers.csv": layers_csv(result),
-        **extra_files,
-    }
-    timeline = timeline_csv(result)
-    if timeline is not None:
-        files["timeline.csv"] = timeline
-    return write_files_atomically(out_dir, files)
-
-
-# What npusim writes into a run folder; a folder holding anything else is not replaced.
-RUN_FILES = ("summary.json", "layers.csv", "resolved_config.yaml", "timeline.csv")
-RUN_SUFFIXES = (".png", ".svg")
-
-
-def _owned(name: str) -> bool:
-    return name in RUN_FILES or name.endswith(RUN_SUFFIXES)
-
-
-def write_files_atomically(out_dir: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Replace the run folder ``out_dir`` by one holding exactly ``files`` (name -> content).
-
-    Files are written into a temporary sibling folder which then replaces ``out_dir``, so a
-    reader (or an interrupted run) never sees a half-written result set. An existing path is
-    replaced only if it is a folder of npusim's own run files: a file, or a folder holding
-    anything else, raises :class:`ResultsError` and is left untouched.
-    """
-    out_dir = Path(out_dir).resolve()
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ResultsError(f"{out_dir} is a file; --out needs a folder")
-        foreign = sorted(p.name for p in out_dir.iterdir() if not _owned(p.name))
-        if foreign:
-            raise ResultsError(
-                f"{out_dir} holds files npusim did not write ({', '.join(foreign[:3])}); "
-                "choose a new or empty folder"
-            )
-    try:
-        return _replace_folder(out_dir, files)
-    except OSError as err:
-        raise ResultsError(f"cannot write results to {out_dir}: {err.strerror or err}") from None
-
-
-def _replace_folder(out_dir: Path, files: Mapping[str, str | bytes]) -> Path:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; results are for everyone
-        for name, content in files.items():
-            mode = "wb" if isinstance(content, bytes) else "w"
-            with open(staging / name, mode) as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-        if out_dir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            os.replace(out_dir, retired / out_dir.name)
-            os.replace(staging, out_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
 
 
 def write_file_atomically(path: Path, content: str) -> Path:

@@ -14,7 +14,7 @@ import yaml
 
 from npusim.cli import main
 from npusim.config import load_scenario
-from npusim.results import flatten, write_files_atomically
+from npusim.results import flatten
 
 TOTALS_KEYS = {
     "cycles", "time_s", "macs", "dram_read_bytes", "dram_write_bytes", "dram_bandwidth_gbps",
@@ -150,14 +150,6 @@ def test_flatten_names_units_last() -> None:
         "energy_mac_pj": 2.0,
         "cycles": 3,
     }
-
-
-def test_atomic_write_replaces_and_leaves_no_staging(tmp_path: Path) -> None:
-    out = tmp_path / "r"
-    write_files_atomically(out, {"summary.json": "1"})
-    write_files_atomically(out, {"layers.csv": "2"})
-    assert sorted(p.name for p in out.iterdir()) == ["layers.csv"]
-    assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
 def test_out_never_replaces_what_npusim_did_not_write(tmp_path: Path) -> None:
