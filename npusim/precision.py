@@ -64,6 +64,14 @@ class Precision:
         return -(-elements * self.bits // 8)
 
 
+def _block(
+    name: str, bits: int, exponent_bits: int, mantissa_bits: int, block: int = 32
+) -> Precision:
+    """A block-scaled format with an 8-bit scale per ``block`` elements."""
+    return Precision(name, bits, Kind.BLOCK, exponent_bits=exponent_bits,
+                     mantissa_bits=mantissa_bits, block=block, scale_bits=8)  # fmt: skip
+
+
 PRECISIONS: dict[str, Precision] = {
     p.name: p
     for p in (
@@ -82,20 +90,14 @@ PRECISIONS: dict[str, Precision] = {
         Precision("binary", 1, Kind.BINARY),
         # OCP Microscaling Formats (MX) Specification v1.0, section 5: 32-element blocks,
         # one E8M0 scale each (npusim.quant.mx has the element formats).
-        Precision("mxint8", 8, Kind.BLOCK, block=32, scale_bits=8),
-        Precision("mxfp8_e4m3", 8, Kind.BLOCK, exponent_bits=4, mantissa_bits=3, block=32,
-                  scale_bits=8),
-        Precision("mxfp8_e5m2", 8, Kind.BLOCK, exponent_bits=5, mantissa_bits=2, block=32,
-                  scale_bits=8),
-        Precision("mxfp6_e3m2", 6, Kind.BLOCK, exponent_bits=3, mantissa_bits=2, block=32,
-                  scale_bits=8),
-        Precision("mxfp6_e2m3", 6, Kind.BLOCK, exponent_bits=2, mantissa_bits=3, block=32,
-                  scale_bits=8),
-        Precision("mxfp4_e2m1", 4, Kind.BLOCK, exponent_bits=2, mantissa_bits=1, block=32,
-                  scale_bits=8),
+        _block("mxint8", 8, 0, 0),
+        _block("mxfp8_e4m3", 8, 4, 3),
+        _block("mxfp8_e5m2", 8, 5, 2),
+        _block("mxfp6_e3m2", 6, 3, 2),
+        _block("mxfp6_e2m3", 6, 2, 3),
+        _block("mxfp4_e2m1", 4, 2, 1),
         # NVIDIA NVFP4: E2M1 in 16-element blocks with an E4M3 scale each (plus one FP32
         # scale per tensor, which the quantizer's storage_bytes counts).
-        Precision("nvfp4", 4, Kind.BLOCK, exponent_bits=2, mantissa_bits=1, block=16,
-                  scale_bits=8),
+        _block("nvfp4", 4, 2, 1, block=16),
     )
 }  # fmt: skip
