@@ -343,6 +343,16 @@ def test_cli_runs_the_shipped_onnx_cnn_with_accuracy(
     block = summary["accuracy"]
     assert block["samples"] == 500 and block["top1"] >= block["top1_fp32"] - 0.01
     assert load_workload("digits_cnn.onnx").source == str(WORKLOADS / "digits_cnn.onnx")
+    # the record names the shipped model as given, so it reruns from any folder
+    record = (tmp_path / "out" / "resolved_config.yaml").read_text()
+    assert "\nworkload: digits_cnn.onnx\n" in record
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    again = ["run", str(tmp_path / "out" / "resolved_config.yaml"), "--accuracy", "digits",
+             "--fidelity", "analytic", "--no-plots", "-q", "--out", "again"]  # fmt: skip
+    assert main(again) == 0
+    rerun = json.loads(Path("again/summary.json").read_text())
+    assert rerun["accuracy"] == block and rerun["totals"] == summary["totals"]
 
 
 # ---- the integer datapath against ONNX Runtime's QLinearConv ----------------------------

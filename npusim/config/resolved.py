@@ -24,14 +24,17 @@ DIGEST_CHARS = 6
 
 
 def workload_reference(name_or_path: str | Path) -> str:
-    """A bundled workload's name as given; any other file as its absolute path (so the
-    resolved file runs the same workload from any folder)."""
+    """A bundled workload's name as given (a shipped ONNX model's file name, as
+    ``load_onnx`` finds it); any other file as its absolute path (so the resolved file runs
+    the same workload from any folder)."""
     from npusim.workload.loader import BUNDLED_WORKLOADS
 
     path = Path(name_or_path)
-    by_name = not path.is_file() and path.parent == Path(".") and path.suffix in ("", ".yaml")
-    if by_name and (BUNDLED_WORKLOADS / f"{path.stem}.yaml").is_file():
-        return path.stem
+    if not path.is_file() and path.parent == Path("."):
+        if path.suffix in ("", ".yaml") and (BUNDLED_WORKLOADS / f"{path.stem}.yaml").is_file():
+            return path.stem
+        if path.suffix == ".onnx" and (BUNDLED_WORKLOADS / path.name).is_file():
+            return path.name
     return str(path.resolve())
 
 
