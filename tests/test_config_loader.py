@@ -111,6 +111,8 @@ RULES = [
     ("sram:\n  replacement: lfu\n", "sram.replacement: expected one of lru, fifo, random, plru, "
      "got 'lfu'"),
     ("bogus: 1\n", "s.yaml:2: bogus: unknown key"),
+    ("sram:\n  mshrs: 8\n", "s.yaml:3: sram.mshrs: no longer a scenario key: it never changed "
+     "npusim run"),
     ("dram: 4\n", "s.yaml:2: dram: expected a mapping, got 4"),
 ]  # fmt: skip
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from npusim.config.fields import Field, FieldError, Section, show, suggest
+from npusim.config.schema import RETIRED_KEYS
 from npusim.errors import Problem
 
 
@@ -47,6 +48,9 @@ def validate_section(
     for key in raw:
         if key not in section:
             key_path = f"{path}.{key}" if path else str(key)
+            if key_path in RETIRED_KEYS:
+                problems.append(where.problem(key_path, RETIRED_KEYS[key_path]))
+                continue
             hint = suggest(str(key), list(section))
             problems.append(where.problem(key_path, f"unknown key{hint}"))
     out: dict[str, Any] = {}
