@@ -173,7 +173,8 @@ class DramSystem:
             return completion, controller.last_enqueued
         # Group the bursts by channel (stable: each channel sees them in order), one gather
         # per field instead of one per field and channel.
-        order = np.argsort(decoded.channel, kind="stable")
+        # (a stable sort of 8-bit keys is a radix sort: 3-4x faster than of int64 ones)
+        order = np.argsort(decoded.channel.astype(np.uint8), kind="stable")
         ends = np.cumsum(np.bincount(decoded.channel, minlength=self.channels)).tolist()
         bank, row = decoded.bank[order], decoded.row[order]
         writes, arrivals = is_write[order], arrival[order]
