@@ -147,6 +147,62 @@ def test_biases_batchnorm_and_constant_ops_fold_exactly(tmp_path: Path) -> None:
     assert np.count_nonzero(np.isclose(want, 0)) < want.size // 4  # not a dead network
 
 
+def every_accepted_op(tmp_path: Path) -> Path:
+    """Every op the functional pass accepts beside the folds: Sigmoid, Tanh, Add and Mul of
+    two activations, a channel Concat, AveragePool with padding (excluded), MaxPool,
+    HardSwish, an unfused Clip(0, inf), a grouped dilated Conv with fused Relu, Sum of three,
+    the five-node erf GELU, GlobalAveragePool, Flatten, Gemm, LayerNormalization (scale 1),
+    Softmax."""
+    rng = np.random.default_rng(17)
+    c = {"w1": rng.normal(0, 0.5, (4, 2, 3, 3)), "b1": rng.normal(0, 0.3, 4),
+         "w2": rng.normal(0, 0.5, (4, 2, 1, 1)), "b2": rng.normal(0, 0.3, 4),
+         "w3": rng.normal(0, 0.4, (6, 4, 3, 3)), "b3": rng.normal(0, 0.3, 6),
+         "wg": rng.normal(0, 0.8, (5, 6)), "cg": rng.normal(0, 0.3, 5), "ones": np.ones(5),
+         "zero": np.array(0.0), "sqrt2": np.array(np.sqrt(2.0)), "one": np.array(1.0),
+         "half": np.array(0.5)}  # fmt: skip
+    n = helper.make_node
+    nodes = [
+        n("Conv", ["x", "w1", "b1"], ["c1"], "conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        n("Sigmoid", ["c1"], ["s1"], "sigmoid"),
+        n("Conv", ["x", "w2", "b2"], ["c2"], "conv2", kernel_shape=[1, 1]),
+        n("Tanh", ["c2"], ["t2"], "tanh"),
+        n("Add", ["s1", "t2"], ["a"], "add"),
+        n("Mul", ["a", "t2"], ["m"], "mul"),
+        n("Concat", ["m", "s1"], ["cat"], "concat", axis=1),
+        n("AveragePool", ["cat"], ["ap"], "avgpool", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        n("MaxPool", ["ap"], ["mp"], "maxpool", kernel_shape=[2, 2], strides=[2, 2]),
+        n("HardSwish", ["mp"], ["hs"], "hardswish"),
+        n("Clip", ["hs", "zero"], ["r"], "clip"),
+        n("Conv", ["r", "w3", "b3"], ["c3"], "conv3", kernel_shape=[3, 3], pads=[2, 2, 2, 2],
+          dilations=[2, 2], group=2),
+        n("Relu", ["c3"], ["r3"], "relu3"),
+        n("Sum", ["r3", "c3", "r3"], ["sum"], "sum"),
+        n("Div", ["sum", "sqrt2"], ["g1"], "gelu_div"),
+        n("Erf", ["g1"], ["g2"], "gelu_erf"),
+        n("Add", ["g2", "one"], ["g3"], "gelu_add"),
+        n("Mul", ["sum", "g3"], ["g4"], "gelu_mul"),
+        n("Mul", ["g4", "half"], ["gelu"], "gelu_half"),
+        n("GlobalAveragePool", ["gelu"], ["gap"], "gap"),
+        n("Flatten", ["gap"], ["f"], "flatten"),
+        n("Gemm", ["f", "wg", "cg"], ["g"], "gemm", transB=1),
+        n("LayerNormalization", ["g", "ones"], ["ln"], "layernorm", axis=-1),
+        n("Softmax", ["ln"], ["y"], "softmax", axis=-1),
+    ]  # fmt: skip
+    return save(tmp_path, nodes, [1, 2, 6, 6], c, name="accepted")
+
+
+def test_every_accepted_op_computes_what_onnx_computes(tmp_path: Path) -> None:
+    """No node of this model is refused, so each must equal onnx's reference evaluator: a
+    node costed as one thing but computed as another would show here, not pass silently."""
+    path = every_accepted_op(tmp_path)
+    workload = load_workload(path)
+    assert not workload.not_functional and len(workload.layers) >= 15
+    inputs = np.random.default_rng(8).uniform(-2, 2, (16, 2, 6, 6)).astype(np.float32)
+    want = reference(path, inputs)
+    assert relative_error(functional_fp32(path, inputs), want) <= RELATIVE
+    assert np.ptp(want, axis=0).max() > 300 * RELATIVE  # the input moves the output
+
+
 def test_a_folded_batchnorm_equals_the_hand_formula(tmp_path: Path) -> None:
     """Conv with bias b then BN: W' = W * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps)
     + beta, worked here in float64 from the initializers."""
@@ -263,8 +319,24 @@ REFUSED = {
                                              axis=-1)),
                   "node LayerNormalization 'ln' cannot run functionally: the functional "
                   "layernorm has no scale or bias"),
+    "concat": (conv_then(helper.make_node("Concat", ["c", "c"], ["y"], "cat", axis=2)),
+               "node Concat 'cat' cannot run functionally: a concat along axis 2 of (1, 2, 6, 3) "
+               "interleaves its inputs"),
+    "avgpool": (conv_then(helper.make_node("AveragePool", ["c"], ["y"], "ap", kernel_shape=[3, 3],
+                                           pads=[1, 1, 1, 1], count_include_pad=1)),
+                "node AveragePool 'ap' cannot run functionally: count_include_pad = 1"),
+    "reciprocal": (conv_then(helper.make_node("Div", ["s", "c"], ["y"], "recip")),
+                   "node Div 'recip' cannot run functionally: a constant divided by an "
+                   "activation"),
+    "stored": (conv_then(helper.make_node("Add", ["c", "full"], ["y"], "embed")),
+               "node Add 'embed' cannot run functionally: an operand is a constant, a second "
+               "graph input or broadcast"),
+    "trans_a": (conv_then(helper.make_node("Flatten", ["c"], ["f"], "flat"),
+                          helper.make_node("Gemm", ["f", "wt"], ["y"], "gemm", transA=1)),
+                "node Gemm 'gemm' cannot run functionally: transA on its activation"),
 }  # fmt: skip
-CONSTANTS = {"w": W, "s": np.full(3, 2.0), "lo": np.array(-1.0), "hi": np.array(1.0)}
+CONSTANTS = {"w": W, "s": np.full(3, 2.0), "lo": np.array(-1.0), "hi": np.array(1.0),
+             "full": np.arange(18.0).reshape(1, 2, 3, 3), "wt": np.ones((1, 4))}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
