@@ -30,7 +30,7 @@ def _uj(pj: float) -> str:
 def gemv() -> None:
     """The primer's 4x: one 4096 x 4096 GEMV, cycle fidelity, default scenario."""
     print("| precision | time (µs) | parameters/s | DRAM GB/s achieved | energy (µJ): total = "
-          "MAC + SRAM + DRAM + static |\n| --- | ---: | ---: | ---: | --- |")  # fmt: skip
+          "MAC + SRAM + DRAM + static + PHY |\n| --- | ---: | ---: | ---: | --- |")  # fmt: skip
     times = {}
     for precision in ("fp32", "int8", "int4"):
         t = simulate(load_scenario(precision=precision), GEMV, "cycle").totals()
@@ -38,8 +38,8 @@ def gemv() -> None:
         times[precision] = t["time_s"]
         print(f"| {precision.upper()} | {t['time_s'] * 1e6:.1f} | "
               f"{4096 * 4096 / t['time_s'] / 1e9:.1f} G | {t['dram_bandwidth_gbps']:.1f} of "
-              f"{t['dram_peak_gbps']:.1f} | {_uj(e['total'])} = {_uj(e['mac'])} + "
-              f"{_uj(e['sram'])} + {_uj(e['dram'])} + {_uj(e['static'])} |")  # fmt: skip
+              f"{t['dram_peak_gbps']:.1f} | {_uj(e['total'])} = "
+              f"{' + '.join(_uj(e[part]) for part in ENERGY_PARTS)} |")  # fmt: skip
     analytic = {p: simulate(load_scenario(precision=p), GEMV, "analytic").totals()["time_s"]
                 for p in ("fp32", "int8")}  # fmt: skip
     print(f"\nFP32/INT8 time: cycle {times['fp32'] / times['int8']:.2f}x, analytic "
