@@ -14,6 +14,7 @@ import time
 
 from npusim.config import load_scenario
 from npusim.llm.generate import GenerateSpec, GenerationResult, run_generate
+from npusim.results import ENERGY_PARTS
 
 SCENARIOS = {"default": "lpddr5_51gbps_4mib", "mobile": "mobile_npu_51gbps_8mib"}
 MODELS = {"1B": "llama3_2_1b", "8B": "llama3_1_8b"}
@@ -44,13 +45,13 @@ def _run(scenario: str, model: str, precision: str, overrides: list[str], spec: 
 
 def _mj(result: GenerationResult) -> str:
     e = result.decode.as_dict()["energy_per_token_j"]
-    parts = " + ".join(f"{e[k] * 1e3:.1f}" for k in ("mac", "sram", "dram", "static"))
+    parts = " + ".join(f"{e[k] * 1e3:.1f}" for k in ENERGY_PARTS)
     return f"{e['total'] * 1e3:.1f} = {parts}"
 
 
 def precision_table() -> None:
     print("| scenario | model | context | weights / act. / KV | TTFT (s) | decode tok/s | "
-          "limit tok/s | decode mJ/token = MAC + SRAM + DRAM + static | MiB/token: "
+          "limit tok/s | decode mJ/token = MAC + SRAM + DRAM + static + PHY | MiB/token: "
           "weights + scales, KV | wall (s) |")  # fmt: skip
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | --- | --- | ---: |")
     for tag, scenario in SCENARIOS.items():
