@@ -273,6 +273,7 @@ def test_unknown_scale_format_is_a_config_error() -> None:
         (QuantSpec(bits=12, symmetric=True, calibration="mse"), "int12 symmetric per_tensor mse"),
         (QuantSpec(fmt="binary", granularity="per_channel"), "binary per_channel(axis 0)"),
         (QuantSpec(fmt="fp8_e4m3"), "fp8_e4m3"),
+        (QuantSpec(fmt="mxfp4_e2m1", bits=8, granularity="per_channel"), "mxfp4_e2m1"),
     ],
 )  # fmt: skip
 def test_spec_label_names_every_part(spec: QuantSpec, label: str) -> None:

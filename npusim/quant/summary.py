@@ -16,7 +16,7 @@ COMPARE_BIT_WIDTHS = (32, 16, 8, 4, 2, 1)
 
 def spec_label(spec: QuantSpec) -> str:
     """Short human name, e.g. ``int4 symmetric per_channel(axis 0) entropy``."""
-    if spec.fmt.is_float:
+    if spec.fmt.is_float or spec.fmt.is_block:
         return spec.fmt.value
     if spec.fmt is Format.BINARY:
         head = "binary"
