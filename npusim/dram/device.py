@@ -14,10 +14,9 @@ Each of them occupies the command bus for one CK.
 
 :class:`Device` compiles the table once into per-command update lists over plain Python lists
 (``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that the
-controller's hot loop reads directly (it also applies ``bank_updates`` / ``group_updates`` /
-``channel_updates`` itself, an inline copy of :meth:`Device.issue`, for speed);
-``earliest`` / ``latest`` / ``can_issue`` / ``issue`` are the checked API the conformance
-tests use.
+controller's loop reads directly; every command, the loop's included, goes through
+:meth:`Device.issue`. ``earliest`` / ``latest`` / ``can_issue`` are the checked API the
+conformance tests use.
 """
 
 from __future__ import annotations
@@ -45,10 +44,18 @@ class Command(IntEnum):
     CAS = 10
 
 
-_ACT, _PRE, _PREA, _RD, _WR, _RDA, _WRA, _REFPB = (
-    int(c) for c in (Command.ACT, Command.PRE, Command.PREA, Command.RD, Command.WR,
-                     Command.RDA, Command.WRA, Command.REFPB)
-)  # fmt: skip
+_ACT = int(Command.ACT)
+# What a command does to the row state (Device.issue): nothing, open its bank's row, close
+# it, close every bank; and REFpb, whose bank updates go to its bank set.
+_KEEPS, _OPENS, _CLOSES, _CLOSES_ALL, _REFRESH_SET = range(5)
+ROW_EFFECT = {
+    Command.ACT: _OPENS,
+    Command.PRE: _CLOSES,
+    Command.RDA: _CLOSES,
+    Command.WRA: _CLOSES,
+    Command.PREA: _CLOSES_ALL,
+    Command.REFPB: _REFRESH_SET,
+}
 COLUMN_COMMANDS = (Command.RD, Command.WR, Command.RDA, Command.WRA)
 READY_SLOT = (0, 1, 2, 3, 4, 3, 4, 7, 8, 9, 10)
 """Readiness slot of each command: RDA shares RD's and WRA shares WR's, because every
@@ -151,27 +158,29 @@ class Device:
         updates = _compile(timing)
         self.update_slots = (updates["bank"], updates["group"], updates["channel"])
         """Per scope (bank, group, channel) and command: its (ready slot, latency) pairs."""
-        self._bank_updates = updates["bank"]
-        self._group_updates = updates["group"]
-        self._channel_updates = updates["channel"]
         self.bank_ready = [[0] * banks for _ in Command]
         self.group_ready = [[0] * bank_groups for _ in Command]
-        self._bank_arrays = [
-            [(self.bank_ready[slot], lat) for slot, lat in per_cmd]
-            for per_cmd in self._bank_updates
-        ]
-        self._group_arrays = [
-            [(self.group_ready[slot], lat) for slot, lat in per_cmd]
-            for per_cmd in self._group_updates
-        ]
         # Per command, its (ready list, latency) / (slot, latency) updates as tuples, read by
-        # issue() and by the controller's inline copy of it; and each REFpb's bank set.
+        # issue(); and each REFpb's bank set.
         self.refreshed_sets = [tuple(self.refreshed_banks(b)) for b in range(banks)]
-        self.bank_updates = [tuple(per_cmd) for per_cmd in self._bank_arrays]
-        self.group_updates = [tuple(per_cmd) for per_cmd in self._group_arrays]
-        self.channel_updates = [tuple(per_cmd) for per_cmd in self._channel_updates]
+        self.bank_updates = [
+            tuple((self.bank_ready[slot], lat) for slot, lat in per_cmd)
+            for per_cmd in updates["bank"]
+        ]
+        self.group_updates = [
+            tuple((self.group_ready[slot], lat) for slot, lat in per_cmd)
+            for per_cmd in updates["group"]
+        ]
+        self.channel_updates = [tuple(per_cmd) for per_cmd in updates["channel"]]
+        self.plans = [
+            (self.bank_updates[c], self.group_updates[c], self.channel_updates[c],
+             ROW_EFFECT.get(c, _KEEPS))
+            for c in Command
+        ]  # fmt: skip
+        """Per command: its bank, group and channel updates and its row effect (issue())."""
         self.channel_ready = [0] * len(Command)
         self.faw = [-(10**9)] * 4
+        self.nfaw = timing.nFAW
         self.faw_index = 0
         self.open_row = [-1] * banks
         self.act_at = [-(10**9)] * banks  # cycle of each bank's last ACT-1 (for ACT-2's nAAD)
@@ -232,53 +241,55 @@ class Device:
         )
 
     def issue(self, cmd: int, bank: int, row: int, t: int) -> None:
-        """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``).
+        """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``): its timing
+        updates, its count and log entry, and the row state it changes.
 
-        Called once per command (millions per run): plain ints and module constants only, no
-        enum attribute lookups.
+        Called once per command (millions per run): plain ints and lists only, one lookup
+        of the command's update lists.
         """
-        if cmd == _REFPB:
+        bank_updates, group_updates, channel_updates, effect = self.plans[cmd]
+        if effect == _REFRESH_SET:
             for b in self.refreshed_sets[bank]:
-                for ready, latency in self.bank_updates[cmd]:
+                for ready, latency in bank_updates:
                     if ready[b] < t + latency:
                         ready[b] = t + latency
         else:
-            for ready, latency in self.bank_updates[cmd]:
+            for ready, latency in bank_updates:
                 if ready[bank] < t + latency:
                     ready[bank] = t + latency
         group = self.group_of[bank]
-        for ready, latency in self.group_updates[cmd]:
+        for ready, latency in group_updates:
             if ready[group] < t + latency:
                 ready[group] = t + latency
         ready = self.channel_ready
-        for slot, latency in self.channel_updates[cmd]:
+        for slot, latency in channel_updates:
             if ready[slot] < t + latency:
                 ready[slot] = t + latency
         self.command_counts[cmd] += 1
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
-        if cmd in (_RD, _WR):
-            return
-        if cmd == _ACT:
+        if effect == _OPENS:  # ACT-1: the bank's ACT-2 window and the four-activate one
             self.act_at[bank] = t
-            self.faw[self.faw_index] = t
-            self.faw_index = (self.faw_index + 1) & 3
+            faw, index = self.faw, self.faw_index
+            faw[index] = t
+            self.faw_index = index = (index + 1) & 3
+            # The four-activate window only moves at an ACT (the oldest of the last four
+            # plus nFAW): folded into the channel's ACT bound, it is one read for the loop.
+            if ready[_ACT] < faw[index] + self.nfaw:
+                ready[_ACT] = faw[index] + self.nfaw
             self.open_row[bank] = row
             if self.open_banks == 0:
                 self.active_since = t
             self.open_banks += 1
-            return
-        if cmd == _PREA:
-            closing = self.open_banks
-            self.open_row[:] = [-1] * self.banks
-        elif cmd in (_PRE, _RDA, _WRA):
-            closing = 1
+        elif effect == _CLOSES:
             self.open_row[bank] = -1
-        else:
-            return
-        if closing and self.open_banks == closing:
+            if self.open_banks == 1:
+                self.active_cycles += t - self.active_since
+            self.open_banks -= 1
+        elif effect == _CLOSES_ALL and self.open_banks:
+            self.open_row[:] = [-1] * self.banks
             self.active_cycles += t - self.active_since
-        self.open_banks -= closing
+            self.open_banks = 0
 
     def active_cycles_until(self, t: int) -> int:
         """CK cycles with at least one bank open, up to cycle ``t``."""

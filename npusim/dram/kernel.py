@@ -23,7 +23,6 @@ from npusim.dram.layout import (
     STATE_FIELDS,
     layout_entries,
 )
-from npusim.dram.params import QueueRelease, RefreshMode, WckSync
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -36,13 +35,17 @@ except ImportError:  # not compiled: the Python loop makes the same decisions
 KERNEL_AVAILABLE = _kernel is not None
 """Whether the compiled controller loop was built."""
 
-OWNERS = {  # which object holds each named scalar of the scal buffer (layout.STATE_FIELDS)
-    "faw_index": "dev",
-    "open_banks": "dev",
-    "active_since": "dev",
-    "active_cycles": "dev",
+OWNERS = {  # (holder, attribute) of the scal buffer's named scalars (layout.STATE_FIELDS)
+    "refresh_due": ("refresh", "due"),
+    "refresh_pending": ("refresh", "pending"),
+    "refresh_bank": ("refresh", "bank"),
+    "refresh_cycles": ("refresh", "cycles"),
+    "faw_index": ("dev", "faw_index"),
+    "open_banks": ("dev", "open_banks"),
+    "active_since": ("dev", "active_since"),
+    "active_cycles": ("dev", "active_cycles"),
 }
-FLAGS = frozenset({"write_mode", "refresh_pending"})  # bools on the Python side
+FLAGS = frozenset({"write_mode", "pending"})  # bools on the Python side
 
 
 def layout_problems() -> list[str]:
@@ -92,10 +95,11 @@ class CompiledLoop:
         channel_ready = np.array(dev.channel_ready, dtype=np.int64)
         faw = np.array(dev.faw, dtype=np.int64)
         open_row = np.array(dev.open_row, dtype=np.int64)
-        owners = {"ctrl": ctrl, "dev": dev}
-        holders = [owners[OWNERS.get(name, "ctrl")] for name in STATE_FIELDS]
+        owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy}
+        places = [OWNERS.get(name, ("ctrl", name)) for name in STATE_FIELDS]
+        holders = [(owners[owner], attribute) for owner, attribute in places]
         scalars = np.array(
-            [getattr(holder, name) for holder, name in zip(holders, STATE_FIELDS, strict=True)]
+            [getattr(holder, attribute) for holder, attribute in holders]
             + ctrl.outcome
             + dev.command_counts,
             dtype=np.int64,
@@ -124,8 +128,8 @@ class CompiledLoop:
         dev.faw[:] = faw.tolist()
         dev.open_row[:] = open_row.tolist()
         values = scalars.tolist()
-        for holder, name, value in zip(holders, STATE_FIELDS, values, strict=False):
-            setattr(holder, name, bool(value) if name in FLAGS else value)
+        for (holder, attribute), value in zip(holders, values, strict=False):
+            setattr(holder, attribute, bool(value) if attribute in FLAGS else value)
         named = len(STATE_FIELDS)
         ctrl.outcome[:] = values[named : named + len(ROW_OUTCOMES)]
         dev.command_counts[:] = values[named + len(ROW_OUTCOMES) :]
@@ -152,28 +156,27 @@ def update_table(dev: Device) -> np.ndarray:
 
 def kernel_config(ctrl: ChannelController) -> dict[str, int]:
     """The ``cfg`` buffer's values by :data:`layout.CONFIG_FIELDS` name."""
-    dev, timing = ctrl.dev, ctrl.timing
-    per_bank = ctrl.refresh is RefreshMode.PER_BANK
+    dev, timing, refresh = ctrl.dev, ctrl.timing, ctrl.refresh_policy
     return {
         "banks": dev.banks,
         "bank_groups": dev.bank_groups,
-        "scheduler": KERNEL_SCHEDULERS.index(ctrl.scheduler.value),
-        "read_command": int(Command.RDA if ctrl.closed_page else Command.RD),
-        "write_command": int(Command.WRA if ctrl.closed_page else Command.WR),
-        "refresh": KERNEL_REFRESH_POLICIES.index(ctrl.refresh.value),
+        "scheduler": KERNEL_SCHEDULERS.index(ctrl.scheduler_policy.name),
+        "read_command": int(ctrl.row_policy.column_command(False)),
+        "write_command": int(ctrl.row_policy.column_command(True)),
+        "refresh": KERNEL_REFRESH_POLICIES.index(refresh.name),
         "read_depth": ctrl.read_depth,
         "write_depth": ctrl.write_depth,
         "write_high": ctrl.write_high,
         "write_low": ctrl.write_low,
         "read_done": timing.nCL + timing.nBL,
         "write_done": timing.nCWL + timing.nBL,
-        "refresh_interval": timing.nREFIpb if per_bank else timing.nREFI,
-        "refresh_ck": timing.nRFCpb if per_bank else timing.nRFCab,
+        "refresh_interval": refresh.interval,
+        "refresh_ck": refresh.refresh_ck,
         "nFAW": timing.nFAW,
         "refpb_sets": Device.REFPB_SETS,
         "log": dev.log is not None,
-        "release_at_act": ctrl.queue_release is QueueRelease.ACTIVATION,
-        "need_sync": ctrl.wck_sync is WckSync.NEED_SYNC,
+        "release_at_act": ctrl.release_at_act,
+        "need_sync": ctrl.need_sync,
         "nCAS": timing.nCAS,
         "wck_read": timing.nCL + timing.nBL + timing.nWCKPST,
         "wck_write": timing.nCWL + timing.nBL + timing.nWCKPST,

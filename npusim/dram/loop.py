@@ -1,0 +1,533 @@
+"""The controller's decision loop in Python (the readable reference of ``_kernel.c``).
+
+One :class:`PythonLoop` serves one :meth:`ChannelController.run` call: requests enter their
+bank's read or write queue in arrival order, and at every decision the loop finds, over each
+bank's candidate commands, the one that can issue first (ties to the oldest request, active
+slots first), issues it through :meth:`Device.issue` and jumps to the next decision. Policies
+are the controller's objects (:mod:`npusim.dram.policies`, :mod:`npusim.dram.refresh`);
+the rules they do not own are in :mod:`npusim.dram.controller`'s docstring.
+
+Each bank's candidates are cached between decisions: ``ca_*`` its column command (ready slot
+RD or WR, bound, tie, queue position), ``cb_*`` its row command (slot ACT or PRE, bound, tie);
+slot ``NONE`` when it has none. A tie is the request index for a request in an active slot and
+n + the index for the others, so the least (cycle, tie) is the first ready command, active
+slots first, then the oldest. A bank is ``stale`` (recomputed before the next decision) after a
+command to it or its group (columns move group bounds) or an arrival that may give it a
+candidate; every bank is after a mode switch, a refresh command or a streaming run.
+State lives in attributes; the hot methods copy what they read into locals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from npusim.dram.device import Command
+from npusim.dram.refresh import NEVER, skip_idle_refreshes
+from npusim.dram.stream import stream_ready, stream_row_hits
+
+if TYPE_CHECKING:
+    from npusim.dram.controller import ChannelController
+
+HIT, MISS, CONFLICT = 0, 1, 2
+NONE = -1  # no candidate command
+ACT, PRE, RD, WR, ACT2, CAS = (int(c) for c in (Command.ACT, Command.PRE, Command.RD,
+                                                Command.WR, Command.ACT2, Command.CAS))  # fmt: skip
+
+
+class PythonLoop:
+    """The state of one run: the requests (Python lists), the queues, the cached candidates
+    and the counters the controller keeps between runs (copied back by :meth:`finish`)."""
+
+    __slots__ = (
+        "act2_bank",
+        "act2_deadline",
+        "act2_row",
+        "act_b",
+        "active",
+        "all_stale",
+        "arrival_of",
+        "bank_of",
+        "blocked",
+        "ca_bound",
+        "ca_pos",
+        "ca_slot",
+        "ca_tie",
+        "candidates",
+        "cb_bound",
+        "cb_slot",
+        "cb_tie",
+        "ch",
+        "classified",
+        "col_b",
+        "col_cmd",
+        "col_g",
+        "ctrl",
+        "dev",
+        "done",
+        "enqueued",
+        "finished",
+        "front_blocked",
+        "group_members",
+        "group_of",
+        "group_ready",
+        "head",
+        "high",
+        "issue",
+        "low",
+        "miss_bank",
+        "n",
+        "n_aad",
+        "n_cas",
+        "need_sync",
+        "next_arrival",
+        "now",
+        "nxt",
+        "oldest",
+        "open_row",
+        "pinned",
+        "pinned_reads",
+        "pinned_writes",
+        "pre_b",
+        "pre_past_hit",
+        "queue_cycles",
+        "queues",
+        "ractive",
+        "rcount",
+        "rd_b",
+        "rd_g",
+        "rdepth",
+        "read_cmd",
+        "read_done",
+        "ref_due",
+        "ref_pending",
+        "refresh",
+        "release_at_act",
+        "row_of",
+        "rows",
+        "rq",
+        "rq_head",
+        "rq_rows",
+        "slow_at",
+        "stale",
+        "stream_ok",
+        "wactive",
+        "wck_expiry",
+        "wck_read",
+        "wck_write",
+        "wcount",
+        "wdepth",
+        "wq",
+        "wq_head",
+        "wq_rows",
+        "wr_b",
+        "wr_g",
+        "write_cmd",
+        "write_done",
+        "write_mode",
+        "write_of",
+    )
+
+    def __init__(self, ctrl: ChannelController, bank, row, is_write, arrival) -> None:  # type: ignore[no-untyped-def]
+        self.ctrl, dev = ctrl, ctrl.dev
+        self.dev, self.issue, self.refresh = dev, dev.issue, ctrl.refresh_policy
+        self.n = n = int(bank.shape[0])
+        self.bank_of, self.row_of = bank.tolist(), row.tolist()
+        self.write_of, self.arrival_of = is_write.tolist(), arrival.tolist()
+        self.done, self.enqueued, self.classified = [0] * n, [0] * n, [False] * n
+        self._bind_device(ctrl)
+        nbanks = dev.banks
+        self.rq: list[list[int]] = [[] for _ in range(nbanks)]  # per bank, request indices
+        self.wq: list[list[int]] = [[] for _ in range(nbanks)]
+        self.rq_rows: list[list[int]] = [[] for _ in range(nbanks)]  # their rows, in step
+        self.wq_rows: list[list[int]] = [[] for _ in range(nbanks)]
+        self.rq_head, self.wq_head = [-2] * nbanks, [-2] * nbanks  # head's row, -2 empty
+        self.ractive: list[int] = []  # banks with queued reads / writes, in no order
+        self.wactive: list[int] = []
+        self.pinned = ctrl.pinned  # per bank, the request in its active slot
+        self.pinned_reads = self.pinned_writes = 0
+        self.rcount = self.wcount = self.nxt = self.finished = self.queue_cycles = 0
+        self.now, self.write_mode, self.wck_expiry = ctrl.now, ctrl.write_mode, ctrl.wck_expiry
+        self.act2_bank = self.act2_deadline = self.act2_row = -1  # the pending ACT-2
+        self.next_arrival = self.arrival_of[0] if n else NEVER  # of request nxt
+        self.front_blocked = False  # the next request waits for room in its queue
+        self.ref_pending, self.ref_due = self.refresh.pending, self.refresh.due
+        self.blocked = self.refresh.blocked_banks() if self.ref_pending else ()
+        self.ca_slot, self.ca_bound = [NONE] * nbanks, [0] * nbanks
+        self.ca_tie, self.ca_pos = [0] * nbanks, [0] * nbanks
+        self.cb_slot, self.cb_bound, self.cb_tie = [NONE] * nbanks, [0] * nbanks, [0] * nbanks
+        self.stale: list[int] = []
+        self.all_stale = True
+        self.stream_ok = ctrl.stream_fast_path and self.read_cmd == RD and not self.pre_past_hit
+        self.slow_at, self.miss_bank, self.oldest = -1, 0, 0
+        self._set_mode(self.write_mode)
+
+    def _bind_device(self, ctrl: ChannelController) -> None:
+        dev, timing = ctrl.dev, ctrl.timing
+        self.open_row, self.group_of, self.group_members = (
+            dev.open_row,
+            dev.group_of,
+            dev.group_members,
+        )
+        self.act_b, self.pre_b = dev.bank_ready[ACT], dev.bank_ready[PRE]
+        self.rd_b, self.wr_b = dev.bank_ready[RD], dev.bank_ready[WR]
+        self.group_ready, self.ch = dev.group_ready, dev.channel_ready
+        self.rd_g, self.wr_g = dev.group_ready[RD], dev.group_ready[WR]
+        self.candidates = ctrl.scheduler_policy.candidates
+        self.pre_past_hit = ctrl.scheduler_policy.precharges_past_a_hit
+        self.read_cmd = int(ctrl.row_policy.column_command(False))
+        self.write_cmd = int(ctrl.row_policy.column_command(True))
+        self.read_done, self.write_done = timing.nCL + timing.nBL, timing.nCWL + timing.nBL
+        # WCK runs to the end of a burst plus its postamble; a column command at or after
+        # that cycle needs a CAS first.
+        self.wck_read = self.read_done + timing.nWCKPST
+        self.wck_write = self.write_done + timing.nWCKPST
+        self.n_cas, self.n_aad, self.need_sync = timing.nCAS, timing.nAAD, ctrl.need_sync
+        self.release_at_act = ctrl.release_at_act
+        self.rdepth, self.wdepth = ctrl.read_depth, ctrl.write_depth
+        self.high, self.low = ctrl.write_high, ctrl.write_low
+
+    def _set_mode(self, write_mode: bool) -> None:
+        """Serve writes (or reads) from now on: the views the candidates are computed on."""
+        self.write_mode, self.all_stale = write_mode, True
+        if write_mode:
+            self.queues, self.rows, self.head, self.active = (
+                self.wq,
+                self.wq_rows,
+                self.wq_head,
+                self.wactive,
+            )
+            self.col_b, self.col_g, self.col_cmd = self.wr_b, self.wr_g, WR
+        else:
+            self.queues, self.rows, self.head, self.active = (
+                self.rq,
+                self.rq_rows,
+                self.rq_head,
+                self.ractive,
+            )
+            self.col_b, self.col_g, self.col_cmd = self.rd_b, self.rd_g, RD
+
+    def run(self) -> tuple[list[int], list[int]]:
+        """Serve every request; return (completion cycles, enqueue cycles) by request.
+
+        One decision per turn. The turn's common steps stay in this one function on purpose:
+        a Python call costs about as much as two banks' worth of the winner scan (0.1-0.2 us
+        measured), and this loop turns millions of times a run.
+        """
+        n, stream_ok, recompute, winner = self.n, self.stream_ok, self._recompute, self._winner
+        need_sync, n_cas, stale, ch = self.need_sync, self.n_cas, self.stale, self.ch
+        while self.finished < n:
+            if self.next_arrival <= self.now and not self.front_blocked:
+                self._enqueue()
+            if self.write_mode:
+                if self.wcount == 0 or (self.rcount and self.wcount <= self.low):
+                    self._set_mode(False)
+            elif self.wcount >= self.high or (self.wcount and not self.rcount):
+                self._set_mode(True)
+                self.ctrl.write_drains += 1
+            cross = self.pinned_writes if not self.write_mode else self.pinned_reads
+            if stream_ok and not cross and stream_ready(self):
+                stream_row_hits(self)
+                self.all_stale, self.front_blocked = True, False
+                continue
+            scan = self._banks_in_play(cross) if cross or self.all_stale else self.active
+            if stale:
+                recompute(stale)
+                stale.clear()
+            now, act2_bank = self.now, self.act2_bank
+            # ch[ACT] includes nFAW; no ACT-1 while an ACT-2 is pending
+            floors = [NEVER if act2_bank >= 0 else ch[ACT], ch[PRE], 0, ch[RD], ch[WR]]
+            for slot in (ACT, PRE, RD, WR):
+                if floors[slot] < now:
+                    floors[slot] = now
+            if self.blocked:  # a pending refresh holds these banks, active slots excepted
+                scan = [b for b in scan if self.pinned[b] >= 0 or b not in self.blocked]
+            best_t, best_tie, best_bank, best_col = winner(scan, floors, act2_bank)
+            deadline = self.act2_deadline
+            if act2_bank >= 0 and (
+                best_t > now
+                or now >= deadline
+                or (
+                    best_col and need_sync and best_t >= self.wck_expiry and deadline <= now + n_cas
+                )
+            ):  # ACT-2 at the first cycle nothing else is ready for, or at its last legal one
+                self.issue(ACT2, act2_bank, self.act2_row, now)
+                self.act2_bank, self.now = -1, now + 1
+            elif (self.ref_pending or self.ref_due <= best_t) and self._refresh_first(best_t):
+                pass  # the refresh fell due, or its next command went first
+            elif now < self.next_arrival <= best_t and self._room_for_next():
+                self.now = self.next_arrival  # it arrives, with room, before the next command
+            elif best_t == NEVER:
+                raise RuntimeError("DRAM controller has queued requests but no command")
+            elif best_col:
+                self._issue_column(best_bank, best_t, best_tie)
+            else:
+                self._issue_row(best_bank, best_t, best_tie - n)
+        return self.done, self.enqueued
+
+    def _banks_in_play(self, cross: int) -> list[int]:
+        """The banks of the current mode, and (``cross``) those holding an active slot for
+        a request of the other kind; all of them stale when every bank is."""
+        scan = self.active
+        if cross:
+            write_mode, write_of = self.write_mode, self.write_of
+            scan = scan + [
+                b for b, p in enumerate(self.pinned) if p >= 0 and write_of[p] != write_mode
+            ]
+        if self.all_stale:
+            self.stale[:] = scan
+            self.all_stale = False
+        return scan
+
+    def finish(self) -> None:
+        """Copy the counters kept between runs back to the controller."""
+        ctrl = self.ctrl
+        ctrl.now, ctrl.write_mode, ctrl.wck_expiry = self.now, self.write_mode, self.wck_expiry
+        ctrl.queue_cycles += self.queue_cycles
+
+    def _room_for_next(self) -> bool:
+        if self.nxt >= self.n:
+            return False
+        if self.write_of[self.nxt]:
+            return self.wcount < self.wdepth
+        return self.rcount < self.rdepth
+
+    def _enqueue(self) -> None:
+        """Queue the requests that have arrived, in order, while their queue has room (a
+        full queue blocks every later request: backpressure)."""
+        bank_of, row_of, write_of, arrival_of = (
+            self.bank_of,
+            self.row_of,
+            self.write_of,
+            self.arrival_of,
+        )
+        open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
+        write_mode, pre_past_hit, now, n = self.write_mode, self.pre_past_hit, self.now, self.n
+        nxt, next_arrival = self.nxt, self.next_arrival
+        while next_arrival <= now:
+            b, r, is_write = bank_of[nxt], row_of[nxt], write_of[nxt]
+            if is_write:
+                if self.wcount >= self.wdepth:
+                    self.front_blocked = True
+                    break
+                q, owners, heads, rows = self.wq[b], self.wactive, self.wq_head, self.wq_rows[b]
+                self.wcount += 1
+            else:
+                if self.rcount >= self.rdepth:
+                    self.front_blocked = True
+                    break
+                q, owners, heads, rows = self.rq[b], self.ractive, self.rq_head, self.rq_rows[b]
+                self.rcount += 1
+            if not q:
+                owners.append(b)
+                heads[b] = r
+            rows.append(r)
+            # Only a bank of the current mode can gain a candidate: a first request, or one
+            # it lacked (policies.SchedulerPolicy's contract).
+            if is_write == write_mode and (
+                not q
+                or (open_row[b] >= 0 and (ca_slot[b] < 0 or (pre_past_hit and cb_slot[b] < 0)))
+            ):
+                stale.append(b)
+            q.append(nxt)
+            self.enqueued[nxt] = now
+            nxt += 1
+            next_arrival = arrival_of[nxt] if nxt < n else NEVER
+        self.nxt, self.next_arrival = nxt, next_arrival
+
+    def _recompute(self, banks: list[int]) -> None:
+        """Each of ``banks``' candidates from its state: the active slot's column command; a
+        closed bank's oldest request's ACT; an open bank's per the scheduler policy."""
+        pinned, write_of, queues, rows, open_row = (
+            self.pinned,
+            self.write_of,
+            self.queues,
+            self.rows,
+            self.open_row,
+        )
+        ca_slot, ca_bound, ca_tie, ca_pos = self.ca_slot, self.ca_bound, self.ca_tie, self.ca_pos
+        cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
+        group_of, candidates, n = self.group_of, self.candidates, self.n
+        for b in banks:
+            p = pinned[b]
+            if p >= 0:  # the active slot's column command, nothing else
+                if write_of[p]:
+                    tc, tg, ca_slot[b] = self.wr_b[b], self.wr_g[group_of[b]], WR
+                else:
+                    tc, tg, ca_slot[b] = self.rd_b[b], self.rd_g[group_of[b]], RD
+                ca_bound[b], ca_tie[b], ca_pos[b] = tc if tc > tg else tg, p, 0
+                cb_slot[b] = NONE
+                continue
+            q = queues[b]
+            if not q:
+                ca_slot[b] = cb_slot[b] = NONE
+                continue
+            orow = open_row[b]
+            if orow < 0:
+                ca_slot[b] = NONE
+                cb_slot[b], cb_bound[b], cb_tie[b] = ACT, self.act_b[b], n + q[0]
+                continue
+            pos, pre = candidates(rows[b], orow)
+            if pre >= 0:
+                cb_slot[b], cb_bound[b], cb_tie[b] = PRE, self.pre_b[b], n + q[pre]
+            else:
+                cb_slot[b] = NONE
+            if pos < 0:
+                ca_slot[b] = NONE
+                continue
+            tc, tg = self.col_b[b], self.col_g[group_of[b]]
+            ca_slot[b], ca_bound[b] = self.col_cmd, tc if tc > tg else tg
+            ca_tie[b], ca_pos[b] = n + q[pos], pos
+
+    def _winner(
+        self, scan: list[int], floors: list[int], act2_bank: int
+    ) -> tuple[int, int, int, bool]:
+        """(cycle, tie, bank, is a column command) of the least (cycle, tie) over the cached
+        candidates of ``scan``; ties are unique, so the bank order does not matter. A
+        candidate's cycle is max(its bound, ``floors[its ready slot]``); a column command of
+        ``act2_bank`` waits for its ACT-2."""
+        ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
+        cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
+        best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
+        for b in scan:
+            # a candidate whose bound is already past the best so far needs no further look
+            slot = ca_slot[b]
+            if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
+                tc = ca_bound[b]
+                if tc <= best_t:
+                    floor = floors[slot]
+                    if floor > tc:
+                        tc = floor
+                    if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
+                        best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
+            slot = cb_slot[b]
+            if slot >= 0:
+                tc = cb_bound[b]
+                if tc <= best_t:
+                    floor = floors[slot]
+                    if floor > tc:
+                        tc = floor
+                    if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
+                        best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
+        return best_t, best_tie, best_bank, best_col
+
+    def _refresh_first(self, best_t: int) -> bool:
+        """Mark the refresh pending when it falls due before the next command (and before
+        any arrival), or issue its next command when that can go first; True when either
+        happened (the decision is over)."""
+        refresh, now = self.refresh, self.now
+        if not self.ref_pending:
+            due, arrival = self.ref_due, self.next_arrival
+            if due >= NEVER or due > best_t or (now < arrival < best_t and arrival < due):
+                return False
+            refresh.pending = self.ref_pending = True
+            self.blocked = refresh.blocked_banks()
+            self.now = max(now, due)
+            return True
+        t, cmd, bank = refresh.next_command(self.dev, self.pinned, now)
+        if self.act2_bank >= 0 or t >= NEVER or t > best_t:
+            return False
+        refresh.issue(self.dev, cmd, bank, t)
+        self.now, self.all_stale = t + 1, True
+        if t == self.ref_due and not refresh.pending and self._idle():
+            # a refresh on time, nothing to serve: the next ones are periodic
+            skipped_to = skip_idle_refreshes(refresh, self.dev, self.next_arrival)
+            self.now = skipped_to if skipped_to > 0 else self.now
+        self.ref_pending, self.ref_due = refresh.pending, refresh.due
+        self.blocked = refresh.blocked_banks() if refresh.pending else ()
+        return True
+
+    def _idle(self) -> bool:
+        """Nothing queued or held and every bank closed."""
+        return not (
+            self.rcount
+            or self.wcount
+            or self.pinned_reads
+            or self.pinned_writes
+            or self.dev.open_banks
+        )
+
+    def _issue_column(self, b: int, t: int, tie: int) -> None:
+        """Serve request ``tie`` (or ``tie - n``) with its column command on bank ``b`` at
+        ``t`` (after a CAS when WCK has stopped)."""
+        n = self.n
+        req = tie if tie < n else tie - n
+        is_write, row = self.write_of[req], self.row_of[req]
+        if self.need_sync and t >= self.wck_expiry:
+            self.issue(CAS, b, row, t)  # WCK2CK sync, the column command follows
+            t += self.n_cas
+        pos = self.ca_pos[b]
+        if is_write:
+            q, rows, heads, owners = self.wq[b], self.wq_rows[b], self.wq_head, self.wactive
+        else:
+            q, rows, heads, owners = self.rq[b], self.rq_rows[b], self.rq_head, self.ractive
+        del q[pos]
+        del rows[pos]
+        if not q:
+            owners.remove(b)
+            heads[b] = -2
+        elif pos == 0:
+            heads[b] = rows[0]
+        released = False
+        if self.pinned[b] == req:
+            self.pinned[b] = -1
+            released = self.release_at_act  # left its queue at its ACT
+            if is_write:
+                self.pinned_writes -= 1
+            else:
+                self.pinned_reads -= 1
+        if not released:
+            self._leave_queue(req, is_write, t)
+        if is_write:
+            self.done[req], cmd, wck = t + self.write_done, self.write_cmd, t + self.wck_write
+        else:
+            self.done[req], cmd, wck = t + self.read_done, self.read_cmd, t + self.wck_read
+        if wck > self.wck_expiry:
+            self.wck_expiry = wck
+        self.finished += 1
+        if not self.classified[req]:
+            self.classified[req] = True
+            self.ctrl.outcome[HIT] += 1
+        self.issue(cmd, b, row, t)
+        self.now = t + 1
+        # The bank's candidates are stale, and every column candidate of its group moved
+        # with the group's bound (max(bank bound, group bound)): raised in place.
+        self.stale.append(b)
+        g = self.group_of[b]
+        ca_slot, ca_bound, group_ready = self.ca_slot, self.ca_bound, self.group_ready
+        for m in self.group_members[g]:
+            slot = ca_slot[m]
+            if slot >= 0 and ca_bound[m] < group_ready[slot][g]:
+                ca_bound[m] = group_ready[slot][g]
+
+    def _leave_queue(self, req: int, is_write: bool, t: int) -> None:
+        """Request ``req`` leaves its read or write queue at ``t``: its slot takes the next
+        arrival."""
+        if is_write:
+            self.wcount -= 1
+        else:
+            self.rcount -= 1
+        self.queue_cycles += t - self.enqueued[req]
+        self.front_blocked = False
+
+    def _issue_row(self, b: int, t: int, req: int) -> None:
+        """Issue bank ``b``'s row command (PRE, or ACT-1 that gives ``req`` the bank's active
+        slot) at ``t``; a request's first command decides its row outcome."""
+        cmd = self.cb_slot[b]
+        if not self.classified[req]:
+            self.classified[req] = True
+            self.ctrl.outcome[MISS if cmd == ACT else CONFLICT] += 1
+        row = self.row_of[req]
+        self.issue(cmd, b, row, t)
+        self.stale.append(b)
+        self.now = t + 1
+        if cmd == PRE:
+            return
+        self.pinned[b] = req  # the request takes the bank's active slot
+        is_write = self.write_of[req]
+        if is_write:
+            self.pinned_writes += 1
+        else:
+            self.pinned_reads += 1
+        if self.release_at_act:
+            self._leave_queue(req, is_write, t)
+        self.act2_bank, self.act2_deadline, self.act2_row = b, t + self.n_aad, row
