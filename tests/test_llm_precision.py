@@ -68,6 +68,18 @@ def test_a_kv_cache_format_moves_only_kv_traffic(kv: str, bits: int) -> None:
         assert other[kind] == int8[kind]
 
 
+def test_per_token_kv_scales_are_read_with_the_cache_and_written_with_each_row() -> None:
+    """An INT4 cache with one FP32 scale per 64 values (head_dim 64: per token and head):
+    2048 tokens x 256 head rows read and the new token's 256 written, each with its scale,
+    in place of 64 per-tensor scales (32 K/V reads and 32 appends); values unchanged."""
+    int4 = ["precision.kv_cache=int4"]
+    per_tensor, per_token = _kinds(int4), _kinds([*int4, "quantization.kv_group_size=64"])
+    scales = (KV_ROW * 2048 + KV_ROW) // 64
+    assert per_token["metadata"] - per_tensor["metadata"] == (scales - 64) * SCALE_BYTES
+    for kind in ("weights", "kv_read", "kv_write", "activations"):
+        assert per_token[kind] == per_tensor[kind]
+
+
 def test_kv_appends_are_the_k_rope_and_v_outputs_of_each_block() -> None:
     """The new cache rows are each block's K projection after its rotary embedding and its V
     projection (16 blocks); a graph without a KV cache read has none."""

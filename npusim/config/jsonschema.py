@@ -185,6 +185,9 @@ def sweep_json_schema() -> dict[str, Any]:
         "axes": {"type": "object", "properties": axes, "description": "dotted scenario key "
                  "(or precision) -> list of values",
                  "additionalProperties": {"type": "array", "minItems": 1}},
+        "accuracy": {"type": "string", "description": "dataset every point's task accuracy is "
+                     "measured on (bundled name or .npz path relative to the sweep file; "
+                     "as --accuracy)"},
     }  # fmt: skip
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "npusim sweep", "type": "object", "required": ["scenario", "workloads"],

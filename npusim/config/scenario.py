@@ -92,6 +92,7 @@ class QuantConfig:
 
     ``scale_format``: how scales are stored (fp32, fp16, bf16, e8m0:
     :class:`npusim.quant.ScaleFormat`); zero points are packed at the payload's width.
+    ``kv_group_size``: an integer KV cache's values per scale (None: one per tensor).
     """
 
     symmetric: bool
@@ -100,6 +101,7 @@ class QuantConfig:
     calibration: str
     percentile: float
     scale_format: str = "fp32"
+    kv_group_size: int | None = None
     layers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 

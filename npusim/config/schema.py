@@ -182,6 +182,10 @@ _QUANTIZATION_KEYS: Section = {
     "scale_format": _choice("fp32", "how each scale is stored: fp32 (4 B), fp16 or bf16 (2 B), "
                             "e8m0 (1 B, a power of two, OCP MX); the quantizer uses the stored "
                             "scale", SCALE_FORMATS),
+    "kv_group_size": Field("int", None, "integer KV caches: one scale (and zero point) per this "
+                           "many consecutive cached values, written with each appended token "
+                           "(head_dim: per-token scales of each head); null: one per tensor",
+                           minimum=1, nullable=True),
 }  # fmt: skip
 QUANTIZATION: Section = {
     **_QUANTIZATION_KEYS,

@@ -131,10 +131,14 @@ def activation_spec(scenario: Scenario) -> QuantSpec:
 
 
 def kv_spec(scenario: Scenario) -> QuantSpec:
-    """A KV cache: one scale (and zero point) per tensor, at ``precision.kv_cache``."""
+    """A KV cache at ``precision.kv_cache``: one scale (and zero point) per tensor, or per
+    ``quantization.kv_group_size`` consecutive values (per-token scales of each head when it
+    is the head dimension: a K or V row is one head's values of one token)."""
     q = scenario.quantization
+    group = q.kv_group_size
     return spec_for_precision(scenario.precision.kv, symmetric=q.symmetric,
-                              granularity="per_tensor", calibration=q.calibration,
+                              granularity="per_group" if group else "per_tensor",
+                              group_size=group, calibration=q.calibration,
                               percentile=q.percentile, scale_format=q.scale_format)  # fmt: skip
 
 
