@@ -54,7 +54,7 @@ def test_topology_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     [
         (["--gemm", "0", "4", "4"], "m must be a positive integer"),
         (["--gemm", "4", "4", "4", "--dataflow", "rs"], "unknown dataflow 'rs'"),
-        (["--gemm", "4", "4", "4", "--precision", "int16"], "does not support 'int16'"),
+        (["--gemm", "4", "4", "4", "--precision", "int32"], "does not support 'int32'"),
         (["--gemm", "4", "4", "4", "--precision", "int7"], "unknown precision 'int7'"),
         (["--gemm", "4", "4", "4", "--rows", "0"], "array.rows: must be a positive integer"),
         (["--topology", "/nonexistent/x.csv"], "cannot read topology"),

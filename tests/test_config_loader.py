@@ -199,3 +199,30 @@ def test_malformed_scenarios_raise_only_config_errors(overrides: dict[str, objec
         load_scenario(None, settings_list)
     except ConfigError as err:
         assert err.problems and all(p.message for p in err.problems)
+
+
+def test_a_scenario_that_states_nothing_gets_the_units_own_defaults(tmp_path: Path) -> None:
+    """One source of defaults (issue 18): the unit dataclasses. A scenario naming no key gets
+    DramParams(), CacheParams() and ArrayParams() exactly (the array's precision-dependent
+    accumulators aside), and `npusim dram` / `npusim cache` start from the same values."""
+    import argparse
+
+    from npusim.cache import CacheParams
+    from npusim.cli import dram as dram_cli
+    from npusim.compute import ArrayParams
+    from npusim.dram.params import DramParams
+
+    scenario = load_scenario(write(tmp_path, "name: bare\n"))
+    assert scenario.dram == DramParams()
+    assert scenario.sram == CacheParams()
+    array = scenario.array
+    defaults = ArrayParams()
+    assert (array.rows, array.cols, array.dataflow) == (defaults.rows, defaults.cols,
+                                                         defaults.dataflow)  # fmt: skip
+    assert dict(array.macs_per_pe_per_cycle) == dict(defaults.macs_per_pe_per_cycle)
+    parser = argparse.ArgumentParser()
+    dram_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["dram", "t.trace"])
+    assert (args.channels, args.burst_length, args.queue_depth, args.scheduler) == (
+        DramParams().channels, DramParams().burst_length, DramParams().read_queue_depth,
+        DramParams().scheduler)  # fmt: skip

@@ -15,6 +15,8 @@ from npusim.report.unit_text import cache_text
 from npusim.trace import read_trace
 from npusim.units import Dimension, parse_quantity
 
+_DEFAULTS = CacheParams()  # the unit's defaults are the command's (one source of defaults)
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -26,14 +28,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("trace", metavar="TRACE", help="trace file")
-    p.add_argument("--capacity", default="4MiB", help="capacity, e.g. 4MiB (default 4MiB)")
-    p.add_argument("--line", type=int, default=64, help="line size in bytes (default 64)")
-    p.add_argument("--ways", type=int, default=16, help="associativity (default 16)")
-    p.add_argument("--replacement", default="lru", help="lru, fifo, random or plru")
+    p.add_argument(
+        "--capacity",
+        default=f"{_DEFAULTS.capacity_bytes} B",
+        help="capacity, e.g. 4MiB (default %(default)s)",
+    )
+    p.add_argument(
+        "--line",
+        type=int,
+        default=_DEFAULTS.line_bytes,
+        help="line size in bytes (default %(default)s)",
+    )
+    p.add_argument(
+        "--ways", type=int, default=_DEFAULTS.ways, help="associativity (default %(default)s)"
+    )
+    p.add_argument(
+        "--replacement",
+        default=_DEFAULTS.replacement.value,
+        help="lru, fifo, random or plru (default %(default)s)",
+    )
     p.add_argument("--write-policy", default="wb", help="wb (write-back) or wt (write-through)")
-    p.add_argument("--banks", type=int, default=16, help="banks (default 16)")
-    p.add_argument("--mshrs", type=int, default=32, help="MSHRs for --memory-latency")
-    p.add_argument("--hit-latency", type=_cycles, default=2, help="hit latency in cycles")
+    p.add_argument("--banks", type=int, default=_DEFAULTS.banks, help="banks (default %(default)s)")
+    p.add_argument(
+        "--mshrs",
+        type=int,
+        default=_DEFAULTS.mshrs,
+        help="MSHRs for --memory-latency (default %(default)s)",
+    )
+    p.add_argument(
+        "--hit-latency",
+        type=_cycles,
+        default=_DEFAULTS.hit_latency_cycles,
+        help="hit latency in cycles (default %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of random replacement")
     p.add_argument("--memory-latency", type=_cycles, metavar="CYCLES",
                    help="also run the timed model against a fixed-latency next level")  # fmt: skip

@@ -25,7 +25,6 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 from npusim.cli import regular_file
 from npusim.dram import (
     BANK_ARCHS,
-    DEFAULT_MAPPING,
     DENSITIES,
     PRESETS,
     QUEUE_RELEASES,
@@ -37,6 +36,8 @@ from npusim.dram import (
 )
 from npusim.report.unit_text import dram_text
 from npusim.trace import read_trace
+
+_DEFAULTS = DramParams()  # the unit's defaults are the command's (one source of defaults)
 
 DESCRIPTION = """\
 Run a memory trace through the cycle-level LPDDR5 model (one controller per channel) and
@@ -63,58 +64,67 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--preset",
-        default="LPDDR5_6400",
+        default=_DEFAULTS.preset,
         help=f"speed bin: {', '.join(PRESETS)} (default: %(default)s)",
     )
     p.add_argument(
         "--density",
-        default="8Gb",
+        default=_DEFAULTS.density,
         help=f"die density: {', '.join(DENSITIES)} (default: %(default)s)",
     )
     p.add_argument(
         "--bank-arch",
-        default="BG",
+        default=_DEFAULTS.bank_arch,
         help=f"bank architecture: {', '.join(BANK_ARCHS)} (default: %(default)s)",
     )
-    p.add_argument("--burst-length", type=int, default=16, help="16 or 32 (default: %(default)s)")
+    p.add_argument(
+        "--burst-length",
+        type=int,
+        default=_DEFAULTS.burst_length,
+        help="16 or 32 (default: %(default)s)",
+    )
     p.add_argument(
         "--channels",
         type=int,
-        default=1,
+        default=_DEFAULTS.channels,
         help="x16 channels, a power of two (default: %(default)s)",
     )
     p.add_argument(
         "--mapping",
-        default=DEFAULT_MAPPING,
+        default=_DEFAULTS.mapping,
         help="address bit order MSB->LSB over Ro Bg Ba Ra Co Ch (default: %(default)s)",
     )
     p.add_argument("--bank-hash", action="store_true", help="XOR bank bits with row bits")
     p.add_argument(
         "--scheduler",
-        default="frfcfs-rowhit",
+        default=_DEFAULTS.scheduler,
         help=f"{', '.join(SCHEDULERS)} (default: %(default)s)",
     )
     p.add_argument(
-        "--page", default="open", help="row policy: open or closed (default: %(default)s)"
+        "--page",
+        default=_DEFAULTS.page_policy,
+        help="row policy: open or closed (default: %(default)s)",
     )
     p.add_argument(
-        "--refresh", default="all-bank", help=f"{', '.join(REFRESH_MODES)} (default: %(default)s)"
+        "--refresh",
+        default=_DEFAULTS.refresh,
+        help=f"{', '.join(REFRESH_MODES)} (default: %(default)s)",
     )
     p.add_argument(
         "--queue-depth",
         type=int,
-        default=32,
+        default=_DEFAULTS.read_queue_depth,
         help="read and write queue entries per channel (default: %(default)s)",
     )
     p.add_argument(
         "--queue-release",
-        default="activation",
+        default=_DEFAULTS.queue_release,
         help=f"a request frees its queue slot at: {', '.join(QUEUE_RELEASES)} "
         "(default: %(default)s)",
     )
     p.add_argument(
         "--wck-sync",
-        default="need-sync",
+        default=_DEFAULTS.wck_sync,
         help=f"{', '.join(WCK_SYNC_MODES)} (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print the stats as JSON")

@@ -45,9 +45,12 @@ class Dataflow(str, Enum):
 DEFAULT_MACS_PER_PE_PER_CYCLE: Mapping[str, float] = MappingProxyType(
     {
         "int8": 1.0,
+        "uint8": 1.0,
         "int4": 2.0,
+        "uint4": 2.0,
         "int2": 4.0,
         "binary": 8.0,
+        "int16": 0.5,
         "fp16": 0.5,
         "bf16": 0.5,
         "fp8_e4m3": 1.0,

@@ -9,9 +9,15 @@ packages; fields refer to them through callables so adding a preset is adding da
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, fields
+from enum import Enum
 from typing import Any
 
+from npusim.cache.params import CacheParams
+from npusim.compute.params import ArrayParams
 from npusim.config.fields import Field, Section
+from npusim.dram.params import DramParams
 from npusim.precision import PRECISIONS
 from npusim.technology import NODES
 from npusim.units import Dimension
@@ -51,50 +57,67 @@ SCALE_FORMATS = ("fp32", "fp16", "bf16", "e8m0")
 """The values of :class:`npusim.quant.spec.ScaleFormat` (a literal: validating a scenario does
 not import the quantizer and numpy; a test keeps the two equal)."""
 
-_MACS_PER_PE_DEFAULT = {
-    "int8": 1.0, "uint8": 1.0, "int4": 2.0, "uint4": 2.0, "int2": 4.0, "binary": 8.0,
-    "int16": 0.5, "fp16": 0.5, "bf16": 0.5, "fp8_e4m3": 1.0, "fp8_e5m2": 1.0, "fp32": 0.25,
-    # block-scaled: npusim.compute.params.BLOCK_MACS_PER_PE_PER_CYCLE (a test keeps them equal)
-    "mxint8": 1.0, "mxfp8_e4m3": 1.0, "mxfp8_e5m2": 1.0, "mxfp6_e3m2": 1.0, "mxfp6_e2m3": 1.0,
-    "mxfp4_e2m1": 2.0, "nvfp4": 2.0,
-}  # fmt: skip
+
+def _defaults_of(unit: type) -> Callable[[str], Any]:
+    """A unit parameter's default as a scenario value: the unit's dataclass (``DramParams``,
+    ``CacheParams``, ``ArrayParams``) is the one place unit defaults live; enums become their
+    names and mappings plain dicts."""
+    specs = {f.name: f for f in fields(unit)}
+
+    def default(attr: str) -> Any:
+        spec = specs[attr]
+        value = spec.default if spec.default is not MISSING else spec.default_factory()  # type: ignore[misc]
+        if isinstance(value, Enum):
+            return value.value
+        return dict(value) if isinstance(value, Mapping) else value
+
+    return default
+
+
+_dram, _sram, _array = (_defaults_of(u) for u in (DramParams, CacheParams, ArrayParams))
 
 DRAM: Section = {
     "standard": _choice("LPDDR5", "DRAM standard", ("LPDDR5",)),
-    "preset": _choice("LPDDR5_6400", "speed-bin timing preset",
+    "preset": _choice(_dram("preset"), "speed-bin timing preset",
                       _registry("npusim.dram.standard", "PRESETS")),
-    "density": _choice("8Gb", "die density (rows and refresh timings)",
+    "density": _choice(_dram("density"), "die density (rows and refresh timings)",
                        _registry("npusim.dram.standard", "DENSITIES")),
-    "bank_arch": _choice("BG", "bank architecture: BG (4 groups x 4 banks), 16B or 8B",
+    "bank_arch": _choice(_dram("bank_arch"),
+                         "bank architecture: BG (4 groups x 4 banks), 16B or 8B",
                          _registry("npusim.dram.standard", "BANK_ARCHS")),
-    "burst_length": _int(16, "burst length: 16 (BL16, 32 B per x16 burst) or 32 (64 B); "
-                         "legal values depend on bank_arch"),
-    "channels": _int(4, "x16 channels, each with its own controller", maximum=64),
-    "mapping": Field("str", "RoBaCoBgCh",
+    "burst_length": _int(_dram("burst_length"), "burst length: 16 (BL16, 32 B per x16 burst) "
+                         "or 32 (64 B); legal values depend on bank_arch"),
+    "channels": _int(_dram("channels"), "x16 channels, each with its own controller",
+                     maximum=64),
+    "mapping": Field("str", _dram("mapping"),
                      "address bit order MSB->LSB over Ro, Bg, Ba, Ra, Co, Ch"),
-    "bank_hash": Field("bool", False, "XOR bank bits with low row bits"),
-    "scheduler": _choice("frfcfs-rowhit", "command scheduler",
+    "bank_hash": Field("bool", _dram("bank_hash"), "XOR bank bits with low row bits"),
+    "scheduler": _choice(_dram("scheduler"), "command scheduler",
                          _registry("npusim.dram.params", "SCHEDULERS")),
-    "queue_release": _choice("activation", "a request leaves its queue at its row's "
+    "queue_release": _choice(_dram("queue_release"), "a request leaves its queue at its row's "
                              "activation or at its column command",
                              _registry("npusim.dram.params", "QUEUE_RELEASES")),
-    "wck_sync": _choice("need-sync", "WCK2CK sync: a CAS before a column command once WCK "
-                        "stopped (need-sync), or WCK always on",
+    "wck_sync": _choice(_dram("wck_sync"), "WCK2CK sync: a CAS before a column command once "
+                        "WCK stopped (need-sync), or WCK always on",
                         _registry("npusim.dram.params", "WCK_SYNC_MODES")),
-    "dbi": Field("bool", False, "data-bus inversion (DBI-DC): a byte with more than four ones "
-                 "is sent inverted (I/O energy of io_energy: data)"),
-    "io_energy": _choice("flat", "DRAM I/O energy: flat (io_pj_per_bit on every bit) or data "
-                         "(from the toggles of the quantized tensors' bytes)",
+    "dbi": Field("bool", _dram("dbi"), "data-bus inversion (DBI-DC): a byte with more than "
+                 "four ones is sent inverted (I/O energy of io_energy: data)"),
+    "io_energy": _choice(_dram("io_energy"), "DRAM I/O energy: flat (io_pj_per_bit on every "
+                         "bit) or data (from the toggles of the quantized tensors' bytes)",
                          _registry("npusim.dram.params", "IO_ENERGY_MODES")),
-    "page_policy": _choice("open", "row-buffer policy",
+    "page_policy": _choice(_dram("page_policy"), "row-buffer policy",
                            _registry("npusim.dram.params", "PAGE_POLICIES")),
-    "refresh": _choice("all-bank", "refresh mode",
+    "refresh": _choice(_dram("refresh"), "refresh mode",
                        _registry("npusim.dram.params", "REFRESH_MODES")),
-    "read_queue_depth": _int(32, "read queue entries per channel", maximum=4096),
-    "write_queue_depth": _int(32, "write queue entries per channel", maximum=4096),
-    "write_high_watermark": Field("float", 0.8, "write drain starts at this queue fraction",
+    "read_queue_depth": _int(_dram("read_queue_depth"), "read queue entries per channel",
+                             maximum=4096),
+    "write_queue_depth": _int(_dram("write_queue_depth"), "write queue entries per channel",
+                              maximum=4096),
+    "write_high_watermark": Field("float", _dram("write_high_watermark"),
+                                  "write drain starts at this queue fraction",
                                   minimum=0.0, maximum=1.0, exclusive_minimum=True),
-    "write_low_watermark": Field("float", 0.2, "write drain stops at this queue fraction",
+    "write_low_watermark": Field("float", _dram("write_low_watermark"),
+                                 "write drain stops at this queue fraction",
                                  minimum=0.0, maximum=1.0),
     "timing": Field("map", {}, "timing overrides in CK cycles by name, e.g. nRCD: 16",
                     value=Field("int", 0, "CK cycles", minimum=0)),
@@ -107,41 +130,43 @@ SRAM: Section = {
                     "write-allocate, dead tensors dropped) or scratchpad (a compile-time "
                     "allocator places tensors; what does not fit spills to DRAM)",
                     _registry("npusim.engine.modes", "SRAM_MODES")),
-    "capacity": _qty(4 * 2**20, "on-chip SRAM capacity", Dimension.BYTES, "capacity_bytes",
-                     bare_unit="B", minimum=1, power_of_two=False),
-    "line": _qty(64, "cache line size", Dimension.BYTES, "line_bytes", bare_unit="B",
-                 minimum=1, power_of_two=True),
-    "ways": _int(16, "associativity (ways per set)"),
-    "replacement": _choice("lru", "replacement policy",
+    "capacity": _qty(_sram("capacity_bytes"), "on-chip SRAM capacity", Dimension.BYTES,
+                     "capacity_bytes", bare_unit="B", minimum=1, power_of_two=False),
+    "line": _qty(_sram("line_bytes"), "cache line size", Dimension.BYTES, "line_bytes",
+                 bare_unit="B", minimum=1, power_of_two=True),
+    "ways": _int(_sram("ways"), "associativity (ways per set)"),
+    "replacement": _choice(_sram("replacement"), "replacement policy",
                            _registry("npusim.cache.params", "REPLACEMENT_NAMES")),
-    "write_policy": _choice("write-back", "write-back + write-allocate, or write-through + "
-                            "no-write-allocate",
+    "write_policy": _choice(_sram("write_policy"), "write-back + write-allocate, or "
+                            "write-through + no-write-allocate",
                             _registry("npusim.cache.params", "WRITE_POLICY_NAMES")),
-    "banks": _int(16, "SRAM banks", maximum=1024),
-    "port_width": _qty(64, "bytes per cycle per bank port", Dimension.BYTES, "port_bytes",
-                       bare_unit="B", minimum=1, power_of_two=True),
-    "hit_latency": _int(2, "hit latency in core cycles", minimum=0, attr="hit_latency_cycles"),
+    "banks": _int(_sram("banks"), "SRAM banks", maximum=1024),
+    "port_width": _qty(_sram("port_bytes"), "bytes per cycle per bank port", Dimension.BYTES,
+                       "port_bytes", bare_unit="B", minimum=1, power_of_two=True),
+    "hit_latency": _int(_sram("hit_latency_cycles"), "hit latency in core cycles", minimum=0,
+                        attr="hit_latency_cycles"),
 }  # fmt: skip
 
 ARRAY: Section = {
-    "rows": _int(32, "PE rows", maximum=4096),
-    "cols": _int(32, "PE columns", maximum=4096),
-    "dataflow": _choice("ws", "systolic dataflow: output/weight/input stationary",
+    "rows": _int(_array("rows"), "PE rows", maximum=4096),
+    "cols": _int(_array("cols"), "PE columns", maximum=4096),
+    "dataflow": _choice(_array("dataflow"), "systolic dataflow: output/weight/input stationary",
                         _registry("npusim.compute", "DATAFLOWS")),
     "macs_per_pe_per_cycle": Field(
-        "map", _MACS_PER_PE_DEFAULT,
+        "map", _array("macs_per_pe_per_cycle"),
         "MACs one PE completes per cycle at each supported precision; absent = unsupported",
         choices=_precisions,
         value=Field("float", 1.0, "MACs per PE per cycle", minimum=0, exclusive_minimum=True),
     ),
-    "fold_overlap": Field("bool", True, "pipeline consecutive folds (false: SCALE-Sim's "
-                          "formulas, every fold pays its own fill and drain)"),
-    "pack_groups": Field("bool", True, "narrow groups (depthwise conv) share a fold side by "
-                         "side on the columns (false: one group after another, as SCALE-Sim)"),
-    "accumulator_bytes": _qty(None, "accumulator buffer for ws/is partial sums (0: none, every "
-                              "partial sum goes to the SRAM; null: TPU v1's 4096 32-bit entries "
-                              "per column)", Dimension.BYTES, "accumulator_bytes", bare_unit="B",
-                              nullable=True, minimum=0),
+    "fold_overlap": Field("bool", _array("fold_overlap"), "pipeline consecutive folds (false: "
+                          "SCALE-Sim's formulas, every fold pays its own fill and drain)"),
+    "pack_groups": Field("bool", _array("pack_groups"), "narrow groups (depthwise conv) share a "
+                         "fold side by side on the columns (false: one group after another, as "
+                         "SCALE-Sim)"),
+    "accumulator_bytes": _qty(_array("accumulator_bytes"), "accumulator buffer for ws/is "
+                              "partial sums (0: none, every partial sum goes to the SRAM; null: "
+                              "TPU v1's 4096 32-bit entries per column)", Dimension.BYTES,
+                              "accumulator_bytes", bare_unit="B", nullable=True, minimum=0),
 }  # fmt: skip
 
 VECTOR: Section = {
