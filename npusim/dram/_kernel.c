@@ -84,6 +84,7 @@ static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
     if (cmd == ACT) {
         d->faw[s[S_FAW_INDEX]] = t;
         s[S_FAW_INDEX] = (s[S_FAW_INDEX] + 1) & 3;
+        raise_to(d->ch + ACT, d->faw[s[S_FAW_INDEX]] + d->nfaw); /* the four-activate window */
         d->open_row[bank] = row;
         if (s[S_OPEN_BANKS] == 0) s[S_ACTIVE_SINCE] = t;
         s[S_OPEN_BANKS] += 1;
@@ -100,6 +101,16 @@ static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
     }
     if (closing && s[S_OPEN_BANKS] == closing) s[S_ACTIVE_CYCLES] += t - s[S_ACTIVE_SINCE];
     s[S_OPEN_BANKS] -= closing;
+}
+
+/* Device.issue: a command's timing updates, its count, its log entry (when logging) and its
+   row-state effects. Returns -1 when the log cannot grow (no memory). */
+static int issue(Dev *d, Log *log, int logging, int cmd, i64 bank, i64 row, i64 t) {
+    apply_updates(d, cmd, bank, t);
+    d->scal[S_COUNTS + cmd] += 1;
+    if (logging && log_push(log, t, cmd, bank, row) < 0) return -1;
+    close_or_open(d, cmd, bank, row, t);
+    return 0;
 }
 
 /* The channel idles (nothing queued or held, every bank closed) until `until` with its last
@@ -123,9 +134,7 @@ static i64 skip_idle_refreshes(Dev *d, const i64 *cfg, int cmd, i64 until, i64 *
     for (i64 j = counted; j < skip; j++) {
         const i64 bank = per_bank ? s[S_REFRESH_BANK] : 0;
         rt = *ref_due;
-        apply_updates(d, cmd, bank, rt);
-        s[S_COUNTS + cmd] += 1;
-        close_or_open(d, cmd, bank, -1, rt);
+        issue(d, NULL, 0, cmd, bank, -1, rt); /* never logging here: cannot fail */
         *ref_due += interval;
         s[S_REFRESH_CYCLES] += refresh_ck;
         if (per_bank) s[S_REFRESH_BANK] = (bank + 1) % sets;
@@ -384,9 +393,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
             (best_t > now || now >= act2_deadline ||
              (best_col && need_sync && best_t >= wck_expiry && act2_deadline <= now + cfg[C_NCAS]))) {
             /* ACT-2 at the first cycle nothing else is ready for, or at its deadline */
-            apply_updates(&d, ACT2, act2_bank, now);
-            s[S_COUNTS + ACT2] += 1;
-            if (logging && log_push(&log, now, ACT2, act2_bank, act2_row) < 0) {
+            if (issue(&d, &log, logging, ACT2, act2_bank, act2_row, now) < 0) {
                 PyErr_NoMemory();
                 goto out;
             }
@@ -416,13 +423,10 @@ static PyObject *run(PyObject *self, PyObject *args) {
             }
             if (act2_bank < 0 && rt < INF && rt <= best_t) {
                 const i64 due_before = ref_due;
-                apply_updates(&d, rcmd, rbank, rt);
-                s[S_COUNTS + rcmd] += 1;
-                if (logging && log_push(&log, rt, rcmd, rbank, -1) < 0) {
+                if (issue(&d, &log, logging, rcmd, rbank, -1, rt) < 0) {
                     PyErr_NoMemory();
                     goto out;
                 }
-                close_or_open(&d, rcmd, rbank, -1, rt);
                 if (rcmd == REFAB) {
                     ref_due += cfg[C_REFRESH_INTERVAL];
                     s[S_REFRESH_CYCLES] += cfg[C_REFRESH_CK];
@@ -462,9 +466,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
             const i64 req = best_tie < n ? best_tie : best_tie - n;
             const int is_w = write_of[req] != 0;
             if (need_sync && t >= wck_expiry) { /* WCK2CK sync, the column command follows */
-                apply_updates(&d, CAS, b, t);
-                s[S_COUNTS + CAS] += 1;
-                if (logging && log_push(&log, t, CAS, b, row_of[req]) < 0) {
+                if (issue(&d, &log, logging, CAS, b, row_of[req], t) < 0) {
                     PyErr_NoMemory();
                     goto out;
                 }
@@ -499,13 +501,10 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 classified[req] = 1;
                 s[S_OUTCOME + HIT] += 1;
             }
-            apply_updates(&d, cmd, b, t);
-            s[S_COUNTS + cmd] += 1;
-            if (logging && log_push(&log, t, cmd, b, row_of[req]) < 0) {
+            if (issue(&d, &log, logging, cmd, b, row_of[req], t) < 0) {
                 PyErr_NoMemory();
                 goto out;
             }
-            close_or_open(&d, cmd, b, row_of[req], t);
             now = t + 1;
             continue;
         }
@@ -515,18 +514,14 @@ static PyObject *run(PyObject *self, PyObject *args) {
             classified[req] = 1;
             s[S_OUTCOME + (cmd == ACT ? MISS : CONFLICT)] += 1;
         }
-        apply_updates(&d, cmd, b, t);
-        s[S_COUNTS + cmd] += 1;
-        if (logging && log_push(&log, t, cmd, b, row_of[req]) < 0) {
+        if (issue(&d, &log, logging, cmd, b, row_of[req], t) < 0) {
             PyErr_NoMemory();
             goto out;
         }
-        close_or_open(&d, cmd, b, row_of[req], t);
         if (cmd == PRE) {
             now = t + 1;
             continue;
         }
-        raise_to(d.ch + ACT, d.faw[s[S_FAW_INDEX]] + d.nfaw); /* the four-activate window */
         pinned[b] = req; /* the request takes the bank's active slot */
         npinned++;
         if (release_at_act) {

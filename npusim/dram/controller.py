@@ -3,7 +3,9 @@
 Event-driven and cycle-exact in CK cycles: for every pending bank it computes when the
 commands its requests need next (column command for a row hit, PRE for a conflict, ACT for a
 closed bank) may legally issue, issues the winner and jumps to the next decision; idle cycles
-are never ticked. Policies (names and contracts in :mod:`npusim.dram.params`):
+are never ticked. Policies are objects picked by name (the scenario's names in
+:mod:`npusim.dram.params`): schedulers and row policies in :mod:`npusim.dram.policies`,
+refresh in :mod:`npusim.dram.refresh`, each behind a Protocol with its contract. Built in:
 
 * Schedulers pick the command that can issue first, ties to the oldest request: ``frfcfs``
   over every queued request, ``frfcfs-rowhit`` never closing a row an older queued request
@@ -33,10 +35,16 @@ at its first command (column, ACT or PRE).
 Requests enter in order (one front end per channel): a request whose queue is full waits, and
 so does every later one (backpressure).
 
-The compiled twin of the general loop, ``npusim/dram/_kernel.c``, runs instead of it when it
-was built at install (it is optional: without a C compiler the Python loop runs) unless the
-environment sets ``NPUSIM_PURE_PYTHON=1``. Both make the same decisions; the tests compare
-their command logs, completions and statistics under every policy.
+Modules: this one holds the controller's state between runs and picks the loop; the Python
+loop is :mod:`npusim.dram.loop` (decisions and the candidate cache), :mod:`npusim.dram.commands`
+(what serving a command implies) and :mod:`npusim.dram.stream` (runs of row hits); every
+command goes through :meth:`Device.issue <npusim.dram.device.Device.issue>`. The compiled twin
+of the loop, ``npusim/dram/_kernel.c`` (glue :mod:`npusim.dram.kernel`, shared layout
+:mod:`npusim.dram.layout`), runs instead when it was built at install (it is optional: without
+a C compiler the Python loop runs), implements the controller's policies (those named in
+``layout.KERNEL_SCHEDULERS`` / ``KERNEL_REFRESH_POLICIES``) and the environment does not set
+``NPUSIM_PURE_PYTHON=1``. Both make the same decisions; the tests compare their command logs,
+completions and statistics under every policy.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 The extension is built at install when a C compiler is present (``setup.py``); without it
 ``KERNEL_AVAILABLE`` is false and :class:`~npusim.dram.controller.ChannelController` runs its
-Python loop, which makes the same decisions. The kernel keeps no state between calls: each
-call copies the controller's and device's state into int64 buffers and back, in place,
+Python loop, which makes the same decisions. The buffers' layouts and codes are declared once,
+in :mod:`npusim.dram.layout`; :class:`CompiledLoop` fills them by field name and refuses a
+kernel compiled from another layout. The kernel keeps no state between calls: each call copies
+the controller's, device's and refresh policy's state into int64 buffers and back, in place,
 because the device's update tables hold references to its lists.
 """
 

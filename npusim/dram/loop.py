@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from npusim.dram.commands import issue_column, issue_row
 from npusim.dram.device import Command
 from npusim.dram.refresh import NEVER, skip_idle_refreshes
 from npusim.dram.stream import stream_ready, stream_row_hits
@@ -28,104 +29,28 @@ from npusim.dram.stream import stream_ready, stream_row_hits
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
 
-HIT, MISS, CONFLICT = 0, 1, 2
 NONE = -1  # no candidate command
-ACT, PRE, RD, WR, ACT2, CAS = (int(c) for c in (Command.ACT, Command.PRE, Command.RD,
-                                                Command.WR, Command.ACT2, Command.CAS))  # fmt: skip
+ACT, PRE, RD, WR, ACT2 = (int(c) for c in (Command.ACT, Command.PRE, Command.RD, Command.WR,
+                                           Command.ACT2))  # fmt: skip
 
 
 class PythonLoop:
     """The state of one run: the requests (Python lists), the queues, the cached candidates
     and the counters the controller keeps between runs (copied back by :meth:`finish`)."""
 
-    __slots__ = (
-        "act2_bank",
-        "act2_deadline",
-        "act2_row",
-        "act_b",
-        "active",
-        "all_stale",
-        "arrival_of",
-        "bank_of",
-        "blocked",
-        "ca_bound",
-        "ca_pos",
-        "ca_slot",
-        "ca_tie",
-        "candidates",
-        "cb_bound",
-        "cb_slot",
-        "cb_tie",
-        "ch",
-        "classified",
-        "col_b",
-        "col_cmd",
-        "col_g",
-        "ctrl",
-        "dev",
-        "done",
-        "enqueued",
-        "finished",
-        "front_blocked",
-        "group_members",
-        "group_of",
-        "group_ready",
-        "head",
-        "high",
-        "issue",
-        "low",
-        "miss_bank",
-        "n",
-        "n_aad",
-        "n_cas",
-        "need_sync",
-        "next_arrival",
-        "now",
-        "nxt",
-        "oldest",
-        "open_row",
-        "pinned",
-        "pinned_reads",
-        "pinned_writes",
-        "pre_b",
-        "pre_past_hit",
-        "queue_cycles",
-        "queues",
-        "ractive",
-        "rcount",
-        "rd_b",
-        "rd_g",
-        "rdepth",
-        "read_cmd",
-        "read_done",
-        "ref_due",
-        "ref_pending",
-        "refresh",
-        "release_at_act",
-        "row_of",
-        "rows",
-        "rq",
-        "rq_head",
-        "rq_rows",
-        "slow_at",
-        "stale",
-        "stream_ok",
-        "wactive",
-        "wck_expiry",
-        "wck_read",
-        "wck_write",
-        "wcount",
-        "wdepth",
-        "wq",
-        "wq_head",
-        "wq_rows",
-        "wr_b",
-        "wr_g",
-        "write_cmd",
-        "write_done",
-        "write_mode",
-        "write_of",
-    )
+    __slots__ = tuple(
+        """
+        act2_bank act2_deadline act2_row act_b active all_stale arrival_of bank_of blocked
+        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
+        col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
+        group_ready head high issue low miss_bank n n_aad n_cas need_sync next_arrival now nxt
+        oldest open_row pinned pinned_reads pinned_writes pre_b pre_past_hit queue_cycles queues
+        ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
+        release_at_act row_of rows rq rq_head rq_rows slow_at stale stream_ok wactive wck_expiry
+        wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done
+        write_mode write_of
+        """.split()  # noqa: SIM905
+    )  # slots: an instance of more than 30 attributes loses CPython's fast attribute access
 
     def __init__(self, ctrl: ChannelController, bank, row, is_write, arrival) -> None:  # type: ignore[no-untyped-def]
         self.ctrl, dev = ctrl, ctrl.dev
@@ -213,7 +138,7 @@ class PythonLoop:
         a Python call costs about as much as two banks' worth of the winner scan (0.1-0.2 us
         measured), and this loop turns millions of times a run.
         """
-        n, stream_ok, recompute, winner = self.n, self.stream_ok, self._recompute, self._winner
+        n, stream_ok, recompute = self.n, self.stream_ok, self._recompute
         need_sync, n_cas, stale, ch = self.need_sync, self.n_cas, self.stale, self.ch
         while self.finished < n:
             if self.next_arrival <= self.now and not self.front_blocked:
@@ -225,7 +150,7 @@ class PythonLoop:
                 self._set_mode(True)
                 self.ctrl.write_drains += 1
             cross = self.pinned_writes if not self.write_mode else self.pinned_reads
-            if stream_ok and not cross and stream_ready(self):
+            if stream_ok and not (cross or self.pinned_reads or self.wcount) and stream_ready(self):
                 stream_row_hits(self)
                 self.all_stale, self.front_blocked = True, False
                 continue
@@ -241,7 +166,29 @@ class PythonLoop:
                     floors[slot] = now
             if self.blocked:  # a pending refresh holds these banks, active slots excepted
                 scan = [b for b in scan if self.pinned[b] >= 0 or b not in self.blocked]
-            best_t, best_tie, best_bank, best_col = winner(scan, floors, act2_bank)
+            ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
+            cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
+            best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
+            for b in scan:
+                # a candidate whose bound is already past the best so far needs no further look
+                slot = ca_slot[b]
+                if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
+                    tc = ca_bound[b]
+                    if tc <= best_t:
+                        floor = floors[slot]
+                        if floor > tc:
+                            tc = floor
+                        if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
+                            best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
+                slot = cb_slot[b]
+                if slot >= 0:
+                    tc = cb_bound[b]
+                    if tc <= best_t:
+                        floor = floors[slot]
+                        if floor > tc:
+                            tc = floor
+                        if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
+                            best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
             deadline = self.act2_deadline
             if act2_bank >= 0 and (
                 best_t > now
@@ -259,9 +206,9 @@ class PythonLoop:
             elif best_t == NEVER:
                 raise RuntimeError("DRAM controller has queued requests but no command")
             elif best_col:
-                self._issue_column(best_bank, best_t, best_tie)
+                issue_column(self, best_bank, best_t, best_tie)
             else:
-                self._issue_row(best_bank, best_t, best_tie - n)
+                issue_row(self, best_bank, best_t, best_tie - n)
         return self.done, self.enqueued
 
     def _banks_in_play(self, cross: int) -> list[int]:
@@ -378,38 +325,6 @@ class PythonLoop:
             ca_slot[b], ca_bound[b] = self.col_cmd, tc if tc > tg else tg
             ca_tie[b], ca_pos[b] = n + q[pos], pos
 
-    def _winner(
-        self, scan: list[int], floors: list[int], act2_bank: int
-    ) -> tuple[int, int, int, bool]:
-        """(cycle, tie, bank, is a column command) of the least (cycle, tie) over the cached
-        candidates of ``scan``; ties are unique, so the bank order does not matter. A
-        candidate's cycle is max(its bound, ``floors[its ready slot]``); a column command of
-        ``act2_bank`` waits for its ACT-2."""
-        ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
-        cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
-        best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
-        for b in scan:
-            # a candidate whose bound is already past the best so far needs no further look
-            slot = ca_slot[b]
-            if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
-                tc = ca_bound[b]
-                if tc <= best_t:
-                    floor = floors[slot]
-                    if floor > tc:
-                        tc = floor
-                    if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
-                        best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
-            slot = cb_slot[b]
-            if slot >= 0:
-                tc = cb_bound[b]
-                if tc <= best_t:
-                    floor = floors[slot]
-                    if floor > tc:
-                        tc = floor
-                    if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
-                        best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
-        return best_t, best_tie, best_bank, best_col
-
     def _refresh_first(self, best_t: int) -> bool:
         """Mark the refresh pending when it falls due before the next command (and before
         any arrival), or issue its next command when that can go first; True when either
@@ -445,89 +360,3 @@ class PythonLoop:
             or self.pinned_writes
             or self.dev.open_banks
         )
-
-    def _issue_column(self, b: int, t: int, tie: int) -> None:
-        """Serve request ``tie`` (or ``tie - n``) with its column command on bank ``b`` at
-        ``t`` (after a CAS when WCK has stopped)."""
-        n = self.n
-        req = tie if tie < n else tie - n
-        is_write, row = self.write_of[req], self.row_of[req]
-        if self.need_sync and t >= self.wck_expiry:
-            self.issue(CAS, b, row, t)  # WCK2CK sync, the column command follows
-            t += self.n_cas
-        pos = self.ca_pos[b]
-        if is_write:
-            q, rows, heads, owners = self.wq[b], self.wq_rows[b], self.wq_head, self.wactive
-        else:
-            q, rows, heads, owners = self.rq[b], self.rq_rows[b], self.rq_head, self.ractive
-        del q[pos]
-        del rows[pos]
-        if not q:
-            owners.remove(b)
-            heads[b] = -2
-        elif pos == 0:
-            heads[b] = rows[0]
-        released = False
-        if self.pinned[b] == req:
-            self.pinned[b] = -1
-            released = self.release_at_act  # left its queue at its ACT
-            if is_write:
-                self.pinned_writes -= 1
-            else:
-                self.pinned_reads -= 1
-        if not released:
-            self._leave_queue(req, is_write, t)
-        if is_write:
-            self.done[req], cmd, wck = t + self.write_done, self.write_cmd, t + self.wck_write
-        else:
-            self.done[req], cmd, wck = t + self.read_done, self.read_cmd, t + self.wck_read
-        if wck > self.wck_expiry:
-            self.wck_expiry = wck
-        self.finished += 1
-        if not self.classified[req]:
-            self.classified[req] = True
-            self.ctrl.outcome[HIT] += 1
-        self.issue(cmd, b, row, t)
-        self.now = t + 1
-        # The bank's candidates are stale, and every column candidate of its group moved
-        # with the group's bound (max(bank bound, group bound)): raised in place.
-        self.stale.append(b)
-        g = self.group_of[b]
-        ca_slot, ca_bound, group_ready = self.ca_slot, self.ca_bound, self.group_ready
-        for m in self.group_members[g]:
-            slot = ca_slot[m]
-            if slot >= 0 and ca_bound[m] < group_ready[slot][g]:
-                ca_bound[m] = group_ready[slot][g]
-
-    def _leave_queue(self, req: int, is_write: bool, t: int) -> None:
-        """Request ``req`` leaves its read or write queue at ``t``: its slot takes the next
-        arrival."""
-        if is_write:
-            self.wcount -= 1
-        else:
-            self.rcount -= 1
-        self.queue_cycles += t - self.enqueued[req]
-        self.front_blocked = False
-
-    def _issue_row(self, b: int, t: int, req: int) -> None:
-        """Issue bank ``b``'s row command (PRE, or ACT-1 that gives ``req`` the bank's active
-        slot) at ``t``; a request's first command decides its row outcome."""
-        cmd = self.cb_slot[b]
-        if not self.classified[req]:
-            self.classified[req] = True
-            self.ctrl.outcome[MISS if cmd == ACT else CONFLICT] += 1
-        row = self.row_of[req]
-        self.issue(cmd, b, row, t)
-        self.stale.append(b)
-        self.now = t + 1
-        if cmd == PRE:
-            return
-        self.pinned[b] = req  # the request takes the bank's active slot
-        is_write = self.write_of[req]
-        if is_write:
-            self.pinned_writes += 1
-        else:
-            self.pinned_reads += 1
-        if self.release_at_act:
-            self._leave_queue(req, is_write, t)
-        self.act2_bank, self.act2_deadline, self.act2_row = b, t + self.n_aad, row
