@@ -188,3 +188,30 @@ def test_the_calibration_table_is_what_the_tool_prints(capsys: pytest.CaptureFix
              ("calibration", "min-max", "percentile 99.99", "percentile 99.9", "entropy (KL)",
               "MSE search")]  # fmt: skip
     assert printed == shown
+
+
+def test_the_accuracy_tables_cost_columns_are_a_current_run() -> None:
+    """Task accuracy's precision table: each row's CNN time, DRAM reads and energy are a
+    cycle run of digits_cnn now (energy_pj.total, the PHY included since schema 4), as
+    ``tools/accuracy_tables.py precision`` prints them; the top-1 columns are the
+    functional pass's, checked by tests/test_functional_*."""
+    from npusim.config import load_scenario
+    from npusim.simulate import simulate
+    from npusim.workload import load_workload
+
+    header = "| precision | CNN top-1 % |"
+    lines = README.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = [line.split("|")[1:-1] for line in lines[start + 2 :] if line.startswith("| ")]
+    rows = rows[: next((i for i, r in enumerate(rows) if len(r) != 8), len(rows))]
+    assert len(rows) == 11
+    affine = ["quantization.symmetric=false"]
+    for cells in rows:
+        label = cells[0].strip()
+        precision = label.split()[0].lower().replace(" ", "_")
+        precision = {"fp8": f"fp8_{label.split()[-1].lower()}"}.get(precision, precision)
+        scenario = load_scenario(None, affine if "affine" in label else [], precision=precision)
+        t = simulate(scenario, load_workload("digits_cnn"), "cycle").totals()
+        now = [f"{t['time_s'] * 1e6:.2f}", f"{t['dram_read_bytes'] / 1024:.2f}",
+               f"{t['energy_pj']['total'] / 1e3:.1f}"]  # fmt: skip
+        assert [c.strip() for c in cells[5:]] == now, label
