@@ -21,7 +21,9 @@ MODELS = {"1B": "llama3_2_1b", "8B": "llama3_1_8b"}
 CONTEXTS = (2048, 32768)
 DECODE_TOKENS = 64
 CHUNK = 512  # prompt tokens per prefill pass
-G128 = ["quantization.granularity=per_group", "quantization.group_size=128"]
+# INT4 weights as on-device runtimes ship them: groups of 128 along K with FP16 scales
+G128 = ["quantization.granularity=per_group", "quantization.group_size=128",
+        "quantization.scale_format=fp16"]  # fmt: skip
 # label -> (--precision, --set): weights / activations / KV cache
 CONFIGS = {
     "FP16 / FP16 / FP16": ("fp16", []),
