@@ -486,3 +486,21 @@ def test_int8_conv_codes_equal_onnx_runtime_qlinearconv(overrides: list[str]) ->
     got = y_q.codes(tensors["conv2"])
     assert got.shape == (500, 256) and np.array_equal(got, want)
     assert len(np.unique(want)) > 100  # a layer that uses the code range, not a dead one
+
+
+def test_a_training_mode_batchnorm_is_refused_functionally(tmp_path: Path) -> None:
+    """BatchNormalization with training_mode = 1 normalizes with the batch's own mean and
+    variance (onnx's reference evaluator: outputs 1.1x their range away from the running
+    statistics' fold), so folding the running ones would be silently wrong: timing imports it
+    as before, --accuracy refuses it by name."""
+    rng = np.random.default_rng(3)
+    c = {"w": rng.normal(0, 1, (3, 1, 1, 1)), **batch_norm(rng, "bn", 3)}
+    inputs = ["c"] + [f"bn.{k}" for k in ("gamma", "beta", "mean", "var")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], "conv", kernel_shape=[1, 1]),
+             helper.make_node("BatchNormalization", inputs, ["y", "rm", "rv"], "bn",
+                              training_mode=1)]  # fmt: skip
+    workload = load_workload(save(tmp_path, nodes, [1, 1, 2, 2], c))
+    assert [layer.kind for layer in workload.layers] == ["conv2d"]
+    message = "node BatchNormalization 'bn' cannot run functionally: training_mode = 1"
+    with pytest.raises(FunctionalError, match=message):
+        load_parameters(workload)

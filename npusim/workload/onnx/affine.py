@@ -110,6 +110,9 @@ def batchnorm(b: Builder, node: Node) -> None:
     x, scale, shift, mean, var = node.inputs[:5]
     if not (b.is_constant(scale) and b.is_constant(var)):
         raise Unsupported("its statistics are computed at run time (training mode)")
+    if node.attrs.get("training_mode", 0):  # costed alike, but not the running statistics
+        b.refuse(node, "training_mode = 1 normalizes with the batch's own statistics, not "
+                 "the running ones folded here")  # fmt: skip
     epsilon = float(node.attrs.get("epsilon", 1e-5))
     factors = batchnorm_factors(b.constants[scale], b.constants[var], epsilon)
     layer = b.fusable(x)
