@@ -88,7 +88,8 @@ RULES = [
     ("clock: 1000\n", "s.yaml:2: clock: expected a Hz quantity like '1 GHz' (>= 1e+06, "
      "<= 1e+11), got the bare number 1000: add a unit"),
     ("dram:\n  preset: LPDDR5_640\n", "s.yaml:3: dram.preset: expected one of LPDDR5_6400, "
-     "LPDDR5_4267, LPDDR5_3200, LPDDR5X_7500, LPDDR5X_8533, LPDDR5X_9600, got 'LPDDR5_640' "
+     "LPDDR5_4267, LPDDR5_3200, LPDDR5X_7500, LPDDR5X_8533, LPDDR5X_9600, LPDDR6_10667, got "
+     "'LPDDR5_640' "
      "(did you mean 'LPDDR5_6400'?)"),
     ("dram:\n  scheduler: frfcf\n", "dram.scheduler: expected one of frfcfs, frfcfs-rowhit, fcfs, "
      "got 'frfcf' "

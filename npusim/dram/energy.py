@@ -19,6 +19,19 @@ JEDEC/Micron method, core energy = V x delta-I x time:
 * ``background_precharged_mw = 37`` and ``background_active_mw = 47``: "background about
   37 mW precharged, 47 mW with a bank open (per die)" (IDD2N / IDD3N at VDD1 + VDD2H).
 
+LPDDR6 (:func:`default_energy` of an LPDDR6 preset): no LPDDR6 IDD figures are public (the
+DRAMPower LPDDR6 memspec is a unit-test fixture, not a device), so its terms are the LPDDR5X
+ones above, scaled where the organization differs, per x12 sub-channel (one npusim channel):
+
+* ``io_pj_per_bit`` x 36 / 32: a BL24 burst drives 36 B on the wires for 32 B of payload
+  (metadata), and npusim counts payload bits.
+* ``background_*_mw`` / 2: the LPDDR5X figures are per die, and an LPDDR6 die has two
+  sub-channels (the die's standby current split evenly over them).
+* core read / write per bit, activate-precharge per 2 KiB page and refresh per command as
+  LPDDR5X: the same cells and page size per sub-channel as an x16 LPDDR5X channel.
+
+Every term can be overridden per scenario (``dram.energy``) like LPDDR5's.
+
 Units: pJ = mW x ns, so background energy is ``mW x cycles x tCK_ns``.
 """
 
@@ -26,6 +39,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+
+from npusim.dram.standard import STANDARDS, standard_of
 
 REFERENCE_PAGE_BYTES = 2048
 """Row size the ``act_pre_pj`` anchor is quoted for (2 KiB, reference lpddr5.md)."""
@@ -50,6 +66,32 @@ class DramEnergy:
 
 
 ENERGY_TERMS: tuple[str, ...] = tuple(f.name for f in fields(DramEnergy))
+
+LPDDR6_SUBCHANNELS_PER_DIE = 2
+"""x12 sub-channels of an LPDDR6 die (JESD209-6; npusim.dram.standard)."""
+
+
+def _lpddr6_energy() -> DramEnergy:
+    lpddr5x = DramEnergy()
+    lpddr6 = STANDARDS["LPDDR6"]
+    wire_per_payload = lpddr6.bus_bytes_per_burst / lpddr6.payload_bytes_per_burst
+    return replace(
+        lpddr5x,
+        io_pj_per_bit=lpddr5x.io_pj_per_bit * wire_per_payload,
+        background_precharged_mw=lpddr5x.background_precharged_mw / LPDDR6_SUBCHANNELS_PER_DIE,
+        background_active_mw=lpddr5x.background_active_mw / LPDDR6_SUBCHANNELS_PER_DIE,
+    )
+
+
+STANDARD_ENERGY: Mapping[str, DramEnergy] = MappingProxyType(
+    {"LPDDR5": DramEnergy(), "LPDDR6": _lpddr6_energy()}
+)
+"""Default energy terms of one channel by standard (module docstring for their derivation)."""
+
+
+def default_energy(preset: str) -> DramEnergy:
+    """Default energy terms of one channel of ``preset``'s standard, before overrides."""
+    return STANDARD_ENERGY[standard_of(preset).name]
 
 
 @dataclass(frozen=True)

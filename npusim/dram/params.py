@@ -16,7 +16,14 @@ from types import MappingProxyType
 
 from npusim.dram.energy import ENERGY_TERMS
 from npusim.dram.mapping import MAPPING_FIELDS, mapping_problems
-from npusim.dram.standard import BANK_ARCHS, DENSITIES, PRESETS, TIMING_NAMES, resolve_timing
+from npusim.dram.standard import (
+    BANK_ARCHS,
+    DENSITIES,
+    PRESETS,
+    TIMING_NAMES,
+    resolve_timing,
+    standard_of,
+)
 
 
 class Scheduler(Enum):
@@ -85,6 +92,10 @@ IO_ENERGY_MODES: Mapping[str, str] = MappingProxyType({
     "flat": "io_pj_per_bit on every bit moved (random data's toggle rate)",
     "data": "from the toggles of the quantized tensors' own bytes (npusim run)",
 })  # fmt: skip
+
+IO_BITS_DQ_LINES = 16
+"""DQ lines of the channel ``io_energy: data`` models (:mod:`npusim.dram.io_bits`: x16, two
+byte lanes); another width is refused rather than priced as x16."""
 
 MAX_CHANNELS = 64
 """Channels a system may have (the scenario schema's limit too): each is a controller object,
@@ -189,16 +200,24 @@ def _shape_problems(params: DramParams) -> list[tuple[str, str]]:
 
 
 def _arch_problems(params: DramParams) -> list[tuple[str, str]]:
+    """What the preset's standard does not offer: the bank architecture, the burst length
+    for it, the data rate for it, the density, the refresh mode, data-driven I/O energy."""
     if params.bank_arch not in BANK_ARCHS or params.preset not in PRESETS:
         return []
-    arch = BANK_ARCHS[params.bank_arch]
+    standard = standard_of(params.preset)
+    of_std = f"{standard.name} (preset {params.preset})"
+    if params.bank_arch not in standard.bank_archs:
+        offered = ", ".join(standard.bank_archs)
+        return [("bank_arch", f"expected one of {offered} for {of_std}, found {params.bank_arch}")]
+    arch = standard.bank_archs[params.bank_arch]
     problems = []
     if params.burst_length not in arch.burst_lengths:
         legal = ", ".join(str(b) for b in arch.burst_lengths)
         problems.append(
             (
                 "burst_length",
-                f"expected one of {legal} for bank_arch {arch.name}, found {params.burst_length!r}",
+                f"expected one of {legal} for bank_arch {arch.name} of {of_std}, "
+                f"found {params.burst_length!r}",
             )
         )
     rate = PRESETS[params.preset].data_rate_mts
@@ -210,6 +229,18 @@ def _arch_problems(params: DramParams) -> list[tuple[str, str]]:
                 f"found preset {params.preset} at {rate} MT/s; use BG or 8B",
             )
         )
+    if params.density in DENSITIES and params.density not in standard.densities:
+        offered = ", ".join(standard.densities)
+        problems.append(("density", f"expected one of {offered} for {of_std}, "
+                                    f"found {params.density}"))  # fmt: skip
+    if params.refresh in REFRESH_MODES and params.refresh not in standard.refresh_modes:
+        offered = ", ".join(standard.refresh_modes)
+        problems.append(("refresh", f"expected one of {offered} for {of_std}, "
+                                    f"found {params.refresh}"))  # fmt: skip
+    if params.io_energy == "data" and standard.dq_bits != IO_BITS_DQ_LINES:
+        problems.append(("io_energy", f"expected flat for {of_std}: data-driven I/O energy "
+                                      f"models {IO_BITS_DQ_LINES} DQ lines, {standard.name} has "
+                                      f"{standard.dq_bits}"))  # fmt: skip
     return problems
 
 
@@ -232,17 +263,17 @@ _PHYSICS: tuple[tuple[str, str, str], ...] = (
     ("nREFI", ">", "nRFCab + nRPab + nRCD + nCWL + nBL + nWR"),  # WR->PRE; usually the larger
     ("nREFI", ">", "nRFCab + nRPab + nRCD + nRAS"),
     ("nREFIpb", ">", "nRFCpb"),
-    ("nCL + nBL + 2", ">", "nCWL"),
+    ("nCL + nBL + nRTW_gap", ">", "nCWL"),
     ("nAAD", ">=", "1"),
 )
-"""Relations the timing must keep after overrides (JESD209-5: tRC = tRAS + tRP; a burst may
-not overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank group) is
-never shorter than "_S"; RD -> WR is positive). A refresh interval must also leave room, after
-a late refresh (precharging all banks waits for nRAS or write recovery, then nRPab) and nRFCab,
-for an ACT and its column command: with less, a refresh falls due between every ACT and its
-RD/WR and the controller can livelock (measured on LPDDR5-4267, 3000 random reads: stuck at
-nREFI 119 to 130 and at 150; the bound is 161, and no run above it got stuck). A per-bank
-refresh blocks only its bank set, so nREFIpb only has to exceed nRFCpb."""
+"""Relations the timing must keep after overrides (JESD209-5: tRC = tRAS + tRP; a burst may not
+overlap the previous one on the data bus, so nCCD_S >= nBL; "_L" (same bank group) is never
+shorter than "_S"; RD -> WR is positive: nCL + nBL + nRTW_gap > nCWL). A refresh interval must
+also leave room, after a late refresh (precharging all banks waits for nRAS or write recovery,
+then nRPab) and nRFCab, for an ACT and its column command: with less, a refresh falls due
+between every ACT and its RD/WR and the controller can livelock (measured on LPDDR5-4267, 3000
+random reads: stuck at nREFI 119 to 130 and at 150; the bound is 161, and no run above it got
+stuck). A per-bank refresh blocks only its bank set, so nREFIpb only has to exceed nRFCpb."""
 
 _BASE_REGISTRIES = (("preset", PRESETS), ("density", DENSITIES), ("bank_arch", BANK_ARCHS))
 

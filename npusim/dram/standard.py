@@ -1,6 +1,9 @@
-"""LPDDR5 organization and timing as declared data (JESD209-5B via reference lpddr5.md).
+"""LPDDR5, LPDDR5X and LPDDR6 organization and timing as declared data.
 
-Three tables, read by one mechanism (:func:`resolve_timing`):
+``STANDARDS`` says what each standard's channel is (data lines, bus bits per payload bit,
+burst lengths, bank architectures, densities with their refresh timings, refresh modes); the
+speed bins of ``PRESETS`` name their standard. Tables read by one mechanism
+(:func:`resolve_timing`):
 
 * ``PRESETS``: speed bins, the core timings in CK cycles for BG mode with BL16 and WCK:CK 4:1.
   ``LPDDR5_6400`` is the reference page's table verbatim (JESD209-5B as carried by Ramulator
@@ -35,6 +38,19 @@ its RD/WR, which takes the next CK (JESD209-5B; Ramulator 2.1's preset writes it
 under one CK at WCK:CK 4:1; Ramulator 2.1's LPDDR5-6400 preset: 1).
 
 One x16 channel is one die; a BL16 burst moves 32 B, BL32 64 B.
+
+LPDDR6 (JESD209-6, the figures as carried by Ramulator 2.1, CMU-SAFARI/ramulator2 commit
+c5b1c3a, ``python/ramulator/dram/lpddr6.py``): a die has two x12 sub-channels, each with its
+own four CA signals (JEDEC's JESD209-6 announcement, July 2025: "Each sub-channel includes 4
+command/address (CA) signals"), so npusim models each sub-channel as one channel with its own
+controller. A BL24 burst is 24 beats x 12 DQ = 36 B on the bus carrying a 32 B payload (the
+rest is metadata: data mask, DBI, link ECC); npusim counts the 32 B, as it counts requested
+bytes, and the bus time of BL24. Commands start only on even CK and take two CK (Ramulator
+2.1: ``command_cycles`` 2; Synopsys' LPDDR6 overview: "commands can only be started on even
+cycles"), so an LPDDR6 preset's cycle is the command slot of two CK (750 ps at 10667 MT/s,
+tCK 375 ps): a constraint of n CK between two commands is exactly ceil(n / 2) slots, and
+BL24 is 24 beats / 8 per slot = 3 slots. ``LPDDR6_10667`` converts Ramulator 2.1's
+``LPDDR6_10667_BL24`` (in CK, ``_LPDDR6_10667_CK``) this way; see that table for each value.
 """
 
 from __future__ import annotations
@@ -42,9 +58,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
-
-CHANNEL_WIDTH_BYTES = 2
-"""x16 channel: 2 bytes per transfer (reference lpddr5.md, Organization)."""
 
 
 def ck_from_ns(t_ns: float, tck_ps: int) -> int:
@@ -58,7 +71,8 @@ def ck_from_ns(t_ns: float, tck_ps: int) -> int:
 
 @dataclass(frozen=True)
 class Timing:
-    """Resolved timing of one channel, all in CK cycles (names follow reference lpddr5.md)."""
+    """Resolved timing of one channel, all in cycles of its preset's ``tck_ps`` (CK for
+    LPDDR5/5X, the two-CK command slot for LPDDR6; names follow reference lpddr5.md)."""
 
     nBL: int
     nBL_L: int
@@ -87,11 +101,15 @@ class Timing:
     nAAD: int
     nCAS: int
     nWCKPST: int
+    nRTW_gap: int = 2
+    """Cycles from the end of a read burst to the start of a write burst on the bus: 2 CK
+    for LPDDR5 (reference "Derived turnarounds"); LPDDR6: nRTW_S - (nRL + nBL_min - nWL)."""
 
     @property
     def rd_to_wr(self) -> int:
-        """RD -> WR turnaround, nCL + nBL + 2 - nCWL (reference "Derived turnarounds")."""
-        return self.nCL + self.nBL + 2 - self.nCWL
+        """RD -> WR turnaround, nCL + nBL + nRTW_gap - nCWL (reference "Derived turnarounds":
+        nCL + nBL + 2 - nCWL)."""
+        return self.nCL + self.nBL + self.nRTW_gap - self.nCWL
 
     @property
     def wr_to_rd_s(self) -> int:
@@ -114,25 +132,30 @@ TIMING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Timing))
 
 @dataclass(frozen=True)
 class SpeedBin:
-    """One data rate: clock and core timings (BG mode, BL16) in CK cycles."""
+    """One data rate: the controller's cycle ``tck_ps`` and the core timings (BG mode, the
+    shortest burst) in those cycles: CK for LPDDR5/5X, the two-CK command slot for LPDDR6."""
 
     name: str
     data_rate_mts: int
     tck_ps: int
     timing_ck: Mapping[str, int]
     source: str
+    standard: str = "LPDDR5"
+    ck_per_cycle: int = 1
 
 
 @dataclass(frozen=True)
 class Density:
-    """One x16 die density: capacity, rows per bank (2 KiB page) and refresh timings in ns."""
+    """One channel's density (an x16 die, or an LPDDR6 x12 sub-channel's payload): capacity,
+    rows per bank (2 KiB page) and refresh timings in ns; ``None`` where the standard has no
+    per-bank refresh that npusim models."""
 
     name: str
     capacity_bytes: int
     rows_per_bank: int
     tRFCab_ns: float
-    tRFCpb_ns: float
-    tPBR2PBR_ns: float
+    tRFCpb_ns: float | None
+    tPBR2PBR_ns: float | None
 
 
 @dataclass(frozen=True)
@@ -153,8 +176,70 @@ class BankArch:
         return self.bank_groups * self.banks_per_group
 
 
+@dataclass(frozen=True)
+class Standard:
+    """One DRAM standard's channel: ``dq_bits`` data lines; ``bus_bytes_per_burst`` and
+    ``payload_bytes_per_burst`` of its shortest burst (LPDDR5 BL16: 32 and 32; LPDDR6 BL24:
+    36 and 32, the rest metadata); the bank architectures (with their burst lengths),
+    densities (with their refresh timings) and refresh modes it offers."""
+
+    name: str
+    dq_bits: int
+    bus_bytes_per_burst: int
+    payload_bytes_per_burst: int
+    bank_archs: Mapping[str, BankArch]
+    densities: Mapping[str, Density]
+    refresh_modes: tuple[str, ...]
+    source: str
+
+    @property
+    def payload_fraction(self) -> float:
+        """Payload bits per bit on the data bus (LPDDR6: 32 / 36)."""
+        return self.payload_bytes_per_burst / self.bus_bytes_per_burst
+
+
 def _ck(**values: int) -> Mapping[str, int]:
     return MappingProxyType(values)
+
+
+_LPDDR6_10667_CK: Mapping[str, int] = MappingProxyType(
+    {
+        # Ramulator 2.1 LPDDR6_10667_BL24 (JESD209-6 tables as it cites them), tCK 375 ps
+        "nBL": 6,  # BL/n_min of BL24 (Tables 381-382): 24 beats, 4 per CK
+        "nBL_L": 12,  # BL/n_max of BL24: same-bank-group write -> read uses it
+        "nCL": 56,  # nRL
+        "nCWL": 26,  # nWL
+        "nRCD": 48,  # nRCDr; nRCDw (22) is shorter, npusim has one ACT -> column bound
+        "nRP": 107,  # nACU 59 (tACU 22 ns, Tables 414-415) + ceil(18 ns / tCK)
+        "nRPab": 115,  # nACU + ceil(21 ns / tCK)
+        "nRAS": 54,  # max(ceil(20 ns / tCK), 4)
+        "nRC": 169,  # nRAS + nRPab
+        "nWR": 38,  # nWTP 32 + nBL_max 12 - nBL_min 6: WR -> PRE is nWL + nBL_max + nWTP
+        "nRTP": 14,
+        "nPPD": 4,
+        "nCCD_S": 6,  # nCCDS = nCCDS_WR
+        "nCCD_L": 10,  # nCCDL = nCCDL_WR
+        "nRRD": 10,
+        "nFAW": 40,
+        "nWTR_S": 17,
+        "nWTR_L": 32,
+        "nREFI": 10416,  # ceil(tREFI 3906 ns / tCK) (Table 302)
+        "nRTW_gap": 5,  # nRTW_S 41 (Table 390, ODT on) - (nRL + nBL_min - nWL)
+        "nAAD": 8,
+        "nCAS": 2,
+        "nWCKPST": 3,
+    }
+)
+"""LPDDR6-10667 in CK of 375 ps, as Ramulator 2.1 carries it (CMU-SAFARI/ramulator2 c5b1c3a,
+``python/ramulator/dram/lpddr6.py``: the preset and ``resolve_secondary_timings``)."""
+
+LPDDR6_CK_PER_CYCLE = 2
+"""CK per LPDDR6 command slot, npusim's LPDDR6 cycle (module docstring)."""
+
+
+def _slots(values_ck: Mapping[str, int]) -> Mapping[str, int]:
+    """CK counts to command slots: ceil(n / 2), exact between commands on even CK."""
+    return MappingProxyType({k: -(-v // LPDDR6_CK_PER_CYCLE) for k, v in values_ck.items()})
 
 
 _LPDDR5X_SOURCE = (
@@ -206,13 +291,32 @@ PRESETS: Mapping[str, SpeedBin] = MappingProxyType(
                 nWTR_L=15, nREFI=4690, nREFIpb=586, nPBR2ACT=9, nAAD=8, nCAS=1, nWCKPST=1),
             _LPDDR5X_SOURCE,
         ),
+        "LPDDR6_10667": SpeedBin(
+            "LPDDR6_10667", 10667, 375 * LPDDR6_CK_PER_CYCLE, _slots(_LPDDR6_10667_CK),
+            "JESD209-6 as carried by Ramulator 2.1's LPDDR6_10667_BL24 (tCK 375 ps), in "
+            "command slots of two CK",
+            standard="LPDDR6", ck_per_cycle=LPDDR6_CK_PER_CYCLE,
+        ),
     }
 )  # fmt: skip
+
 
 DENSITIES: Mapping[str, Density] = MappingProxyType(
     {
         "8Gb": Density("8Gb", 2**30, 2**15, 210.0, 120.0, 90.0),
         "16Gb": Density("16Gb", 2**31, 2**16, 280.0, 140.0, 90.0),
+    }
+)
+"""Densities by name, with LPDDR5's refresh timings; each standard's own are in STANDARDS."""
+
+_LPDDR6_DENSITIES: Mapping[str, Density] = MappingProxyType(
+    {
+        # per x12 sub-channel; JESD209-6 Table 302 (as Ramulator 2.1 carries it) gives tRFCab
+        # per two sub-channels: 210 / 280 / 380 ns for 8 / 16 / 32 Gb. 16Gb is Ramulator
+        # 2.1's LPDDR6_16Gb_x12 (4 x 4 banks, 2^16 rows of 2^10 16-bit payload columns);
+        # 8Gb halves the rows, as LPDDR5's 8 Gb die does.
+        "8Gb": Density("8Gb", 2**30, 2**15, 280.0, None, None),
+        "16Gb": Density("16Gb", 2**31, 2**16, 380.0, None, None),
     }
 )
 
@@ -223,22 +327,73 @@ BANK_ARCHS: Mapping[str, BankArch] = MappingProxyType(
         "8B": BankArch("8B", 1, 8, 4096, (32,), 6400, tRRD_ns=10.0, tFAW_ns=40.0),
     }
 )
+"""Bank architectures by name, as LPDDR5 defines them; each standard's own are in STANDARDS."""
+
+STANDARDS: Mapping[str, Standard] = MappingProxyType(
+    {
+        "LPDDR5": Standard(
+            "LPDDR5", 16, 32, 32, BANK_ARCHS, DENSITIES, ("all-bank", "per-bank", "off"),
+            "JESD209-5B/5C (LPDDR5 and LPDDR5X), reference lpddr5.md",
+        ),
+        "LPDDR6": Standard(
+            "LPDDR6", 12, 36, 32,
+            # BL24 only: BL48's 64 B take 18 CK of the bus (BL/n_min of BL48), which the
+            # burst-doubling rule of resolve_timing does not express.
+            MappingProxyType({"BG": BankArch("BG", 4, 4, 2048, (24,), 10667)}),
+            _LPDDR6_DENSITIES,
+            # REFab only: JESD209-6 refreshes bank pairs with REFdb, whose timing Ramulator
+            # 2.1 does not carry.
+            ("all-bank", "off"),
+            "JESD209-6 as carried by Ramulator 2.1 (module docstring)",
+        ),
+    }
+)  # fmt: skip
+"""Standards by name (the scenario's ``dram.standard``); each preset names its own."""
+
+BURST_PAYLOAD_BYTES: Mapping[int, int] = MappingProxyType({16: 32, 32: 64, 24: 32})
+"""Payload bytes of one burst by burst length: x16 BL16 32 B, BL32 64 B; x12 BL24 32 B of the
+36 B it moves (JESD209-6)."""
+
+
+def standard_of(preset: str) -> Standard:
+    """The standard a speed bin belongs to."""
+    return STANDARDS[PRESETS[preset].standard]
 
 
 def burst_bytes(burst_length: int) -> int:
-    """Bytes one burst moves on an x16 channel (BL16: 32 B, BL32: 64 B)."""
-    return burst_length * CHANNEL_WIDTH_BYTES
+    """Payload bytes of one burst (BL16: 32 B, BL32: 64 B, LPDDR6 BL24: 32 B)."""
+    return BURST_PAYLOAD_BYTES[burst_length]
 
 
 def peak_bandwidth_bytes_per_s(preset: str, channels: int = 1) -> float:
-    """Peak data bandwidth: data rate x 2 B x channels (12.8e9 B/s per LPDDR5-6400 channel)."""
-    return PRESETS[preset].data_rate_mts * 1e6 * CHANNEL_WIDTH_BYTES * channels
+    """Peak payload bandwidth: data rate x DQ lines / 8 x payload fraction x channels
+    (12.8e9 B/s per LPDDR5-6400 channel; 10667e6 x 1.5 B x 32/36 = 14.2e9 per LPDDR6-10667
+    sub-channel)."""
+    standard = standard_of(preset)
+    per_transfer = standard.dq_bits / 8 * standard.payload_fraction
+    return PRESETS[preset].data_rate_mts * 1e6 * per_transfer * channels
+
+
+def peak_bus_bandwidth_bytes_per_s(preset: str, channels: int = 1) -> float:
+    """Peak data-bus bandwidth, metadata included: data rate x DQ lines / 8 x channels
+    (16.0e9 B/s per LPDDR6-10667 sub-channel; equal to the payload peak for LPDDR5)."""
+    return PRESETS[preset].data_rate_mts * 1e6 * standard_of(preset).dq_bits / 8 * channels
 
 
 def rows_per_bank(density: str, bank_arch: str) -> int:
-    """Rows per bank: die capacity / (banks x page) (8 Gb, BG: 2^15; 16 Gb: 2^16)."""
+    """Rows per bank: channel capacity / (banks x page) (8 Gb, BG: 2^15; 16 Gb: 2^16).
+
+    The names mean the same capacity, banks and page in every standard (a test keeps
+    ``STANDARDS`` equal to ``DENSITIES`` and ``BANK_ARCHS`` there)."""
     arch = BANK_ARCHS[bank_arch]
     return DENSITIES[density].capacity_bytes // (arch.banks * arch.page_bytes)
+
+
+def cycles_from_ns(t_ns: float, speed: SpeedBin) -> int:
+    """A time in the preset's cycles: :func:`ck_from_ns` in CK, then CK to cycles rounded up
+    (LPDDR6: ceil(CK / 2) command slots)."""
+    ck = ck_from_ns(t_ns, speed.tck_ps // speed.ck_per_cycle)
+    return -(-ck // speed.ck_per_cycle)
 
 
 def resolve_timing(
@@ -252,19 +407,26 @@ def resolve_timing(
 
     BL32 doubles the burst on the bus (nBL, nBL_L, nCCD_L, and nCCD_S becomes at least nBL)
     and adds BL/n to nRTP; bank architectures without bank groups use the "_S" values for
-    "_L"; densities give the refresh timings. Names of ``overrides`` must be ``TIMING_NAMES``.
+    "_L"; the standard's densities give the refresh timings (where it has no per-bank
+    refresh, the per-bank fields take the all-bank values: ``check_params`` refuses
+    ``refresh: per-bank`` there). Names of ``overrides`` must be ``TIMING_NAMES``.
     """
     speed = PRESETS[preset]
-    dens = DENSITIES[density]
-    arch = BANK_ARCHS[bank_arch]
+    standard = STANDARDS[speed.standard]
+    dens = standard.densities[density]
+    arch = standard.bank_archs[bank_arch]
     values = dict(speed.timing_ck)
-    values["nRFCab"] = ck_from_ns(dens.tRFCab_ns, speed.tck_ps)
-    values["nRFCpb"] = ck_from_ns(dens.tRFCpb_ns, speed.tck_ps)
-    values["nPBR2PBR"] = ck_from_ns(dens.tPBR2PBR_ns, speed.tck_ps)
+    values["nRFCab"] = cycles_from_ns(dens.tRFCab_ns, speed)
+    if dens.tRFCpb_ns is None or dens.tPBR2PBR_ns is None:
+        values["nRFCpb"] = values["nPBR2PBR"] = values["nPBR2ACT"] = values["nRFCab"]
+        values["nREFIpb"] = values["nREFI"]
+    else:
+        values["nRFCpb"] = cycles_from_ns(dens.tRFCpb_ns, speed)
+        values["nPBR2PBR"] = cycles_from_ns(dens.tPBR2PBR_ns, speed)
     if arch.tRRD_ns is not None:
-        values["nRRD"] = max(ck_from_ns(arch.tRRD_ns, speed.tck_ps), 2)
+        values["nRRD"] = max(cycles_from_ns(arch.tRRD_ns, speed), 2)
     if arch.tFAW_ns is not None:
-        values["nFAW"] = ck_from_ns(arch.tFAW_ns, speed.tck_ps)
+        values["nFAW"] = cycles_from_ns(arch.tFAW_ns, speed)
     if burst_length == 32:
         values["nRTP"] += values["nBL_L"]
         values["nBL"] *= 2

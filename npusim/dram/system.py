@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from npusim.dram.controller import ChannelController
-from npusim.dram.energy import DramEnergy
+from npusim.dram.energy import default_energy
 from npusim.dram.mapping import AddressMap
 from npusim.dram.params import (
     PAGE_POLICIES,
@@ -75,7 +75,7 @@ class DramSystem:
         self.timing = resolve_timing(
             params.preset, params.density, params.bank_arch, params.burst_length, params.timing
         )
-        self.energy = DramEnergy().with_overrides(params.energy)
+        self.energy = default_energy(params.preset).with_overrides(params.energy)
         self.tck_ns = speed.tck_ps / 1000.0
         self.ck_hz = 1e12 / speed.tck_ps
         self.burst_bytes = burst_bytes(params.burst_length)

@@ -16,7 +16,7 @@ from typing import Any
 from npusim.cache import SramEnergyModel
 from npusim.compute import ArrayLayerStats, array_area_mm2
 from npusim.config import Scenario
-from npusim.dram.energy import DramEnergy, compute_energy
+from npusim.dram.energy import compute_energy, default_energy
 from npusim.dram.params import REFRESH_MODES, RefreshMode
 from npusim.dram.standard import BANK_ARCHS, PRESETS, resolve_timing
 from npusim.precision import PRECISIONS
@@ -115,7 +115,7 @@ def dram_streaming_energy_pj(
     dram = scenario.dram
     timing = resolve_timing(dram.preset, dram.density, dram.bank_arch, dram.burst_length,
                             dram.timing)  # fmt: skip
-    terms = DramEnergy().with_overrides(dram.energy)
+    terms = default_energy(dram.preset).with_overrides(dram.energy)
     tck_ns = PRESETS[dram.preset].tck_ps / 1000
     page = BANK_ARCHS[dram.bank_arch].page_bytes
     cycles = int(time_s * 1e9 / tck_ns)
@@ -167,7 +167,8 @@ def data_io_energy_pj(
     """
     if scenario.dram.io_energy != "data":
         return 0.0
-    per_bit = DramEnergy().with_overrides(scenario.dram.energy).io_pj_per_bit
+    terms = default_energy(scenario.dram.preset).with_overrides(scenario.dram.energy)
+    per_bit = terms.io_pj_per_bit
     total = 0.0
     for kind, moved in moved_bytes.items():
         rate = quality.get(IO_RATE_KEYS.get(kind, ""))
