@@ -163,6 +163,62 @@ static i64 earliest(Dev *d, int cmd, i64 bank) {
     return t;
 }
 
+/* The scheduler policies (npusim/dram/policies.py, SchedulerPolicy.candidates): the queue
+   positions of the row hit whose column command a bank with open row `orow` offers (*pos) and
+   of the request whose PRE it offers (*pre), -1 for none; q holds its len requests, oldest
+   first. */
+static void scheduler_candidates(int sched, const i64 *q, i64 len, const i64 *row_of, i64 orow,
+                                 i64 *pos, i64 *pre) {
+    *pos = *pre = -1;
+    if (row_of[q[0]] == orow) {
+        *pos = 0;
+        if (sched == SCHED_FRFCFS) { /* the oldest request that does not hit */
+            for (i64 k = 1; k < len && *pre < 0; k++)
+                if (row_of[q[k]] != orow) *pre = k;
+        }
+        return;
+    }
+    *pre = 0;
+    if (sched == SCHED_FCFS) return; /* no row-hit reordering */
+    for (i64 k = 1; k < len && *pos < 0; k++) /* the oldest hit */
+        if (row_of[q[k]] == orow) *pos = k;
+}
+
+/* The refresh policies (npusim/dram/refresh.py). RefreshPolicy.blocked_banks: the banks
+   lo, lo + step, ... a pending refresh holds. */
+static void refresh_blocked(int refresh, i64 bank, i64 sets, i64 *lo, i64 *step) {
+    if (refresh == REFRESH_ALL_BANK) {
+        *lo = 0;
+        *step = 1;
+    } else {
+        *lo = bank % sets;
+        *step = sets;
+    }
+}
+
+/* RefreshPolicy.next_command: the cycle (INF while a bank it must precharge holds an active
+   slot), command and bank of the pending refresh's next command. */
+static i64 refresh_next(int refresh, Dev *d, const i64 *pinned, i64 npinned, i64 now, int *cmd,
+                        i64 *bank) {
+    *bank = 0;
+    if (refresh == REFRESH_ALL_BANK) {
+        *cmd = d->scal[S_OPEN_BANKS] ? PREA : REFAB;
+        return npinned ? INF : max64(now, earliest(d, *cmd, 0));
+    }
+    *cmd = REFPB;
+    *bank = d->scal[S_REFRESH_BANK];
+    int held = 0;
+    for (i64 b = *bank % d->sets; b < d->nb; b += d->sets) held |= pinned[b] >= 0;
+    for (i64 b = *bank % d->sets; b < d->nb; b += d->sets) {
+        if (d->open_row[b] >= 0) {
+            *cmd = PRE;
+            *bank = b;
+            break;
+        }
+    }
+    return held ? INF : max64(now, earliest(d, *cmd, *bank));
+}
+
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
                       const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -315,15 +371,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
         if (act2_bank >= 0) floors[ACT] = INF; /* no ACT-1 while an ACT-2 is pending */
         /* Banks a pending refresh holds (their active slots excepted). */
         i64 blocked_lo = 0, blocked_step = 0;
-        if (ref_pending) {
-            if (refresh == REFRESH_ALL_BANK) {
-                blocked_lo = 0;
-                blocked_step = 1;
-            } else {
-                blocked_lo = s[S_REFRESH_BANK] % d.sets;
-                blocked_step = d.sets;
-            }
-        }
+        if (ref_pending) refresh_blocked(refresh, s[S_REFRESH_BANK], d.sets, &blocked_lo, &blocked_step);
         /* The winner: least (cycle, tie) over every bank's candidate commands. A tie is the
          * request index in an active slot, n + the index otherwise. */
         i64 best_t = INF, best_tie = 0, best_bank = -1, best_pos = 0;
@@ -359,27 +407,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 CONSIDER(max64(d.bank_ready[ACT * nb + b], floors[ACT]), n + q[0], ACT, 0, 0);
                 continue;
             }
-            if (row_of[q[0]] == orow) {
-                pos = 0;
-                if (sched == SCHED_FRFCFS) { /* the oldest request that does not hit */
-                    for (i64 k = 1; k < len; k++) {
-                        if (row_of[q[k]] != orow) {
-                            pre_k = k;
-                            break;
-                        }
-                    }
-                }
-            } else {
-                pre_k = 0;
-                if (sched != SCHED_FCFS) {
-                    for (i64 k = 1; k < len; k++) {
-                        if (row_of[q[k]] == orow) {
-                            pos = k;
-                            break;
-                        }
-                    }
-                }
-            }
+            scheduler_candidates(sched, q, len, row_of, orow, &pos, &pre_k);
             if (pos >= 0) {
                 const i64 bound = max64(d.bank_ready[col_slot * nb + b],
                                         d.group_ready[col_slot * ng + g]);
@@ -403,24 +431,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
         }
         if (ref_pending) {
             int rcmd;
-            i64 rbank = 0, rt;
-            if (refresh == REFRESH_ALL_BANK) {
-                rcmd = s[S_OPEN_BANKS] ? PREA : REFAB;
-                rt = npinned ? INF : max64(now, earliest(&d, rcmd, 0));
-            } else {
-                rcmd = REFPB;
-                rbank = s[S_REFRESH_BANK];
-                int held = 0;
-                for (i64 b = rbank % d.sets; b < nb; b += d.sets) held |= pinned[b] >= 0;
-                for (i64 b = rbank % d.sets; b < nb; b += d.sets) {
-                    if (d.open_row[b] >= 0) {
-                        rcmd = PRE;
-                        rbank = b;
-                        break;
-                    }
-                }
-                rt = held ? INF : max64(now, earliest(&d, rcmd, rbank));
-            }
+            i64 rbank;
+            i64 rt = refresh_next(refresh, &d, pinned, npinned, now, &rcmd, &rbank);
             if (act2_bank < 0 && rt < INF && rt <= best_t) {
                 const i64 due_before = ref_due;
                 if (issue(&d, &log, logging, rcmd, rbank, -1, rt) < 0) {

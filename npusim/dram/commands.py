@@ -24,7 +24,7 @@ def issue_column(loop: PythonLoop, b: int, t: int, tie: int) -> None:
     req = tie if tie < n else tie - n
     is_write, row = loop.write_of[req], loop.row_of[req]
     if loop.need_sync and t >= loop.wck_expiry:
-        loop.issue(CAS, b, row, t)  # WCK2CK sync, the column command follows
+        loop.dev.issue(CAS, b, row, t)  # WCK2CK sync, the column command follows
         t += loop.n_cas
     pos = loop.ca_pos[b]
     if is_write:
@@ -58,7 +58,7 @@ def issue_column(loop: PythonLoop, b: int, t: int, tie: int) -> None:
     if not loop.classified[req]:
         loop.classified[req] = True
         loop.ctrl.outcome[HIT] += 1
-    loop.issue(cmd, b, row, t)
+    loop.dev.issue(cmd, b, row, t)
     loop.now = t + 1
     # The bank's candidates are stale, and every column candidate of its group moved
     # with the group's bound (max(bank bound, group bound)): raised in place.
@@ -90,7 +90,7 @@ def issue_row(loop: PythonLoop, b: int, t: int, req: int) -> None:
         loop.classified[req] = True
         loop.ctrl.outcome[MISS if cmd == ACT else CONFLICT] += 1
     row = loop.row_of[req]
-    loop.issue(cmd, b, row, t)
+    loop.dev.issue(cmd, b, row, t)
     loop.stale.append(b)
     loop.now = t + 1
     if cmd == PRE:

@@ -43,7 +43,7 @@ class PythonLoop:
         act2_bank act2_deadline act2_row act_b active all_stale arrival_of bank_of blocked
         ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
         col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
-        group_ready head high issue low miss_bank n n_aad n_cas need_sync next_arrival now nxt
+        group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
         oldest open_row pinned pinned_reads pinned_writes pre_b pre_past_hit queue_cycles queues
         ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
         release_at_act row_of rows rq rq_head rq_rows slow_at stale stream_ok wactive wck_expiry
@@ -54,7 +54,7 @@ class PythonLoop:
 
     def __init__(self, ctrl: ChannelController, bank, row, is_write, arrival) -> None:  # type: ignore[no-untyped-def]
         self.ctrl, dev = ctrl, ctrl.dev
-        self.dev, self.issue, self.refresh = dev, dev.issue, ctrl.refresh_policy
+        self.dev, self.refresh = dev, ctrl.refresh_policy
         self.n = n = int(bank.shape[0])
         self.bank_of, self.row_of = bank.tolist(), row.tolist()
         self.write_of, self.arrival_of = is_write.tolist(), arrival.tolist()
@@ -114,22 +114,11 @@ class PythonLoop:
     def _set_mode(self, write_mode: bool) -> None:
         """Serve writes (or reads) from now on: the views the candidates are computed on."""
         self.write_mode, self.all_stale = write_mode, True
-        if write_mode:
-            self.queues, self.rows, self.head, self.active = (
-                self.wq,
-                self.wq_rows,
-                self.wq_head,
-                self.wactive,
-            )
-            self.col_b, self.col_g, self.col_cmd = self.wr_b, self.wr_g, WR
-        else:
-            self.queues, self.rows, self.head, self.active = (
-                self.rq,
-                self.rq_rows,
-                self.rq_head,
-                self.ractive,
-            )
-            self.col_b, self.col_g, self.col_cmd = self.rd_b, self.rd_g, RD
+        reads = (self.rq, self.rq_rows, self.ractive, self.rd_b, self.rd_g, RD)
+        writes = (self.wq, self.wq_rows, self.wactive, self.wr_b, self.wr_g, WR)
+        self.queues, self.rows, self.active, self.col_b, self.col_g, self.col_cmd = (
+            writes if write_mode else reads
+        )
 
     def run(self) -> tuple[list[int], list[int]]:
         """Serve every request; return (completion cycles, enqueue cycles) by request.
@@ -197,7 +186,7 @@ class PythonLoop:
                     best_col and need_sync and best_t >= self.wck_expiry and deadline <= now + n_cas
                 )
             ):  # ACT-2 at the first cycle nothing else is ready for, or at its last legal one
-                self.issue(ACT2, act2_bank, self.act2_row, now)
+                self.dev.issue(ACT2, act2_bank, self.act2_row, now)
                 self.act2_bank, self.now = -1, now + 1
             elif (self.ref_pending or self.ref_due <= best_t) and self._refresh_first(best_t):
                 pass  # the refresh fell due, or its next command went first

@@ -72,9 +72,10 @@ def stream_row_hits(loop: PythonLoop) -> None:
     """
     ch, done, rq, rq_rows, rq_head = loop.ch, loop.done, loop.rq, loop.rq_rows, loop.rq_head
     rd_b, rd_g, group_of, bank_of = loop.rd_b, loop.rd_g, loop.group_of, loop.bank_of
-    open_row, issue, row_of, enqueued = loop.open_row, loop.issue, loop.row_of, loop.enqueued
+    open_row, issue, row_of, enqueued = loop.open_row, loop.dev.issue, loop.row_of, loop.enqueued
     read_done, wck_read, need_sync, n = loop.read_done, loop.wck_read, loop.need_sync, loop.n
     refresh_due, classified, rdepth = loop.ref_due, loop.classified, loop.rdepth
+    outcome = loop.ctrl.outcome
     now, oldest, wck_expiry, slow_at = loop.now, loop.oldest, loop.wck_expiry, -1
     nxt, next_arrival, rcount, finished = loop.nxt, loop.next_arrival, loop.rcount, loop.finished
     write_of, arrival_of, ractive, queued_cycles = loop.write_of, loop.arrival_of, loop.ractive, 0
@@ -112,7 +113,7 @@ def stream_row_hits(loop: PythonLoop) -> None:
         finished += 1
         if not classified[req]:
             classified[req] = True
-            loop.ctrl.outcome[HIT] += 1
+            outcome[HIT] += 1
         now = t + 1
         while not leave and next_arrival <= now:  # reads arrive while there is room
             if write_of[nxt]:
