@@ -70,6 +70,21 @@ def check_accuracy_inputs(workload: Workload, dataset: str | Path, scenario: Sce
         raise DatasetError(f"{data.source}: {err}") from None
 
 
+def check_accuracy_scenarios(
+    workload: Workload, dataset: str | Path, scenarios: list[Scenario]
+) -> None:
+    """:func:`check_accuracy_inputs` for the first of ``scenarios`` (a sweep's points of one
+    workload), and for each other one what depends on the scenario: its specs and one
+    calibration image through its quantized network (milliseconds a point), so a point the
+    functional pass cannot run stops the sweep before any timing run. Raises the same."""
+    check_accuracy_inputs(workload, dataset, scenarios[0])
+    params, data = load_parameters(workload), load_dataset(dataset)
+    first = data.calibration()[:1]
+    for scenario in scenarios[1:]:
+        network = QuantizedNetwork(workload, params, scenario_specs(scenario, workload), first)
+        execute(workload, first, network.run_layer)
+
+
 def scenario_accuracy(
     scenario: Scenario, workload: Workload, dataset: str | Path
 ) -> tuple[AccuracyResult, dict[str, Any]]:

@@ -150,18 +150,19 @@ def load_sweep(
 
 def check_accuracy(spec: SweepSpec, points: list[Point]) -> None:
     """Check the accuracy dataset against each workload (weights, input shape, labels, the
-    network running on it) once, with the workload's first point, so a bad dataset or an
-    untrained model stops the sweep before any timing run. Raises what
+    network running on it) with the workload's first point, and every other point's
+    precisions through one image, so a bad dataset, an untrained model or a point the
+    functional pass cannot run stops the sweep before any timing run. Raises what
     :func:`npusim.functional.check_accuracy_inputs` raises."""
-    from npusim.functional import check_accuracy_inputs
     from npusim.functional.dataset import load_dataset
+    from npusim.functional.scenario import check_accuracy_scenarios
 
     assert spec.accuracy is not None
     load_dataset(spec.accuracy)  # unreadable data is one error, not one per workload
     for wspec in spec.workloads:
-        first = next(p for p in points if p.workload == wspec)
-        scenario, _, _ = point_scenario(spec.scenario, first.axes)
-        check_accuracy_inputs(load_workload_spec(wspec), spec.accuracy, scenario)
+        scenarios = [point_scenario(spec.scenario, p.axes)[0] for p in points
+                     if p.workload == wspec]  # fmt: skip
+        check_accuracy_scenarios(load_workload_spec(wspec), spec.accuracy, scenarios)
 
 
 def parse_sweep(raw: Any, path: Path, fidelity: str | None = None) -> SweepSpec:
