@@ -18,7 +18,7 @@ from typing import Any
 from npusim.errors import ResultsError
 
 SCHEMA_VERSION = 4
-"""4: ``energy_pj`` gained ``phy`` (the SoC-side DRAM PHY and controller, issue 14)."""
+"""4: ``energy_pj`` gained ``phy`` (the SoC-side DRAM PHY transceivers, issue 14)."""
 
 TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")
 """DRAM traffic by tensor kind, the per-layer ``<kind>_bytes`` keys; they add up to the DRAM
@@ -32,7 +32,7 @@ class Energy:
     ``mac``: the MAC array's arithmetic; ``sram``: on-chip SRAM reads and writes (operands,
     fills from DRAM, outputs); ``dram``: the LPDDR5 devices' command, data, I/O, refresh and
     background energy; ``static``: SRAM leakage plus the scenario's other static power over
-    the run time; ``phy``: the SoC side of the DRAM interface (PHY and controller) per bit
+    the run time; ``phy``: the SoC side of the DRAM interface (its PHY's transceivers) per bit
     moved (:func:`npusim.engine.energy.dram_phy_energy_pj`).
     """
 

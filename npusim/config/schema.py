@@ -239,11 +239,11 @@ ENERGY: Section = {
                       nullable=True, minimum=0, exclusive_minimum=True),
     "static_power": _qty("0 W", "static power beyond SRAM leakage and DRAM background "
                          "(controllers, NoC)", Dimension.POWER, "static_power_w", minimum=0),
-    "dram_phy_read": _qty(None, "SoC-side DRAM PHY and controller energy per bit read (null: "
+    "dram_phy_read": _qty(None, "SoC-side DRAM PHY (transceiver) energy per bit read (null: "
                           "the cited LPDDR4 controller transceiver of npusim/engine/energy.py; "
                           "not scaled by node)", Dimension.ENERGY, "dram_phy_read_j_per_bit",
                           nullable=True, minimum=0),
-    "dram_phy_write": _qty(None, "SoC-side DRAM PHY and controller energy per bit written "
+    "dram_phy_write": _qty(None, "SoC-side DRAM PHY (transceiver) energy per bit written "
                            "(null: as dram_phy_read)", Dimension.ENERGY,
                            "dram_phy_write_j_per_bit", nullable=True, minimum=0),
 }  # fmt: skip

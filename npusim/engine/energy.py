@@ -59,7 +59,7 @@ def accumulator_energy_pj(scenario: Scenario, timing: ArrayLayerStats) -> float:
 
 @dataclass(frozen=True)
 class PhyEnergy:
-    """Energy per data bit of the SoC-side DRAM interface (PHY and controller), read and
+    """Energy per data bit of the SoC-side DRAM interface (the PHY's transceivers), read and
     written, in pJ, with its source."""
 
     read_pj_per_bit: float
@@ -75,7 +75,7 @@ DRAM_PHY = PhyEnergy(
     "Controller', IEEE TCAS-II 65(12):1894, Dec. 2018: a memory controller's transceiver in "
     "65 nm CMOS measured with commodity LPDDR4, 1.83 pJ/bit in burst read, 5.68 in burst write",
 )
-"""The default SoC-side DRAM PHY/controller energy: a measured LPDDR4 controller-side
+"""The default SoC-side DRAM PHY (transceiver) energy: a measured LPDDR4 controller-side
 transceiver (source above). Writing costs the SoC more than reading because the SoC drives
 the channel. It is not scaled by ``energy.node``: the source gives one 65 nm chip and no
 scaling rule, and I/O energy is set by the channel, its termination and VDDQ more than by the
@@ -84,7 +84,7 @@ logic node. For LPDDR5 (VDDQ 0.5 V against LPDDR4's 1.1 V) it is likely an upper
 
 
 def dram_phy_energy_pj(scenario: Scenario, read_bytes: int, write_bytes: int) -> float:
-    """Energy of the SoC's DRAM PHY and controller for ``read_bytes`` read from and
+    """Energy of the SoC's DRAM PHY transceivers for ``read_bytes`` read from and
     ``write_bytes`` written to DRAM: ``8 x (read_bytes x read + write_bytes x write)`` pJ per
     bit (:data:`DRAM_PHY`, or the scenario's ``energy.dram_phy_read`` / ``dram_phy_write``)."""
     energy = scenario.energy
