@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from npusim.cli import main
+from npusim.config import load_scenario
 from npusim.dram import DramParams, DramSystem, check_params
 from npusim.dram.device import TIMING_CONSTRAINTS, Command, Device, constraint_latency
 from npusim.dram.energy import DramEnergy, default_energy
@@ -280,6 +281,17 @@ def test_lpddr5_refuses_bl24() -> None:
     problems = check_params(DramParams(burst_length=24))
     assert problems == [("burst_length", "expected one of 16, 32 for bank_arch BG of LPDDR5 "
                                          "(preset LPDDR5_6400), found 24")]  # fmt: skip
+
+
+def test_the_phone_scenarios_load_to_their_peaks() -> None:
+    hw = Path(__file__).resolve().parents[1] / "hw_configs"
+    lpddr6 = load_scenario(hw / "mobile_npu_lpddr6.yaml").dram
+    assert (lpddr6.preset, lpddr6.burst_length, lpddr6.channels) == (PRESET, 24, 8)
+    assert peak_bandwidth_bytes_per_s(lpddr6.preset, lpddr6.channels) == pytest.approx(
+        8 * RATE_MTS * 1e6 * 1.5 * 32 / 36)  # fmt: skip
+    lpddr5x = load_scenario(hw / "mobile_npu_lpddr5x.yaml").dram
+    assert (lpddr5x.preset, lpddr5x.channels) == ("LPDDR5X_8533", 4)
+    assert peak_bandwidth_bytes_per_s(lpddr5x.preset, 4) == pytest.approx(4 * 8533e6 * 2)
 
 
 # --- energy -------------------------------------------------------------------------------

@@ -337,8 +337,8 @@ STANDARDS: Mapping[str, Standard] = MappingProxyType(
         ),
         "LPDDR6": Standard(
             "LPDDR6", 12, 36, 32,
-            # BL24 only: BL48's 64 B take 18 CK of the bus (BL/n_min of BL48), which the
-            # burst-doubling rule of resolve_timing does not express.
+            # BL24 only: BL48 is not two BL24s (Ramulator 2.1: 2 x 6 CK on the data bus but
+            # BL/n_min of BL48 = 18 CK in WR -> RD, BL/n_max 24), beyond the BL32 rule below.
             MappingProxyType({"BG": BankArch("BG", 4, 4, 2048, (24,), 10667)}),
             _LPDDR6_DENSITIES,
             # REFab only: JESD209-6 refreshes bank pairs with REFdb, whose timing Ramulator
