@@ -339,3 +339,31 @@ except Interrupted:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 7, result.stderr
+
+
+def test_switching_loops_between_runs_changes_nothing() -> None:
+    # The compiled loop keeps the device's timing tables in its own arrays between runs; a
+    # Python run (or any Device method) after it must see them, and a compiled run after a
+    # Python one must see what the Python run changed.
+    if not KERNEL_AVAILABLE:
+        pytest.skip("the compiled loop was not built (no C compiler at install)")
+    rng = np.random.default_rng(17)
+    batches = [
+        (rng.integers(0, 1 << 20, 200).astype(np.uint64) * 64, rng.random(200) < 0.3, 150 * k)
+        for k in range(6)
+    ]
+
+    def run(kernel_at: set[int]) -> tuple:
+        system = DramSystem(DramParams(refresh="per-bank"), log_commands=True)
+        done = []
+        for k, (addrs, writes, arrival) in enumerate(batches):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(ChannelController, "use_kernel", k in kernel_at)
+                done.append(system.serve(addrs, writes, arrival, 64).tolist())
+        ctrl = system.controllers[0]
+        earliest = [ctrl.dev.earliest(cmd, 5) for cmd in (Command.ACT, Command.PRE, Command.RD)]
+        return done, system.command_logs, system.stats().to_dict(), earliest
+
+    reference = run(set())
+    assert run({0, 1, 3}) == reference
+    assert run({2, 4, 5}) == reference

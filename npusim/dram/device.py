@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from npusim.dram.standard import Timing
 
@@ -138,6 +139,14 @@ def _compile(timing: Timing) -> dict[str, Updates]:
     return {scope: [sorted(d.items()) for d in per_cmd] for scope, per_cmd in tables.items()}
 
 
+class TableHolder(Protocol):
+    """Holds a newer copy of a device's timing tables (the compiled loop's arrays)."""
+
+    def store_tables(self) -> None:
+        """Copy them back into the device's lists, in place."""
+        ...
+
+
 class Device:
     """Row state and timing bookkeeping of one channel (one x16 die, one rank).
 
@@ -188,7 +197,19 @@ class Device:
         self.active_since = 0
         self.active_cycles = 0
         self.command_counts = [0] * len(Command)
+        self.tables_in: TableHolder | None = None
+        """What holds a newer copy of ``bank_ready``, ``group_ready``, ``channel_ready``,
+        ``faw`` and ``open_row`` than these lists (the compiled loop, between its runs);
+        :meth:`sync_tables` brings them back."""
         self.log: list[tuple[int, int, int, int]] | None = [] if log else None
+
+    def sync_tables(self) -> None:
+        """Bring the timing tables and open rows up to date from ``tables_in``; every method
+        here that reads or writes them does, and so must code that reads the lists."""
+        holder = self.tables_in
+        if holder is not None:
+            self.tables_in = None
+            holder.store_tables()
 
     def refreshed_banks(self, bank: int) -> list[int]:
         """Banks refreshed by a REFpb addressed to ``bank`` (the set ``bank mod 8``)."""
@@ -196,6 +217,7 @@ class Device:
 
     def earliest(self, cmd: Command, bank: int = 0) -> int:
         """Earliest cycle the timing allows ``cmd`` on ``bank`` (state legality not checked)."""
+        self.sync_tables()
         slot = READY_SLOT[cmd]
         t = self.channel_ready[slot]
         if cmd == Command.PREA:
@@ -222,6 +244,7 @@ class Device:
 
     def legal(self, cmd: Command, bank: int = 0, row: int = 0) -> bool:
         """Whether the row state allows ``cmd`` (ACT to a closed bank, RD to the open row, ...)."""
+        self.sync_tables()
         if cmd == Command.ACT:
             return self.open_row[bank] < 0
         if cmd in (Command.PRE, Command.ACT2, Command.CAS):
@@ -247,6 +270,8 @@ class Device:
         Called once per command (millions per run): plain ints and lists only, one lookup
         of the command's update lists.
         """
+        if self.tables_in is not None:
+            self.sync_tables()
         bank_updates, group_updates, channel_updates, effect = self.plans[cmd]
         if effect == _REFRESH_SET:
             for b in self.refreshed_sets[bank]:

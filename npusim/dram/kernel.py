@@ -4,9 +4,9 @@ The extension is built at install when a C compiler is present (``setup.py``); w
 ``KERNEL_AVAILABLE`` is false and :class:`~npusim.dram.controller.ChannelController` runs its
 Python loop, which makes the same decisions. The buffers' layouts and codes are declared once,
 in :mod:`npusim.dram.layout`; :class:`CompiledLoop` fills them by field name and refuses a
-kernel compiled from another layout. The kernel keeps no state between calls: each call copies
-the controller's, device's and refresh policy's state into int64 buffers and back, in place,
-because the device's update tables hold references to its lists.
+kernel compiled from another layout. The kernel itself keeps no state between calls:
+:class:`CompiledLoop` holds the device's timing tables in arrays across calls and copies the
+scalars (counts, refresh and queue state) both ways at every call.
 """
 
 from __future__ import annotations
@@ -67,8 +67,12 @@ class CompiledLoop:
     """The compiled loop bound to one controller; its buffers follow :mod:`layout`.
 
     The controller's configuration (queue depths, policies, timing) is read once, here: it is
-    fixed for a controller's life, as the Python loop also assumes. Raises ``RuntimeError``
-    when the compiled module was built from another layout (rebuild it).
+    fixed for a controller's life, as the Python loop also assumes. The device's timing
+    tables and open rows stay in this object's arrays from one run to the next (copying them
+    cost most of a short run): the device's lists are brought up to date only when Python
+    code reads them (:meth:`Device.sync_tables`). Scalars (counts, refresh state, ...) are
+    copied both ways at every run. Raises ``RuntimeError`` when the compiled module was built
+    from another layout (rebuild it).
     """
 
     def __init__(self, ctrl: ChannelController) -> None:
@@ -82,6 +86,36 @@ class CompiledLoop:
         config = kernel_config(ctrl)
         self.config = np.array([config[name] for name in CONFIG_FIELDS], dtype=np.int64)
         self.updates = update_table(ctrl.dev)
+        dev = ctrl.dev
+        self.bank_ready = np.zeros((len(Command), dev.banks), dtype=np.int64)
+        self.group_ready = np.zeros((len(Command), dev.bank_groups), dtype=np.int64)
+        self.channel_ready = np.zeros(len(Command), dtype=np.int64)
+        self.faw = np.zeros(len(dev.faw), dtype=np.int64)
+        self.open_row = np.zeros(dev.banks, dtype=np.int64)
+        owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy}
+        places = [OWNERS.get(name, ("ctrl", name)) for name in STATE_FIELDS]
+        self.holders = [(owners[owner], attribute) for owner, attribute in places]
+
+    def load_tables(self) -> None:
+        """Copy the device's lists into the arrays (the lists are the newer copy)."""
+        dev = self.ctrl.dev
+        self.bank_ready[:] = dev.bank_ready
+        self.group_ready[:] = dev.group_ready
+        self.channel_ready[:] = dev.channel_ready
+        self.faw[:] = dev.faw
+        self.open_row[:] = dev.open_row
+
+    def store_tables(self) -> None:
+        """Copy the arrays back into the device's lists, in place (its update tables hold
+        references to them)."""
+        dev = self.ctrl.dev
+        for ready, new in zip(dev.bank_ready, self.bank_ready.tolist(), strict=True):
+            ready[:] = new
+        for ready, new in zip(dev.group_ready, self.group_ready.tolist(), strict=True):
+            ready[:] = new
+        dev.channel_ready[:] = self.channel_ready.tolist()
+        dev.faw[:] = self.faw.tolist()
+        dev.open_row[:] = self.open_row.tolist()
 
     def run(
         self, bank: np.ndarray, row: np.ndarray, is_write: np.ndarray, arrival: np.ndarray
@@ -89,17 +123,13 @@ class CompiledLoop:
         """Serve the bursts as ``ChannelController.run`` does; return (completion cycles,
         enqueue cycles), int64 arrays of the bursts' length."""
         ctrl, dev = self.ctrl, self.ctrl.dev
+        if dev.tables_in is not self:
+            dev.sync_tables()
+            self.load_tables()
         n = int(bank.shape[0])
         done = np.zeros(n, dtype=np.int64)
         enqueued = np.zeros(n, dtype=np.int64)
-        bank_ready = np.array(dev.bank_ready, dtype=np.int64)
-        group_ready = np.array(dev.group_ready, dtype=np.int64)
-        channel_ready = np.array(dev.channel_ready, dtype=np.int64)
-        faw = np.array(dev.faw, dtype=np.int64)
-        open_row = np.array(dev.open_row, dtype=np.int64)
-        owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy}
-        places = [OWNERS.get(name, ("ctrl", name)) for name in STATE_FIELDS]
-        holders = [(owners[owner], attribute) for owner, attribute in places]
+        holders = self.holders
         scalars = np.array(
             [getattr(holder, attribute) for holder, attribute in holders]
             + ctrl.outcome
@@ -115,20 +145,14 @@ class CompiledLoop:
             enqueued,
             self.config,
             self.updates,
-            bank_ready,
-            group_ready,
-            channel_ready,
-            faw,
-            open_row,
+            self.bank_ready,
+            self.group_ready,
+            self.channel_ready,
+            self.faw,
+            self.open_row,
             scalars,
         )
-        for ready, new in zip(dev.bank_ready, bank_ready.tolist(), strict=True):
-            ready[:] = new
-        for ready, new in zip(dev.group_ready, group_ready.tolist(), strict=True):
-            ready[:] = new
-        dev.channel_ready[:] = channel_ready.tolist()
-        dev.faw[:] = faw.tolist()
-        dev.open_row[:] = open_row.tolist()
+        dev.tables_in = self  # the arrays are newer than the device's lists from now on
         values = scalars.tolist()
         for (holder, attribute), value in zip(holders, values, strict=False):
             setattr(holder, attribute, bool(value) if attribute in FLAGS else value)

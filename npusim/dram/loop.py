@@ -54,6 +54,7 @@ class PythonLoop:
 
     def __init__(self, ctrl: ChannelController, bank, row, is_write, arrival) -> None:  # type: ignore[no-untyped-def]
         self.ctrl, dev = ctrl, ctrl.dev
+        dev.sync_tables()  # the lists this loop reads, up to date after a compiled run
         self.dev, self.refresh = dev, ctrl.refresh_policy
         self.n = n = int(bank.shape[0])
         self.bank_of, self.row_of = bank.tolist(), row.tolist()
