@@ -12,7 +12,11 @@ Columns (by name; any order, any byte order):
 * ``size_bytes``: bytes of the request, integer (or whole float), 0 (no size given: one burst
   or line, the consumer decides) to ``MAX_REQUEST_BYTES``;
 * ``arrival_cycle``, for a timed trace only: arrival cycle in the consumer's clock, integer
-  (or whole float), 0 to ``MAX_VALUE``, non-decreasing.
+  (or whole float), 0 to ``MAX_VALUE``, non-decreasing;
+* ``data``, in a ``.npz`` only and optional: uint8, the bytes the data bus carries for the
+  requests in trace order, each request's whole bursts in address order (a 40-byte request
+  at a 32-byte boundary is two 32-byte bursts, 64 bytes), at most :data:`MAX_DATA_BYTES`;
+  ``npusim dram --io-energy data`` prices the DRAM I/O from their bit transitions.
 
 :func:`read_binary_trace` checks each array before it loads it: the magic string and header
 (numpy's own parser, which evaluates literals only), the shape, fields and dtypes above, no
@@ -41,6 +45,9 @@ from npusim.trace import MAX_REQUEST_BYTES, MAX_VALUE, NPY_MAGIC, ZIP_MAGIC, Tra
 
 UNTIMED_FIELDS = ("addr", "is_write", "size_bytes")
 TIMED_FIELDS = (*UNTIMED_FIELDS, "arrival_cycle")
+DATA_FIELD = "data"
+MAX_DATA_BYTES = 1 << 31
+"""Bytes of data a binary trace may carry (2 GiB, 64M bursts of 32 B)."""
 _NUMBER_KINDS = "uif"  # unsigned, signed, float (whole numbers only)
 _FLAG_KINDS = "bui"  # bool, or integers 0 and 1
 MAX_BINARY_REQUESTS = 1 << 27
@@ -107,11 +114,11 @@ def _npz_columns(file: BinaryIO, path: Path) -> dict[str, np.ndarray]:
             members: dict[str, zipfile.ZipInfo] = {}
             for info in archive.infolist():
                 name = info.filename.removesuffix(".npy")
-                if name in members or name not in TIMED_FIELDS:
+                if name in members or name not in (*TIMED_FIELDS, DATA_FIELD):
                     raise TraceError(
                         f"{path}: array {info.filename!r} is "
                         + ("there twice" if name in members else "not a trace field")
-                        + f" (fields: {', '.join(TIMED_FIELDS)})"
+                        + f" (fields: {', '.join(TIMED_FIELDS)}, {DATA_FIELD})"
                     )
                 members[name] = info
             missing = [name for name in ("addr", "is_write") if name not in members]
@@ -129,8 +136,9 @@ def _npz_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> n
         shape, dtype = _read_header(member, where, "not an array")
         if len(shape) != 1 or dtype.names:
             raise TraceError(f"{where}: expected a 1-D array, found shape {shape} of {dtype}")
-        _check_kind(info.filename.removesuffix(".npy"), dtype, where)
-        _check_length(shape, dtype, info.file_size - member.tell(), where)
+        name = info.filename.removesuffix(".npy")
+        _check_kind(name, dtype, where)
+        _check_length(shape, dtype, info.file_size - member.tell(), where, name == DATA_FIELD)
         member.seek(0)
         return np.lib.format.read_array(member, allow_pickle=False)
 
@@ -157,6 +165,10 @@ def _read_header(file: BinaryIO, where: str, not_one: str) -> tuple[tuple[int, .
 
 
 def _check_kind(name: str, dtype: np.dtype, where: str) -> None:
+    if name == DATA_FIELD:
+        if dtype != np.uint8:
+            raise TraceError(f"{where} has dtype {dtype}; expected uint8 (the bus's bytes)")
+        return
     allowed = _FLAG_KINDS if name == "is_write" else _NUMBER_KINDS
     if dtype.kind not in allowed:  # a sub-array field is kind "V"
         raise TraceError(
@@ -165,14 +177,22 @@ def _check_kind(name: str, dtype: np.dtype, where: str) -> None:
         )
 
 
-def _check_length(shape: tuple[int, ...], dtype: np.dtype, present: int, where: str) -> None:
+def _check_length(
+    shape: tuple[int, ...], dtype: np.dtype, present: int, where: str, is_data: bool = False
+) -> None:
+    """The file holds the bytes its header promises, and no more rows than a trace may
+    (``is_data``: the ``data`` array, bounded in bytes)."""
     data_bytes = shape[0] * dtype.itemsize
     if present < data_bytes:
+        what = "bytes" if is_data else "requests"
         raise TraceError(
-            f"{where}: truncated: the header promises {shape[0]} requests ({data_bytes} bytes), "
+            f"{where}: truncated: the header promises {shape[0]} {what} ({data_bytes} bytes), "
             f"the file holds {present} bytes of them"
         )
-    if shape[0] > MAX_BINARY_REQUESTS:
+    if is_data and shape[0] > MAX_DATA_BYTES:
+        raise TraceError(f"{where}: {shape[0]:,} bytes of data, over the {MAX_DATA_BYTES:,} "
+                         f"a trace may carry; split it into several traces")  # fmt: skip
+    if not is_data and shape[0] > MAX_BINARY_REQUESTS:
         # an archive member may be compressed: 1 MB of deflated zeros holds 2^29 rows
         raise TraceError(
             f"{where}: {shape[0]:,} requests, over the {MAX_BINARY_REQUESTS:,} a binary trace "
@@ -182,6 +202,7 @@ def _check_length(shape: tuple[int, ...], dtype: np.dtype, present: int, where: 
 
 def _trace_of(columns: dict[str, np.ndarray], path: Path) -> Trace:
     """The trace of checked columns (``size_bytes`` 0 when absent); every value checked."""
+    data = columns.pop(DATA_FIELD, None)
     lengths = {name: column.shape[0] for name, column in columns.items()}
     if len(set(lengths.values())) > 1:
         raise TraceError(f"{path}: arrays of different lengths: {lengths}")
@@ -204,7 +225,7 @@ def _trace_of(columns: dict[str, np.ndarray], path: Path) -> Trace:
     if flags.dtype.kind != "b" and np.any((flags != 0) & (flags != 1)):
         bad = int(np.argmax((flags != 0) & (flags != 1)))
         raise TraceError(f"{path}: request {bad}: is_write {flags[bad]} is not 0 or 1")
-    return Trace(addr, flags.astype(bool), size, cycles)
+    return Trace(addr, flags.astype(bool), size, cycles, data)
 
 
 def _whole_numbers(column: np.ndarray, name: str, low: int, high: int, path: Path) -> np.ndarray:

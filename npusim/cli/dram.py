@@ -34,6 +34,8 @@ from npusim.dram import (
     DramParams,
     DramSystem,
 )
+from npusim.dram.params import IO_ENERGY_MODES
+from npusim.errors import TraceError
 from npusim.report.unit_text import dram_text
 from npusim.trace import read_trace
 
@@ -127,6 +129,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=_DEFAULTS.wck_sync,
         help=f"{', '.join(WCK_SYNC_MODES)} (default: %(default)s)",
     )
+    p.add_argument(
+        "--io-energy",
+        choices=IO_ENERGY_MODES,
+        default=_DEFAULTS.io_energy,
+        help="I/O energy: flat per bit, or data: from the bit transitions of the data a .npz "
+        "trace carries (default: %(default)s)",
+    )
+    p.add_argument("--dbi", action="store_true", help="data-bus inversion (DBI-DC) on the data")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(handler=run)  # fmt: skip
 
@@ -147,17 +157,31 @@ def _params(args: argparse.Namespace) -> DramParams:
         write_queue_depth=args.queue_depth,
         queue_release=args.queue_release,
         wck_sync=args.wck_sync,
+        io_energy=args.io_energy,
+        dbi=args.dbi,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     system = DramSystem(_params(args))
     trace = read_trace(regular_file(args.trace, "TRACE"))
-    system.run_trace(trace)
+    if args.io_energy == "data" and trace.data is None:
+        raise TraceError(f"{args.trace}: --io-energy data needs a trace carrying its data "
+                         f"(a .npz with a uint8 'data' array; npusim/trace_binary.py)")  # fmt: skip
+    try:
+        system.run_trace(trace)
+    except TraceError as err:
+        raise TraceError(f"{args.trace}: {err}") from None
     stats = system.stats()
+    io = [a for a in system.io_activity if a is not None]
+    toggles = sum(a.toggles for a in io) / max(sum(a.bits for a in io), 1) if io else None
     if args.json:
         out = {"params": asdict(system.params), "requests": len(trace), **stats.to_dict()}
+        if toggles is not None:
+            out["io_toggles_per_bit"] = toggles
         print(json.dumps(out, indent=2))
     else:
         print(dram_text(stats, len(trace)))
+        if toggles is not None:
+            print(f"I/O from the data: {toggles:.3f} transitions per bit (random data 0.5)")
     return 0

@@ -62,6 +62,12 @@ class IoActivity:
         """I/O energy of the stream in pJ at ``pj_per_toggle`` (default: module docstring)."""
         return self.toggles * pj_per_toggle
 
+    def __add__(self, other: IoActivity) -> IoActivity:
+        """Two streams' activity (the transition between them is not counted)."""
+        return IoActivity(self.toggles + other.toggles, self.ones + other.ones,
+                          self.beats + other.beats, self.bits + other.bits,
+                          max(self.lines, other.lines))  # fmt: skip
+
 
 def lane_beats(data: np.ndarray | bytes) -> np.ndarray:
     """The bytes as beats: a (beats, 2) uint8 array, row k = bytes 2k and 2k + 1.
@@ -95,3 +101,19 @@ def io_activity(data: np.ndarray | bytes, dbi: bool = False) -> IoActivity:
         toggles += int((flags[1:] != flags[:-1]).sum())
         ones += int(flags.sum())
     return IoActivity(toggles, ones, int(beats.shape[0]), int(beats.size) * 8, lines)
+
+
+def channel_activity(
+    channel: np.ndarray, done_ck: np.ndarray, bursts: np.ndarray, channels: int, dbi: bool
+) -> list[IoActivity | None]:
+    """Each channel's activity for bursts of data served by the controllers: ``channel`` and
+    ``done_ck`` (int arrays, one entry per burst: its channel and the cycle its last beat
+    left the bus) and ``bursts`` (uint8, one row of bytes per burst). A channel's data bus
+    carries its bursts in the order they finish (bursts never overlap on it), back to back;
+    None for a channel that moved nothing."""
+    out: list[IoActivity | None] = []
+    for index in range(channels):
+        mine = np.flatnonzero(channel == index)
+        order = mine[np.argsort(done_ck[mine], kind="stable")]
+        out.append(io_activity(bursts[order], dbi) if order.size else None)
+    return out

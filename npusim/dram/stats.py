@@ -10,7 +10,7 @@ second half of each activation) and CAS (WCK2CK sync).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -140,6 +140,10 @@ def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyB
         tck_ns=system.tck_ns,
         page_bytes=system.page_bytes,
     )
+    activity = system.io_activity[system.controllers.index(ctrl)]
+    if activity is not None:
+        # I/O from the trace data's transitions; the flat term is a toggle on half the beats
+        energy = replace(energy, io_pj=activity.energy_pj(2 * system.energy.io_pj_per_bit))
     return energy, elapsed
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from npusim.dram.controller import ChannelController
 from npusim.dram.energy import default_energy
+from npusim.dram.io_bits import IoActivity, channel_activity
 from npusim.dram.mapping import AddressMap
 from npusim.dram.params import (
     PAGE_POLICIES,
@@ -116,6 +117,8 @@ class DramSystem:
         self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | int]] = []
         self._served: dict[int, Served] = {}  # by ticket, until asked
         self._tickets = 0
+        # Per channel, the I/O activity of trace data (``io_energy: data``), else None
+        self.io_activity: list[IoActivity | None] = [None] * params.channels
 
     @property
     def command_logs(self) -> list[list[tuple[int, int, int, int]]]:
@@ -292,6 +295,12 @@ class DramSystem:
         """
         self.flush()
         bursts, counts = self._bursts(trace.addr, trace.size_bytes)
+        if trace.data is not None and trace.data.size != bursts.size * self.burst_bytes:
+            raise TraceError(
+                f"the trace's data holds {trace.data.size} bytes; its requests cover "
+                f"{bursts.size} bursts of {self.burst_bytes} B = "
+                f"{bursts.size * self.burst_bytes} bytes on the data bus"
+            )
         timed = trace.arrival_cycle is not None
         single = bursts.size == counts.size  # one burst per request
         if timed:
@@ -303,7 +312,19 @@ class DramSystem:
         per_burst, _ = self._serve_bursts(bursts, writes, arrival, timed)
         if timed and arrival.size:
             self._last_arrival = int(arrival[-1])
+        if trace.data is not None and self.params.io_energy == "data":
+            self._add_io(bursts, per_burst, trace.data)
         return _per_request(per_burst, counts)
+
+    def _add_io(self, bursts: np.ndarray, done_ck: np.ndarray, data: np.ndarray) -> None:
+        """Count the data's bit transitions on each channel's bus (io_bits.channel_activity)."""
+        channel = self.address_map.decode(bursts).channel
+        rows = data.reshape(-1, self.burst_bytes)
+        found = channel_activity(channel, done_ck, rows, self.channels, self.params.dbi)
+        for index, activity in enumerate(found):
+            if activity is not None:
+                known = self.io_activity[index]
+                self.io_activity[index] = activity if known is None else known + activity
 
     def stats(self) -> DramStats:
         """Per-channel and total statistics of everything submitted so far (served now)."""
