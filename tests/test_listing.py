@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from npusim.cli import main
+from npusim.config.bundled import bundled_folder, bundled_names
 from npusim.report.human import human_quantity
 
 
@@ -26,7 +27,10 @@ def test_list_summarises_scenarios_workloads_and_sweeps(
     sweep = next(line for line in out.splitlines() if line.startswith("bitwidth "))
     # 6 precisions x 4 capacities x 2 workloads, counted from the file without loading it
     assert sweep.split()[-2:] == ["48", "analytic"]
-    assert "fc1" not in out and len(out.splitlines()) < 30
+    # one line per bundled file, three header lines per section and two blank ones: no layers
+    bundled = sum(len(bundled_names(bundled_folder(f))) for f in ("hw_configs", "workloads",
+                                                                  "sweeps"))  # fmt: skip
+    assert "fc1" not in out and len(out.splitlines()) == bundled + 3 * 3 + 2
 
 
 def test_details_show_each_scenario_in_human_units_but_no_layers(
@@ -35,7 +39,9 @@ def test_details_show_each_scenario_in_human_units_but_no_layers(
     out = listing(capsys, "--details")
     assert "scenario mobile_npu_51gbps_8mib:" in out
     assert "capacity=8 MiB" in out and "  clock: 1.2 GHz" in out
-    assert len(out.splitlines()) < 150  # one wrapped line per section, not one per key
+    # one wrapped line per section (27 or 28 lines a scenario), not one per key (87)
+    details = out.split("\nscenario ", 1)[1].splitlines()
+    assert len(details) <= 30 * len(bundled_names(bundled_folder("hw_configs")))
     assert "Hz\n" not in out.replace(" GHz", "").replace(" MHz", "")
     assert "conv1" not in out and "npusim list --workload NAME" in out
 
