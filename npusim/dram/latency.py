@@ -13,59 +13,37 @@ import numpy as np
 
 DENSE_LIMIT_CK = 1 << 16
 """Latencies below this many CK are counted per value (a 512 KiB array at most)."""
-PENDING_LIMIT = 1 << 20
-"""Latencies held before they are counted (8 MiB at most)."""
 
 
 class LatencyHistogram:
     """Counts of read latencies in CK; :meth:`add` them, then ask for statistics."""
 
     def __init__(self) -> None:
-        self._counts = np.zeros(0, dtype=np.int64)
+        self.counts = np.zeros(0, dtype=np.int64)
         self.sparse: list[np.ndarray] = []  # latencies >= DENSE_LIMIT_CK, as they came
-        # Batches not counted yet: an engine run adds tens of thousands of small batches, and
-        # one bincount over many of them costs a fraction of one per batch.
-        self._pending: list[np.ndarray] = []
-        self._pending_size = 0
-
-    @property
-    def counts(self) -> np.ndarray:
-        """How many latencies of each whole number of CK below :data:`DENSE_LIMIT_CK`."""
-        self._count_pending()
-        return self._counts
 
     def add(self, latencies: np.ndarray) -> None:
         """Count a batch of non-negative integer latencies (CK)."""
         if latencies.size == 0:
             return
-        self._pending.append(latencies)
-        self._pending_size += latencies.size
-        if self._pending_size >= PENDING_LIMIT:
-            self._count_pending()
-
-    def _count_pending(self) -> None:
-        if not self._pending:
-            return
-        latencies = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
-        self._pending, self._pending_size = [], 0
         dense = latencies[latencies < DENSE_LIMIT_CK]
         if dense.size < latencies.size:
             self.sparse.append(latencies[latencies >= DENSE_LIMIT_CK].astype(np.int64))
         if dense.size:
             binned = np.bincount(dense)
-            if binned.size > self._counts.size:
-                binned[: self._counts.size] += self._counts
-                self._counts = binned
+            if binned.size > self.counts.size:
+                binned[: self.counts.size] += self.counts
+                self.counts = binned
             else:
-                self._counts[: binned.size] += binned
+                self.counts[: binned.size] += binned
 
     def merged(self, other: LatencyHistogram) -> LatencyHistogram:
         """A histogram of both (for totals over channels)."""
         out = LatencyHistogram()
-        mine, theirs = self.counts, other.counts
-        out._counts = np.zeros(max(mine.size, theirs.size), dtype=np.int64)
-        out._counts[: mine.size] += mine
-        out._counts[: theirs.size] += theirs
+        size = max(self.counts.size, other.counts.size)
+        out.counts = np.zeros(size, dtype=np.int64)
+        out.counts[: self.counts.size] += self.counts
+        out.counts[: other.counts.size] += other.counts
         out.sparse = self.sparse + other.sparse
         return out
 
