@@ -19,8 +19,10 @@ import pytest
 from npusim.cli import main
 from npusim.config import load_scenario
 from npusim.dram import DramParams, DramSystem, check_params
+from npusim.dram.controller import ChannelController
 from npusim.dram.device import TIMING_CONSTRAINTS, Command, Device, constraint_latency
 from npusim.dram.energy import DramEnergy, default_energy
+from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.standard import (
     BANK_ARCHS,
     DENSITIES,
@@ -207,6 +209,34 @@ def test_a_trace_runs_through_npusim_dram(tmp_path: Path, capsys: pytest.Capture
     assert total["elapsed_cycles"] - last_end in (0, 1)
     assert total["elapsed_ns"] == pytest.approx(total["elapsed_cycles"] * SLOT_NS)
     assert total["achieved_gbps"] == pytest.approx(2000 * 32 / total["elapsed_ns"])
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"page_policy": "closed", "wck_sync": "always-on"},
+        {"scheduler": "frfcfs", "queue_release": "column"},
+    ],
+)
+def test_every_loop_makes_the_same_decisions(config: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # LPDDR6's odd slot counts (nBL 3, nCCD_L 5, nRP 54) through the compiled loop, the
+    # Python one and the Python one without its streaming path: mixed, random and strided
+    rng = np.random.default_rng(6)
+    batches = [
+        (rng.integers(0, 1 << 22, 500).astype(np.uint64) * 64, rng.random(500) < 0.4, 0),
+        (np.arange(800, dtype=np.uint64) * 32, np.zeros(800, dtype=bool), 3000),
+        (np.arange(300, dtype=np.uint64) * 2048, rng.random(300) < 0.5, 9000),
+    ]
+    loops = [(False, False), (False, True)] + ([(True, True)] if KERNEL_AVAILABLE else [])
+    results = []
+    for use_kernel, stream in loops:
+        monkeypatch.setattr(ChannelController, "use_kernel", use_kernel)
+        monkeypatch.setattr(ChannelController, "stream_fast_path", stream)
+        system = DramSystem(params(channels=2, **config))
+        done = [system.serve(addr, writes, t).tolist() for addr, writes, t in batches]
+        results.append((done, system.stats().total.command_counts))
+    assert all(result == results[0] for result in results[1:])
 
 
 # --- conformance, generated from the constraint table as for LPDDR5 ------------------------
