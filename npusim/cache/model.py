@@ -67,14 +67,23 @@ class SetAssociativeCache:
         self._sums = CountSums()
         self._tag_sums: dict[str, CountSums] = {}
 
-    def _batch(self, lines: np.ndarray, is_write: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _batch(
+        self, lines: np.ndarray, is_write: np.ndarray, consecutive: bool = False
+    ) -> tuple[np.ndarray, ...]:
         """Access ``lines`` (int64, distinct sets) in order; return (hit mask, fetched mask,
         written-back line numbers, number of evictions). Branches skip the masks when a
-        whole batch misses or allocates (streaming), to keep the numpy call count low."""
+        whole batch misses or allocates (streaming), to keep the numpy call count low.
+        ``consecutive``: the lines are consecutive numbers (a block), so their sets are a
+        range and their tag rows a view rather than a gathered copy."""
         n = lines.shape[0]
         sets = lines & (self.sets - 1)
         tags = lines >> self.set_bits
-        rows = np.take(self.tags, sets, axis=0)  # faster than self.tags[sets], same rows
+        span = None
+        if consecutive and int(sets[0]) + n <= self.sets:
+            span = (int(sets[0]), int(sets[0]) + n)
+            rows = self.tags[span[0] : span[1]]  # read before any write below
+        else:
+            rows = np.take(self.tags, sets, axis=0)  # faster than self.tags[sets], same rows
         match = rows == tags[:, None]
         hit = _any_per_row(match)
         # the way each line hit in (its value for a miss is overwritten or unused)
@@ -84,7 +93,7 @@ class SetAssociativeCache:
         allocations = int(np.count_nonzero(alloc))
         written_back, evictions = _NO_LINES, 0
         if allocations == n:
-            written_back, evictions = self._allocate(sets, rows, tags, is_write, way)
+            written_back, evictions = self._allocate(sets, rows, tags, is_write, way, span)
         elif allocations:
             a_way = way[alloc]
             written_back, evictions = self._allocate(
@@ -104,12 +113,15 @@ class SetAssociativeCache:
 
     def _allocate(
         self, sets: np.ndarray, rows: np.ndarray, tags: np.ndarray, is_write: np.ndarray,
-        way: np.ndarray,
+        way: np.ndarray, span: tuple[int, int] | None = None,
     ) -> tuple[np.ndarray, int]:  # fmt: skip
         """Fill ``tags`` into ``sets`` (invalid way first, else the policy's victim); writes
-        the chosen ways into ``way`` in place; return (written-back lines, evictions)."""
+        the chosen ways into ``way`` in place; return (written-back lines, evictions).
+        ``span``: ``sets`` is the range ``[start, stop)`` (see :meth:`_batch`)."""
         if self.valid_lines == self.tags.size:  # every way valid (steady streaming): all evict
-            victim, full = self.policy.victims(sets), None
+            in_range = getattr(self.policy, "victims_in", None)
+            victim = in_range(*span) if span and in_range else self.policy.victims(sets)
+            full = None
             evictions = int(sets.shape[0])
         else:
             invalid = rows < 0
@@ -201,10 +213,10 @@ class SetAssociativeCache:
             lines = np.arange(first, first + count, dtype=np.int64)
             writes = np.full(count, is_write, dtype=bool)
             if count <= self.sets:
-                run = self._vectorized([lines], [writes])
+                run = self._vectorized([lines], [writes], consecutive=True)
             else:
                 cuts = range(self.sets, count, self.sets)
-                run = self._vectorized(np.split(lines, cuts), np.split(writes, cuts))
+                run = self._vectorized(np.split(lines, cuts), np.split(writes, cuts), True)
         read_bytes, write_bytes = (0, size_bytes) if is_write else (size_bytes, 0)
         busiest = -(-count // self.params.banks)
         return self._finish(run, read_bytes, write_bytes, busiest, tag, distinct=True)
@@ -231,11 +243,12 @@ class SetAssociativeCache:
         if lines.shape[0] <= SCALAR_MAX_LINES:
             run = self._scalar(lines.tolist(), writes.tolist())
         else:
-            if addr.shape[0] == 1:  # consecutive lines: every ``sets`` of them are distinct sets
+            one = addr.shape[0] == 1  # consecutive lines: every ``sets`` are distinct sets
+            if one:
                 bounds: Any = range(self.sets, lines.shape[0], self.sets)
             else:
                 bounds = _conflict_free_bounds(lines & (self.sets - 1))
-            run = self._vectorized(np.split(lines, bounds), np.split(writes, bounds))
+            run = self._vectorized(np.split(lines, bounds), np.split(writes, bounds), one)
         read_bytes, write_bytes = int(size[~writes_in].sum()), int(size[writes_in].sum())
         banks = self.params.banks
         busiest = int(np.bincount(lines % banks, minlength=banks).max())
@@ -271,10 +284,10 @@ class SetAssociativeCache:
             self._set_views.clear()
         return int(sets.size), dirty
 
-    def _vectorized(self, line_chunks: list, write_chunks: list) -> _Run:
+    def _vectorized(self, line_chunks: list, write_chunks: list, consecutive: bool = False) -> _Run:
         missed, fetched, written_back, evictions = [], [], [], 0
         for lines, writes in zip(line_chunks, write_chunks, strict=True):
-            hit, alloc, wb_lines, evicted = self._batch(lines, writes)
+            hit, alloc, wb_lines, evicted = self._batch(lines, writes, consecutive)
             missed.append(~hit)
             fetched.append(lines[alloc])
             written_back.append(wb_lines)

@@ -81,6 +81,10 @@ class LruPolicy:
     def victims(self, sets: np.ndarray) -> np.ndarray:
         return np.take(self.stamp, sets, axis=0).argmin(axis=1)
 
+    def victims_in(self, start: int, stop: int) -> np.ndarray:
+        """:meth:`victims` of the sets ``start .. stop - 1`` (a view: no gathered copy)."""
+        return self.stamp[start:stop].argmin(axis=1)
+
     def touch(self, sets: np.ndarray, ways: np.ndarray, filled: np.ndarray, time: int) -> None:
         self.stamp[sets, ways] = time + np.arange(sets.shape[0], dtype=np.int64)
         self.by_age.clear()
