@@ -114,6 +114,8 @@ RULES = [
     ("bogus: 1\n", "s.yaml:2: bogus: unknown key"),
     ("sram:\n  mshrs: 8\n", "s.yaml:3: sram.mshrs: no longer a scenario key: it never changed "
      "npusim run"),
+    ("dram:\n  standard: LPDDR6\n", "s.yaml:3: dram.standard: LPDDR6, but preset LPDDR5_6400 "
+     "is an LPDDR5 speed bin"),
     ("dram: 4\n", "s.yaml:2: dram: expected a mapping, got 4"),
 ]  # fmt: skip
 

@@ -161,8 +161,9 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
     energy = values["energy"]
     array_values = values["array"]
     precision = PrecisionConfig(**values["precision"])
-    # ``standard`` selects the preset family; LPDDR5 is the one npusim models so far.
+    # ``standard`` names the preset's family (the preset alone decides): check they agree.
     dram_values = {k: v for k, v in values["dram"].items() if k != "standard"}
+    standard_problems = _standard_problems(values["dram"], where)
     # ``mode`` is the engine's residency policy, not a cache parameter.
     cache_values = {k: v for k, v in values["sram"].items() if k != "mode"}
     sections = {
@@ -183,7 +184,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         ),
     }
     checks = {"dram": check_dram, "sram": check_cache, "array": check_array}
-    problems = [
+    problems = standard_problems + [
         where.problem(yaml_path(section, path), message)
         for section, params in sections.items()
         for path, message in checks[section](params)
@@ -255,6 +256,18 @@ _ATTR_SOURCES = {
     ("array", "mac_energy_pj"): "energy.mac",
     ("array", "mac_area_um2"): "energy.mac_area",
 }
+
+
+def _standard_problems(dram: dict[str, Any], where: Locator) -> list[Problem]:
+    """``dram.standard``, when given, must be the family of ``dram.preset``."""
+    from npusim.dram.standard import PRESETS
+
+    given, preset = dram.get("standard"), dram.get("preset")
+    if given is None or preset not in PRESETS or PRESETS[preset].standard == given:
+        return []
+    actual = PRESETS[preset].standard
+    return [where.problem("dram.standard", f"{given}, but preset {preset} is an {actual} "
+                          f"speed bin: drop dram.standard or pick an {given} preset")]  # fmt: skip
 
 
 def _precision_problems(

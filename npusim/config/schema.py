@@ -77,7 +77,9 @@ def _defaults_of(unit: type) -> Callable[[str], Any]:
 _dram, _sram, _array = (_defaults_of(u) for u in (DramParams, CacheParams, ArrayParams))
 
 DRAM: Section = {
-    "standard": _choice("LPDDR5", "DRAM standard", _registry("npusim.dram.standard", "STANDARDS")),
+    "standard": Field("choice", None, "DRAM standard; null: the preset's (a preset belongs to "
+                      "one standard, and a standard that disagrees with it is refused)",
+                      choices=_registry("npusim.dram.standard", "STANDARDS"), nullable=True),
     "preset": _choice(_dram("preset"), "speed-bin timing preset",
                       _registry("npusim.dram.standard", "PRESETS")),
     "density": _choice(_dram("density"), "die density (rows and refresh timings)",
