@@ -27,6 +27,8 @@ from npusim.dram.refresh import NEVER, skip_idle_refreshes
 from npusim.dram.stream import stream_ready, stream_row_hits
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from npusim.dram.controller import ChannelController
 
 NONE = -1  # no candidate command
@@ -52,7 +54,16 @@ class PythonLoop:
         """.split()  # noqa: SIM905
     )  # slots: an instance of more than 30 attributes loses CPython's fast attribute access
 
-    def __init__(self, ctrl: ChannelController, bank, row, is_write, arrival) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        ctrl: ChannelController,
+        bank: np.ndarray,
+        row: np.ndarray,
+        is_write: np.ndarray,
+        arrival: np.ndarray,
+    ) -> None:
+        """Bursts as in :meth:`ChannelController.run` (int64 arrays of one length; is_write
+        bool), copied into Python lists."""
         self.ctrl, dev = ctrl, ctrl.dev
         dev.sync_tables()  # the lists this loop reads, up to date after a compiled run
         self.dev, self.refresh = dev, ctrl.refresh_policy
