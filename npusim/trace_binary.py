@@ -58,7 +58,18 @@ compressed ``.npz`` can make npusim allocate."""
 
 def write_trace(path: str | Path, trace: Trace) -> None:
     """Save ``trace`` as a ``.npy`` structured array (little-endian uint64 ``addr``, bool
-    ``is_write``, int64 ``size_bytes`` and, when timed, int64 ``arrival_cycle``)."""
+    ``is_write``, int64 ``size_bytes`` and, when timed, int64 ``arrival_cycle``); a trace
+    carrying ``data`` as a ``.npz`` of those columns and ``data`` (a ``.npy`` cannot hold
+    it), at ``path`` as given."""
+    if trace.data is not None:
+        columns = {"addr": trace.addr.astype("<u8"), "is_write": trace.is_write.astype("?"),
+                   "size_bytes": trace.size_bytes.astype("<i8"),
+                   DATA_FIELD: trace.data.astype(np.uint8)}  # fmt: skip
+        if trace.arrival_cycle is not None:
+            columns["arrival_cycle"] = trace.arrival_cycle.astype("<i8")
+        with Path(path).open("wb") as file:  # a file object: savez adds no suffix
+            np.savez(file, **columns)
+        return
     fields = [("addr", "<u8"), ("is_write", "?"), ("size_bytes", "<i8")]
     if trace.arrival_cycle is not None:
         fields.append(("arrival_cycle", "<i8"))

@@ -50,6 +50,25 @@ def test_binary_trace_round_trips(timed: bool, tmp_path: Path) -> None:
         assert read.arrival_cycle is None
 
 
+def test_a_trace_carrying_data_round_trips_with_it(tmp_path: Path) -> None:
+    """write_trace keeps a trace's data (a .npy cannot hold it, so it writes a .npz): two
+    requests of 40 B and 0 B at 32 B bursts carry 64 + 32 bytes."""
+    data = np.arange(96, dtype=np.uint8)
+    trace = Trace(
+        addr=np.array([0, 4096], dtype=np.uint64),
+        is_write=np.array([True, False]),
+        size_bytes=np.array([40, 0], dtype=np.int64),
+        arrival_cycle=None,
+        data=data,
+    )
+    path = tmp_path / "t.npz"
+    write_trace(path, trace)
+    read = read_trace(path)
+    assert read.data is not None and read.data.dtype == np.uint8
+    assert np.array_equal(read.data, data)
+    assert read.addr.tolist() == [0, 4096] and read.size_bytes.tolist() == [40, 0]
+
+
 def test_other_dtypes_and_orders_that_hold_the_same_values(tmp_path: Path) -> None:
     """Big-endian, signed, float whole numbers, integer flags and any field order."""
     fields = [("size_bytes", ">f8"), ("arrival_cycle", "<u4"), ("is_write", "<i1"),
