@@ -120,7 +120,7 @@ class EnergyConfig:
 
     ``sram`` is the SRAM energy/leakage/area model with the scenario's overrides (``None``
     fields use the cited 45 nm defaults of :mod:`npusim.cache.energy`). ``dram_phy_*``: the
-    SoC-side DRAM PHY and controller per bit (``None``: :data:`npusim.engine.energy.DRAM_PHY`).
+    SoC-side DRAM PHY's transceivers per bit (``None``: :data:`npusim.engine.energy.DRAM_PHY`).
     """
 
     node: str
