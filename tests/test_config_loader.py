@@ -229,3 +229,14 @@ def test_a_scenario_that_states_nothing_gets_the_units_own_defaults(tmp_path: Pa
     assert (args.channels, args.burst_length, args.queue_depth, args.scheduler) == (
         DramParams().channels, DramParams().burst_length, DramParams().read_queue_depth,
         DramParams().scheduler)  # fmt: skip
+
+
+def test_a_resolved_config_of_an_earlier_release_still_loads(tmp_path: Path) -> None:
+    """resolved_config.yaml files written before sram.mshrs retired hold 'mshrs: 32' (its
+    default then): still accepted, so they reproduce their runs; another value is refused."""
+    base = BUNDLED_SCENARIOS / "lpddr5_51gbps_4mib.yaml"
+    recorded = write(tmp_path, f"extends: {base}\nsram:\n  mshrs: 32\n", "old.yaml")
+    old, new = load_scenario(recorded), load_scenario(base)
+    assert (old.dram, old.sram, old.array) == (new.dram, new.sram, new.array)
+    assert any("no longer a scenario key" in p for p in problems_of(
+        write(tmp_path, f"extends: {base}\nsram:\n  mshrs: 16\n", "new.yaml")))  # fmt: skip

@@ -277,12 +277,14 @@ SCENARIO: Section = {
     "energy": ENERGY,
 }
 
-RETIRED_KEYS = {
-    "sram.mshrs": "no longer a scenario key: it never changed npusim run (the engine's DMA "
-                  "fills whole tiles, limited by the DRAM controllers' queues); delete it, "
-                  "and give npusim cache --mshrs for its timed cache",
+RETIRED_KEYS: dict[str, tuple[str, Any]] = {
+    "sram.mshrs": ("no longer a scenario key: it never changed npusim run (the engine's DMA "
+                   "fills whole tiles, limited by the DRAM controllers' queues); delete it, "
+                   "and give npusim cache --mshrs for its timed cache", 32),
 }  # fmt: skip
-"""Keys scenarios used to accept, with what to do instead (a clearer error than 'unknown')."""
+"""Keys scenarios used to accept: what to do instead (a clearer error than 'unknown'), and
+the value ``resolved_config.yaml`` files recorded for it, which is still accepted and ignored
+so that those files reproduce their runs."""
 
 TOP_LEVEL_ONLY = ("extends",)
 

@@ -49,7 +49,9 @@ def validate_section(
         if key not in section:
             key_path = f"{path}.{key}" if path else str(key)
             if key_path in RETIRED_KEYS:
-                problems.append(where.problem(key_path, RETIRED_KEYS[key_path]))
+                advice, recorded = RETIRED_KEYS[key_path]
+                if raw[key] != recorded:  # the recorded value changed nothing: let it pass
+                    problems.append(where.problem(key_path, advice))
                 continue
             hint = suggest(str(key), list(section))
             problems.append(where.problem(key_path, f"unknown key{hint}"))
