@@ -194,7 +194,7 @@ def quantize(
     if spec.fmt.is_block:
         raise QuantizationError(
             f"{spec.fmt.value} is block-scaled: npusim.quant.mx.block_quantize quantizes it "
-            "(npusim quantize and run --accuracy do not take block formats yet)"
+            "(its scales are per block, not a QuantSpec's)"
         )
     values = check_values(x)
     if spec.fmt.is_float:

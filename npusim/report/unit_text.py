@@ -143,13 +143,30 @@ def _error_line(error: dict) -> str:
     )
 
 
+def _block_line(info: dict) -> str:
+    """The scales of a block-scaled tensor: how many, along which axis, stored how."""
+    block = info["block"]
+    line = (f"scales: {info['groups']} block(s) of {block['size']} {block['element']} elements "
+            f"along axis {block['axis']}, {block['scale_format']}")  # fmt: skip
+    if info["scale_min"] is not None:
+        line += f", {info['scale_min']:.6g} .. {info['scale_max']:.6g}"
+    if "tensor_scale" in block:
+        line += f" (tensor scale {block['tensor_scale']:.6g})"
+    if block["nan_blocks"]:
+        line += (f"; {block['nan_blocks']} NaN-scale block(s) (a NaN or Inf inside; the error "
+                 "covers the other blocks)")  # fmt: skip
+    return line
+
+
 def quantize_text(path: str, x: np.ndarray, info: dict) -> str:
     """One tensor's quantization summary: scales, bytes and the error table."""
     lines = [
         f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}  {x.size} elements",
         f"format: {info['format']}",
     ]
-    if info["groups"]:
+    if "block" in info:
+        lines.append(_block_line(info))
+    elif info["groups"]:
         lines.append(
             f"scales: {info['groups']} group(s), {info['scale_min']:.6g} .. {info['scale_max']:.6g}"
             f"  zero points {info['zero_point_min']} .. {info['zero_point_max']}"
@@ -159,7 +176,10 @@ def quantize_text(path: str, x: np.ndarray, info: dict) -> str:
         f"{info['payload_bytes']} + metadata {info['metadata_bytes']}), "
         f"{info['compression_ratio']:.2f}x smaller"
     )
-    lines.append("error: " + _error_line(info["error"]))
+    if info["error"]["elements"]:
+        lines.append("error: " + _error_line(info["error"]))
+    else:  # an MX tensor whose every block holds a NaN or Inf: nothing finite to compare
+        lines.append("error: undefined (every block has a NaN scale)")
     return "\n".join(lines)
 
 
@@ -172,6 +192,10 @@ def compare_text(path: str, x: np.ndarray, rows: list[dict]) -> str:
     lines = [f"tensor: {path}  shape {tuple(x.shape)}  {x.dtype}", header]
     for row in rows:
         e = row["error"]
+        if not e["elements"]:  # every block has a NaN scale (MX): no error to show
+            lines.append(f"{row['bits']:>4}  {row['format']:<40} {row['total_bytes']:>10} "
+                         f"{row['compression_ratio']:>6.2f}x  undefined (NaN scales)")  # fmt: skip
+            continue
         lines.append(
             f"{row['bits']:>4}  {row['format']:<40} {row['total_bytes']:>10} "
             f"{row['compression_ratio']:>6.2f}x {_sqnr_text(e['sqnr_db']):>8} {e['mse']:>10.3g} "
