@@ -124,10 +124,11 @@ def test_a_bad_accuracy_key_is_a_config_error(tmp_path: Path) -> None:
 def test_a_point_the_functional_pass_cannot_run_stops_the_sweep_before_any_point(
     tmp_path: Path,
 ) -> None:
-    """The first point (INT8) runs functionally, the second (MXFP4) does not: checked per
-    point, the sweep stops before timing either (it used to time the INT8 point first)."""
+    """The first point (INT8) runs functionally, the second (INT16, whose sums overflow the
+    INT32 accumulator on the digits CNN) does not: checked per point, the sweep stops before
+    timing either (it used to time the INT8 point first)."""
     sweep = tmp_path / "sweep.yaml"
-    sweep.write_text(SWEEP.replace("[fp32, int8, int2]", "[int8, mxfp4_e2m1]"))
-    with pytest.raises(NpusimError, match="mxfp4_e2m1 is block-scaled"):
+    sweep.write_text(SWEEP.replace("[fp32, int8, int2]", "[int8, int16]"))
+    with pytest.raises(NpusimError, match="int32 accumulator overflow"):
         run_sweep(sweep, tmp_path / "out", jobs=1, report=False, accuracy="digits")
     assert not (tmp_path / "out").exists()

@@ -204,12 +204,11 @@ def test_the_accuracy_tables_cost_columns_are_a_current_run() -> None:
     start = next(i for i, line in enumerate(lines) if line.startswith(header))
     rows = [line.split("|")[1:-1] for line in lines[start + 2 :] if line.startswith("| ")]
     rows = rows[: next((i for i, r in enumerate(rows) if len(r) != 8), len(rows))]
-    assert len(rows) == 11
+    assert len(rows) == 16  # 9 formats, 5 block-scaled ones, INT4 and INT2 affine
     affine = ["quantization.symmetric=false"]
     for cells in rows:
-        label = cells[0].strip()
-        precision = label.split()[0].lower().replace(" ", "_")
-        precision = {"fp8": f"fp8_{label.split()[-1].lower()}"}.get(precision, precision)
+        label = cells[0].strip()  # "FP8 E4M3" is fp8_e4m3, "INT4 affine" int4
+        precision = label.removesuffix(" affine").lower().replace(" ", "_")
         scenario = load_scenario(None, affine if "affine" in label else [], precision=precision)
         t = simulate(scenario, load_workload("digits_cnn"), "cycle").totals()
         now = [f"{t['time_s'] * 1e6:.2f}", f"{t['dram_read_bytes'] / 1024:.2f}",

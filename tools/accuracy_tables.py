@@ -5,7 +5,8 @@
 ``precision``: per precision, the digits CNN and MLP top-1 (functional pass on the shipped
 500-image test split, scales calibrated on its 200 calibration images), the CNN's agreement
 with FP32 and its tied top-1 logits, next to the cycle fidelity run's time, DRAM traffic and
-energy per inference on the default scenario (symmetric), plus INT4 and INT2 with affine
+energy per inference on the default scenario (symmetric; the block-scaled MX and NVFP4 rows
+beside INT8 and INT4), plus INT4 and INT2 with affine
 (``quantization.symmetric=false``) scales; then the derived ratios and the float formats'
 end-to-end SQNR range the README's prose quotes. ``calibration``: INT8/INT4/INT2 top-1 for
 min-max, percentile, entropy and MSE activation calibration with per-tensor and per-channel
@@ -31,7 +32,8 @@ from npusim.functional import AccuracyResult, load_dataset, scenario_accuracy
 from npusim.simulate import simulate
 from npusim.workload import load_workload
 
-PRECISIONS = ("fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "int4", "int2", "binary")
+PRECISIONS = ("fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "mxint8", "mxfp8_e4m3",
+              "mxfp6_e2m3", "int4", "mxfp4_e2m1", "nvfp4", "int2", "binary")  # fmt: skip
 CALIBRATIONS = ("minmax", "percentile", "entropy", "mse")
 MODELS = ("digits_cnn", "digits_mlp")
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npusim.functional import ops
+from npusim.functional.blocks import operand_axes, output_axis
 from npusim.functional.intgemm import accumulate, bias_codes, requantize_output
 from npusim.functional.params import FunctionalError, LayerParams, fused_activations
 from npusim.functional.quantizers import (
@@ -175,6 +176,15 @@ class LayerSpecs:
     vector: str | None = None
 
 
+def _stored(
+    layer: Layer, inputs: Sequence[ActivationQuantizer], operands: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """``layer``'s operands as it reads them: each quantized by its quantizer and read back,
+    a block-scaled one in the blocks ``layer`` reads it in (:mod:`~.blocks`)."""
+    blocks = operand_axes(layer, len(operands))
+    return [q.fake(x, where) for q, x, where in zip(inputs, operands, blocks, strict=True)]
+
+
 class QuantizedNetwork:
     """The network through the quantized datapath (module docstring), calibrated on
     ``calibration`` inputs (float32 ``(samples, input elements)``)."""
@@ -225,21 +235,22 @@ class QuantizedNetwork:
         inputs = [self.quantizer(name, layer) for name in reads]
         output = self.quantizer(layer.name, layer)
         if layer.gemm() is None:
-            stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
+            stored = _stored(layer, inputs, operands)
             rounding = vector_rounding(self.specs[layer.name].vector)
             activation = self.activations.get(layer.name)
-            return output.fake(ops.vector_op(layer, stored, activation, rounding))
+            y = ops.vector_op(layer, stored, activation, rounding)
+            return output.fake(y, output_axis(layer))
         weights = self.weights.get(layer.name)
         integer = all(q.integer for q in inputs) and (weights is None or weights.codes is not None)
         if integer:
             return self._integer_gemm(layer, operands, inputs, output, weights)
-        stored = [q.fake(x) for q, x in zip(inputs, operands, strict=True)]
+        stored = _stored(layer, inputs, operands)
         p = self.params.get(layer.name)
         fp16 = self.specs[layer.name].accumulator == "fp16"
         matmul = ops.fp16_accumulated if fp16 else np.matmul
         y = ops.gemm_fp32(layer, stored, weights and weights.values, p and p.bias,
                           self.activations.get(layer.name), matmul)  # fmt: skip
-        return output.fake(y)
+        return output.fake(y, output_axis(layer))
 
     def _integer_gemm(
         self,

@@ -11,14 +11,19 @@ activation spec), calibrated once on the calibration split and then fixed, as on
 - binary: ``alpha = mean|x|`` over the calibration split (XNOR-Net's scale, fixed), codes
   ``sign(x)`` with ``sign(0) = +1`` as in :func:`npusim.quant.quantize`;
 - float formats: no calibration; values are rounded to the format
-  (:func:`npusim.quant.floatfmt.round_to_format`, saturating).
+  (:func:`npusim.quant.floatfmt.round_to_format`, saturating);
+- block-scaled formats (OCP MX, NVFP4): no calibration either; each block's scale comes from
+  the block when it is stored (:func:`npusim.quant.mx.block_quantize`), blocked along the
+  axis the reading or writing layer gives (:mod:`~.blocks`).
 
 Weights are quantized by :func:`npusim.quant.quantize` with the weight spec's format,
 granularity (per channel, per tensor or per group) and symmetry on the real ``(groups * n,
-k)`` matrix, always over their min-max range, as TensorRT and PyTorch's default qconfigs do:
-a weight's range is known exactly, and percentile, entropy and MSE are methods for activation
-distributions (entropy on 9 to 72 weights per channel clips most of them). The scenario's
-``quantization.calibration`` therefore chooses activation ranges only.
+k)`` matrix (block-scaled formats: by :func:`~npusim.quant.mx.block_quantize`, blocks along
+``k``, the GEMM's reduction axis: the matrix the timing model sizes), always over their
+min-max range, as TensorRT and PyTorch's default qconfigs do: a weight's range is known
+exactly, and percentile, entropy and MSE are methods for activation distributions (entropy on
+9 to 72 weights per channel clips most of them). The scenario's ``quantization.calibration``
+therefore chooses activation ranges only.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from npusim.functional.blocks import BlockAxis, block_fake
 from npusim.quant import QuantSpec, RangeObserver, quantize, spec_for_precision
 from npusim.quant.affine import qparams, quantize_rows
 from npusim.quant.floatfmt import FLOAT_FORMATS, round_to_format
+from npusim.quant.mx import block_quantize
 from npusim.quant.spec import Calibration, Format, Granularity
 
 
@@ -56,7 +63,7 @@ def vector_rounding(precision: str | None) -> Callable[[np.ndarray], np.ndarray]
 @dataclass(frozen=True)
 class ActivationQuantizer:
     """A calibrated per-tensor quantizer: ``scale`` (float32) and ``zero_point`` (integer);
-    float formats have scale 1 and zero point 0 and are not integer."""
+    float and block-scaled formats have scale 1 and zero point 0 and are not integer."""
 
     spec: QuantSpec
     scale: np.float32
@@ -80,8 +87,11 @@ class ActivationQuantizer:
         """``(q - Z) * S`` in float32."""
         return (codes.astype(np.float32) - np.float32(self.zero_point)) * self.scale
 
-    def fake(self, x: np.ndarray) -> np.ndarray:
-        """``x`` as stored: quantized and read back (float32)."""
+    def fake(self, x: np.ndarray, blocks: BlockAxis | None = None) -> np.ndarray:
+        """``x`` ``(samples, elements)`` as stored: quantized and read back (float32);
+        ``blocks``: where a block-scaled format's blocks lie (None: the flat tensor)."""
+        if self.spec.fmt.is_block:
+            return block_fake(x, self.spec.fmt.value, blocks)
         if self.integer:
             return self.dequantize(self.codes(x))
         if self.spec.fmt is Format.FP32:
@@ -93,7 +103,7 @@ class ActivationQuantizer:
 def calibrate_activation(spec: QuantSpec, batches: Iterable[np.ndarray]) -> ActivationQuantizer:
     """An :class:`ActivationQuantizer` for ``spec`` from the tensor's calibration batches
     (float32 arrays of any shape; each is one batch of samples)."""
-    if spec.fmt.is_float:
+    if spec.fmt.is_float or spec.fmt.is_block:
         return ActivationQuantizer(spec, np.float32(1), 0)
     if spec.fmt is Format.BINARY:
         total, count = 0.0, 0
@@ -125,6 +135,9 @@ class QuantizedWeights:
 def quantize_weights(weight: np.ndarray, spec: QuantSpec) -> QuantizedWeights:
     """Quantize a ``(rows, k)`` float32 weight matrix with ``spec``, over min-max ranges
     whatever ``spec.calibration`` (module docstring)."""
+    if spec.fmt.is_block:
+        values = block_quantize(weight, spec.fmt.value).dequantize()
+        return QuantizedWeights(spec, values, None, None, None)
     q = quantize(weight, replace(spec, calibration=Calibration.MINMAX))
     values = q.dequantize()
     if not is_integer(spec) or spec.granularity is Granularity.PER_GROUP:
