@@ -97,8 +97,13 @@ def test_export_csv_and_json_one_flat_row_per_point(small_run: Path, tmp_path: P
         assert {"precision", "sram.capacity", "cycles", "energy_total_pj",
                 "energy_dram_pj", "dram_bandwidth_gbps"} <= set(row)  # fmt: skip
         assert float(row["energy_total_pj"]) == pytest.approx(record["energy_total_pj"])
-        parts = ("energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_static_pj",
-                 "energy_phy_pj")
+        parts = (
+            "energy_mac_pj",
+            "energy_sram_pj",
+            "energy_dram_pj",
+            "energy_static_pj",
+            "energy_phy_pj",
+        )
         assert sum(record[p] for p in parts) == pytest.approx(record["energy_total_pj"])
 
 
