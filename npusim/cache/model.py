@@ -61,6 +61,8 @@ class SetAssociativeCache:
         self._flat_dirty = memoryview(self.dirty.reshape(-1))
         self._set_views: dict[int, tuple[list[int], dict[int, int]]] = {}
         self.policy = make_policy(params.replacement, self.sets, params.ways, params.seed)
+        # a policy that picks victims of a range of sets from a view (LRU), looked up once
+        self._victims_in = getattr(self.policy, "victims_in", None)
         self.classifier = MissClassifier(params.lines, self.write_back) if classify_misses else None
         self.line_cycles = -(-params.line_bytes // params.port_bytes)
         self.time = 0
@@ -119,7 +121,7 @@ class SetAssociativeCache:
         the chosen ways into ``way`` in place; return (written-back lines, evictions).
         ``span``: ``sets`` is the range ``[start, stop)`` (see :meth:`_batch`)."""
         if self.valid_lines == self.tags.size:  # every way valid (steady streaming): all evict
-            in_range = getattr(self.policy, "victims_in", None)
+            in_range = self._victims_in
             victim = in_range(*span) if span and in_range else self.policy.victims(sets)
             full = None
             evictions = int(sets.shape[0])
