@@ -1,0 +1,474 @@
+"""DRAM behaviour the other DRAM tests left unpinned, found by mutation testing (issue 18).
+
+Each test here was written against mutmut survivors in ``npusim/dram/`` and kills them; the
+expected values are worked by hand in the test from the LPDDR5-6400 timing and energy figures
+restated below (JESD209-5B via reference lpddr5.md; energy anchors of npusim.dram.energy's
+docstring), not copied from the model's output. Tests that drive a controller run under every
+loop (the ``dram_loop`` fixture, tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from npusim.dram import DramParams, DramSystem
+from npusim.dram.device import Command, Device
+from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy
+from npusim.dram.io_bits import IoActivity, channel_activity
+from npusim.dram.mapping import AddressMap, mapping_problems
+from npusim.dram.refresh import refresh_policy, skip_idle_refreshes
+from npusim.dram.standard import resolve_timing
+
+# LPDDR5-6400, 8 Gb, BG mode, BL16 (reference lpddr5.md): CK 1.25 ns, and in CK:
+TCK_NS = 1.25
+N_CL, N_BL, N_RCD, N_RAS, N_AAD, N_CAS = 17, 2, 15, 34, 8, 1
+N_REFI, N_REFI_PB = 3125, 391
+READ_DONE = N_CL + N_BL  # RD to its last data beat
+BURST_BITS = 32 * 8
+# Energy anchors (npusim.dram.energy): pJ per ACT-PRE pair of a 2 KiB row, pJ/bit, mW
+ACT_PRE_PJ, READ_PJ_PER_BIT, WRITE_PJ_PER_BIT, IO_PJ_PER_BIT = 1100.0, 3.3, 2.2, 0.5
+REFAB_PJ, REFPB_PJ = 36000.0, 4500.0
+PRECHARGED_MW, ACTIVE_MW = 37.0, 47.0
+
+# nRC and nFAW raised off the sums they tie with in the reference table (nRC = nRAS + nRP,
+# nFAW = 4 x nRRD), as in tests/test_dram_conformance.py
+TIMING = resolve_timing("LPDDR5_6400", "8Gb", "BG", 16, {"nRC": 60, "nFAW": 20})
+
+
+def _device() -> Device:
+    return Device(TIMING, banks=16, bank_groups=4)
+
+
+# --- device: row-state rules and the checked API -------------------------------------------
+
+
+def test_row_zero_counts_as_an_open_row() -> None:
+    """Row 0 is a row like any other: a bank open at row 0 refuses ACT, and its REFpb set
+    cannot be refreshed (open_row -1 is "closed", not 0)."""
+    dev = _device()
+    dev.issue(Command.ACT, 8, 0, 0)  # bank 8: row 0; it is refreshed with bank 0
+    assert not dev.legal(Command.ACT, 8, 0)
+    assert not dev.legal(Command.REFPB, 0)
+    assert not dev.legal(Command.REFPB, 8)
+    assert dev.legal(Command.REFPB, 1)  # the set {1, 9}: closed
+    assert dev.legal(Command.RD, 8, 0)
+
+
+def test_the_checked_api_defaults_to_bank_0_and_row_0() -> None:
+    dev = _device()
+    dev.issue(Command.ACT, 0, 3, 100)  # bank 0 open at row 3; bank 1 closed
+    assert not dev.legal(Command.ACT)  # bank 0
+    assert not dev.legal(Command.RD, 0)  # row 0 is not the open row 3
+    assert dev.latest(Command.ACT2) == 100 + N_AAD  # bank 0's ACT-1 + nAAD
+    assert dev.earliest(Command.PRE) == 100 + N_RAS  # bank 0's; bank 1 could precharge at 0
+    dev.issue(Command.ACT, 1, 0, 104)
+    assert dev.legal(Command.RD, 1)  # bank 1 open at row 0, the default row
+
+
+def test_can_issue_needs_the_row_state_and_the_given_row() -> None:
+    dev = _device()
+    late = 10**6  # long after every timing bound
+    assert not dev.can_issue(Command.RD, 2, 5, late)  # bank 2 is closed
+    assert not dev.can_issue(Command.PRE, 2, 5, late)
+    dev.issue(Command.ACT, 2, 5, 0)
+    assert dev.can_issue(Command.RD, 2, 5, late)
+    assert not dev.can_issue(Command.RD, 2, 6, late)
+
+
+def test_commands_other_than_act2_have_no_latest_cycle() -> None:
+    # Device.latest's documented "no limit": 2**62 (refresh.NEVER, a cycle no run reaches)
+    dev = _device()
+    for cmd in (Command.ACT, Command.RD, Command.PRE, Command.REFAB):
+        assert dev.latest(cmd, 3) == 2**62
+
+
+# --- energy up to a cycle, idle time included (DramSystem.energy_until) -------------------
+
+
+@pytest.mark.parametrize(("refresh", "due_at", "per_refresh_pj"), [
+    ("all-bank", [N_REFI * k for k in (1, 2, 3)], REFAB_PJ),  # 3125, 6250, 9375
+    ("per-bank", [N_REFI_PB * k for k in range(1, 26)], REFPB_PJ),  # 391 ... 9775
+])  # fmt: skip
+def test_an_idle_channel_costs_precharged_standby_and_the_refreshes_due(
+    dram_loop: str, refresh: str, due_at: list[int], per_refresh_pj: float
+) -> None:
+    until = 10_000
+    assert all(t <= until for t in due_at) and due_at[-1] + due_at[0] > until
+    system = DramSystem(DramParams(refresh=refresh))
+    expected = PRECHARGED_MW * until * TCK_NS + len(due_at) * per_refresh_pj
+    assert system.energy_until(until) == pytest.approx(expected, rel=1e-12)
+    assert system.energy_until(N_REFI_PB - 1 if refresh == "per-bank" else N_REFI - 1) == (
+        pytest.approx(PRECHARGED_MW * (due_at[0] - 1) * TCK_NS, rel=1e-12)
+    )
+
+
+@pytest.mark.parametrize("page_policy", ["closed", "open"])
+def test_energy_until_adds_the_idle_lead_and_tail_to_one_read(
+    dram_loop: str, page_policy: str
+) -> None:
+    """One read arriving at cycle 100 to closed bank 0: ACT 100, ACT-2 101, CAS at
+    100 + nRCD = 115, RD(A) at 116, last beat at 116 + nCL + nBL = 135. Closed page closes the
+    bank at its RDA (open 100-116), open page leaves it open to the end and after."""
+    system = DramSystem(DramParams(page_policy=page_policy, refresh="off"), log_commands=True)
+    column = Command.RDA if page_policy == "closed" else Command.RD
+    done = system.serve(np.array([0], dtype=np.uint64), False, 100)
+    assert done.tolist() == [116 + READ_DONE]
+    assert system.command_logs[0] == [
+        (100, Command.ACT, 0, 0), (101, Command.ACT2, 0, 0),
+        (100 + N_RCD, Command.CAS, 0, 0), (100 + N_RCD + N_CAS, column, 0, 0),
+    ]  # fmt: skip
+    busy = 135 - 100
+    active = 16 if page_policy == "closed" else busy
+    commands_pj = (
+        ACT_PRE_PJ
+        + BURST_BITS * (READ_PJ_PER_BIT + IO_PJ_PER_BIT)
+        + (PRECHARGED_MW * (busy - active) + ACTIVE_MW * active) * TCK_NS
+    )
+    assert system.stats().total.energy_total_pj == pytest.approx(commands_pj, rel=1e-12)
+    until = 1000
+    tail_mw = PRECHARGED_MW if page_policy == "closed" else ACTIVE_MW
+    lead_pj = PRECHARGED_MW * 100 * TCK_NS  # cycles 0-100, before the arrival
+    tail_pj = tail_mw * (until - 135) * TCK_NS
+    assert system.energy_until(until) == pytest.approx(commands_pj + lead_pj + tail_pj, rel=1e-12)
+    # before the last beat: no tail, and never less than the commands issued
+    assert system.energy_until(135) == pytest.approx(commands_pj + lead_pj, rel=1e-12)
+    assert system.energy_until(120) == pytest.approx(commands_pj + lead_pj, rel=1e-12)
+
+
+# --- system: batches submitted ahead, bus bytes, whole-burst requests ----------------------
+
+N_RRD, N_CWL, N_RTW_GAP, N_CCD_S = 4, 9, 2, 2
+WRITE_DONE = N_CWL + N_BL
+RD_TO_WR = N_CL + N_BL + N_RTW_GAP - N_CWL  # 12 (reference "Derived turnarounds")
+
+
+def test_bus_bytes_are_whole_bursts_of_each_request() -> None:
+    system = DramSystem(DramParams())
+    # bytes 0-0: burst 0; 40-69: bursts 1-2; 95-96: bursts 2-3 (32 B bursts)
+    assert system.bus_bytes(np.array([0, 40, 95]), np.array([1, 30, 2])) == 5 * 32
+    assert system.bus_bytes(np.array([0, 40, 95]), 0) == 3 * 32  # no size: one burst each
+    assert system.bus_bytes(63, 2) == 2 * 32  # a scalar request across a burst boundary
+
+
+def test_two_batches_submitted_ahead_are_served_together(dram_loop: str) -> None:
+    """A 64 B read at cycle 0 (bursts 0 and 1: bank groups 0 and 1 under RoBaCoBgCh) and an
+    unaligned 64 B write at cycle 10 (bytes 16-79: bursts 0-2, banks 0-2). Reads leave their
+    queue at their ACT, so at cycle 10 no read is queued and the controller drains writes:
+    ACT b0 0, b1 0 + nRRD = 4, b2 10; CAS 15, RD b0 16, RD b1 4 + nRCD = 19 (WCK running);
+    WR b2 at RD + (nCL + nBL + 2 - nCWL) = 31, then b0 33 and b1 35 (nCCD_S apart)."""
+    system = DramSystem(DramParams(refresh="off"), log_commands=True)
+    read = system.submit(np.array([0], dtype=np.uint64), False, 0, 64)
+    write = system.submit(np.array([16], dtype=np.uint64), True, 10, 64)
+    assert (read.ticket, read.bus_bytes) == (0, 64)
+    assert (write.ticket, write.bus_bytes) == (1, 96)
+    assert system.bytes_requested == 128
+    assert system.command_logs[0] == []  # nothing served before a result is asked for
+    rd1 = N_RRD + N_RCD
+    wr = rd1 + RD_TO_WR
+    assert rd1 + READ_DONE + 1 > wr  # WCK still runs at the first WR: no CAS
+    served_write = system.result(write.ticket)  # serves both batches
+    assert served_write.done_ck.tolist() == [wr + 2 * N_CCD_S + WRITE_DONE]
+    assert served_write.accepted_ck == 10
+    served_read = system.result(read.ticket)
+    assert served_read.done_ck.tolist() == [rd1 + READ_DONE]
+    assert served_read.accepted_ck == 0
+    kinds = [(t, Command(c).name, b) for t, c, b, _ in system.command_logs[0]]
+    assert kinds == [
+        (0, "ACT", 0), (1, "ACT2", 0), (N_RRD, "ACT", 1), (N_RRD + 1, "ACT2", 1),
+        (10, "ACT", 2), (11, "ACT2", 2), (N_RCD, "CAS", 0), (N_RCD + 1, "RD", 0),
+        (rd1, "RD", 1), (wr, "WR", 2), (wr + N_CCD_S, "WR", 0), (wr + 2 * N_CCD_S, "WR", 1),
+    ]  # fmt: skip
+    with pytest.raises(KeyError):
+        system.result(read.ticket)  # asked once per ticket
+
+
+def test_a_batch_may_not_arrive_before_the_previous_one() -> None:
+    system = DramSystem(DramParams())
+    system.submit(np.array([0], dtype=np.uint64), False, 50)
+    system.submit(np.array([64], dtype=np.uint64), False, 50)  # the same cycle is fine
+    with pytest.raises(ValueError, match="arrival 49 is before the previous 50"):
+        system.submit(np.array([0], dtype=np.uint64), False, 49)
+
+
+# --- statistics: one channel each and their total ------------------------------------------
+
+
+def test_two_channel_statistics_and_their_total_by_hand(dram_loop: str) -> None:
+    """Channel 0: one read at cycle 0 (ACT 0, CAS 15, RD 16, last beat 35). Channel 1: two
+    reads at cycle 200 to bank groups 0 and 1 (ACT 200 and 204, RD 216 and 219 = 204 + nRCD,
+    last beats 235 and 238; the second waits 4 CK in its queue for its ACT). Open page: the
+    banks stay open from their first ACT to the end."""
+    system = DramSystem(DramParams(refresh="off", channels=2))
+    assert system.serve(np.array([0], dtype=np.uint64), False, 0).tolist() == [35]
+    assert system.serve(np.array([32, 96], dtype=np.uint64), False, 200).tolist() == [235, 238]
+    stats = system.stats()
+    ch0, ch1 = stats.channels
+    total = stats.total
+    assert (ch0.channel, ch1.channel, total.channel) == (0, 1, -1)
+    assert (ch0.elapsed_cycles, ch1.elapsed_cycles, total.elapsed_cycles) == (35, 38, 238)
+    assert total.elapsed_ns == 238 * TCK_NS
+    assert (ch0.bytes_read, ch1.bytes_read, total.bytes_read) == (32, 64, 96)
+    assert (total.read_bursts, total.write_bursts, total.bytes_written) == (3, 0, 0)
+    assert total.achieved_gbps == pytest.approx(96 / (238 * TCK_NS), rel=1e-12)
+    assert ch1.achieved_gbps == pytest.approx(64 / (38 * TCK_NS), rel=1e-12)
+    assert (ch0.peak_gbps, total.peak_gbps) == (pytest.approx(12.8), pytest.approx(25.6))
+    # utilization: bursts x nBL over elapsed CK, averaged over the channels for the total
+    assert ch0.bus_utilization == pytest.approx(1 * N_BL / 35, rel=1e-12)
+    assert total.bus_utilization == pytest.approx((N_BL / 35 + 2 * N_BL / 38) / 2, rel=1e-12)
+    # occupancy: request-cycles in the queues over elapsed CK, summed for the total
+    assert ch0.avg_queue_occupancy == 0.0
+    assert ch1.avg_queue_occupancy == pytest.approx(4 / 38, rel=1e-12)
+    assert total.avg_queue_occupancy == pytest.approx(4 / 38, rel=1e-12)
+    # read latency from entering the queue (untimed): 35; 35 and 38
+    assert ch1.read_latency_mean_ns == pytest.approx(36.5 * TCK_NS)
+    assert ch1.read_latency_p95_ns == pytest.approx((35 + 0.95 * 3) * TCK_NS)  # numpy linear
+    assert total.read_latency_mean_ns == pytest.approx(36 * TCK_NS)
+    assert total.read_latency_p50_ns == pytest.approx(35 * TCK_NS)
+    assert total.read_latency_p99_ns == pytest.approx((35 + 0.98 * 3) * TCK_NS)
+    assert total.read_latency_max_ns == pytest.approx(38 * TCK_NS)
+    assert (total.row_hits, total.row_misses, total.row_conflicts) == (0, 3, 0)
+    assert total.command_counts == {
+        "ACT": 3, "PRE": 0, "PREA": 0, "RD": 3, "WR": 0, "RDA": 0, "WRA": 0, "REFAB": 0,
+        "REFPB": 0, "ACT2": 3, "CAS": 2,
+    }  # fmt: skip
+    assert ch1.command_counts["CAS"] == 1  # the second RD follows while WCK runs
+    assert total.energy.act_pre_pj == pytest.approx(3 * ACT_PRE_PJ)
+    assert total.energy.background_pj == pytest.approx(ACTIVE_MW * (35 + 38) * TCK_NS)
+    assert total.energy_total_pj == pytest.approx(ch0.energy_total_pj + ch1.energy_total_pj)
+    assert stats.bytes_requested == 96
+    as_dict = stats.to_dict()
+    assert as_dict["total"]["energy"]["total_pj"] == pytest.approx(total.energy_total_pj)
+    assert as_dict["channels"][1]["energy"]["total_pj"] == pytest.approx(ch1.energy_total_pj)
+
+
+# --- address mapping ---------------------------------------------------------------------
+
+
+def _burst(**fields: tuple[int, int]) -> int:
+    """A burst index from (value, bit offset) per field."""
+    return sum(value << offset for value, offset in fields.values())
+
+
+def test_default_mapping_decodes_each_field_from_its_own_bits() -> None:
+    """RoBaCoBgCh over 2 channels, 4 x 4 banks, 2^15 rows, 64 bursts per 2 KiB row: from the
+    least significant bit, Ch 1 bit, Bg 2, Co 6, Ba 2, Ro 15. Flat bank = Ba x 4 + Bg."""
+    amap = AddressMap(
+        "RoBaCoBgCh", channels=2, bank_groups=4, banks_per_group=4, rows=1 << 15,
+        bursts_per_row=64,
+    )  # fmt: skip
+    assert amap.widths == {"Ro": 15, "Ba": 2, "Co": 6, "Bg": 2, "Ch": 1}
+    assert amap.total_bursts == 2 * 16 * (1 << 15) * 64
+    index = _burst(ch=(1, 0), bg=(2, 1), co=(37, 3), ba=(3, 9), ro=(12345, 11))
+    other = _burst(ch=(0, 0), bg=(1, 1), co=(5, 3), ba=(2, 9), ro=(32767, 11))
+    decoded = amap.decode(np.array([index, other], dtype=np.uint64))
+    assert decoded.channel.tolist() == [1, 0]
+    assert decoded.bank.tolist() == [3 * 4 + 2, 2 * 4 + 1]
+    assert decoded.row.tolist() == [12345, 32767]
+    assert decoded.column.tolist() == [37, 5]
+
+
+def test_the_bank_hash_flips_the_bank_with_the_lowest_row_bits() -> None:
+    amap = AddressMap(
+        "RoBaCoBgCh", channels=2, bank_groups=4, banks_per_group=4, rows=1 << 15,
+        bursts_per_row=64, bank_hash=True,
+    )  # fmt: skip
+    index = _burst(ch=(1, 0), bg=(2, 1), co=(37, 3), ba=(3, 9), ro=(12345, 11))
+    decoded = amap.decode(np.array([index], dtype=np.uint64))
+    assert decoded.bank.tolist() == [(3 * 4 + 2) ^ (12345 % 16)]  # 14 ^ 9 = 7
+    assert decoded.row.tolist() == [12345]
+
+
+def test_another_order_without_bank_groups_or_channel_bits() -> None:
+    """ChRaCoRoBa for one channel of 16 banks (16B mode): Ch and Ra have no bits; from the
+    LSB, Ba 4 bits, Ro 15, Co 6. Without bank groups the flat bank is Ba."""
+    amap = AddressMap(
+        "ChRaCoRoBa", channels=1, bank_groups=1, banks_per_group=16, rows=1 << 15,
+        bursts_per_row=64,
+    )  # fmt: skip
+    assert amap.widths == {"Ch": 0, "Ra": 0, "Co": 6, "Ro": 15, "Ba": 4}
+    index = _burst(ba=(11, 0), ro=(20000, 4), co=(63, 19))
+    decoded = amap.decode(np.array([index], dtype=np.int64))
+    assert (decoded.channel.tolist(), decoded.bank.tolist()) == ([0], [11])
+    assert (decoded.row.tolist(), decoded.column.tolist()) == ([20000], [63])
+
+
+@pytest.mark.parametrize(("mapping", "bank_groups", "channels", "problems"), [
+    ("RoBaCo", 1, 1, []),  # no bank groups, one channel: Bg and Ch may be left out
+    ("RoBaCoBg", 4, 1, []),
+    ("RoBaCoBg", 4, 2, ["field(s) Ch missing from 'RoBaCoBg'"]),
+    ("RoBaCo", 4, 2, ["field(s) Bg, Ch missing from 'RoBaCo'"]),
+    ("RoBaCoRaBgCh", 4, 2, []),
+    ("RoBaCoCoBgBg", 4, 1, ["field(s) Bg, Co repeated in 'RoBaCoCoBgBg'"]),
+    ("RoBaCoXxYy", 1, 1, ["unknown field(s) Xx, Yy in 'RoBaCoXxYy'; valid: Ro Bg Ba Ra Co Ch"]),
+    ("roBaCo", 1, 1, ["expected two-letter fields from Ro Bg Ba Ra Co Ch (e.g. 'RoBaCoBgCh'), "
+                      "found 'roBaCo'"]),
+    ("RoBaC", 1, 1, ["expected two-letter fields from Ro Bg Ba Ra Co Ch (e.g. 'RoBaCoBgCh'), "
+                     "found 'RoBaC'"]),
+    (7, 1, 1, ["expected a string of fields Ro Bg Ba Ra Co Ch, found 7"]),
+])  # fmt: skip
+def test_mapping_problems_name_each_broken_rule(
+    mapping: object, bank_groups: int, channels: int, problems: list[str]
+) -> None:
+    assert mapping_problems(mapping, bank_groups, channels) == problems
+
+
+# --- energy terms --------------------------------------------------------------------------
+
+
+def test_compute_energy_prices_each_count_with_its_own_term() -> None:
+    """Every count differs, and a 4 KiB page (8B mode) pays twice the 2 KiB anchor."""
+    energy = compute_energy(
+        DramEnergy(), activates=3, bits_read=1000, bits_written=300, refreshes_all_bank=2,
+        refreshes_per_bank=5, precharged_cycles=700, active_cycles=200, tck_ns=TCK_NS,
+        page_bytes=4096,
+    )  # fmt: skip
+    assert energy.act_pre_pj == pytest.approx(3 * ACT_PRE_PJ * 2)
+    assert energy.read_pj == pytest.approx(1000 * READ_PJ_PER_BIT)
+    assert energy.write_pj == pytest.approx(300 * WRITE_PJ_PER_BIT)
+    assert energy.io_pj == pytest.approx(1300 * IO_PJ_PER_BIT)
+    assert energy.refresh_pj == pytest.approx(2 * REFAB_PJ + 5 * REFPB_PJ)
+    assert energy.background_pj == pytest.approx((700 * PRECHARGED_MW + 200 * ACTIVE_MW) * TCK_NS)
+    parts = (6600.0, 3300.0, 660.0, 650.0, 94500.0, 44125.0)  # the six terms above, by hand
+    assert energy.total_pj == pytest.approx(sum(parts))
+    default_page = compute_energy(
+        DramEnergy(), activates=3, bits_read=0, bits_written=0, refreshes_all_bank=0,
+        refreshes_per_bank=0, precharged_cycles=0, active_cycles=0, tck_ns=TCK_NS,
+    )  # fmt: skip
+    assert default_page.act_pre_pj == pytest.approx(3 * ACT_PRE_PJ)  # 2 KiB by default
+
+
+def test_energy_breakdowns_add_term_by_term_and_overrides_replace_one_term() -> None:
+    one = EnergyBreakdown(1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    other = EnergyBreakdown(100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0)
+    assert one + other == EnergyBreakdown(101.0, 202.0, 404.0, 808.0, 1616.0, 3232.0)
+    assert (one + other).total_pj == 63.0 * 101
+    changed = DramEnergy().with_overrides({"write_pj_per_bit": 4})
+    assert changed.write_pj_per_bit == 4.0 and isinstance(changed.write_pj_per_bit, float)
+    assert changed.read_pj_per_bit == READ_PJ_PER_BIT
+    assert changed.background_active_mw == ACTIVE_MW
+
+
+def test_a_command_issued_by_hand_after_a_run_keeps_its_effects(dram_loop: str) -> None:
+    """After a run (of the compiled loop, whose arrays then hold the newer tables), a PRE
+    issued through Device.issue closes the bank and times its next ACT from itself."""
+    system = DramSystem(DramParams(refresh="off"))
+    system.serve(np.array([0], dtype=np.uint64), False, 0)  # bank 0 left open at row 0
+    dev = system.controllers[0].dev
+    dev.issue(Command.PRE, 0, 0, 100)
+    assert dev.legal(Command.ACT, 0)
+    assert dev.earliest(Command.ACT, 0) == 100 + 15  # nRP after the PRE (nRC ended at 49)
+    assert dev.open_row[0] == -1 and dev.open_banks == 0
+
+
+# --- I/O activity of trace data --------------------------------------------------------------
+
+
+def test_io_activity_rates_sums_and_energy_by_hand() -> None:
+    # 11 beats on 16 lines: 10 beat boundaries x 16 = 160 line slots, 176 data bits
+    one = IoActivity(toggles=30, ones=5, beats=11, bits=176, lines=16)
+    assert one.toggle_rate == 30 / 160
+    assert one.toggles_per_bit == 30 / 176
+    assert one.energy_pj() == 30 * 2 * IO_PJ_PER_BIT  # one toggle = 2 x the flat pJ/bit
+    assert one.energy_pj(0.25) == 7.5
+    other = IoActivity(toggles=4, ones=7, beats=2, bits=32, lines=18)
+    assert one + other == IoActivity(34, 12, 13, 208, 18)  # lines: the wider (with DBI)
+    assert IoActivity(0, 3, 1, 16, 16).toggle_rate == 0.0  # one beat: no boundary
+    assert IoActivity(0, 0, 0, 0, 16).toggles_per_bit == 0.0
+
+
+def test_each_channel_carries_its_bursts_in_the_order_they_finish() -> None:
+    """Channel 1's bursts finish in the order 1, 0, 2 (bytes 00, FF, 00 on lane 0): 16
+    transitions on lane 0 (8 up, 8 down); in index order (FF, 00, 00) it would be 8."""
+    bursts = np.array([[0xFF, 0x00], [0x00, 0x00], [0x00, 0x00], [0x0F, 0x00]], dtype=np.uint8)
+    channel = np.array([1, 1, 1, 2])
+    done_ck = np.array([20, 10, 30, 5])
+    found = channel_activity(channel, done_ck, bursts, 3, dbi=False)
+    assert found[0] is None
+    assert found[1] == IoActivity(toggles=16, ones=8, beats=3, bits=48, lines=16)
+    assert found[2] == IoActivity(toggles=0, ones=4, beats=1, bits=16, lines=16)
+    # with DBI-DC the FF byte goes as 00 with its DBI line high: 2 DBI transitions only
+    with_dbi = channel_activity(channel, done_ck, bursts, 3, dbi=True)
+    assert with_dbi[1] == IoActivity(toggles=2, ones=1, beats=3, bits=48, lines=18)
+
+
+# --- refresh policies --------------------------------------------------------------------
+
+N_RP, N_RPAB = 15, 17
+N_RFCAB, N_RFCPB = 168, 96  # 210 and 120 ns (8 Gb) at 1.25 ns, JEDEC-rounded (+2.6 % band)
+NEVER = 2**62
+
+
+def test_without_refresh_nothing_is_ever_due_or_issued() -> None:
+    off = refresh_policy("off", TIMING, 16)
+    assert off.next_command(_device(), [-1] * 16, 5) == (NEVER, 0, 0)
+    with pytest.raises(RuntimeError, match="no refresh to issue"):
+        off.issue(_device(), int(Command.REFAB), 0, 5)
+
+
+def test_all_bank_refresh_precharges_all_then_refreshes_and_moves_on() -> None:
+    dev, refresh = _device(), refresh_policy("all-bank", TIMING, 16)
+    dev.issue(Command.ACT, 5, 2, 0)
+    pinned = [-1] * 16
+    pinned[9] = 4  # an active slot anywhere holds an all-bank refresh
+    assert refresh.next_command(dev, pinned, 0) == (NEVER, 0, 0)
+    assert refresh.next_command(dev, [-1] * 16, 0) == (N_RAS, int(Command.PREA), 0)
+    assert refresh.next_command(dev, [-1] * 16, 40) == (40, int(Command.PREA), 0)
+    refresh.pending = True
+    refresh.issue(dev, int(Command.PREA), 0, N_RAS)
+    assert (refresh.due, refresh.pending, refresh.cycles) == (N_REFI, True, 0)
+    t, cmd, bank = refresh.next_command(dev, [-1] * 16, 0)
+    assert (t, cmd, bank) == (N_RAS + N_RPAB, int(Command.REFAB), 0)
+    refresh.issue(dev, cmd, bank, t)
+    assert (refresh.due, refresh.pending, refresh.cycles, refresh.bank) == (
+        2 * N_REFI, False, N_RFCAB, 0)  # fmt: skip
+    assert dev.command_counts[Command.REFAB] == 1
+
+
+def test_per_bank_refresh_precharges_its_set_then_refreshes_the_next_set() -> None:
+    """The set of bank 0 is {0, 8}: bank 8 is open (ACT at 0), bank 3 is not in the set."""
+    dev, refresh = _device(), refresh_policy("per-bank", TIMING, 16)
+    dev.issue(Command.ACT, 3, 1, 0)
+    dev.issue(Command.ACT, 8, 2, 4)
+    pinned = [-1] * 16
+    pinned[3] = 0  # another set's active slot does not hold this refresh
+    assert refresh.next_command(dev, pinned, 10) == (4 + N_RAS, int(Command.PRE), 8)
+    pinned[8] = 1
+    assert refresh.next_command(dev, pinned, 10) == (NEVER, 0, 0)
+    refresh.pending = True
+    refresh.issue(dev, int(Command.PRE), 8, 4 + N_RAS)
+    assert refresh.pending and refresh.bank == 0
+    t, cmd, bank = refresh.next_command(dev, [-1] * 16, 0)
+    assert (t, cmd, bank) == (4 + N_RAS + N_RP, int(Command.REFPB), 0)
+    refresh.issue(dev, cmd, bank, t)
+    assert (refresh.due, refresh.pending, refresh.cycles, refresh.bank) == (
+        2 * N_REFI_PB, False, N_RFCPB, 1)  # fmt: skip
+    assert refresh.blocked_banks() == (1, 9)
+
+
+@pytest.mark.parametrize(("mode", "until", "expected"), [
+    # REFab due at 3125, 6250, ..., 18750 before 20000: the first four counted in closed
+    # form, the fifth (15625) issued, the sixth left to the loop
+    ("all-bank", 20_000, {"count": 5, "due": 18_750, "bank": 0, "returns": 15_626}),
+    # REFpb due every 391 from 391: 11 before 4692 = 12 x 391 <= 5000; 3 counted, then one
+    # per bank set (8) issued, from set 3 round to set 3 again
+    ("per-bank", 5_000, {"count": 11, "due": 4_692, "bank": 3, "returns": 4_302}),
+])  # fmt: skip
+def test_idle_refreshes_are_skipped_in_closed_form_up_to_the_last_one(
+    mode: str, until: int, expected: dict
+) -> None:
+    dev, refresh = _device(), refresh_policy(mode, TIMING, 16)
+    per_refresh = N_RFCAB if mode == "all-bank" else N_RFCPB
+    assert skip_idle_refreshes(refresh, dev, until) == expected["returns"]
+    assert dev.command_counts[refresh.command] == expected["count"]
+    assert refresh.cycles == expected["count"] * per_refresh
+    assert (refresh.due, refresh.bank) == (expected["due"], expected["bank"])
+
+
+def test_nothing_is_skipped_without_a_whole_interval_or_while_logging() -> None:
+    dev, refresh = _device(), refresh_policy("all-bank", TIMING, 16)
+    assert skip_idle_refreshes(refresh, dev, 2 * N_REFI - 1) == -1  # one due, none to skip
+    assert skip_idle_refreshes(refresh, dev, NEVER) == -1
+    logged = Device(TIMING, banks=16, bank_groups=4, log=True)
+    assert skip_idle_refreshes(refresh, logged, 10 * N_REFI) == -1
+    assert refresh.due == N_REFI and dev.command_counts[Command.REFAB] == 0
