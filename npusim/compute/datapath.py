@@ -119,7 +119,9 @@ def _int_dtype(precision: str) -> type[np.integer]:
     spec = PRECISIONS[precision]
     if spec.bits <= 8:
         return np.int8 if spec.signed else np.uint8
-    return np.int16 if spec.signed else np.int32
+    if spec.bits <= 16:
+        return np.int16 if spec.signed else np.uint16
+    return np.int32 if spec.signed else np.uint32
 
 
 def requantize(
