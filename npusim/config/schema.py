@@ -111,6 +111,10 @@ DRAM: Section = {
                            _registry("npusim.dram.params", "PAGE_POLICIES")),
     "refresh": _choice(_dram("refresh"), "refresh mode",
                        _registry("npusim.dram.params", "REFRESH_MODES")),
+    "power_down_after": _qty(_dram("power_down_after_s"), "power down an idle channel after "
+                             "this long without a command (exit costs nXP); null: never",
+                             Dimension.TIME, "power_down_after_s", nullable=True, minimum=0.0,
+                             exclusive_minimum=True, maximum=1.0),
     "read_queue_depth": _int(_dram("read_queue_depth"), "read queue entries per channel",
                              maximum=4096),
     "write_queue_depth": _int(_dram("write_queue_depth"), "write queue entries per channel",

@@ -21,6 +21,8 @@ refresh in :mod:`npusim.dram.refresh`, each behind a Protocol with its contract.
   then writes until it falls to the low watermark (or no write is left).
 * A request leaves its queue at its row's activation or at its column command
   (``queue_release``); the next request may then enter.
+* Power-down (off unless ``power_down`` is given): an idle channel powers down after a
+  timeout and pays the exit latency when a request wakes it (:mod:`npusim.dram.powerdown`).
 
 LPDDR5 command protocol (JESD209-5B): an activation is ACT-1 then ACT-2 at most nAAD CK later;
 ACT-2 takes the first command-bus cycle no other command is ready for, or its last legal
@@ -61,6 +63,7 @@ from npusim.dram.layout import KERNEL_REFRESH_POLICIES, KERNEL_SCHEDULERS
 from npusim.dram.loop import PythonLoop
 from npusim.dram.params import PagePolicy, QueueRelease, RefreshMode, Scheduler, WckSync
 from npusim.dram.policies import row_policy, scheduler_policy
+from npusim.dram.powerdown import PowerDown
 from npusim.dram.refresh import refresh_policy
 from npusim.dram.standard import Timing
 
@@ -96,6 +99,7 @@ class ChannelController:
         write_low_watermark: float,
         queue_release: QueueRelease = QueueRelease.ACTIVATION,
         wck_sync: WckSync = WckSync.NEED_SYNC,
+        power_down: PowerDown | None = None,
         log: bool = False,
     ) -> None:
         self.dev = Device(timing, banks, bank_groups, log=log)
@@ -122,11 +126,16 @@ class ChannelController:
         self.read_latencies = LatencyHistogram()
         self._compiled: CompiledLoop | None = None  # bound at the first compiled run
         self.last_enqueued = np.zeros(0, dtype=np.int64)  # of the last run's bursts
+        self.power_down = power_down
+        """The idle power-down policy and its residency (:mod:`npusim.dram.powerdown`), or
+        None: the channel never powers down."""
         self.kernel_runs_it = (
             self.scheduler_policy.name in KERNEL_SCHEDULERS
             and self.refresh_policy.name in KERNEL_REFRESH_POLICIES
+            and power_down is None
         )
-        """Whether the compiled loop implements this controller's policies."""
+        """Whether the compiled loop implements this controller's policies (not power-down
+        yet: a controller that powers down runs the Python loop)."""
 
     @property
     def refresh_due(self) -> int:
@@ -155,6 +164,9 @@ class ChannelController:
         controller's policies, else :class:`~npusim.dram.loop.PythonLoop`; both make exactly
         the decisions described in the module docstring.
         """
+        power = self.power_down
+        if power is not None and power.count_from is None and arrival.size:
+            power.count_from = int(arrival[0])  # the idle lead before it is priced apart
         if self.use_kernel and KERNEL_AVAILABLE and self.kernel_runs_it:
             if self._compiled is None:
                 self._compiled = CompiledLoop(self)

@@ -197,6 +197,7 @@ class Device:
         self.active_since = 0
         self.active_cycles = 0
         self.command_counts = [0] * len(Command)
+        self.last_command = -1  # cycle of the last command issued, -1 before the first
         self.tables_in: TableHolder | None = None
         """What holds a newer copy of ``bank_ready``, ``group_ready``, ``channel_ready``,
         ``faw`` and ``open_row`` than these lists (the compiled loop, between its runs);
@@ -291,6 +292,7 @@ class Device:
             if ready[slot] < t + latency:
                 ready[slot] = t + latency
         self.command_counts[cmd] += 1
+        self.last_command = t
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
         if effect == _OPENS:  # ACT-1: the bank's ACT-2 window and the four-activate one

@@ -19,14 +19,24 @@ JEDEC/Micron method, core energy = V x delta-I x time:
 * ``background_precharged_mw = 37`` and ``background_active_mw = 47``: "background about
   37 mW precharged, 47 mW with a bank open (per die)" (IDD2N / IDD3N at VDD1 + VDD2H).
 
+* ``power_down_precharged_mw = 5.4`` and ``power_down_active_mw = 15.3``: power-down
+  (:mod:`npusim.dram.powerdown`) with all banks closed / a bank open. No LPDDR5 IDD2P / IDD3P
+  is public first-hand, so each rail's standby current above is scaled by the power-down to
+  standby ratio of the JEDEC LPDDR4-3200 x16 8 Gb memspec (DRAMSys
+  ``JEDEC_8Gb_LPDDR4-3200_16bit.json``, mA): IDD2P2 / IDD2N2 = 3 / 27 and IDD2P1 / IDD2N1 =
+  1.2 / 2.0; IDD3P2 / IDD3N2 = 9 / 30 and IDD3P1 / IDD3N1 = 1.2 / 2.25. Precharged:
+  32.5 x 3/27 mA x 1.05 V + 1.5 x 1.2/2.0 mA x 1.8 V = 3.79 + 1.62 = 5.4 mW; active:
+  40 x 9/30 x 1.05 + 2.8 x 1.2/2.25 x 1.8 = 12.6 + 2.69 = 15.3 mW. (The same rails give the
+  standby figures: 32.5 x 1.05 + 1.5 x 1.8 = 36.8 mW, 40 x 1.05 + 2.8 x 1.8 = 47.0 mW.)
+
 LPDDR6 (:func:`default_energy` of an LPDDR6 preset): no LPDDR6 IDD figures are public (the
 DRAMPower LPDDR6 memspec is a unit-test fixture, not a device), so its terms are the LPDDR5X
 ones above, scaled where the organization differs, per x12 sub-channel (one npusim channel):
 
 * ``io_pj_per_bit`` x 36 / 32: a BL24 burst drives 36 B on the wires for 32 B of payload
   (metadata), and npusim counts payload bits.
-* ``background_*_mw`` / 2: the LPDDR5X figures are per die, and an LPDDR6 die has two
-  sub-channels (the die's standby current split evenly over them).
+* ``background_*_mw`` and ``power_down_*_mw`` / 2: the LPDDR5X figures are per die, and an
+  LPDDR6 die has two sub-channels (the die's standby current split evenly over them).
 * core read / write per bit, activate-precharge per 2 KiB page and refresh per command as
   LPDDR5X: the same cells and page size per sub-channel as an x16 LPDDR5X channel.
 
@@ -59,6 +69,8 @@ class DramEnergy:
     refresh_pb_pj: float = 4500.0
     background_precharged_mw: float = 37.0
     background_active_mw: float = 47.0
+    power_down_precharged_mw: float = 5.4
+    power_down_active_mw: float = 15.3
 
     def with_overrides(self, overrides: Mapping[str, float]) -> DramEnergy:
         """Copy with some terms replaced; names must be fields (checked by ``check_params``)."""
@@ -80,6 +92,8 @@ def _lpddr6_energy() -> DramEnergy:
         io_pj_per_bit=lpddr5x.io_pj_per_bit * wire_per_payload,
         background_precharged_mw=lpddr5x.background_precharged_mw / LPDDR6_SUBCHANNELS_PER_DIE,
         background_active_mw=lpddr5x.background_active_mw / LPDDR6_SUBCHANNELS_PER_DIE,
+        power_down_precharged_mw=lpddr5x.power_down_precharged_mw / LPDDR6_SUBCHANNELS_PER_DIE,
+        power_down_active_mw=lpddr5x.power_down_active_mw / LPDDR6_SUBCHANNELS_PER_DIE,
     )
 
 
@@ -134,16 +148,22 @@ def compute_energy(
     active_cycles: int,
     tck_ns: float,
     page_bytes: int = REFERENCE_PAGE_BYTES,
+    power_down_precharged_cycles: int = 0,
+    power_down_active_cycles: int = 0,
 ) -> EnergyBreakdown:
     """Energy of one channel from its command counts and time split.
 
     ``activates`` counts ACT commands (each pays one activate-precharge pair, scaled by
     ``page_bytes / 2048``); ``precharged_cycles`` / ``active_cycles`` are CK cycles with all
-    banks closed / at least one bank open; ``tck_ns`` converts cycles to ns (mW x ns = pJ).
+    banks closed / at least one bank open, of which ``power_down_*_cycles`` were spent powered
+    down (priced at the power-down terms instead); ``tck_ns`` converts cycles to ns (mW x ns
+    = pJ).
     """
     background_pj = (
-        energy.background_precharged_mw * precharged_cycles
-        + energy.background_active_mw * active_cycles
+        energy.background_precharged_mw * (precharged_cycles - power_down_precharged_cycles)
+        + energy.background_active_mw * (active_cycles - power_down_active_cycles)
+        + energy.power_down_precharged_mw * power_down_precharged_cycles
+        + energy.power_down_active_mw * power_down_active_cycles
     ) * tck_ns
     return EnergyBreakdown(
         act_pre_pj=energy.act_pre_pj * activates * page_bytes / REFERENCE_PAGE_BYTES,

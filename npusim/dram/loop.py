@@ -46,7 +46,8 @@ class PythonLoop:
         ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
         col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
         group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
-        oldest open_row pinned pinned_reads pinned_writes pre_b pre_past_hit queue_cycles queues
+        oldest open_row pinned pinned_reads pinned_writes power pre_b pre_past_hit queue_cycles
+        queues
         ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
         release_at_act row_of rows rq rq_head rq_rows slow_at stale stream_ok wactive wck_expiry
         wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done
@@ -66,7 +67,7 @@ class PythonLoop:
         bool), copied into Python lists."""
         self.ctrl, dev = ctrl, ctrl.dev
         dev.sync_tables()  # the lists this loop reads, up to date after a compiled run
-        self.dev, self.refresh = dev, ctrl.refresh_policy
+        self.dev, self.refresh, self.power = dev, ctrl.refresh_policy, ctrl.power_down
         self.n = n = int(bank.shape[0])
         self.bank_of, self.row_of = bank.tolist(), row.tolist()
         self.write_of, self.arrival_of = is_write.tolist(), arrival.tolist()
@@ -251,6 +252,8 @@ class PythonLoop:
         open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
         write_mode, pre_past_hit, now, n = self.write_mode, self.pre_past_hit, self.now, self.n
         nxt, next_arrival = self.nxt, self.next_arrival
+        if self.power is not None and self._idle_requests() and not self.ref_pending:
+            self._wake(now)
         while next_arrival <= now:
             b, r, is_write = bank_of[nxt], row_of[nxt], write_of[nxt]
             if is_write:
@@ -342,22 +345,39 @@ class PythonLoop:
         t, cmd, bank = refresh.next_command(self.dev, self.pinned, now)
         if self.act2_bank >= 0 or t >= NEVER or t > best_t:
             return False
-        refresh.issue(self.dev, cmd, bank, t)
+        dev, power = self.dev, self.power
+        if power is not None and self._idle_requests():  # it left power-down nXP earlier
+            power.wake_for_refresh(dev.last_command, t, dev.open_banks > 0)
+        refresh.issue(dev, cmd, bank, t)
         self.now, self.all_stale = t + 1, True
         if t == self.ref_due and not refresh.pending and self._idle():
             # a refresh on time, nothing to serve: the next ones are periodic
-            skipped_to = skip_idle_refreshes(refresh, self.dev, self.next_arrival)
+            issued, first = dev.command_counts[refresh.command], refresh.due
+            skipped_to = skip_idle_refreshes(refresh, dev, self.next_arrival)
             self.now = skipped_to if skipped_to > 0 else self.now
+            if power is not None:
+                skipped = dev.command_counts[refresh.command] - issued
+                power.periodic_stays(first, skipped, refresh.interval)
         self.ref_pending, self.ref_due = refresh.pending, refresh.due
         self.blocked = refresh.blocked_banks() if refresh.pending else ()
         return True
 
+    def _idle_requests(self) -> bool:
+        """Nothing queued or held."""
+        return not (self.rcount or self.wcount or self.pinned_reads or self.pinned_writes)
+
     def _idle(self) -> bool:
         """Nothing queued or held and every bank closed."""
-        return not (
-            self.rcount
-            or self.wcount
-            or self.pinned_reads
-            or self.pinned_writes
-            or self.dev.open_banks
-        )
+        return self._idle_requests() and not self.dev.open_banks
+
+    def _wake(self, now: int) -> None:
+        """A request enters an idle channel at ``now``: if it had powered down, no command
+        before its exit (every channel-wide bound raised to it)."""
+        dev = self.dev
+        assert self.power is not None
+        ready = self.power.wake_for_request(dev.last_command, now, dev.open_banks > 0)
+        if ready > now:
+            ch = self.ch
+            for slot, bound in enumerate(ch):
+                if bound < ready:
+                    ch[slot] = ready

@@ -59,6 +59,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
+from npusim.dram.powerdown import POWER_DOWN_EXIT_NS, POWER_DOWN_MIN_NS
+
 
 def ck_from_ns(t_ns: float, tck_ps: int) -> int:
     """Round a time in ns up to CK cycles with JEDEC's 2.6 % guard band.
@@ -101,6 +103,10 @@ class Timing:
     nAAD: int
     nCAS: int
     nWCKPST: int
+    nXP: int = 0
+    """Power-down exit to the first command; nCKE: minimum power-down residency. Both from ns
+    at :func:`resolve_timing` (:mod:`npusim.dram.powerdown`: tXP = tCKE = 7.5 ns)."""
+    nCKE: int = 0
     nRTW_gap: int = 2
     """Cycles from the end of a read burst to the start of a write burst on the bus: 2 CK
     for LPDDR5 (reference "Derived turnarounds"); LPDDR6: nRTW_S - (nRL + nBL_min - nWL)."""
@@ -427,6 +433,8 @@ def resolve_timing(
         values["nRRD"] = max(cycles_from_ns(arch.tRRD_ns, speed), 2)
     if arch.tFAW_ns is not None:
         values["nFAW"] = cycles_from_ns(arch.tFAW_ns, speed)
+    values["nXP"] = cycles_from_ns(POWER_DOWN_EXIT_NS, speed)
+    values["nCKE"] = cycles_from_ns(POWER_DOWN_MIN_NS, speed)
     if burst_length == 32:
         values["nRTP"] += values["nBL_L"]
         values["nBL"] *= 2

@@ -31,6 +31,8 @@ class ChannelStats:
 
     ``bus_utilization``: fraction of elapsed CK the data bus carried bursts (bursts x nBL);
     ``refresh_cycles``: CK under refresh (nRFCab per REFab, nRFCpb per REFpb of a bank set);
+    ``power_down_cycles``: CK powered down from the first arrival to the last completion
+    (0 unless ``power_down_after`` is set; :mod:`npusim.dram.powerdown`);
     ``avg_queue_occupancy``: mean number of requests in the read and write queues together;
     ``energy``: pJ by term (see :mod:`npusim.dram.energy`). In the total, bandwidth and
     elapsed time span all channels, occupancy is summed and utilization averaged.
@@ -57,6 +59,8 @@ class ChannelStats:
     command_counts: dict[str, int]
     refresh_cycles: int
     refresh_ns: float
+    power_down_cycles: int
+    power_down_ns: float
     avg_queue_occupancy: float
     energy: EnergyBreakdown
 
@@ -120,6 +124,28 @@ def _build(
     )
 
 
+def _power_down_cycles(ctrl: ChannelController) -> dict[str, int]:
+    power = ctrl.power_down
+    if power is None:
+        return {"power_down_precharged_cycles": 0, "power_down_active_cycles": 0}
+    return {"power_down_precharged_cycles": power.precharged_cycles,
+            "power_down_active_cycles": power.active_cycles}  # fmt: skip
+
+
+def _idle_span_pj(ctrl: ChannelController, system: DramSystem, cycles: int, bank_open: bool,
+                  refreshes: int) -> float:  # fmt: skip
+    """Background energy of ``cycles`` idle cycles (with a bank open or all closed): at
+    standby power, or with power-down the first ``idle_ck`` of them and ``idle_ck + nXP``
+    around each of ``refreshes`` refreshes at standby and the rest powered down."""
+    power, terms = ctrl.power_down, system.energy
+    mw = terms.background_active_mw if bank_open else terms.background_precharged_mw
+    if power is None or cycles <= 0:
+        return mw * max(cycles, 0) * system.tck_ns
+    down = max(0, cycles - power.idle_ck - refreshes * (power.idle_ck + power.n_xp))
+    down_mw = terms.power_down_active_mw if bank_open else terms.power_down_precharged_mw
+    return (mw * (cycles - down) + down_mw * down) * system.tck_ns
+
+
 def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyBreakdown, int]:
     """One channel's energy so far and the CK cycles it has been busy (first to last
     command). Cheap: no latency percentiles, so callers may sample it often."""
@@ -139,6 +165,7 @@ def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyB
         active_cycles=active,
         tck_ns=system.tck_ns,
         page_bytes=system.page_bytes,
+        **_power_down_cycles(ctrl),
     )
     activity = system.io_activity[system.controllers.index(ctrl)]
     if activity is not None:
@@ -159,15 +186,18 @@ def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: 
     lead = ctrl.first_cycle if ctrl.first_cycle is not None else until_ck
     tail_start = ctrl.last_cycle if ctrl.first_cycle is not None else until_ck
     tail = max(until_ck - tail_start, 0)
-    tail_mw = terms.background_active_mw if ctrl.dev.open_banks else terms.background_precharged_mw
-    total = (energy.total_pj + terms.background_precharged_mw * min(lead, until_ck) * system.tck_ns
-             + tail_mw * tail * system.tck_ns)  # fmt: skip
-    if ctrl.refresh is not RefreshMode.OFF and ctrl.refresh_due <= until_ck:
+    due, interval, refresh_pj = 0, 1, 0.0
+    if ctrl.refresh is not RefreshMode.OFF:
         per_bank = ctrl.refresh is RefreshMode.PER_BANK
         interval = system.timing.nREFIpb if per_bank else system.timing.nREFI
-        due = (until_ck - ctrl.refresh_due) // interval + 1
-        total += due * (terms.refresh_pb_pj if per_bank else terms.refresh_ab_pj)
-    return total
+        refresh_pj = terms.refresh_pb_pj if per_bank else terms.refresh_ab_pj
+        if ctrl.refresh_due <= until_ck:
+            due = (until_ck - ctrl.refresh_due) // interval + 1
+    lead = min(lead, until_ck)
+    # the lead's own refreshes are commands already counted: only their wakes matter here
+    lead_pj = _idle_span_pj(ctrl, system, lead, False, lead // interval if refresh_pj else 0)
+    tail_pj = _idle_span_pj(ctrl, system, tail, ctrl.dev.open_banks > 0, due)
+    return energy.total_pj + lead_pj + tail_pj + due * refresh_pj
 
 
 def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
@@ -175,10 +205,13 @@ def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> Channel
     counts = ctrl.dev.command_counts
     latencies = ctrl.read_latencies
     bursts = sum(counts[c] for c in (Command.RD, Command.RDA, Command.WR, Command.WRA))
+    power_down = sum(_power_down_cycles(ctrl).values())
     extra = {
         "bus_utilization": bursts * system.timing.nBL / elapsed if elapsed else 0.0,
         "refresh_cycles": ctrl.refresh_cycles,
         "refresh_ns": ctrl.refresh_cycles * system.tck_ns,
+        "power_down_cycles": power_down,
+        "power_down_ns": power_down * system.tck_ns,
         "avg_queue_occupancy": ctrl.queue_cycles / elapsed if elapsed else 0.0,
         "energy": energy,
     }
@@ -202,6 +235,8 @@ def collect_stats(system: DramSystem) -> DramStats:
         "bus_utilization": float(np.mean([s.bus_utilization for s in per])),
         "refresh_cycles": sum(s.refresh_cycles for s in per),
         "refresh_ns": sum(s.refresh_ns for s in per),
+        "power_down_cycles": sum(s.power_down_cycles for s in per),
+        "power_down_ns": sum(s.power_down_ns for s in per),
         "avg_queue_occupancy": sum(s.avg_queue_occupancy for s in per),
         "energy": energy,
     }

@@ -12,6 +12,7 @@ in CK. Channels are independent: each has its own controller and front end.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +30,7 @@ from npusim.dram.params import (
     DramParams,
     check_params,
 )
+from npusim.dram.powerdown import PowerDown
 from npusim.dram.standard import (
     BANK_ARCHS,
     DENSITIES,
@@ -107,6 +109,7 @@ class DramSystem:
                 write_low_watermark=params.write_low_watermark,
                 queue_release=QUEUE_RELEASES[params.queue_release],
                 wck_sync=WCK_SYNC_MODES[params.wck_sync],
+                power_down=self._power_down(params),
                 log=log_commands,
             )
             for _ in range(params.channels)
@@ -193,6 +196,14 @@ class DramSystem:
                 accepted[mine] = controller.last_enqueued
             start = end
         return completion, accepted
+
+    def _power_down(self, params: DramParams) -> PowerDown | None:
+        """A channel's power-down policy (its own residency counters), or None when
+        ``power_down_after_s`` is None; the timeout in cycles is rounded up."""
+        if params.power_down_after_s is None:
+            return None
+        idle_ck = max(1, math.ceil(params.power_down_after_s * 1e9 / self.tck_ns - 1e-9))
+        return PowerDown(idle_ck, self.timing.nXP, self.timing.nCKE)
 
     def serve(
         self,

@@ -1,0 +1,211 @@
+"""Power-down of an idle channel (issue 16): exit timing and residency worked by hand, the
+closed form against the loop, the energy terms from their cited currents, and the config.
+
+Timing below is LPDDR5-6400 (tCK 1.25 ns): tXP = tCKE = 7.5 ns (JEDEC LPDDR4-3200 x16 8 Gb
+memspec, ``XP`` = ``CKE`` = 12 nCK at 0.625 ns, npusim.dram.powerdown) round up to 6 CK.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npusim.config import load_scenario
+from npusim.dram import DramParams, DramSystem
+from npusim.dram.device import Command
+from npusim.dram.energy import DramEnergy, default_energy
+from npusim.dram.params import check_params
+from npusim.dram.powerdown import PowerDown
+from npusim.dram.stats import collect_stats
+from npusim.errors import ConfigError
+from npusim.trace import Trace
+
+TCK_NS = 1.25
+N_XP = math.ceil(7.5 / TCK_NS)  # 6
+N_CKE = math.ceil(7.5 / TCK_NS)  # 6
+SAME_ROW = 4 * 32  # the default mapping rotates bursts over 4 bank groups: burst 4 is bank 0's
+
+
+def run(addr: list[int], arrival: list[int], *, after_ns: float | None, **kw: object):
+    params = DramParams(power_down_after_s=None if after_ns is None else after_ns * 1e-9,
+                        wck_sync="always-on", **kw)  # fmt: skip
+    system = DramSystem(params, log_commands=True)
+    n = len(addr)
+    trace = Trace(np.array(addr, np.uint64), np.zeros(n, bool), np.zeros(n, np.int64),
+                  np.array(arrival, np.int64))  # fmt: skip
+    done = system.run_trace(trace)
+    return system, done
+
+
+def columns(system: DramSystem) -> list[int]:
+    return [t for t, c, _, _ in system.command_logs[0] if c == int(Command.RD)]
+
+
+def test_exit_timing_by_hand() -> None:
+    """Two reads of one row 2000 CK apart, refresh off: the second is a row hit. Without
+    power-down its RD issues at its arrival; with a 100 ns (80 CK) timeout the channel powered
+    down 80 CK after the first RD and the second RD waits nXP = 6 CK."""
+    plain, _ = run([0, SAME_ROW], [0, 2000], after_ns=None, refresh="off")
+    down, _ = run([0, SAME_ROW], [0, 2000], after_ns=100, refresh="off")
+    assert columns(plain)[1] == 2000
+    assert columns(down)[1] == 2000 + N_XP
+    first_rd = columns(down)[0]
+    power = down.controllers[0].power_down
+    assert power is not None and power.idle_ck == 80
+    # a row stayed open: active power-down from first RD + 80 to the arrival
+    assert power.active_cycles == 2000 - (first_rd + 80)
+    assert power.precharged_cycles == 0
+
+
+def test_minimum_residency_by_hand() -> None:
+    """A request 1 CK after entry: the exit may start only nCKE after entry."""
+    probe, _ = run([0], [0], after_ns=None, refresh="off")
+    first_rd = columns(probe)[0]
+    entry = first_rd + 80
+    down, _ = run([0, SAME_ROW], [0, entry + 1], after_ns=100, refresh="off")
+    assert columns(down)[1] == entry + N_CKE + N_XP
+    assert down.controllers[0].power_down.active_cycles == N_CKE
+
+
+def test_a_gap_shorter_than_the_timeout_costs_nothing() -> None:
+    _, done_plain = run([0, SAME_ROW], [0, 60], after_ns=None, refresh="off")
+    down, done_down = run([0, SAME_ROW], [0, 60], after_ns=100, refresh="off")
+    assert list(done_plain) == list(done_down)
+    assert down.controllers[0].power_down.active_cycles == 0
+
+
+def test_refreshes_keep_their_cycles_and_closed_form_equals_the_loop() -> None:
+    """An idle gap of 20 refresh intervals: refresh commands issue at the same cycles with
+    and without power-down (the controller leaves power-down nXP ahead), and the residency
+    counted by the closed form (no command log) equals the loop's count command by command
+    (the log turns the closed form off)."""
+    gap = 20 * 3124 + 500  # nREFI of LPDDR5-6400 8 Gb is 3124 CK (3906 ns)
+    addr, arrival = [0, SAME_ROW, 1 << 20], [0, gap, gap + 10]
+
+    def refs(system: DramSystem) -> list[int]:
+        return [t for t, c, _, _ in system.command_logs[0] if c == int(Command.REFAB)]
+
+    plain, _ = run(addr, arrival, after_ns=None)
+    down, _ = run(addr, arrival, after_ns=100)
+    assert refs(plain) == refs(down) and len(refs(down)) >= 20
+    logged = down.controllers[0].power_down
+    params = DramParams(power_down_after_s=100e-9, wck_sync="always-on")
+    fast = DramSystem(params)  # no log: idle refreshes skipped in closed form
+    fast.run_trace(Trace(np.array(addr, np.uint64), np.zeros(3, bool), np.zeros(3, np.int64),
+                         np.array(arrival, np.int64)))  # fmt: skip
+    closed = fast.controllers[0].power_down
+    assert (closed.precharged_cycles, closed.active_cycles) == (
+        logged.precharged_cycles,
+        logged.active_cycles,
+    )
+    # by hand: every stay between two idle refreshes is nREFI - 80 - nXP
+    assert logged.precharged_cycles >= 18 * (3124 - 80 - N_XP)
+
+
+def test_energy_terms_from_their_cited_currents() -> None:
+    """Micron LPDDR5X Y52P standby currents (reference lpddr5.md) scaled per rail by the
+    JEDEC LPDDR4-3200 memspec's power-down / standby ratios (DRAMSys
+    JEDEC_8Gb_LPDDR4-3200_16bit.json), V x I."""
+    vdd2h, vdd1 = 1.05, 1.8
+    precharged = 32.5 * 3.0 / 27.0 * vdd2h + 1.5 * 1.2 / 2.0 * vdd1
+    active = 40.0 * 9.0 / 30.0 * vdd2h + 2.8 * 1.2 / 2.25 * vdd1
+    terms = DramEnergy()
+    assert terms.power_down_precharged_mw == pytest.approx(precharged, abs=0.05)
+    assert terms.power_down_active_mw == pytest.approx(active, abs=0.05)
+    lpddr6 = default_energy("LPDDR6_10667")
+    assert lpddr6.power_down_active_mw == pytest.approx(terms.power_down_active_mw / 2)
+
+
+def test_background_energy_by_hand() -> None:
+    """The run of test_exit_timing_by_hand: powering down replaces active standby by active
+    power-down for exactly the residency, so the background differs by
+    (47 - 15.3) mW x residency x tCK, less the 6 CK the run got longer at standby."""
+    plain, _ = run([0, SAME_ROW], [0, 2000], after_ns=None, refresh="off")
+    down, _ = run([0, SAME_ROW], [0, 2000], after_ns=100, refresh="off")
+    e_plain = collect_stats(plain).total
+    e_down = collect_stats(down).total
+    residency = down.controllers[0].power_down.active_cycles
+    assert e_down.power_down_cycles == residency
+    assert e_down.power_down_ns == pytest.approx(residency * TCK_NS)
+    longer = e_down.elapsed_cycles - e_plain.elapsed_cycles
+    assert longer == N_XP
+    expected = e_plain.energy.background_pj + (-(47.0 - 15.3) * residency + 47.0 * longer) * TCK_NS
+    assert e_down.energy.background_pj == pytest.approx(expected)
+
+
+def test_a_powering_down_controller_runs_the_python_loop() -> None:
+    system = DramSystem(DramParams(power_down_after_s=1e-7))
+    assert not system.controllers[0].kernel_runs_it
+    plain = DramSystem(DramParams()).controllers[0]
+    assert plain.kernel_runs_it and plain.power_down is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.integers(0, 6000), min_size=1, max_size=12),
+    rows=st.lists(st.integers(0, 3), min_size=12, max_size=12),
+    after_ck=st.integers(1, 400),
+)
+def test_never_loses_a_request_and_never_violates_the_exit(gaps, rows, after_ck) -> None:
+    """One request per gap (a single bank, rows drawn): every request completes, and a
+    request that found the channel idle for at least the timeout has no command before its
+    arrival + nXP (exit latency), while residency stays within the elapsed time."""
+    arrival = list(np.cumsum(gaps))
+    addr = [rows[i] * (1 << 20) for i in range(len(arrival))]
+    system, done = run(addr, arrival, after_ns=after_ck * TCK_NS)
+    assert len(done) == len(arrival) and all(int(d) > a for d, a in zip(done, arrival, strict=True))
+    log = system.command_logs[0]
+    power = system.controllers[0].power_down
+    idle = power.idle_ck
+    for i, a in enumerate(arrival[1:], start=1):
+        before = [t for t, c, _, _ in log if t < a]
+        after = [t for t, c, _, _ in log if t >= a]
+        served = all(int(done[j]) <= a for j in range(i))  # nothing queued or held at a
+        if served and before and after and a >= max(before) + idle:
+            assert min(after) >= a + N_XP
+    total = collect_stats(system).total
+    assert 0 <= total.power_down_cycles <= total.elapsed_cycles
+
+
+def test_policy_refuses_a_zero_timeout() -> None:
+    with pytest.raises(ValueError, match="idle_ck >= 1"):
+        PowerDown(0, 6, 6)
+
+
+def test_config_loads_units_and_refuses_bad_values(tmp_path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("dram:\n  power_down_after: 100 ns\n  timing: {nXP: 10}\n")
+    scenario = load_scenario(good)
+    assert scenario.dram.power_down_after_s == pytest.approx(100e-9)
+    system = DramSystem(scenario.dram)
+    assert system.timing.nXP == 10 and system.controllers[0].power_down.n_xp == 10
+    for bad, expected in (("100", "add a unit"), ("-5 ns", "> 0"), ("0 ns", "> 0"),
+                          ("2 s", "<= 1")):  # fmt: skip
+        path = tmp_path / "bad.yaml"
+        path.write_text(f"dram:\n  power_down_after: {bad}\n")
+        with pytest.raises(ConfigError, match="power_down_after") as err:
+            load_scenario(path)
+        assert expected in str(err.value)
+    assert check_params(DramParams(power_down_after_s=float("nan")))
+    assert not check_params(DramParams(power_down_after_s=None))
+
+
+@pytest.mark.parametrize("after_ns", [None, 100])
+def test_idle_lead_and_tail_by_hand(after_ns: float | None) -> None:
+    """One read arriving at 5000 CK, refresh off, energy up to 20000 CK after it completes.
+    The lead (all banks closed) and the tail (its row left open) are idle: at standby power
+    without power-down; with it, the first 80 CK of each at standby and the rest powered down
+    (precharged 5.4 mW before, active 15.3 mW after)."""
+    system, done = run([0], [5000], after_ns=after_ns, refresh="off")
+    tail = 20000
+    until = int(done[0]) + tail
+    busy = collect_stats(system).total.energy.total_pj
+    if after_ns is None:
+        idle_pj = (37.0 * 5000 + 47.0 * tail) * TCK_NS
+    else:
+        idle_pj = (37.0 * 80 + 5.4 * (5000 - 80) + 47.0 * 80 + 15.3 * (tail - 80)) * TCK_NS
+    assert system.energy_until(until) == pytest.approx(busy + idle_pj)
