@@ -17,7 +17,7 @@ from typing import Any
 
 from npusim.errors import ResultsError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """4: ``energy_pj`` gained ``phy`` (the SoC-side DRAM PHY transceivers, issue 14)."""
 
 TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")

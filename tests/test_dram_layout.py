@@ -39,9 +39,11 @@ def test_the_declared_layout_numbers_what_the_c_code_indexes() -> None:
     # Written out independently of layout.py: the buffers' first and last fields, the
     # command codes of the Command enum and the ready slots RDA -> RD, WRA -> WR.
     entries = layout_entries()
-    assert entries["C_BANKS"] == 0 and entries["C_LEN"] == len(CONFIG_FIELDS) == 23
-    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 13
-    assert entries["S_COUNTS"] == 16 and entries["S_LEN"] == 16 + 11
+    assert entries["C_BANKS"] == 0 and entries["C_LEN"] == len(CONFIG_FIELDS) == 26
+    assert entries["C_PD_IDLE"] == 23 and entries["C_NCKE"] == 25
+    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 17
+    assert entries["S_LAST_COMMAND"] == 13 and entries["S_PD_ACTIVE"] == 16
+    assert entries["S_COUNTS"] == 20 and entries["S_LEN"] == 20 + 11
     assert [entries[c.name] for c in Command] == list(range(11))
     assert READY_SLOT[Command.RDA] == Command.RD and READY_SLOT[Command.WRA] == Command.WR
     header = c_header()

@@ -7,6 +7,7 @@ memspec, ``XP`` = ``CKE`` = 12 nCK at 0.625 ns, npusim.dram.powerdown) round up 
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -14,10 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from npusim.cli import main
 from npusim.config import load_scenario
 from npusim.dram import DramParams, DramSystem
+from npusim.dram.controller import ChannelController
 from npusim.dram.device import Command
 from npusim.dram.energy import DramEnergy, default_energy
+from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.params import check_params
 from npusim.dram.powerdown import PowerDown
 from npusim.dram.stats import collect_stats
@@ -27,6 +31,7 @@ from npusim.trace import Trace
 TCK_NS = 1.25
 N_XP = math.ceil(7.5 / TCK_NS)  # 6
 N_CKE = math.ceil(7.5 / TCK_NS)  # 6
+LOOPS = {"compiled": (True, True), "python": (False, True), "python-general": (False, False)}
 SAME_ROW = 4 * 32  # the default mapping rotates bursts over 4 bank groups: burst 4 is bank 0's
 
 
@@ -45,7 +50,7 @@ def columns(system: DramSystem) -> list[int]:
     return [t for t, c, _, _ in system.command_logs[0] if c == int(Command.RD)]
 
 
-def test_exit_timing_by_hand() -> None:
+def test_exit_timing_by_hand(dram_loop: str) -> None:
     """Two reads of one row 2000 CK apart, refresh off: the second is a row hit. Without
     power-down its RD issues at its arrival; with a 100 ns (80 CK) timeout the channel powered
     down 80 CK after the first RD and the second RD waits nXP = 6 CK."""
@@ -61,7 +66,7 @@ def test_exit_timing_by_hand() -> None:
     assert power.precharged_cycles == 0
 
 
-def test_minimum_residency_by_hand() -> None:
+def test_minimum_residency_by_hand(dram_loop: str) -> None:
     """A request 1 CK after entry: the exit may start only nCKE after entry."""
     probe, _ = run([0], [0], after_ns=None, refresh="off")
     first_rd = columns(probe)[0]
@@ -71,14 +76,14 @@ def test_minimum_residency_by_hand() -> None:
     assert down.controllers[0].power_down.active_cycles == N_CKE
 
 
-def test_a_gap_shorter_than_the_timeout_costs_nothing() -> None:
+def test_a_gap_shorter_than_the_timeout_costs_nothing(dram_loop: str) -> None:
     _, done_plain = run([0, SAME_ROW], [0, 60], after_ns=None, refresh="off")
     down, done_down = run([0, SAME_ROW], [0, 60], after_ns=100, refresh="off")
     assert list(done_plain) == list(done_down)
     assert down.controllers[0].power_down.active_cycles == 0
 
 
-def test_refreshes_keep_their_cycles_and_closed_form_equals_the_loop() -> None:
+def test_refreshes_keep_their_cycles_and_closed_form_equals_the_loop(dram_loop: str) -> None:
     """An idle gap of 20 refresh intervals: refresh commands issue at the same cycles with
     and without power-down (the controller leaves power-down nXP ahead), and the residency
     counted by the closed form (no command log) equals the loop's count command by command
@@ -120,7 +125,7 @@ def test_energy_terms_from_their_cited_currents() -> None:
     assert lpddr6.power_down_active_mw == pytest.approx(terms.power_down_active_mw / 2)
 
 
-def test_background_energy_by_hand() -> None:
+def test_background_energy_by_hand(dram_loop: str) -> None:
     """The run of test_exit_timing_by_hand: powering down replaces active standby by active
     power-down for exactly the residency, so the background differs by
     (47 - 15.3) mW x residency x tCK, less the 6 CK the run got longer at standby."""
@@ -137,11 +142,32 @@ def test_background_energy_by_hand() -> None:
     assert e_down.energy.background_pj == pytest.approx(expected)
 
 
-def test_a_powering_down_controller_runs_the_python_loop() -> None:
-    system = DramSystem(DramParams(power_down_after_s=1e-7))
-    assert not system.controllers[0].kernel_runs_it
-    plain = DramSystem(DramParams()).controllers[0]
-    assert plain.kernel_runs_it and plain.power_down is None
+def test_the_loops_agree_on_idle_gaps_without_a_log() -> None:
+    """Idle gaps longer than nREFI with no command log (so idle refreshes are skipped in
+    closed form): the compiled loop, the Python loop and its general path count the same
+    completions, statistics and power-down residency."""
+    rng = np.random.default_rng(7)
+    n = 2000
+    trace = Trace(
+        addr=rng.integers(0, 1 << 24, n).astype(np.uint64) * 32,
+        is_write=rng.random(n) < 0.3,
+        size_bytes=np.zeros(n, np.int64),
+        arrival_cycle=np.cumsum(rng.choice([0, 3, 200, 40000], n, p=[0.5, 0.3, 0.15, 0.05])),
+    )
+    results = {}
+    for name, (use_kernel, stream) in LOOPS.items():
+        if use_kernel and not KERNEL_AVAILABLE:
+            continue
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ChannelController, "use_kernel", use_kernel)
+            patch.setattr(ChannelController, "stream_fast_path", stream)
+            system = DramSystem(DramParams(power_down_after_s=50e-9, refresh="per-bank"))
+            done = system.run_trace(trace).tolist()
+            results[name] = (done, system.stats().to_dict())
+    reference = results.pop("python-general")
+    assert reference[1]["total"]["power_down_cycles"] > 0
+    for name, result in results.items():
+        assert result == reference, name
 
 
 @settings(max_examples=40, deadline=None)
@@ -195,7 +221,7 @@ def test_config_loads_units_and_refuses_bad_values(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("after_ns", [None, 100])
-def test_idle_lead_and_tail_by_hand(after_ns: float | None) -> None:
+def test_idle_lead_and_tail_by_hand(after_ns: float | None, dram_loop: str) -> None:
     """One read arriving at 5000 CK, refresh off, energy up to 20000 CK after it completes.
     The lead (all banks closed) and the tail (its row left open) are idle: at standby power
     without power-down; with it, the first 80 CK of each at standby and the rest powered down
@@ -209,3 +235,44 @@ def test_idle_lead_and_tail_by_hand(after_ns: float | None) -> None:
     else:
         idle_pj = (37.0 * 80 + 5.4 * (5000 - 80) + 47.0 * 80 + 15.3 * (tail - 80)) * TCK_NS
     assert system.energy_until(until) == pytest.approx(busy + idle_pj)
+
+
+def test_the_trace_runner_takes_a_timeout(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """`npusim dram --power-down-after`: the exit by hand on a timed trace (the second read
+    2000 CK after the first, same row: its RD waits nXP), and bad values exit 2 in one line."""
+    trace = tmp_path / "t.trace"
+    trace.write_text(f"0 R 0x0\n2000 R {SAME_ROW}\n")
+    args = ["dram", str(trace), "--json", "--refresh", "off", "--wck-sync", "always-on"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)["total"]
+    assert main([*args, "--power-down-after", "100 ns"]) == 0
+    down = json.loads(capsys.readouterr().out)["total"]
+    assert plain["power_down_cycles"] == 0 and down["power_down_cycles"] > 1800
+    assert down["elapsed_cycles"] == plain["elapsed_cycles"] + N_XP
+    assert down["read_latency_max_ns"] == pytest.approx(plain["read_latency_max_ns"])
+    assert down["read_latency_mean_ns"] == pytest.approx(
+        plain["read_latency_mean_ns"] + N_XP * TCK_NS / 2
+    )
+    for bad, says in (("100", "add a unit"), ("2 s", "(0, 1 s]"), ("4 KiB", "bytes")):
+        assert main(["dram", str(trace), "--power-down-after", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "--power-down-after" in err and says in err and "\n" not in err
+
+
+def test_a_run_reports_its_power_down(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    """`npusim run` end to end: summary.json's dram block carries power_down_ns (schema 5),
+    zero unless the scenario sets a timeout; with one the DRAM spends less energy and no
+    other component changes except static power over the (not shorter) run."""
+    runs = {}
+    for name, extra in (("plain", []), ("down", ["--set", "dram.power_down_after=100 ns"])):
+        args = ["run", "-w", "mlp", "--json", "--no-plots", "--out", str(tmp_path / name)]
+        assert main(args + extra) == 0
+        runs[name] = json.loads(capsys.readouterr().out)
+    plain, down = runs["plain"], runs["down"]
+    assert plain["schema_version"] == down["schema_version"] == 5
+    assert plain["dram"]["power_down_ns"] == 0 < down["dram"]["power_down_ns"]
+    assert down["dram"]["power_down_ns"] < down["totals"]["time_s"] * 1e9 * 4  # 4 channels
+    assert down["totals"]["energy_pj"]["dram"] < plain["totals"]["energy_pj"]["dram"]
+    assert down["totals"]["time_s"] >= plain["totals"]["time_s"]
+    for part in ("mac", "sram", "phy"):
+        assert down["totals"]["energy_pj"][part] == plain["totals"]["energy_pj"][part]

@@ -153,6 +153,7 @@ configs = st.fixed_dictionaries(
         "read_queue_depth": st.sampled_from([2, 8, 32]),
         "write_queue_depth": st.sampled_from([4, 32]),
         "bank_hash": st.booleans(),
+        "power_down_after_s": st.sampled_from([None, None, 2.5e-9, 100e-9, 2e-6]),
     }
 )
 batch = st.tuples(
@@ -171,7 +172,8 @@ batch = st.tuples(
 @example(
     config={"scheduler": "frfcfs", "queue_release": "activation", "wck_sync": "need-sync",
             "page_policy": "open", "refresh": "all-bank", "channels": 1,
-            "read_queue_depth": 2, "write_queue_depth": 4, "bank_hash": True},
+            "read_queue_depth": 2, "write_queue_depth": 4, "bank_hash": True,
+            "power_down_after_s": None},
     spec=[(0, 114, 33, 0.6875, 0)],
     seed=23833598,
 )  # fmt: skip

@@ -34,10 +34,11 @@ from npusim.dram import (
     DramParams,
     DramSystem,
 )
-from npusim.dram.params import IO_ENERGY_MODES
-from npusim.errors import TraceError
+from npusim.dram.params import IO_ENERGY_MODES, MAX_POWER_DOWN_AFTER_S
+from npusim.errors import ConfigError, Problem, TraceError
 from npusim.report.unit_text import dram_text
 from npusim.trace import read_trace
+from npusim.units import Dimension, parse_quantity
 
 _DEFAULTS = DramParams()  # the unit's defaults are the command's (one source of defaults)
 
@@ -136,9 +137,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="I/O energy: flat per bit, or data: from the bit transitions of the data a .npz "
         "trace carries (default: %(default)s)",
     )
+    p.add_argument(
+        "--power-down-after",
+        metavar="TIME",
+        default=None,
+        help="power an idle channel down after this long without a command, e.g. '100 ns' "
+        "(exit costs nXP; default: never)",
+    )
     p.add_argument("--dbi", action="store_true", help="data-bus inversion (DBI-DC) on the data")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(handler=run)  # fmt: skip
+
+
+def _power_down_after_s(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        raise ConfigError(Problem("--power-down-after", f"expected a time like '100 ns', got "
+                                                        f"{text!r}: add a unit"))  # fmt: skip
+    try:
+        seconds = parse_quantity(text, Dimension.TIME)
+    except ValueError as err:
+        raise ConfigError(Problem("--power-down-after", str(err))) from None
+    if not 0 < seconds <= MAX_POWER_DOWN_AFTER_S:
+        raise ConfigError(Problem("--power-down-after", f"expected a time in (0, 1 s], got "
+                                                        f"{text!r}"))  # fmt: skip
+    return seconds
 
 
 def _params(args: argparse.Namespace) -> DramParams:
@@ -159,6 +187,7 @@ def _params(args: argparse.Namespace) -> DramParams:
         wck_sync=args.wck_sync,
         io_energy=args.io_energy,
         dbi=args.dbi,
+        power_down_after_s=_power_down_after_s(args.power_down_after),
     )
 
 

@@ -108,9 +108,53 @@ static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
 static int issue(Dev *d, Log *log, int logging, int cmd, i64 bank, i64 row, i64 t) {
     apply_updates(d, cmd, bank, t);
     d->scal[S_COUNTS + cmd] += 1;
+    d->scal[S_LAST_COMMAND] = t;
     if (logging && log_push(log, t, cmd, bank, row) < 0) return -1;
     close_or_open(d, cmd, bank, row, t);
     return 0;
+}
+
+/* Power-down (npusim.dram.powerdown.PowerDown, cfg C_PD_IDLE > 0). A stay from start to end,
+   its part from S_PD_COUNT_FROM on, in active or precharge power-down. */
+static void pd_count(i64 *s, i64 start, i64 end, int bank_open) {
+    if (s[S_PD_COUNT_FROM] >= 0 && start < s[S_PD_COUNT_FROM]) start = s[S_PD_COUNT_FROM];
+    if (end > start) s[bank_open ? S_PD_ACTIVE : S_PD_PRECHARGED] += end - start;
+}
+
+/* PowerDown.wake_for_request: the first cycle a command may issue. */
+static i64 pd_wake_for_request(i64 *s, const i64 *cfg, i64 now) {
+    const i64 entry = max64(s[S_LAST_COMMAND], 0) + cfg[C_PD_IDLE];
+    if (now < entry) return now;
+    const i64 exit_start = max64(now, entry + cfg[C_NCKE]);
+    pd_count(s, entry, exit_start, s[S_OPEN_BANKS] > 0);
+    return exit_start + cfg[C_NXP];
+}
+
+/* PowerDown.foreseen_stay. */
+static i64 pd_foreseen_stay(const i64 *cfg, i64 last_command, i64 command_at) {
+    const i64 stay = command_at - cfg[C_NXP] - (max64(last_command, 0) + cfg[C_PD_IDLE]);
+    return stay >= max64(cfg[C_NCKE], 1) ? stay : 0;
+}
+
+/* PowerDown.wake_for_refresh. */
+static void pd_wake_for_refresh(i64 *s, const i64 *cfg, i64 command_at) {
+    const i64 stay = pd_foreseen_stay(cfg, s[S_LAST_COMMAND], command_at);
+    const i64 entry = max64(s[S_LAST_COMMAND], 0) + cfg[C_PD_IDLE];
+    if (stay) pd_count(s, entry, entry + stay, s[S_OPEN_BANKS] > 0);
+}
+
+/* PowerDown.periodic_stays. */
+static void pd_periodic_stays(i64 *s, const i64 *cfg, i64 first_refresh, i64 count,
+                              i64 interval) {
+    const i64 stay = pd_foreseen_stay(cfg, 0, interval);
+    if (!stay || count <= 0) return;
+    const i64 first_start = first_refresh - interval + cfg[C_PD_IDLE];
+    i64 counted = count;
+    if (s[S_PD_COUNT_FROM] >= 0 && first_start < s[S_PD_COUNT_FROM]) {
+        const i64 lead = s[S_PD_COUNT_FROM] - first_start;
+        counted = max64(0, count - (lead + interval - 1) / interval);
+    }
+    s[S_PD_PRECHARGED] += counted * stay;
 }
 
 /* The channel idles (nothing queued or held, every bank closed) until `until` with its last
@@ -338,7 +382,13 @@ static PyObject *run(PyObject *self, PyObject *args) {
     long decisions = 0;
     while (finished < n) {
         if (++decisions % SIGNAL_CHECK_DECISIONS == 0 && PyErr_CheckSignals() < 0) goto out;
-        /* Requests enter in order while their queue has room (backpressure). */
+        /* Requests enter in order while their queue has room (backpressure); the first one
+           to reach an idle channel wakes it from power-down. */
+        if (cfg[C_PD_IDLE] && nxt < n && arrival_of[nxt] <= now && !rcount && !wcount &&
+            !npinned && !ref_pending) {
+            const i64 ready = pd_wake_for_request(s, cfg, now);
+            for (int k = 0; k < NCMD && ready > now; k++) raise_to(d.ch + k, ready);
+        }
         while (nxt < n && arrival_of[nxt] <= now) {
             i64 b = bank_of[nxt];
             if (write_of[nxt]) {
@@ -435,6 +485,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
             i64 rt = refresh_next(refresh, &d, pinned, npinned, now, &rcmd, &rbank);
             if (act2_bank < 0 && rt < INF && rt <= best_t) {
                 const i64 due_before = ref_due;
+                if (cfg[C_PD_IDLE] && !rcount && !wcount && !npinned)
+                    pd_wake_for_refresh(s, cfg, rt); /* it left power-down nXP earlier */
                 if (issue(&d, &log, logging, rcmd, rbank, -1, rt) < 0) {
                     PyErr_NoMemory();
                     goto out;
@@ -450,8 +502,13 @@ static PyObject *run(PyObject *self, PyObject *args) {
                     ref_pending = 0;
                 }
                 if (!ref_pending && rt == due_before && !logging && !rcount && !wcount &&
-                    !npinned && !s[S_OPEN_BANKS] && next_arrival < INF)
+                    !npinned && !s[S_OPEN_BANKS] && next_arrival < INF) {
+                    const i64 issued = s[S_COUNTS + rcmd], first = ref_due;
                     rt = skip_idle_refreshes(&d, cfg, rcmd, next_arrival, &ref_due, rt);
+                    if (cfg[C_PD_IDLE])
+                        pd_periodic_stays(s, cfg, first, s[S_COUNTS + rcmd] - issued,
+                                          cfg[C_REFRESH_INTERVAL]);
+                }
                 now = rt + 1;
                 continue;
             }

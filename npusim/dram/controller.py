@@ -132,10 +132,8 @@ class ChannelController:
         self.kernel_runs_it = (
             self.scheduler_policy.name in KERNEL_SCHEDULERS
             and self.refresh_policy.name in KERNEL_REFRESH_POLICIES
-            and power_down is None
         )
-        """Whether the compiled loop implements this controller's policies (not power-down
-        yet: a controller that powers down runs the Python loop)."""
+        """Whether the compiled loop implements this controller's policies."""
 
     @property
     def refresh_due(self) -> int:
@@ -165,7 +163,7 @@ class ChannelController:
         the decisions described in the module docstring.
         """
         power = self.power_down
-        if power is not None and power.count_from is None and arrival.size:
+        if power is not None and power.count_from < 0 and arrival.size:
             power.count_from = int(arrival[0])  # the idle lead before it is priced apart
         if self.use_kernel and KERNEL_AVAILABLE and self.kernel_runs_it:
             if self._compiled is None:

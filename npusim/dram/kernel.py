@@ -25,6 +25,7 @@ from npusim.dram.layout import (
     STATE_FIELDS,
     layout_entries,
 )
+from npusim.dram.powerdown import PowerDown
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -46,6 +47,10 @@ OWNERS = {  # (holder, attribute) of the scal buffer's named scalars (layout.STA
     "open_banks": ("dev", "open_banks"),
     "active_since": ("dev", "active_since"),
     "active_cycles": ("dev", "active_cycles"),
+    "last_command": ("dev", "last_command"),
+    "pd_count_from": ("power", "count_from"),
+    "pd_precharged": ("power", "precharged_cycles"),
+    "pd_active": ("power", "active_cycles"),
 }
 FLAGS = frozenset({"write_mode", "pending"})  # bools on the Python side
 
@@ -92,7 +97,9 @@ class CompiledLoop:
         self.channel_ready = np.zeros(len(Command), dtype=np.int64)
         self.faw = np.zeros(len(dev.faw), dtype=np.int64)
         self.open_row = np.zeros(dev.banks, dtype=np.int64)
-        owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy}
+        # without power-down the kernel's counters stay 0 (pd_idle 0): a holder nobody reads
+        power = ctrl.power_down if ctrl.power_down is not None else PowerDown(1, 0, 0)
+        owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy, "power": power}
         places = [OWNERS.get(name, ("ctrl", name)) for name in STATE_FIELDS]
         self.holders = [(owners[owner], attribute) for owner, attribute in places]
 
@@ -207,4 +214,7 @@ def kernel_config(ctrl: ChannelController) -> dict[str, int]:
         "wck_read": timing.nCL + timing.nBL + timing.nWCKPST,
         "wck_write": timing.nCWL + timing.nBL + timing.nWCKPST,
         "nAAD": timing.nAAD,
+        "pd_idle": ctrl.power_down.idle_ck if ctrl.power_down is not None else 0,
+        "nXP": ctrl.power_down.n_xp if ctrl.power_down is not None else 0,
+        "nCKE": ctrl.power_down.n_cke if ctrl.power_down is not None else 0,
     }

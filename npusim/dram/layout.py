@@ -40,6 +40,9 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "wck_read",  # WCK runs this long after an RD (read_done + nWCKPST)
     "wck_write",
     "nAAD",
+    "pd_idle",  # power-down timeout in cycles, 0: never (PowerDown.idle_ck)
+    "nXP",
+    "nCKE",
 )
 """The ``cfg`` buffer: a controller's fixed configuration, int64, in this order (``C_*``)."""
 
@@ -57,6 +60,10 @@ STATE_FIELDS: tuple[str, ...] = (
     "queue_cycles",
     "wck_expiry",
     "write_drains",
+    "last_command",  # Device.last_command
+    "pd_count_from",  # PowerDown.count_from, precharged_cycles, active_cycles
+    "pd_precharged",
+    "pd_active",
 )
 """The ``scal`` buffer's named scalars (``S_*``), then the row outcomes (``S_OUTCOME``: hits,
 misses, conflicts) and the command counts (``S_COUNTS``, one per :class:`Command`)."""

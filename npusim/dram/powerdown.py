@@ -39,7 +39,7 @@ class PowerDown:
     ``idle_ck``: cycles without a command (nothing queued) before entry; ``n_xp``, ``n_cke``:
     exit latency and minimum residency in the channel's cycles. ``precharged_cycles`` /
     ``active_cycles``: time in precharge / active power-down from ``count_from`` on (the first
-    request's arrival: the idle lead before it is priced apart, by
+    request's arrival, -1 before the first run: the idle lead before it is priced apart, by
     :func:`npusim.dram.stats.channel_energy_until`), counted when each stay ends.
     """
 
@@ -51,11 +51,11 @@ class PowerDown:
                              f"{idle_ck}, {n_xp}, {n_cke}")  # fmt: skip
         self.idle_ck, self.n_xp, self.n_cke = idle_ck, n_xp, n_cke
         self.precharged_cycles = self.active_cycles = 0
-        self.count_from: int | None = None  # set at the first run
+        self.count_from = -1  # set at the first run
 
     def _count(self, start: int, end: int, bank_open: bool) -> None:
         """A stay from ``start`` to ``end``, its part from ``count_from`` on."""
-        if self.count_from is not None and start < self.count_from:
+        if self.count_from >= 0 and start < self.count_from:
             start = self.count_from
         if end <= start:
             return
@@ -98,6 +98,6 @@ class PowerDown:
             # the k-th stay starts idle_ck after refresh k - 1
             first_start = first_refresh - interval + self.idle_ck
             counted = count
-            if self.count_from is not None and first_start < self.count_from:
+            if self.count_from >= 0 and first_start < self.count_from:
                 counted = max(0, count - -(-(self.count_from - first_start) // interval))
             self.precharged_cycles += counted * stay
