@@ -44,6 +44,11 @@ def test_the_declared_layout_numbers_what_the_c_code_indexes() -> None:
     assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 17
     assert entries["S_LAST_COMMAND"] == 13 and entries["S_PD_ACTIVE"] == 16
     assert entries["S_COUNTS"] == 20 and entries["S_LEN"] == 20 + 11
+    # run's arguments: the bursts, the two outputs, cfg, the update table, the tables, scal
+    assert [entries[f"B_{n}"] for n in ("BANK", "IS_WRITE", "DONE", "ENQUEUED", "CFG")] == [
+        0, 2, 4, 5, 6,
+    ]  # fmt: skip
+    assert entries["B_SCAL"] == entries["NBUF"] - 1 == 13
     assert [entries[c.name] for c in Command] == list(range(11))
     assert READY_SLOT[Command.RDA] == Command.RD and READY_SLOT[Command.WRA] == Command.WR
     header = c_header()
@@ -53,6 +58,10 @@ def test_the_declared_layout_numbers_what_the_c_code_indexes() -> None:
 
 @needs_kernel
 def test_a_kernel_built_from_another_layout_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    swapped = {**layout_entries(), "B_DONE": 5, "B_ENQUEUED": 4}  # two equal-length buffers
+    monkeypatch.setattr(kernel, "layout_entries", lambda: swapped)
+    assert kernel.layout_problems() == ["B_DONE: compiled 4, declared 5",
+                                        "B_ENQUEUED: compiled 5, declared 4"]  # fmt: skip
     moved = {**layout_entries(), "S_NOW": 1, "S_WRITE_MODE": 0}  # two fields swapped
     monkeypatch.setattr(kernel, "layout_entries", lambda: moved)
     assert kernel.layout_problems() == ["S_NOW: compiled 0, declared 1",

@@ -277,8 +277,6 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writ
     return 0;
 }
 
-enum { B_BANK, B_ROW, B_WRITE, B_ARRIVAL, B_DONE, B_ENQUEUED, B_CFG, B_UPD, B_BANK_READY,
-       B_GROUP_READY, B_CH, B_FAW, B_OPEN_ROW, B_SCAL, NBUF };
 
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *obj[NBUF];
@@ -289,10 +287,12 @@ static PyObject *run(PyObject *self, PyObject *args) {
     char *classified = NULL;
     Log log = {NULL, 0, 0};
     (void)self;
-    if (!PyArg_UnpackTuple(args, "run", NBUF, NBUF, &obj[0], &obj[1], &obj[2], &obj[3], &obj[4],
-                           &obj[5], &obj[6], &obj[7], &obj[8], &obj[9], &obj[10], &obj[11],
-                           &obj[12], &obj[13]))
+    if (PyTuple_GET_SIZE(args) != NBUF) { /* the arguments: layout.BUFFERS, in order */
+        PyErr_Format(PyExc_TypeError, "run expects %d buffers, got %zd", NBUF,
+                     PyTuple_GET_SIZE(args));
         return NULL;
+    }
+    for (int k = 0; k < NBUF; k++) obj[k] = PyTuple_GET_ITEM(args, k);
 
     /* Sizes: requests from the bank array, the rest from cfg. */
     Py_ssize_t n;
@@ -312,21 +312,28 @@ static PyObject *run(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "cfg: bad bank organisation");
         return NULL;
     }
-    const Py_ssize_t sizes[NBUF] = {n, n, n, n, n, n, C_LEN, 3 * NCMD * MAXU * 2, NCMD * nb,
-                                    NCMD * ng, NCMD, 4, nb, S_LEN};
-    const int writable[NBUF] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1};
-    static const char *names[NBUF] = {"bank", "row", "is_write", "arrival", "done", "enqueued",
-                                      "cfg", "upd", "bank_ready", "group_ready", "channel_ready",
-                                      "faw", "open_row", "scal"};
+    Py_ssize_t sizes[NBUF];
+    sizes[B_BANK] = sizes[B_ROW] = sizes[B_IS_WRITE] = sizes[B_ARRIVAL] = n;
+    sizes[B_DONE] = sizes[B_ENQUEUED] = n;
+    sizes[B_CFG] = C_LEN;
+    sizes[B_UPD] = 3 * NCMD * MAXU * 2;
+    sizes[B_BANK_READY] = NCMD * nb;
+    sizes[B_GROUP_READY] = NCMD * ng;
+    sizes[B_CHANNEL_READY] = NCMD;
+    sizes[B_FAW] = 4;
+    sizes[B_OPEN_ROW] = nb;
+    sizes[B_SCAL] = S_LEN;
     for (; got < NBUF; got++)
-        if (get_buffer(obj[got], &view[got], sizes[got], writable[got], names[got]) < 0) goto out;
+        if (get_buffer(obj[got], &view[got], sizes[got], BUFFER_WRITABLE[got], BUFFER_NAMES[got]) <
+            0)
+            goto out;
 
     const i64 *bank_of = view[B_BANK].buf, *row_of = view[B_ROW].buf;
-    const i64 *write_of = view[B_WRITE].buf, *arrival_of = view[B_ARRIVAL].buf;
+    const i64 *write_of = view[B_IS_WRITE].buf, *arrival_of = view[B_ARRIVAL].buf;
     i64 *done = view[B_DONE].buf, *enqueued = view[B_ENQUEUED].buf;
     i64 *s = view[B_SCAL].buf;
     Dev d = {nb, ng, cfg[C_REFPB_SETS], cfg[C_NFAW], view[B_UPD].buf,
-             view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CH].buf, view[B_FAW].buf,
+             view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CHANNEL_READY].buf, view[B_FAW].buf,
              view[B_OPEN_ROW].buf, s};
     for (Py_ssize_t i = 0; i < n; i++) {
         if (bank_of[i] < 0 || bank_of[i] >= nb || row_of[i] < 0) {

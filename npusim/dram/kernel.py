@@ -17,6 +17,7 @@ import numpy as np
 
 from npusim.dram.device import Command, Device
 from npusim.dram.layout import (
+    BUFFERS,
     CONFIG_FIELDS,
     KERNEL_REFRESH_POLICIES,
     KERNEL_SCHEDULERS,
@@ -143,22 +144,23 @@ class CompiledLoop:
             + dev.command_counts,
             dtype=np.int64,
         )
-        log = _kernel.run(
-            np.ascontiguousarray(bank, dtype=np.int64),
-            np.ascontiguousarray(row, dtype=np.int64),
-            np.ascontiguousarray(is_write, dtype=np.int64),
-            np.ascontiguousarray(arrival, dtype=np.int64),
-            done,
-            enqueued,
-            self.config,
-            self.updates,
-            self.bank_ready,
-            self.group_ready,
-            self.channel_ready,
-            self.faw,
-            self.open_row,
-            scalars,
-        )
+        buffers = {
+            "bank": np.ascontiguousarray(bank, dtype=np.int64),
+            "row": np.ascontiguousarray(row, dtype=np.int64),
+            "is_write": np.ascontiguousarray(is_write, dtype=np.int64),
+            "arrival": np.ascontiguousarray(arrival, dtype=np.int64),
+            "done": done,
+            "enqueued": enqueued,
+            "cfg": self.config,
+            "upd": self.updates,
+            "bank_ready": self.bank_ready,
+            "group_ready": self.group_ready,
+            "channel_ready": self.channel_ready,
+            "faw": self.faw,
+            "open_row": self.open_row,
+            "scal": scalars,
+        }
+        log = _kernel.run(*(buffers[name] for name, _ in BUFFERS))  # layout.BUFFERS' order
         dev.tables_in = self  # the arrays are newer than the device's lists from now on
         values = scalars.tolist()
         for (holder, attribute), value in zip(holders, values, strict=False):

@@ -1,11 +1,12 @@
 """The one declaration of what the compiled controller loop (``_kernel.c``) shares with Python.
 
 ``setup.py`` renders :func:`c_header` into ``_kernel_layout.h`` before it compiles the kernel,
-so the C enums (commands, ready slots, the ``cfg`` and ``scal`` buffers' fields, the policies
-the kernel implements) and limits are generated from the tables below, never copied. The
-compiled module reports the values it was built with (``_kernel.layout()``); the glue
-(:mod:`npusim.dram.kernel`) refuses to run a kernel whose layout differs from
-:func:`layout_entries` (a build older than this file), and a test pins the two equal.
+so the C enums (commands, ready slots, the ``run`` arguments and the ``cfg`` and ``scal``
+buffers' fields, the policies the kernel implements) and limits are generated from the tables
+below, never copied. The compiled module reports the values it was built with
+(``_kernel.layout()``); the glue (:mod:`npusim.dram.kernel`) refuses to run a kernel whose
+layout differs from :func:`layout_entries` (a build older than this file), and a test pins
+the two equal.
 
 Stdlib only (and the stdlib-only DRAM modules): ``setup.py`` imports it before anything is
 built.
@@ -68,6 +69,25 @@ STATE_FIELDS: tuple[str, ...] = (
 """The ``scal`` buffer's named scalars (``S_*``), then the row outcomes (``S_OUTCOME``: hits,
 misses, conflicts) and the command counts (``S_COUNTS``, one per :class:`Command`)."""
 
+BUFFERS: tuple[tuple[str, bool], ...] = (
+    ("bank", False),  # the bursts: int64, one entry each
+    ("row", False),
+    ("is_write", False),
+    ("arrival", False),
+    ("done", True),  # out: completion cycles
+    ("enqueued", True),  # out: enqueue cycles
+    ("cfg", False),  # CONFIG_FIELDS
+    ("upd", False),  # the timing update table (SCOPES)
+    ("bank_ready", True),  # the device's tables, kept between calls
+    ("group_ready", True),
+    ("channel_ready", True),
+    ("faw", True),
+    ("open_row", True),
+    ("scal", True),  # STATE_FIELDS, row outcomes, command counts
+)
+"""The kernel's ``run`` arguments in order, each (name, written by the kernel): ``B_*`` in C,
+and the order :class:`npusim.dram.kernel.CompiledLoop` passes them in, by name."""
+
 ROW_OUTCOMES = ("hit", "miss", "conflict")
 SCOPES = ("bank", "group", "channel")
 """Scopes of the timing update table ``[scope][command][entry] = (ready slot, latency)``."""
@@ -105,6 +125,8 @@ def layout_entries() -> dict[str, int]:
     entries["S_OUTCOME"] = len(STATE_FIELDS)
     entries["S_COUNTS"] = len(STATE_FIELDS) + len(ROW_OUTCOMES)
     entries["S_LEN"] = entries["S_COUNTS"] + len(Command)
+    entries.update({f"B_{_c_name(name)}": k for k, (name, _) in enumerate(BUFFERS)})
+    entries["NBUF"] = len(BUFFERS)
     entries.update({"MAXU": MAX_UPDATES, "MAXBANKS": MAX_BANKS, "MAXDEPTH": MAX_QUEUE_DEPTH})
     return entries
 
@@ -123,6 +145,10 @@ def c_header() -> str:
             lines.append(f"#define {name} {value}")
     slots = ", ".join(str(READY_SLOT[c]) for c in Command)
     lines.append(f"static const int READY_SLOT[NCMD] = {{{slots}}};")
+    names = ", ".join(f'"{name}"' for name, _ in BUFFERS)
+    lines.append(f"static const char *const BUFFER_NAMES[NBUF] = {{{names}}};")
+    writable = ", ".join(str(int(written)) for _, written in BUFFERS)
+    lines.append(f"static const int BUFFER_WRITABLE[NBUF] = {{{writable}}};")
     lines.append("static const struct { const char *name; long long value; } LAYOUT[] = {")
     lines += [f'    {{"{name}", {value}}},' for name, value in entries.items()]
     lines += ["};", "#endif", ""]
