@@ -13,16 +13,19 @@ import numpy as np
 import pytest
 
 from npusim.dram import DramParams, DramSystem
-from npusim.dram.device import Command, Device
+from npusim.dram import device as device_module
+from npusim.dram.controller import ChannelController
+from npusim.dram.device import TIMING_CONSTRAINTS, Command, Constraint, Device
 from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy
 from npusim.dram.io_bits import IoActivity, channel_activity
+from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.mapping import AddressMap, mapping_problems
 from npusim.dram.refresh import refresh_policy, skip_idle_refreshes
 from npusim.dram.standard import resolve_timing
 
 # LPDDR5-6400, 8 Gb, BG mode, BL16 (reference lpddr5.md): CK 1.25 ns, and in CK:
 TCK_NS = 1.25
-N_CL, N_BL, N_RCD, N_RAS, N_AAD, N_CAS = 17, 2, 15, 34, 8, 1
+N_CL, N_BL, N_RCD, N_RAS, N_RRD, N_AAD, N_CAS = 17, 2, 15, 34, 4, 8, 1
 N_REFI, N_REFI_PB = 3125, 391
 READ_DONE = N_CL + N_BL  # RD to its last data beat
 BURST_BITS = 32 * 8
@@ -83,6 +86,19 @@ def test_commands_other_than_act2_have_no_latest_cycle() -> None:
         assert dev.latest(cmd, 3) == 2**62
 
 
+def test_a_fresh_device_may_activate_at_cycle_0_and_its_window_starts_empty() -> None:
+    """A window of nFAW 200 CK (an override far above the reference's 16): the first four
+    ACTs go nRRD apart from cycle 0 (no earlier ACT counts in the window), the fifth waits
+    for the first + nFAW."""
+    dev = Device(resolve_timing("LPDDR5_6400", "8Gb", "BG", 16, {"nFAW": 200}), 16, 4)
+    assert [dev.earliest(Command.ACT, b) for b in (0, 5, 15)] == [0, 0, 0]
+    assert dev.can_issue(Command.ACT, 5, 0, 0)
+    for k in range(4):
+        assert dev.earliest(Command.ACT, k) == k * N_RRD
+        dev.issue(Command.ACT, k, 0, k * N_RRD)
+    assert dev.earliest(Command.ACT, 4) == 200
+
+
 # --- energy up to a cycle, idle time included (DramSystem.energy_until) -------------------
 
 
@@ -138,7 +154,7 @@ def test_energy_until_adds_the_idle_lead_and_tail_to_one_read(
 
 # --- system: batches submitted ahead, bus bytes, whole-burst requests ----------------------
 
-N_RRD, N_CWL, N_RTW_GAP, N_CCD_S = 4, 9, 2, 2
+N_CWL, N_RTW_GAP, N_CCD_S = 9, 2, 2
 WRITE_DONE = N_CWL + N_BL
 RD_TO_WR = N_CL + N_BL + N_RTW_GAP - N_CWL  # 12 (reference "Derived turnarounds")
 
@@ -417,6 +433,7 @@ def test_all_bank_refresh_precharges_all_then_refreshes_and_moves_on() -> None:
     refresh.pending = True
     refresh.issue(dev, int(Command.PREA), 0, N_RAS)
     assert (refresh.due, refresh.pending, refresh.cycles) == (N_REFI, True, 0)
+    assert dev.open_row == [-1] * 16 and dev.open_banks == 0  # -1: closed
     t, cmd, bank = refresh.next_command(dev, [-1] * 16, 0)
     assert (t, cmd, bank) == (N_RAS + N_RPAB, int(Command.REFAB), 0)
     refresh.issue(dev, cmd, bank, t)
@@ -472,3 +489,78 @@ def test_nothing_is_skipped_without_a_whole_interval_or_while_logging() -> None:
     logged = Device(TIMING, banks=16, bank_groups=4, log=True)
     assert skip_idle_refreshes(refresh, logged, 10 * N_REFI) == -1
     assert refresh.due == N_REFI and dev.command_counts[Command.REFAB] == 0
+
+
+def test_an_unused_channel_adds_nothing_but_its_share_of_the_mean_utilization(
+    dram_loop: str,
+) -> None:
+    """Two channels, one read to channel 1 at cycle 50 (ACT 50, RD 66, last beat 85)."""
+    system = DramSystem(DramParams(refresh="off", channels=2))
+    empty = system.stats().total
+    assert (empty.elapsed_cycles, empty.achieved_gbps, empty.bus_utilization) == (0, 0.0, 0.0)
+    assert (empty.read_latency_mean_ns, empty.read_latency_max_ns) == (0.0, 0.0)
+    assert empty.energy_total_pj == 0.0 and empty.avg_queue_occupancy == 0.0
+    system.serve(np.array([32], dtype=np.uint64), False, 50)
+    stats = system.stats()
+    ch0, ch1 = stats.channels
+    assert (ch0.elapsed_cycles, ch1.elapsed_cycles, stats.total.elapsed_cycles) == (0, 35, 35)
+    assert ch0.energy_total_pj == 0.0 and ch0.achieved_gbps == 0.0
+    assert stats.total.bus_utilization == pytest.approx(N_BL / 35 / 2, rel=1e-12)
+    assert stats.total.achieved_gbps == pytest.approx(32 / (35 * TCK_NS), rel=1e-12)
+    assert stats.total.energy_total_pj == pytest.approx(ch1.energy_total_pj, rel=1e-12)
+
+
+# --- the four-activate window across runs and loops ----------------------------------------
+
+LOOP_NAMES = ["compiled", "python"]
+
+
+@pytest.mark.parametrize("second", LOOP_NAMES)
+@pytest.mark.parametrize("first", LOOP_NAMES)
+def test_the_four_activate_window_carries_over_from_one_loop_to_the_other(
+    first: str, second: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nFAW 60 > 4 x nRRD: a first run activates banks 0-3 at 0, 4, 8, 12 and ends (last
+    beat 47) inside the window; a second run activates banks 4-7, each nFAW after the ACT
+    four before it: 60, 64, 68, 72. The window's four cycles pass between the two loops."""
+    if "compiled" in (first, second) and not KERNEL_AVAILABLE:
+        pytest.skip("the compiled DRAM loop was not built")
+    system = DramSystem(DramParams(refresh="off", timing={"nFAW": 60}), log_commands=True)
+    for loop, banks in ((first, range(4)), (second, range(4, 8))):
+        monkeypatch.setattr(ChannelController, "use_kernel", loop == "compiled")
+        # bank b = Ba x 4 + Bg: burst index Ba << 8 | Bg (RoBaCoBgCh, 6 column bits)
+        bursts = [(b // 4) << 8 | b % 4 for b in banks]
+        system.serve(np.array(bursts, dtype=np.uint64) * 32, False, 0)
+    acts = [t for t, c, _, _ in system.command_logs[0] if c == Command.ACT]
+    assert acts == [0, 4, 8, 12, 60, 64, 68, 72]
+
+
+def test_a_later_weaker_constraint_does_not_relax_an_earlier_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The device's tables keep the largest latency of every (command, following command)
+    pair of a scope (max-merged), whatever the order the constraints are listed in."""
+    weaker = Constraint(("ACT",), ("ACT",), "bank", "5")
+    monkeypatch.setattr(device_module, "TIMING_CONSTRAINTS", (*TIMING_CONSTRAINTS, weaker))
+    dev = _device()
+    dev.issue(Command.ACT, 0, 1, 0)
+    dev.issue(Command.PRE, 0, 1, N_RAS)
+    assert dev.earliest(Command.ACT, 0) == 60  # nRC (60 here), not nRAS + nRP nor 5
+
+
+def test_a_row_conflict_after_an_idle_gap_leaves_the_bank_precharged_for_nrp(
+    dram_loop: str,
+) -> None:
+    """Open page. Read A at 0 (bank 0, row 0): ACT 0, CAS 15, RD 16, last beat 35; read B at
+    200 (bank 0, row 1): PRE 200, ACT 215 = PRE + nRP, CAS 230, RD 231, last beat 250. The
+    bank is open 0-200 and 215-250: 235 active cycles, 15 precharged, the bank open at the
+    end."""
+    system = DramSystem(DramParams(refresh="off"))
+    system.serve(np.array([0], dtype=np.uint64), False, 0)
+    assert system.serve(np.array([1 << 15], dtype=np.uint64), False, 200).tolist() == [250]
+    energy = system.stats().total.energy
+    assert energy.background_pj == pytest.approx(
+        (PRECHARGED_MW * 15 + ACTIVE_MW * 235) * TCK_NS, rel=1e-12
+    )
+    assert energy.act_pre_pj == pytest.approx(2 * ACT_PRE_PJ)
+    assert system.controllers[0].dev.active_cycles_until(300) == 235 + 50
