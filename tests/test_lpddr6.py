@@ -350,3 +350,22 @@ def test_one_closed_bank_read_costs_its_hand_sum() -> None:
     assert energy.io_pj == pytest.approx(0.5625 * 256)
     # bank open from the ACT (cycle 0) to the end: active background over ``done`` slots
     assert energy.background_pj == pytest.approx(23.5 * done * SLOT_NS)
+
+
+def test_the_trace_runner_takes_the_preset_s_burst_and_names_its_cycle(
+    tmp_path, capsys: pytest.CaptureFixture
+) -> None:
+    """`npusim dram --preset LPDDR6_10667` without --burst-length runs BL24 (the only LPDDR6
+    burst) and counts time in two-CK command slots; LPDDR5 keeps BL16 and CK."""
+    trace = tmp_path / "t.trace"
+    trace.write_text("LD 0x0\nLD 0x80\n")
+    assert main(["dram", str(trace), "--preset", "LPDDR6_10667", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["burst_length"] == 24
+    assert main(["dram", str(trace), "--preset", "LPDDR6_10667"]) == 0
+    elapsed = next(line for line in capsys.readouterr().out.splitlines() if "elapsed" in line)
+    slots, ns = int(elapsed.split()[1]), float(elapsed.split("=")[1].split()[0])
+    assert "slots (2 CK)" in elapsed and ns == pytest.approx(slots * 0.75, abs=0.05)  # 2 x 375 ps
+    assert main(["dram", str(trace), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["burst_length"] == 16
+    assert main(["dram", str(trace)]) == 0
+    assert " CK = " in capsys.readouterr().out

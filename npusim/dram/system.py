@@ -80,6 +80,8 @@ class DramSystem:
         )
         self.energy = default_energy(params.preset).with_overrides(params.energy)
         self.tck_ns = speed.tck_ps / 1000.0
+        self.speed_ck_per_cycle = speed.ck_per_cycle
+        """CK per controller cycle: 1 (LPDDR5/5X), 2 (LPDDR6's command slot)."""
         self.ck_hz = 1e12 / speed.tck_ps
         self.burst_bytes = burst_bytes(params.burst_length)
         self.page_bytes = arch.page_bytes

@@ -16,14 +16,15 @@ from npusim.dram import DramStats
 from npusim.units import format_bytes
 
 
-def dram_text(stats: DramStats, requests: int) -> str:
-    """Readable table of the total and per-channel stats."""
+def dram_text(stats: DramStats, requests: int, cycle: str = "CK") -> str:
+    """Readable table of the total and per-channel stats; ``cycle`` names the controller's
+    cycle (CK, or LPDDR6's two-CK command slot)."""
     t = stats.total
     lines = [
         f"requests               {requests}",
         f"bytes requested        {stats.bytes_requested}",
         f"bytes read / written   {t.bytes_read} / {t.bytes_written}",
-        f"elapsed                {t.elapsed_cycles} CK = {t.elapsed_ns:.1f} ns",
+        f"elapsed                {t.elapsed_cycles} {cycle} = {t.elapsed_ns:.1f} ns",
         f"bandwidth              {t.achieved_gbps:.3f} GB/s of {t.peak_gbps:.1f} GB/s peak "
         f"({100 * t.achieved_gbps / t.peak_gbps:.1f} %)",
         f"data-bus utilization   {100 * t.bus_utilization:.1f} %",
