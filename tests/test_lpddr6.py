@@ -38,7 +38,7 @@ TCK_PS = 375  # Ramulator 2.1: tCK_ps
 SLOT_NS = 2 * TCK_PS / 1000
 RATE_MTS = 10667
 # Ramulator 2.1 LPDDR6_10667_BL24, CK
-N_BL_MIN, N_BL_MAX, N_RL, N_WL, N_RCDR = 6, 12, 56, 26, 48
+N_BL_MIN, N_BL_MAX, N_RL, N_WL, N_RCDR, N_RCDW = 6, 12, 56, 26, 48, 22
 N_WTP, N_RTP, N_PPD, N_CCDS, N_CCDL, N_RRD, N_FAW = 32, 14, 4, 6, 10, 10, 40
 N_WTRS, N_WTRL, N_CAS, N_AAD = 17, 32, 2, 8
 N_ACU = math.ceil(22_000 / TCK_PS)  # tACU 22 ns
@@ -47,6 +47,7 @@ N_RP = N_ACU + max(math.ceil(18_000 / TCK_PS), 4)
 N_RPAB = N_ACU + max(math.ceil(21_000 / TCK_PS), 4)
 N_RC = N_RAS + N_RPAB
 N_RTW_S = N_RL + N_BL_MIN + (5 + 0 - 27 - 0 + 1)  # nWCK2DQO + nRPST - nODTLon - nODTon_min + 1
+N_RTW_L = N_RL + N_BL_MAX + (5 + 0 - 27 - 0 + 1)  # same bank group: BL/n_max (Table 389)
 N_RFC = {"8Gb": math.ceil(280_000 / TCK_PS), "16Gb": math.ceil(380_000 / TCK_PS)}
 N_REFI = math.ceil(3_906_000 / TCK_PS)
 
@@ -59,6 +60,7 @@ def slots(ck: int) -> int:
 RAMULATOR_CK = {
     "nRC": N_RC,
     "nRCD": N_RCDR,
+    "rcd_write": N_RCDW,
     "nRAS": N_RAS,
     "nRP": N_RP,
     "nRTP": N_RTP,
@@ -71,6 +73,7 @@ RAMULATOR_CK = {
     "wr_to_rd_l": N_WL + N_BL_MAX + N_WTRL,
     "nCCD_S": N_CCDS,
     "rd_to_wr": N_RTW_S,
+    "rd_to_wr_l": N_RTW_L,
     "wr_to_rd_s": N_WL + N_BL_MIN + N_WTRS,
     "nRRD": N_RRD,
     "nPPD": N_PPD,
@@ -90,7 +93,7 @@ TIMING = resolve_timing(PRESET, "16Gb", "BG", 24)
 
 def test_ramulator_figures_typed_here_are_its_resolved_ones() -> None:
     # Ramulator 2.1's own test (tests/controller_scheduling/test_lpddr6_bl24.py) pins these
-    assert (N_RTW_S, N_RL + N_BL_MAX + (5 - 27 + 1), N_RFC["16Gb"]) == (41, 47, 1014)
+    assert (N_RTW_S, N_RTW_L, N_RFC["16Gb"]) == (41, 47, 1014)
     assert (N_ACU, N_RAS, N_RP, N_RPAB, N_RC) == (59, 54, 107, 115, 169)
 
 
@@ -177,6 +180,7 @@ def test_streaming_reaches_peak_less_refresh() -> None:
         (0, 4 * 32, False, N_CAS + N_RL + N_BL_MIN),  # row hit
         (0, 1 << 15, False, N_RP + 1 + N_RCDR + N_CAS + N_RL + N_BL_MIN),  # conflict
         (0, 4 * 32, True, N_CAS + N_WL + N_BL_MIN),  # write row hit
+        (None, 0, True, N_RCDW + N_CAS + N_WL + N_BL_MIN),  # write to a closed bank: tRCDw
     ],
 )
 def test_idle_latency_equals_timing_sums(
@@ -189,8 +193,8 @@ def test_idle_latency_equals_timing_sums(
     arrival = 1000  # slots: after the first access, before the first refresh (5208)
     done = system.serve(np.array([second], dtype=np.uint64), is_write, arrival)
     assert int(done[0]) - arrival == expected_ck // 2
-    if first is None:
-        assert (int(done[0]) - arrival) * SLOT_NS == pytest.approx(42.0)
+    if first is None:  # closed bank: 42 ns for a read, 21 ns for a write (tRCDw)
+        assert (int(done[0]) - arrival) * SLOT_NS == pytest.approx(21.0 if is_write else 42.0)
 
 
 @pytest.mark.usefixtures("dram_loop")
@@ -369,3 +373,16 @@ def test_the_trace_runner_takes_the_preset_s_burst_and_names_its_cycle(
     assert json.loads(capsys.readouterr().out)["params"]["burst_length"] == 16
     assert main(["dram", str(trace)]) == 0
     assert " CK = " in capsys.readouterr().out
+
+
+def test_a_write_s_own_trcd_and_the_same_group_read_to_write() -> None:
+    """By hand on one sub-channel (bank b is in group b % 4): after a RD on bank 0, a WR on
+    bank 4 (same group) waits tRTW_L = 47 CK, on bank 1 tRTW_S = 41 CK; after an ACT, WR
+    waits tRCDw = 22 CK and RD tRCDr = 48 CK (in slots, rounded up)."""
+    dev = Device(TIMING, banks=16, bank_groups=4)
+    dev.issue(int(Command.RD), 0, 0, 100)
+    assert dev.earliest(Command.WR, 4) == 100 + slots(N_RTW_L) == 124
+    assert dev.earliest(Command.WR, 1) == 100 + slots(N_RTW_S) == 121
+    dev.issue(int(Command.ACT), 2, 7, 300)
+    assert dev.earliest(Command.WR, 2) == 300 + slots(N_RCDW) == 311
+    assert dev.earliest(Command.RD, 2) == 300 + slots(N_RCDR) == 324

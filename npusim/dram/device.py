@@ -83,7 +83,8 @@ _COL = _COL_RD + _COL_WR
 TIMING_CONSTRAINTS: tuple[Constraint, ...] = (
     # same bank
     Constraint(("ACT",), ("ACT",), "bank", "nRC"),
-    Constraint(("ACT",), _COL, "bank", "nRCD"),
+    Constraint(("ACT",), _COL_RD, "bank", "nRCD"),
+    Constraint(("ACT",), _COL_WR, "bank", "rcd_write"),
     Constraint(("ACT",), ("PRE",), "bank", "nRAS"),
     Constraint(("PRE",), ("ACT", "REFPB"), "bank", "nRP"),
     Constraint(("RD",), ("PRE",), "bank", "nRTP"),
@@ -97,6 +98,7 @@ TIMING_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(_COL_RD, _COL_RD, "group", "nCCD_L"),
     Constraint(_COL_WR, _COL_WR, "group", "nCCD_L"),
     Constraint(_COL_WR, _COL_RD, "group", "wr_to_rd_l"),
+    Constraint(_COL_RD, _COL_WR, "group", "rd_to_wr_l"),
     # anywhere in the channel
     Constraint(_COL_RD, _COL_RD, "channel", "nCCD_S"),
     Constraint(_COL_WR, _COL_WR, "channel", "nCCD_S"),

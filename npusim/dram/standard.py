@@ -103,6 +103,11 @@ class Timing:
     nAAD: int
     nCAS: int
     nWCKPST: int
+    nRCD_W: int = 0
+    """ACT to WR when shorter than ACT to RD (LPDDR6 tRCDw); 0: nRCD for both."""
+    nRTW_L: int = 0
+    """RD to WR in the same bank group when longer than in another (LPDDR6 tRTW_L, BL/n_max);
+    0: ``rd_to_wr`` for both."""
     nXP: int = 0
     """Power-down exit to the first command; nCKE: minimum power-down residency. Both from ns
     at :func:`resolve_timing` (:mod:`npusim.dram.powerdown`: tXP = tCKE = 7.5 ns)."""
@@ -116,6 +121,17 @@ class Timing:
         """RD -> WR turnaround, nCL + nBL + nRTW_gap - nCWL (reference "Derived turnarounds":
         nCL + nBL + 2 - nCWL)."""
         return self.nCL + self.nBL + self.nRTW_gap - self.nCWL
+
+    @property
+    def rcd_write(self) -> int:
+        """ACT -> WR of the same bank: nRCD_W, or nRCD when the standard has one tRCD."""
+        return self.nRCD_W or self.nRCD
+
+    @property
+    def rd_to_wr_l(self) -> int:
+        """RD -> WR in the same bank group: nRTW_L, or ``rd_to_wr`` when the standard makes
+        no difference."""
+        return max(self.nRTW_L, self.rd_to_wr)
 
     @property
     def wr_to_rd_s(self) -> int:
@@ -215,7 +231,9 @@ _LPDDR6_10667_CK: Mapping[str, int] = MappingProxyType(
         "nBL_L": 12,  # BL/n_max of BL24: same-bank-group write -> read uses it
         "nCL": 56,  # nRL
         "nCWL": 26,  # nWL
-        "nRCD": 48,  # nRCDr; nRCDw (22) is shorter, npusim has one ACT -> column bound
+        "nRCD": 48,  # nRCDr
+        "nRCD_W": 22,  # nRCDw: a write's ACT -> WR
+        "nRTW_L": 47,  # nRTW_L: same-bank-group RD -> WR, nRL + nBL_max + common (Table 389)
         "nRP": 107,  # nACU 59 (tACU 22 ns, Tables 414-415) + ceil(18 ns / tCK)
         "nRPab": 115,  # nACU + ceil(21 ns / tCK)
         "nRAS": 54,  # max(ceil(20 ns / tCK), 4)
