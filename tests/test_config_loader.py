@@ -226,7 +226,8 @@ def test_a_scenario_that_states_nothing_gets_the_units_own_defaults(tmp_path: Pa
     parser = argparse.ArgumentParser()
     dram_cli.add_parser(parser.add_subparsers())
     args = parser.parse_args(["dram", "t.trace"])
-    assert (args.channels, args.burst_length, args.queue_depth, args.scheduler) == (
+    resolved = dram_cli._params(args)  # --burst-length unset: the preset's shortest burst
+    assert (args.channels, resolved.burst_length, args.queue_depth, args.scheduler) == (
         DramParams().channels, DramParams().burst_length, DramParams().read_queue_depth,
         DramParams().scheduler)  # fmt: skip
 

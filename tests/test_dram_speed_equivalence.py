@@ -153,7 +153,7 @@ configs = st.fixed_dictionaries(
         "read_queue_depth": st.sampled_from([2, 8, 32]),
         "write_queue_depth": st.sampled_from([4, 32]),
         "bank_hash": st.booleans(),
-        "power_down_after_s": st.sampled_from([None, None, 2.5e-9, 100e-9, 2e-6]),
+        "power_down_after_s": st.sampled_from([None, None, 1.25e-9, 2.5e-9, 100e-9, 2e-6]),
     }
 )
 batch = st.tuples(

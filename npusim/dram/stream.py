@@ -61,7 +61,8 @@ def _first_ready(loop: PythonLoop, col_floor: int, oldest: int) -> tuple[int, in
 
 def stream_row_hits(loop: PythonLoop) -> None:
     """Serve head row hits as the general loop would, until a decision where the
-    precondition may break (a write or a non-hitting head arrives, a head stops hitting) or
+    precondition may break (a write or a non-hitting head arrives, a head stops hitting, a
+    request reaches an empty queue of a channel that powers down) or
     where a refresh, an arrival or a CAS could come first; ``loop.slow_at`` is then the cycle
     the general loop must decide without this path (-1 when any).
 
@@ -79,6 +80,7 @@ def stream_row_hits(loop: PythonLoop) -> None:
     now, oldest, wck_expiry, slow_at = loop.now, loop.oldest, loop.wck_expiry, -1
     nxt, next_arrival, rcount, finished = loop.nxt, loop.next_arrival, loop.rcount, loop.finished
     write_of, arrival_of, ractive, queued_cycles = loop.write_of, loop.arrival_of, loop.ractive, 0
+    powers_down = loop.power is not None
     while True:
         col_floor = ch[RD] if ch[RD] > now else now
         while oldest < nxt and done[oldest]:
@@ -116,8 +118,8 @@ def stream_row_hits(loop: PythonLoop) -> None:
             outcome[HIT] += 1
         now = t + 1
         while not leave and next_arrival <= now:  # reads arrive while there is room
-            if write_of[nxt]:
-                leave = True
+            if write_of[nxt] or (powers_down and not rcount):
+                leave = True  # a write, or a request that may wake the channel: loop.run's
                 break
             if rcount >= rdepth:
                 break
