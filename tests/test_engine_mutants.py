@@ -14,9 +14,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from npusim.cache import SramEnergyModel
+from npusim.compute import array_area_mm2
 from npusim.config import load_scenario
 from npusim.engine.allocator import Arena, Block, plan_arena
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
+from npusim.engine.energy import (
+    accumulator_energy_pj,
+    area_mm2,
+    data_io_energy_pj,
+    dram_phy_energy_pj,
+    dram_streaming_energy_pj,
+    sram_energy_pj,
+    static_energy_pj,
+)
 from npusim.engine.layout import Allocator, TensorPlacement
 from npusim.engine.plan import plan_layer
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
@@ -131,6 +142,49 @@ def test_m_outer_keeps_all_weights_resident_when_tn_is_n_and_tk_is_k() -> None:
     assert (t.tm, t.tn, t.tk, t.order, t.tiles) == (1, 4, 8, "m_outer", 64)
     assert (t.footprint_bytes, t.input_reuse, t.weight_reuse) == (2 * (8 + 32) + 4 * 5, 1, 1)
     assert (t.input_read_bytes, t.weight_read_bytes) == (512, 32)
+
+
+def test_n_outer_wins_when_re_reading_the_inputs_costs_less_than_the_weights() -> None:
+    # 8 x 4 x 8, side 4: only the 4 x 4 x 4 tile fits 255 B (2 * (16 + 16) + 16 * 5 = 144;
+    # 4 x 8 or 8 x 4 needs 256). Two m tiles, two n tiles, K whole. m_outer reads the
+    # 32 B of inputs once and the 320 B of weights twice (672 B); n_outer the inputs twice
+    # and the weights once (384 B): n_outer.
+    t = choose_tiling("x", 8, 4, 8, INT8, (32, 320, 64), 255, min_tile=4)
+    assert (t.tm, t.tn, t.tk, t.order, t.tiles, t.footprint_bytes) == (4, 4, 4, "n_outer", 4, 144)
+    assert (t.input_reuse, t.weight_reuse) == (2, 1)
+    assert (t.input_read_bytes, t.weight_read_bytes, t.output_write_bytes) == (64, 320, 64)
+    # 320 B of inputs and 32 B of weights: m_outer (320 + 2 * 32 = 384 against 640 + 32)
+    t = choose_tiling("x", 8, 4, 8, INT8, (320, 32, 64), 255, min_tile=4)
+    assert (t.order, t.input_reuse, t.weight_reuse) == ("m_outer", 1, 2)
+    assert (t.input_read_bytes, t.weight_read_bytes) == (320, 64)
+
+
+def test_k_tiles_round_up_in_the_tile_count() -> None:
+    # 1 x 5 x 1, side 4: tk 4 (21 B) fits 24 B, tk 5 (25 B) does not: two k tiles, 4 + 1.
+    t = choose_tiling("x", 1, 5, 1, INT8, (5, 5, 1), 24, min_tile=4)
+    assert (t.tm, t.tn, t.tk, t.tiles, t.footprint_bytes) == (1, 1, 4, 2, 21)
+    assert (t.order, t.input_reuse, t.weight_reuse) == ("m_outer", 1, 1)
+
+
+def test_among_equal_traffic_the_smallest_fill_and_drain_counts_the_output_tile() -> None:
+    # 8 x 4 x 8, side 2, 448 B (every tile fits). Each tensor is read once by the tiles with
+    # tk = K and tm = M or tn = N, and by 8 x 8 x 2 (one m and one n tile). Exposed bytes
+    # (input + weight + output tile): 8 x 2 x 4: 32 + 8 + 16 = 56 (and 2 x 8 x 4 alike);
+    # 8 x 4 x 4: 32 + 16 + 32 = 80; 8 x 8 x 2: 16 + 16 + 64 = 96, the least operand bytes
+    # but the largest output tile. Either 56 B tile wins; both read each tensor once.
+    t = choose_tiling("x", 8, 4, 8, INT8, (32, 32, 64), 448, min_tile=2)
+    assert {t.tm, t.tn} == {2, 8} and t.tk == 4
+    assert (t.tiles, t.footprint_bytes, t.input_reuse, t.weight_reuse) == (4, 160, 1, 1)
+
+
+def test_fewest_tiles_break_a_tie_of_traffic_and_exposed_bytes() -> None:
+    # 2 x 4 x 2 with FP32 outputs (64-bit accumulator + output per element) in 40 B: the
+    # tiles reading each 8 B tensor once are 1 x 2 x 4 and 2 x 1 x 4 (4 + 8 + 8 = 20 exposed
+    # bytes, 2 tiles, 40 B) and 2 x 2 x 1 (2 + 2 + 16 = 20 exposed, but 4 tiles).
+    bits = OperandBits(input=8, weight=8, output=32, accumulator=32)
+    t = choose_tiling("x", 2, 4, 2, bits, (8, 8, 4), 40)
+    assert {t.tm, t.tn} == {1, 2} and t.tk == 4
+    assert (t.tiles, t.footprint_bytes, t.input_read_bytes, t.weight_read_bytes) == (2, 40, 8, 8)
 
 
 # --- layout ----------------------------------------------------------------------------------
@@ -430,3 +484,112 @@ def test_traffic_by_kind_moves_metadata_in_proportion_rounded() -> None:
         "input_read_bytes": 1095, "weight_read_bytes": 0, "output_write_bytes": 600,
         "spill_write_bytes": 99, "metadata_bytes": 14,
     }  # fmt: skip
+
+
+# --- energy ----------------------------------------------------------------------------------
+
+
+def test_sram_energy_counts_whole_port_accesses_of_one_bank() -> None:
+    scenario = load_scenario()  # 4 MiB in 16 banks, 64 B port
+    model, cap = scenario.energy.sram, 4 * 1024 * 1024
+    read, write = model.read_energy_pj(cap, 64, 16), model.write_energy_pj(cap, 64, 16)
+    assert read != write
+    # 100 B read: 2 accesses; 130 B written: 3 accesses
+    assert sram_energy_pj(scenario, 100, 130) == pytest.approx(2 * read + 3 * write, rel=1e-12)
+    assert sram_energy_pj(scenario, 128, 0) == pytest.approx(2 * read, rel=1e-12)
+    assert sram_energy_pj(scenario, 0, 64) == pytest.approx(write, rel=1e-12)
+
+
+def test_accumulator_energy_is_a_share_of_one_row_access_per_element() -> None:
+    scenario = load_scenario()  # 64 columns, INT8 accumulates in INT32: 256 B rows
+    array = scenario.array
+    assert array.cols == 64 and array.accumulator_for("int8") == "int32"
+    model = SramEnergyModel(energy_factor=scenario.energy.sram.energy_factor)
+    cap = array.accumulator_capacity_bytes
+    write, read = model.write_energy_pj(cap, 256), model.read_energy_pj(cap, 256)
+    assert read != write
+    timing = SimpleNamespace(psums_in_accumulator=True, precision="int8",
+                             accumulator_writes=1000, accumulator_reads=300)  # fmt: skip
+    expected = (1000 * write + 300 * read) / 64
+    assert accumulator_energy_pj(scenario, timing) == pytest.approx(expected, rel=1e-12)
+    spilled = SimpleNamespace(psums_in_accumulator=False, precision="int8",
+                              accumulator_writes=1000, accumulator_reads=300)  # fmt: skip
+    assert accumulator_energy_pj(scenario, spilled) == 0.0
+
+
+def test_phy_static_and_area_by_hand() -> None:
+    scenario = load_scenario()
+    assert dram_phy_energy_pj(scenario, 3, 5) == pytest.approx(8 * (3 * 1.83 + 5 * 5.68))
+    both = load_scenario(overrides=["energy.dram_phy_read=2 pJ", "energy.dram_phy_write=7 pJ"])
+    assert dram_phy_energy_pj(both, 3, 5) == pytest.approx(8 * (3 * 2 + 5 * 7))
+    cap = scenario.sram.capacity_bytes
+    leak = scenario.energy.sram.leakage_power_w(cap)
+    assert static_energy_pj(scenario, 2e-6) == pytest.approx(leak * 2e-6 * 1e12, rel=1e-12)
+    powered = load_scenario(overrides=["energy.static_power=0.5 W"])
+    assert static_energy_pj(powered, 2e-6) == pytest.approx((leak + 0.5) * 2e-6 * 1e12)
+    area = area_mm2(scenario)
+    mac = array_area_mm2(scenario.array, "int8")
+    sram = scenario.energy.sram.area_mm2(cap)
+    assert area == pytest.approx({"mac_array": mac, "sram": sram, "total": mac + sram})
+    assert mac != sram
+
+
+def test_data_io_energy_prices_each_kind_at_its_measured_toggle_rate() -> None:
+    flat = load_scenario()
+    moved = {"input_read": 1000, "weight_read": 2000, "output_write": 300, "spill_write": 0}
+    rates = {"input_io_toggles_per_bit": 0.25, "weight_io_toggles_per_bit": 0.75,
+             "output_io_toggles_per_bit": 0.6}  # fmt: skip
+    assert data_io_energy_pj(flat, moved, rates) == 0.0
+    data = load_scenario(overrides=["dram.io_energy=data"])
+    per_bit = 0.5  # LPDDR5 io_pj_per_bit
+    # 8 x bytes x 0.5 x (2r - 1): inputs -0.5, weights +0.5, outputs +0.2; spills moved none
+    expected = 8 * per_bit * (1000 * -0.5 + 2000 * 0.5 + 300 * 0.2)
+    assert data_io_energy_pj(data, moved, rates) == pytest.approx(expected, rel=1e-12)
+    # a kind without a measured rate stays at the flat price; so does a kind nobody names
+    partial = {"input_io_toggles_per_bit": 0.25}
+    assert data_io_energy_pj(data, {**moved, "other": 50}, partial) == pytest.approx(
+        8 * per_bit * 1000 * -0.5
+    )
+    # spills are priced at the output rate
+    assert data_io_energy_pj(data, {"spill_write": 100}, rates) == pytest.approx(
+        8 * per_bit * 100 * 0.2
+    )
+
+
+def test_streaming_dram_energy_by_hand_for_each_refresh_mode() -> None:
+    """LPDDR5-6400 terms (npusim.dram.energy's table): ACT-PRE 1,100 pJ per 2 KiB page,
+    3.3 / 2.2 pJ per bit read / written, 0.5 pJ/bit I/O, refresh 36,000 pJ all-bank and
+    4,500 per bank, 47 mW active standby; tCK 1.25 ns, nREFI 3,125 and nREFIpb 391 cycles."""
+    read, write, time_s = 5000, 3000, 10e-6
+    # 8,000 B: ceil(8000 / 2048) = 4 rows opened; 40,000 bits read, 24,000 written
+    traffic = 1100 * 4 + 3.3 * 40_000 + 2.2 * 24_000 + 0.5 * 64_000
+    cycles = 8000  # 10 us / 1.25 ns
+    standby = 47 * cycles * 1.25  # mW x ns = pJ, per channel
+    cases = {
+        (): 36_000 * (cycles // 3125),  # all-bank: 2 refreshes per channel
+        ("dram.refresh=per-bank",): 4500 * (cycles // 391),  # 20 per-bank refreshes
+        ("dram.refresh=off",): 0.0,
+        ("dram.timing.nREFI=400",): 36_000 * (cycles // 400),
+    }
+    for overrides, refresh in cases.items():
+        scenario = load_scenario(overrides=list(overrides))
+        expected = traffic + 4 * (standby + refresh)  # 4 channels
+        got = dram_streaming_energy_pj(scenario, read, write, time_s)
+        assert got == pytest.approx(expected, rel=1e-9), overrides
+    two = load_scenario(overrides=["dram.channels=2"])
+    expected = traffic + 2 * (standby + 36_000 * 2)
+    assert dram_streaming_energy_pj(two, read, write, time_s) == pytest.approx(expected, rel=1e-9)
+    # 8 banks: 4 KiB pages, so 8,000 B open ceil(8000 / 4096) = 2 rows at twice the energy
+    wide = load_scenario(
+        overrides=["dram.bank_arch=8B", "dram.burst_length=32", "dram.refresh=off"]
+    )
+    expected = traffic - 1100 * 4 + 1100 * 2 * 4096 / 2048 + 4 * standby
+    assert dram_streaming_energy_pj(wide, read, write, time_s) == pytest.approx(expected, rel=1e-9)
+    # a refresh is due after a whole nREFI (3,125 cycles = 3,906.25 ns), not a moment before
+    off = dram_streaming_energy_pj(load_scenario(overrides=["dram.refresh=off"]), 0, 0, 3.90625e-6)
+    due = dram_streaming_energy_pj(load_scenario(), 0, 0, 3.90625e-6)
+    not_yet = dram_streaming_energy_pj(load_scenario(), 0, 0, 3.9062499999e-6)
+    assert due - off == pytest.approx(4 * 36_000, rel=1e-9)
+    assert not_yet == pytest.approx(4 * 47 * 3124 * 1.25, rel=1e-12)  # 3,124 whole cycles
+    # no traffic and no time: nothing
+    assert dram_streaming_energy_pj(load_scenario(), 0, 0, 0.0) == 0.0
