@@ -17,8 +17,11 @@ import pytest
 from npusim.cache import SramEnergyModel
 from npusim.compute import array_area_mm2
 from npusim.config import load_scenario
+from npusim.dram import DramSystem
+from npusim.engine import replay
 from npusim.engine.allocator import Arena, Block, plan_arena
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
+from npusim.engine.cycle import run_cycle
 from npusim.engine.energy import (
     accumulator_energy_pj,
     area_mm2,
@@ -30,6 +33,7 @@ from npusim.engine.energy import (
 )
 from npusim.engine.layout import Allocator, TensorPlacement
 from npusim.engine.plan import plan_layer
+from npusim.engine.replay import engine_vs_trace
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
 from npusim.engine.tiling import (
     OperandBits,
@@ -41,7 +45,8 @@ from npusim.engine.tiling import (
 from npusim.errors import CapacityError
 from npusim.quant import StorageBytes
 from npusim.results import Energy
-from npusim.workload import Linear, Matmul, Softmax
+from npusim.trace import Trace
+from npusim.workload import Linear, Matmul, Softmax, Workload
 
 INT8 = OperandBits(input=8, weight=8, output=8, accumulator=32)
 
@@ -593,3 +598,50 @@ def test_streaming_dram_energy_by_hand_for_each_refresh_mode() -> None:
     assert not_yet == pytest.approx(4 * 47 * 3124 * 1.25, rel=1e-12)  # 3,124 whole cycles
     # no traffic and no time: nothing
     assert dram_streaming_energy_pj(load_scenario(), 0, 0, 0.0) == 0.0
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+SMALL = Workload("small", (Linear("fc", 256, 96, tokens=3),))
+
+
+def test_engine_vs_trace_replays_the_engines_own_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second recorder of the same run: its requests as an untimed trace give the same
+    time, and the engine's own time is an unrecorded run's."""
+    scenario = load_scenario()
+    plain = run_cycle(scenario, SMALL, measure_quality=False).totals()["time_s"]
+    stream: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    real_submit = DramSystem.submit
+
+    def record(self: DramSystem, addr: object, is_write: object, arrival_ck: int,
+               size: object = 0) -> object:  # fmt: skip
+        a = np.atleast_1d(np.asarray(addr)).astype(np.uint64)
+        stream.append((a, np.broadcast_to(np.asarray(is_write, bool), a.shape),
+                       np.broadcast_to(np.asarray(size, np.int64), a.shape)))  # fmt: skip
+        return real_submit(self, addr, is_write, arrival_ck, size)
+
+    monkeypatch.setattr(DramSystem, "submit", record)
+    run_cycle(scenario, SMALL, measure_quality=False)
+    monkeypatch.undo()
+    addr, writes, sizes = (np.concatenate(c) for c in zip(*stream, strict=True))
+    assert writes.any() and not writes.all()
+    system = DramSystem(scenario.dram)
+    trace_s = int(system.run_trace(Trace(addr, writes, sizes, None)).max()) / system.ck_hz
+    got = engine_vs_trace(scenario, SMALL)
+    assert got.engine_s == pytest.approx(plain, rel=1e-12)
+    assert got.trace_s == pytest.approx(trace_s, rel=1e-12)
+    # weights 96 x 256 B + 96 FP32 scales = 24,960 B = 390 lines; input 768 + 4 B = 13 lines;
+    # the output's 288 + 4 B stored straight to DRAM
+    assert got.dram_bytes == int(sizes.sum()) == (390 + 13) * 64 + 292
+    assert 0 < got.trace_s < got.engine_s
+    assert DramSystem.submit is real_submit  # restored
+
+
+def test_engine_vs_trace_without_dram_requests_has_no_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = SimpleNamespace(totals=lambda: {"time_s": 1.5})
+    monkeypatch.setattr(replay, "run_cycle", lambda scenario, workload: fake)
+    got = replay.engine_vs_trace(load_scenario(), SMALL)
+    assert got == (1.5, 0.0, 0)
+    assert (type(got.trace_s), type(got.dram_bytes)) == (float, int)
