@@ -20,6 +20,7 @@ from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy
 from npusim.dram.io_bits import IoActivity, channel_activity
 from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.mapping import AddressMap, mapping_problems
+from npusim.dram.policies import UnknownPolicyError, row_policy
 from npusim.dram.refresh import refresh_policy, skip_idle_refreshes
 from npusim.dram.standard import resolve_timing
 
@@ -91,8 +92,10 @@ def test_a_fresh_device_may_activate_at_cycle_0_and_its_window_starts_empty() ->
     ACTs go nRRD apart from cycle 0 (no earlier ACT counts in the window), the fifth waits
     for the first + nFAW."""
     dev = Device(resolve_timing("LPDDR5_6400", "8Gb", "BG", 16, {"nFAW": 200}), 16, 4)
+    assert dev.open_row == [-1] * 16  # every bank closed (-1, as PRE and PREA leave them)
     assert [dev.earliest(Command.ACT, b) for b in (0, 5, 15)] == [0, 0, 0]
     assert dev.can_issue(Command.ACT, 5, 0, 0)
+    assert dev.latest(Command.ACT2, 5) < 0  # no ACT-1 yet: no cycle is in its ACT-2 window
     for k in range(4):
         assert dev.earliest(Command.ACT, k) == k * N_RRD
         dev.issue(Command.ACT, k, 0, k * N_RRD)
@@ -564,3 +567,13 @@ def test_a_row_conflict_after_an_idle_gap_leaves_the_bank_precharged_for_nrp(
     )
     assert energy.act_pre_pj == pytest.approx(2 * ACT_PRE_PJ)
     assert system.controllers[0].dev.active_cycles_until(300) == 235 + 50
+
+
+# --- policy registries ---------------------------------------------------------------------
+
+
+def test_unknown_row_and_refresh_policy_names_are_named_with_their_kind() -> None:
+    with pytest.raises(UnknownPolicyError, match=r"^unknown page policy 'adaptive'; valid: "):
+        row_policy("adaptive")
+    with pytest.raises(UnknownPolicyError, match=r"^unknown refresh policy 'same-bank'; valid: "):
+        refresh_policy("same-bank", TIMING, 16)
