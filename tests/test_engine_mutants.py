@@ -32,9 +32,10 @@ from npusim.engine.energy import (
     static_energy_pj,
 )
 from npusim.engine.layout import Allocator, TensorPlacement
-from npusim.engine.plan import plan_layer
+from npusim.engine.plan import kv_spec, plan_layer
 from npusim.engine.replay import engine_vs_trace
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
+from npusim.engine.system import LoadPart, ScratchpadPath
 from npusim.engine.tiling import (
     OperandBits,
     _candidates,
@@ -645,3 +646,43 @@ def test_engine_vs_trace_without_dram_requests_has_no_trace(
     got = replay.engine_vs_trace(load_scenario(), SMALL)
     assert got == (1.5, 0.0, 0)
     assert (type(got.trace_s), type(got.dram_bytes)) == (float, int)
+
+
+# --- plan and memory path (partly measured) --------------------------------------------------
+
+
+def test_kv_spec_carries_every_quantization_setting() -> None:
+    scenario = load_scenario(overrides=[
+        "precision.kv_cache=int4", "quantization.kv_group_size=64",
+        "quantization.symmetric=false", "quantization.calibration=percentile",
+        "quantization.percentile=99.5", "quantization.scale_format=fp16",
+    ])  # fmt: skip
+    spec = kv_spec(scenario)
+    assert (spec.bits, spec.symmetric, spec.group_size, spec.percentile) == (4, False, 64, 99.5)
+    assert (spec.granularity.value, spec.calibration.value, spec.scale_format.value) == (
+        "per_group", "percentile", "fp16")  # fmt: skip
+    per_tensor = kv_spec(load_scenario(overrides=["precision.kv_cache=int4"]))
+    assert per_tensor.granularity.value == "per_tensor" and per_tensor.group_size is None
+    assert per_tensor.symmetric is True  # the default
+
+
+def test_scratchpad_loads_count_on_chip_and_dram_parts_by_hand() -> None:
+    scenario = load_scenario(overrides=["sram.mode=scratchpad"])  # 16 banks x 64 B per cycle
+    path = ScratchpadPath(scenario)
+    latency = scenario.sram.hit_latency_cycles
+    assert path.sram_cycles(1024) == latency + 1 and path.sram_cycles(2049) == latency + 3
+    empty = np.zeros(0, np.int64)
+    parts = [
+        LoadPart(empty, empty, 0),  # nothing: skipped, and the parts after it still load
+        LoadPart(np.array([1]), np.array([1]), 0),  # one byte from DRAM
+        LoadPart(np.array([0]), np.array([100]), 1, on_chip=True),  # 2 lines from the SRAM
+        LoadPart(np.array([4096, 8192]), np.array([64, 64]), 0),  # 2 lines from DRAM
+    ]
+    transfer = path.load(parts, 10)
+    c = path.counters
+    assert transfer.floor == 10 + latency + 1 and transfer.ticket >= 0
+    assert (c.dma_read_bytes_by_kind, c.hits_by_kind, c.misses_by_kind) == ([129, 100], [0, 2],
+                                                                            [3, 0])  # fmt: skip
+    assert c.sram_fill_bytes == 129
+    only_dram = ScratchpadPath(scenario).load([parts[3]], 7)
+    assert only_dram.floor == 7  # nothing on chip: no SRAM port time before the DRAM's
