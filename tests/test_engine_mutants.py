@@ -20,6 +20,7 @@ from npusim.config import load_scenario
 from npusim.dram import DramSystem
 from npusim.engine import replay
 from npusim.engine.allocator import Arena, Block, plan_arena
+from npusim.engine.analytic import _traffic, analytic_layer
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
 from npusim.engine.cycle import run_cycle
 from npusim.engine.energy import (
@@ -32,8 +33,10 @@ from npusim.engine.energy import (
     static_energy_pj,
 )
 from npusim.engine.layout import Allocator, TensorPlacement
+from npusim.engine.modes import SramMode
 from npusim.engine.plan import kv_spec, plan_layer
 from npusim.engine.replay import engine_vs_trace
+from npusim.engine.residency import LayerResidency, Operand
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
 from npusim.engine.system import LoadPart, ScratchpadPath
 from npusim.engine.tiling import (
@@ -686,3 +689,95 @@ def test_scratchpad_loads_count_on_chip_and_dram_parts_by_hand() -> None:
     assert c.sram_fill_bytes == 129
     only_dram = ScratchpadPath(scenario).load([parts[3]], 7)
     assert only_dram.floor == 7  # nothing on chip: no SRAM port time before the DRAM's
+
+
+# --- analytic --------------------------------------------------------------------------------
+
+
+def _fake_plan(weight: int, output: int, gemm: bool) -> SimpleNamespace:
+    layer = SimpleNamespace(gemm=(lambda: object()) if gemm else (lambda: None))
+    return SimpleNamespace(layer=layer, weight=SimpleNamespace(total=weight),
+                           output=SimpleNamespace(total=output))  # fmt: skip
+
+
+def test_compulsory_traffic_in_each_sram_mode() -> None:
+    cache = load_scenario(overrides=["sram.capacity=64 KiB"])
+    stored, on_chip = Operand(None, 10, 1000, False), Operand("a", 10, 70_000, True)
+    one = LayerResidency((stored,), output_on_chip=False, dying=())
+    both_in = LayerResidency((stored, on_chip), output_on_chip=True, dying=())
+    # cache: what the SRAM cannot hold of the on-chip operand is read (70,000 - 65,536), and
+    # of the output written into it, what exceeds it spills
+    assert _traffic(_fake_plan(777, 70_000, True), cache, both_in, SramMode.CACHE) == {
+        "input_read": 1000 + 4464,
+        "weight_read": 0,
+        "output_write": 0,
+        "spill_write": 4464,
+    }
+    assert _traffic(_fake_plan(777, 5000, True), cache, one, SramMode.CACHE) == {
+        "input_read": 1000,
+        "weight_read": 777,
+        "output_write": 5000,
+        "spill_write": 0,
+    }
+    # a vector layer's second operand is an operand, and its weights (none here) still count
+    assert _traffic(_fake_plan(777, 5000, False), cache, both_in, SramMode.CACHE) == {
+        "input_read": 5464,
+        "weight_read": 777,
+        "output_write": 0,
+        "spill_write": 0,
+    }
+    # scratchpad: the allocator's decision exactly
+    assert _traffic(_fake_plan(777, 70_000, True), cache, both_in, SramMode.SCRATCHPAD) == {
+        "input_read": 1000,
+        "weight_read": 0,
+        "output_write": 0,
+        "spill_write": 0,
+    }
+    assert _traffic(_fake_plan(777, 5000, True), cache, one, SramMode.SCRATCHPAD) == {
+        "input_read": 1000,
+        "weight_read": 777,
+        "output_write": 5000,
+        "spill_write": 0,
+    }
+    small_out = LayerResidency((on_chip,), output_on_chip=True, dying=())
+    assert _traffic(_fake_plan(0, 60_000, True), cache, small_out, SramMode.CACHE) == {
+        "input_read": 4464,
+        "weight_read": 0,
+        "output_write": 0,
+        "spill_write": 0,
+    }
+
+
+def test_analytic_layer_by_hand() -> None:
+    """fc 3 x 300 x 200 INT8: input 900 + 4 B, weights 60,000 + 800 B, output 600 + 4 B;
+    tiles 3 x 64 x 200, so the first load is 904 x 192 / 900 = 192 B of input and
+    60,800 x 64 / 300 = 12,970 B of weights, the last store the whole 604 B."""
+    scenario = load_scenario()
+    plan = plan_layer(Linear("fc", 300, 200, tokens=3), scenario)
+    assert (plan.tiling.tm, plan.tiling.tk, plan.tiling.tn) == (3, 64, 200)
+    c = plan.compute_cycles
+    stored = LayerResidency((Operand(None, 900, 904, False),), output_on_chip=False, dying=())
+    r = analytic_layer(plan, scenario, {"q": 1}, stored, SramMode.CACHE)
+    # busy: ceil(13,162 / 51.2) + compute + ceil(604 / 51.2) = 258 + c + 12
+    assert r.cycles == max(258 + c + 12, 1217) == 258 + c + 12
+    assert (r.dram_read_bytes, r.dram_write_bytes, r.memory_cycles) == (61_704, 604, 1217)
+    reads, writes = plan.sram_operand_bytes
+    assert r.cache_misses == 965  # ceil(61,704 / 64)
+    assert r.cache_hits == max(-(-reads // 64) - 965, 0)
+    time_s = r.cycles / 1e9
+    e = r.energy_pj
+    assert e.mac == plan.op_energy_pj
+    assert e.sram == pytest.approx(sram_energy_pj(scenario, reads + 604, writes + 61_704))
+    assert e.dram == pytest.approx(dram_streaming_energy_pj(scenario, 61_704, 604, time_s))
+    assert e.static == pytest.approx(static_energy_pj(scenario, time_s))
+    assert (r.extra["input_read_bytes"], r.extra["weight_read_bytes"]) == (900, 60_000)
+    assert (r.extra["output_write_bytes"], r.extra["metadata_bytes"], r.extra["q"]) == (600, 808, 1)
+    # the input on chip: no first input load; the output on chip: no last store
+    on_chip = LayerResidency((Operand("x", 900, 904, True),), output_on_chip=True, dying=())
+    r = analytic_layer(plan, scenario, {}, on_chip, SramMode.CACHE)
+    assert r.cycles == 254 + c  # ceil(12,970 / 51.2) = 254
+    assert (r.dram_read_bytes, r.dram_write_bytes) == (60_800, 0)
+    # one channel (12.8 B per cycle): memory bound, ceil(62,308 / 12.8) = 4,868 cycles
+    narrow = load_scenario(overrides=["dram.channels=1"])
+    r = analytic_layer(plan, narrow, {}, stored, SramMode.CACHE)
+    assert 1029 + c + 48 < 4868 and r.cycles == 4868
