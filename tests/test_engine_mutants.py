@@ -34,9 +34,10 @@ from npusim.engine.energy import (
 )
 from npusim.engine.layout import Allocator, TensorPlacement
 from npusim.engine.modes import SramMode
+from npusim.engine.placement import Placer
 from npusim.engine.plan import kv_spec, plan_layer
 from npusim.engine.replay import engine_vs_trace
-from npusim.engine.residency import LayerResidency, Operand
+from npusim.engine.residency import LayerResidency, Operand, plan_network
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
 from npusim.engine.system import LoadPart, ScratchpadPath
 from npusim.engine.tiling import (
@@ -781,3 +782,62 @@ def test_analytic_layer_by_hand() -> None:
     narrow = load_scenario(overrides=["dram.channels=1"])
     r = analytic_layer(plan, narrow, {}, stored, SramMode.CACHE)
     assert 1029 + c + 48 < 4868 and r.cycles == 4868
+
+
+# --- placement -------------------------------------------------------------------------------
+
+TWO = Workload("two", (Linear("fc1", 64, 32, tokens=2), Linear("fc2", 32, 16, tokens=2)))
+
+
+def _extent(steps: list, kind: int) -> tuple[int, int, set[bool]]:
+    parts = [p for s in steps for p in s.loads if p.kind == kind]
+    start = min(int(p.addrs.min()) for p in parts)
+    end = max(int((p.addrs + p.sizes).max()) for p in parts)
+    return start, end, {p.on_chip for p in parts}
+
+
+@pytest.mark.parametrize("mode", ["cache", "scratchpad"])
+def test_placer_gives_each_tensor_one_home_that_its_steps_cover(mode: str) -> None:
+    network = plan_network(TWO, load_scenario(overrides=[f"sram.mode={mode}"]))
+    placer = Placer(1 << 30, network)
+    dropped: list[tuple[int, int]] = []
+    path = SimpleNamespace(drop=lambda base, size: dropped.append((base, size)))
+    placer.drop_dead(path, network.layers[0])  # nothing placed yet: nothing to drop
+    assert dropped == []
+    # fc1: its output (68 B) first at 0, the network input (128 + 4 B) at 4096, its weights
+    # (2,048 + 32 x 4 B scales) at 8192
+    steps = placer.steps(network.plans[0], network.layers[0])
+    assert placer.bases == {"fc1": 0, "input": 4096}
+    assert _extent(steps, 0) == (4096, 4096 + 132, {False})
+    assert _extent(steps, 1) == (8192, 8192 + 2176, {False})
+    stores = [(int(a), int(a + n)) for s in steps if s.store_addrs is not None
+              for a, n in zip(s.store_addrs, s.store_sizes, strict=True)]  # fmt: skip
+    assert min(a for a, _ in stores) == 0 and max(e for _, e in stores) == 68
+    assert all(s.store_on_chip for s in steps)  # fc2 reads fc1
+    # fc2 reads fc1 where fc1 was written; on chip by the allocator's word in scratchpad mode
+    steps = placer.steps(network.plans[1], network.layers[1])
+    assert _extent(steps, 0) == (0, 68, {mode == "scratchpad"})
+    assert placer.bases["fc2"] == 12288  # after fc1's weights (8192 + 2176), aligned
+    assert _extent(steps, 1) == (16384, 16384 + 16 * 32 + 16 * 4, {False})
+    assert not any(s.store_on_chip for s in steps)  # the network output goes to DRAM
+    placer.drop_dead(path, network.layers[0])
+    placer.drop_dead(path, network.layers[1])
+    assert dropped == [(4096, 132), (0, 68)]
+    # an operand no layer produces is a stored tensor of the layer's own
+    own = placer.operand("fc3", Operand(None, 10, 50, True), 5, 2)
+    assert (own.name, own.base, own.total_bytes, own.rows, own.cols) == (
+        "fc3.input", 16384 + 4096, 50, 5, 2)  # fmt: skip
+    assert (own.kind, own.on_chip) == (0, False)
+
+
+def test_an_on_chip_output_larger_than_the_sram_spills_in_cache_mode_only() -> None:
+    scenario = load_scenario(overrides=["sram.capacity=64 KiB"])
+    plan = plan_layer(Linear("fc", 100, 1000, tokens=100), scenario)
+    assert plan.output.total == 100_000 + 4  # INT8 outputs and one FP32 scale
+    kept = LayerResidency((Operand(None, 10_000, plan.input.total, False),),
+                          output_on_chip=True, dying=())  # fmt: skip
+    cache = analytic_layer(plan, scenario, {}, kept, SramMode.CACHE)
+    assert cache.dram_write_bytes == 100_004 - 65_536
+    assert cache.extra["spill_write_bytes"] + cache.extra["metadata_bytes"] > 0
+    scratchpad = analytic_layer(plan, scenario, {}, kept, SramMode.SCRATCHPAD)
+    assert scratchpad.dram_write_bytes == 0
