@@ -841,3 +841,52 @@ def test_an_on_chip_output_larger_than_the_sram_spills_in_cache_mode_only() -> N
     assert cache.extra["spill_write_bytes"] + cache.extra["metadata_bytes"] > 0
     scratchpad = analytic_layer(plan, scenario, {}, kept, SramMode.SCRATCHPAD)
     assert scratchpad.dram_write_bytes == 0
+
+
+# --- residency -------------------------------------------------------------------------------
+
+
+def test_cache_mode_keeps_produced_and_read_tensors_and_sizes_each_tensor() -> None:
+    network = plan_network(TWO, load_scenario())
+    # INT8 with one FP32 scale each: input 128 + 4, fc1 64 + 4, fc2 32 + 4
+    assert network.tensor_bytes == {"input": 132, "fc1": 68, "fc2": 36}
+    first, second = network.layers
+    assert [(o.tensor, o.elements, o.size_bytes, o.on_chip) for o in first.operands] == [
+        ("input", 128, 132, False)]  # fmt: skip
+    assert (first.output_on_chip, first.dying) == (True, ("input",))
+    assert [(o.tensor, o.size_bytes, o.on_chip) for o in second.operands] == [("fc1", 68, True)]
+    assert (second.output_on_chip, second.dying) == (False, ("fc1",))
+    assert network.summary() == {"mode": "cache", "capacity_bytes": 4 * 1024 * 1024}
+    assert (network.arena, network.occupancy_bytes) == (None, ())
+
+
+def test_a_tensor_read_at_a_wider_precision_takes_its_widest_view() -> None:
+    # fc2 reads fc1 as FP32 activations: 64 x 4 B, wider than fc1's INT8 output (68 B)
+    scenario = load_scenario(overrides=["precision.layers.fc2={weights: fp32, activations: fp32}"])
+    network = plan_network(TWO, scenario)
+    assert network.tensor_bytes["fc1"] == 256
+    assert network.layers[1].operands[0].size_bytes == 256
+
+
+def test_scratchpad_plan_of_two_layers_by_hand() -> None:
+    """8 KiB: fc1's smallest buffers (2 x 64 x 32 tiles: 2 x (128 + 2048) + 64 x 5 B = 4,672)
+    and fc2's (2 x 32 x 16: 2 x (64 + 512) + 32 x 5 = 1,312) never live together, both at 0;
+    fc1's 68 B tensor, alive over both layers, goes above the larger, at 4,672."""
+    network = plan_network(TWO, load_scenario(overrides=["sram.capacity=8 KiB",
+                                                         "sram.mode=scratchpad"]))  # fmt: skip
+    arena = network.arena
+    assert arena.offsets == {"fc1#buffers": 0, "fc2#buffers": 0, "fc1": 4672}
+    assert (arena.spilled, arena.peak_bytes, arena.arena_bytes) == ((), 4740, 4740)
+    assert network.occupancy_bytes == (68 + 4672, 68 + 1312)
+    assert [p.footprint_bytes for p in network.plans] == [4672, 1312]
+    assert network.summary() == {
+        "mode": "scratchpad", "capacity_bytes": 8192, "peak_bytes": 4740,
+        "tensor_arena_bytes": 4740, "resident_tensors": 1, "spilled_tensors": [],
+    }  # fmt: skip
+    assert [o.on_chip for o in network.layers[1].operands] == [True]
+    assert network.layers[0].output_on_chip and not network.layers[1].output_on_chip
+    with pytest.raises(CapacityError) as info:
+        plan_network(TWO, load_scenario(overrides=["sram.capacity=4 KiB", "sram.mode=scratchpad"]))
+    assert str(info.value) == (  # the tiler refuses first: 4,672 B > 4 KiB
+        "layer 'fc1': no tile fits the 4096 B SRAM: the smallest tile needs 4672 B (GEMM 2x64x32)"
+    )
