@@ -18,11 +18,18 @@ from npusim.cache import SramEnergyModel
 from npusim.compute import array_area_mm2
 from npusim.config import load_scenario
 from npusim.dram import DramSystem
-from npusim.engine import replay
+from npusim.engine import cycle, replay
 from npusim.engine.allocator import Arena, Block, plan_arena
 from npusim.engine.analytic import _traffic, analytic_layer
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
-from npusim.engine.cycle import run_cycle
+from npusim.engine.cycle import (
+    _dram_summary,
+    _moved_by_kind,
+    _occupancy_columns,
+    _residency_extra,
+    _timeline,
+    run_cycle,
+)
 from npusim.engine.energy import (
     accumulator_energy_pj,
     area_mm2,
@@ -39,7 +46,7 @@ from npusim.engine.plan import kv_spec, plan_layer
 from npusim.engine.replay import engine_vs_trace
 from npusim.engine.residency import LayerResidency, Operand, plan_network
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
-from npusim.engine.system import LoadPart, ScratchpadPath
+from npusim.engine.system import LoadPart, PathCounters, ScratchpadPath
 from npusim.engine.tiling import (
     OperandBits,
     _candidates,
@@ -47,7 +54,7 @@ from npusim.engine.tiling import (
     footprint_bytes,
     smallest_footprint_bytes,
 )
-from npusim.errors import CapacityError
+from npusim.errors import CapacityError, WorkloadError
 from npusim.quant import StorageBytes
 from npusim.results import Energy
 from npusim.trace import Trace
@@ -889,4 +896,72 @@ def test_scratchpad_plan_of_two_layers_by_hand() -> None:
         plan_network(TWO, load_scenario(overrides=["sram.capacity=4 KiB", "sram.mode=scratchpad"]))
     assert str(info.value) == (  # the tiler refuses first: 4,672 B > 4 KiB
         "layer 'fc1': no tile fits the 4096 B SRAM: the smallest tile needs 4672 B (GEMM 2x64x32)"
+    )
+
+
+# --- cycle engine ----------------------------------------------------------------------------
+
+
+def test_per_kind_bytes_and_residency_figures_from_the_path_counters() -> None:
+    c = PathCounters(hits_by_kind=[6, 0], misses_by_kind=[2, 5],
+                     dma_read_bytes_by_kind=[1000, 640], dram_read_bytes_by_kind=[384, 640],
+                     dma_write_bytes=300, output_write_bytes=256, spill_write_bytes=128,
+                     sram_fill_bytes=1024, sram_store_bytes=44, dropped_dirty_bytes=64)  # fmt: skip
+    assert _moved_by_kind(c) == {"input_read": 384, "weight_read": 640, "output_write": 256,
+                                 "spill_write": 128}  # fmt: skip
+    assert _residency_extra(c) == {
+        "activation_read_bytes": 1000, "activation_onchip_bytes": 1000 - 384,
+        "activation_hit_rate": 6 / 8, "weight_hit_rate": 0.0,
+        "onchip_store_bytes": 44, "dropped_dirty_bytes": 64,
+    }  # fmt: skip
+    # more fetched than asked (whole lines): no negative on-chip bytes; no accesses: no rate
+    fetched = PathCounters(dma_read_bytes_by_kind=[10, 0], dram_read_bytes_by_kind=[64, 0])
+    extra = _residency_extra(fetched)
+    assert extra["activation_onchip_bytes"] == 0
+    assert extra["activation_hit_rate"] is None and extra["weight_hit_rate"] is None
+    later = PathCounters(hits_by_kind=[7, 1], dma_write_bytes=301, output_write_bytes=300)
+    diff = later.minus(PathCounters(hits_by_kind=[2, 1], dma_write_bytes=1, output_write_bytes=0))
+    assert (diff.hits_by_kind, diff.dma_write_bytes, diff.output_write_bytes) == ([5, 0], 300, 300)
+    assert (c.hits, c.misses, c.dram_read_bytes, c.dram_write_bytes) == (6, 7, 1024, 384)
+
+
+def test_timeline_occupancy_and_dram_summary_columns() -> None:
+    log = SimpleNamespace(start=[0, 2000], end=[1500, 4000], read_bytes=[64, 0],
+                          write_bytes=[0, 128])  # fmt: skip
+    path = SimpleNamespace(log=log)
+    assert _timeline(path, 1e9, ["a", "b"]) == {
+        "start_s": [0.0, 2e-6], "end_s": [1.5e-6, 4e-6], "read_bytes": [64, 0],
+        "write_bytes": [0, 128], "layer": ["a", "b"],
+    }  # fmt: skip
+    assert _occupancy_columns([(1000, 64, 32), (3000, 0, 128)], 2e9) == {
+        "end_s": [5e-7, 1.5e-6], "activation_bytes": [64, 0], "other_bytes": [32, 128]}  # fmt: skip
+    total = SimpleNamespace(
+        read_latency_mean_ns=50.0, read_latency_p50_ns=40.0, read_latency_p95_ns=90.0,
+        read_latency_p99_ns=120.0, read_latency_max_ns=200.0, row_hits=7, row_misses=3,
+        row_conflicts=2, bus_utilization=0.25, refresh_ns=30.0, power_down_ns=0.0,
+        command_counts={"ACT": 5})  # fmt: skip
+    summary = _dram_summary(SimpleNamespace(total=total))
+    assert summary["read_latency_ns"] == {"mean": 50.0, "p50": 40.0, "p95": 90.0, "p99": 120.0,
+                                          "max": 200.0}  # fmt: skip
+    assert (summary["row_hits"], summary["row_misses"], summary["row_conflicts"]) == (7, 3, 2)
+    assert (summary["bus_utilization"], summary["refresh_ns"]) == (0.25, 30.0)
+    assert summary["command_counts"] == {"ACT": 5}
+
+
+def test_the_work_bound_names_the_largest_layer_and_allows_exactly_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workload = SimpleNamespace(name="w", layers=[SimpleNamespace(name=n) for n in "abc"])
+    network = SimpleNamespace(plans=["a", "b", "c"])
+    counts = {"a": 10, "b": 30, "c": 5}
+    monkeypatch.setattr(cycle, "step_count", counts.__getitem__)
+    monkeypatch.setattr(cycle, "MAX_TILE_STEPS", 45)
+    cycle._check_work(workload, network)  # 45 steps: exactly the bound, allowed
+    monkeypatch.setattr(cycle, "MAX_TILE_STEPS", 44)
+    with pytest.raises(WorkloadError) as info:
+        cycle._check_work(workload, network)
+    assert str(info.value) == (
+        "w: cycle fidelity would simulate 45 tile steps (layer 'b' alone 30), over the 44 a run "
+        "is bounded to; use --fidelity analytic for this workload, or a larger SRAM (larger "
+        "tiles)"
     )
