@@ -965,3 +965,14 @@ def test_the_work_bound_names_the_largest_layer_and_allows_exactly_the_limit(
         "is bounded to; use --fidelity analytic for this workload, or a larger SRAM (larger "
         "tiles)"
     )
+
+
+def test_a_vector_layer_reading_everything_from_dram_has_no_analytic_hits() -> None:
+    # the vector unit reads each input byte once, and all of them come from DRAM: the SRAM
+    # line reads are all fills, none a hit
+    scenario = load_scenario()
+    plan = plan_layer(Softmax("sm", rows=4, length=50), scenario)
+    stored = LayerResidency((Operand(None, 200, plan.input.total, False),), False, ())
+    r = analytic_layer(plan, scenario, {}, stored, SramMode.CACHE)
+    assert plan.input.total == 204 and r.cache_misses == 4  # ceil(204 / 64)
+    assert r.cache_hits == 0
