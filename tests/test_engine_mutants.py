@@ -43,6 +43,7 @@ from npusim.engine.layout import Allocator, TensorPlacement
 from npusim.engine.modes import SramMode
 from npusim.engine.placement import Placer
 from npusim.engine.plan import kv_spec, plan_layer
+from npusim.engine.quality import network_quality
 from npusim.engine.replay import engine_vs_trace
 from npusim.engine.residency import LayerResidency, Operand, plan_network
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
@@ -976,3 +977,20 @@ def test_a_vector_layer_reading_everything_from_dram_has_no_analytic_hits() -> N
     r = analytic_layer(plan, scenario, {}, stored, SramMode.CACHE)
     assert plan.input.total == 204 and r.cache_misses == 4  # ceil(204 / 64)
     assert r.cache_hits == 0
+
+
+# --- quality ---------------------------------------------------------------------------------
+
+
+def test_an_output_is_priced_at_its_first_readers_input_toggle_rate() -> None:
+    scenario = load_scenario(overrides=["dram.io_energy=data"])
+    first, second = network_quality(TWO, scenario)
+    for q in (first, second):
+        assert 0.0 < q["input_io_toggles_per_bit"] < 1.0 and q["weight_io_toggles_per_bit"] > 0.0
+        assert 0.0 <= q["input_io_ones_per_bit"] <= 1.0
+    # fc1's output is fc2's input; fc2's output has no reader: its own input's rate
+    assert first["output_io_toggles_per_bit"] == second["input_io_toggles_per_bit"]
+    assert second["output_io_toggles_per_bit"] == second["input_io_toggles_per_bit"]
+    assert first["input_io_toggles_per_bit"] != second["input_io_toggles_per_bit"]
+    flat = network_quality(TWO, load_scenario(), measure=False)
+    assert flat == [{"weight_precision": "int8", "activation_precision": "int8"}] * 2
