@@ -781,6 +781,15 @@ def test_analytic_layer_by_hand() -> None:
     assert e.static == pytest.approx(static_energy_pj(scenario, time_s))
     assert (r.extra["input_read_bytes"], r.extra["weight_read_bytes"]) == (900, 60_000)
     assert (r.extra["output_write_bytes"], r.extra["metadata_bytes"], r.extra["q"]) == (600, 808, 1)
+    # priced by the data's toggles: 8 x bytes x 0.5 pJ x (2r - 1) per kind
+    data = load_scenario(overrides=["dram.io_energy=data"])
+    rates = {"input_io_toggles_per_bit": 0.25, "weight_io_toggles_per_bit": 0.75,
+             "output_io_toggles_per_bit": 0.6}  # fmt: skip
+    priced = analytic_layer(plan, data, rates, stored, SramMode.CACHE)
+    io = 8 * 0.5 * (904 * -0.5 + 60_800 * 0.5 + 604 * 0.2)
+    assert priced.energy_pj.dram == pytest.approx(
+        dram_streaming_energy_pj(data, 61_704, 604, priced.time_s) + io, rel=1e-12
+    )
     # the input on chip: no first input load; the output on chip: no last store
     on_chip = LayerResidency((Operand("x", 900, 904, True),), output_on_chip=True, dying=())
     r = analytic_layer(plan, scenario, {}, on_chip, SramMode.CACHE)
