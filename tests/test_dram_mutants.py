@@ -117,8 +117,12 @@ def test_an_idle_channel_costs_precharged_standby_and_the_refreshes_due(
     system = DramSystem(DramParams(refresh=refresh))
     expected = PRECHARGED_MW * until * TCK_NS + len(due_at) * per_refresh_pj
     assert system.energy_until(until) == pytest.approx(expected, rel=1e-12)
-    assert system.energy_until(N_REFI_PB - 1 if refresh == "per-bank" else N_REFI - 1) == (
-        pytest.approx(PRECHARGED_MW * (due_at[0] - 1) * TCK_NS, rel=1e-12)
+    first = due_at[0]
+    assert system.energy_until(first - 1) == (
+        pytest.approx(PRECHARGED_MW * (first - 1) * TCK_NS, rel=1e-12)
+    )
+    assert system.energy_until(first) == (  # due at that very cycle: counted
+        pytest.approx(PRECHARGED_MW * first * TCK_NS + per_refresh_pj, rel=1e-12)
     )
 
 
@@ -470,6 +474,8 @@ def test_per_bank_refresh_precharges_its_set_then_refreshes_the_next_set() -> No
     # REFab due at 3125, 6250, ..., 18750 before 20000: the first four counted in closed
     # form, the fifth (15625) issued, the sixth left to the loop
     ("all-bank", 20_000, {"count": 5, "due": 18_750, "bank": 0, "returns": 15_626}),
+    # due at 3125 and 6250 before 7000: the first issued here, the second left to the loop
+    ("all-bank", 7_000, {"count": 1, "due": 6_250, "bank": 0, "returns": 3_126}),
     # REFpb due every 391 from 391: 11 before 4692 = 12 x 391 <= 5000; 3 counted, then one
     # per bank set (8) issued, from set 3 round to set 3 again
     ("per-bank", 5_000, {"count": 11, "due": 4_692, "bank": 3, "returns": 4_302}),
