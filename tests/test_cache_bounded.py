@@ -129,3 +129,19 @@ def test_disjointness_at_a_range_s_edges() -> None:
     assert not held.isdisjoint([5, 10]) and held.isdisjoint([3, 9])
     assert not held.isdisjoint([25, 15, 30])  # scattered probes reaching into the range
     assert held.isdisjoint([5, 25, 30])  # around it, none inside
+
+
+def test_ranges_that_touch_merge() -> None:
+    """Ranges added next to each other become one: after one, before one, and bridging two
+    (the third range added between the first two); a range apart stays apart."""
+    held = LineSet()
+    held.update_new(list(range(10, 20)))
+    held.update_new(list(range(20, 30)))  # after [10, 20)
+    assert (held.starts, held.stops) == ([10], [30])
+    held.update_new(list(range(50, 60)))  # apart
+    held.update_new(list(range(40, 50)))  # before [50, 60)
+    assert (held.starts, held.stops) == ([10, 40], [30, 60])
+    held.update_new(list(range(100, 110)))
+    held.update_new(list(range(30, 40)))  # bridges [10, 30) and [40, 60)
+    assert (held.starts, held.stops) == ([10, 100], [60, 110])
+    assert len(held) == 60 and 59 in held and 60 not in held and 100 in held
