@@ -47,7 +47,7 @@ from npusim.engine.quality import network_quality
 from npusim.engine.replay import engine_vs_trace
 from npusim.engine.residency import LayerResidency, Operand, plan_network
 from npusim.engine.steps import _ranges, _Shares, gemm_steps, step_count, vector_steps
-from npusim.engine.system import LoadPart, PathCounters, ScratchpadPath
+from npusim.engine.system import LoadPart, MemoryPath, PathCounters, ScratchpadPath
 from npusim.engine.tiling import (
     OperandBits,
     _candidates,
@@ -1003,3 +1003,30 @@ def test_an_output_is_priced_at_its_first_readers_input_toggle_rate() -> None:
     assert first["input_io_toggles_per_bit"] != second["input_io_toggles_per_bit"]
     flat = network_quality(TWO, load_scenario(), measure=False)
     assert flat == [{"weight_precision": "int8", "activation_precision": "int8"}] * 2
+
+
+def test_cache_path_loads_stores_and_drops_by_hand() -> None:
+    path = MemoryPath(load_scenario())  # 4 MiB, 64 B lines, LPDDR5 bursts of 32 B
+    assert path.fill_bytes == 64
+    part = LoadPart(np.array([0, 4096]), np.array([100, 64]), 0)  # lines 0, 64 and 4096
+    first = path.load([LoadPart(np.zeros(0, np.int64), np.zeros(0, np.int64), 1), part], 10)
+    c = path.counters
+    assert (c.hits_by_kind, c.misses_by_kind, c.dma_read_bytes_by_kind) == ([0, 0], [3, 0],
+                                                                            [164, 0])  # fmt: skip
+    assert (c.dram_read_bytes_by_kind, c.sram_fill_bytes) == ([192, 0], 192)
+    assert first.ticket >= 0 and path.ready(first) > 10
+    again = path.load([part._replace(kind=1)], 20)  # all three lines now hit, as weights
+    assert again.ticket == -1 and (c.hits_by_kind, c.misses_by_kind) == ([0, 3], [3, 0])
+    assert sorted(path.resident_lines().tolist()) == [0, 64, 4096]
+    # an output nobody reads again goes to DRAM; one a later layer reads stays in the SRAM
+    out = path.store(np.array([8192]), np.array([96]), 30, on_chip=False)
+    assert out.ticket >= 0 and (c.dma_write_bytes, c.output_write_bytes) == (96, 96)
+    kept = path.store(np.array([12288]), np.array([128]), 40, on_chip=True)
+    assert kept.ticket == -1 and (c.sram_store_bytes, c.dma_write_bytes) == (128, 224)
+    assert sorted(path.resident_lines().tolist()) == [0, 64, 4096, 12288, 12352]
+    path.drop(12288, 128)  # dead: two dirty lines leave without write-back
+    assert c.dropped_dirty_bytes == 128 and c.spill_write_bytes == 0
+    assert sorted(path.resident_lines().tolist()) == [0, 64, 4096]
+    path.settle()
+    assert path.log.read_bytes == [192, 0] and path.log.write_bytes == [0, 96]
+    assert all(e >= s for s, e in zip(path.log.start, path.log.end, strict=True))
