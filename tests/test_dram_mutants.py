@@ -210,7 +210,7 @@ def test_a_batch_may_not_arrive_before_the_previous_one() -> None:
     system = DramSystem(DramParams())
     system.submit(np.array([0], dtype=np.uint64), False, 50)
     system.submit(np.array([64], dtype=np.uint64), False, 50)  # the same cycle is fine
-    with pytest.raises(ValueError, match="arrival 49 is before the previous 50"):
+    with pytest.raises(ValueError, match=r"^arrival 49 is before the previous 50$"):
         system.submit(np.array([0], dtype=np.uint64), False, 49)
 
 
@@ -425,7 +425,7 @@ NEVER = 2**62
 def test_without_refresh_nothing_is_ever_due_or_issued() -> None:
     off = refresh_policy("off", TIMING, 16)
     assert off.next_command(_device(), [-1] * 16, 5) == (NEVER, 0, 0)
-    with pytest.raises(RuntimeError, match="no refresh to issue"):
+    with pytest.raises(RuntimeError, match=r"^no refresh to issue$"):
         off.issue(_device(), int(Command.REFAB), 0, 5)
 
 
