@@ -311,3 +311,59 @@ def test_a_run_reports_its_power_down(tmp_path, capsys: pytest.CaptureFixture) -
     assert down["totals"]["time_s"] >= plain["totals"]["time_s"]
     for part in ("mac", "sram", "phy"):
         assert down["totals"]["energy_pj"][part] == plain["totals"]["energy_pj"][part]
+
+
+def _residency_from_log(log: list, arrivals: list[int], power: PowerDown) -> int:
+    """An independent count of power-down cycles from a command log, for requests spaced far
+    enough apart to be served alone: before each command, the channel powered down idle_ck
+    after the previous one; a refresh command (REFAB, REFPB, and the PREA or PRE no arrival
+    asked for) was foreseen, so the stay ended
+    nXP before it (none if shorter than nCKE); a request's first command after an arrival
+    that found the channel idle ended the stay at max(arrival, entry + nCKE). Counted from
+    the first arrival on (the lead is priced apart)."""
+    refresh = {int(Command.REFAB), int(Command.REFPB), int(Command.PREA)}
+    count_from, total, previous = arrivals[0], 0, None
+    waiting = sorted(arrivals)
+    for t, command, _, _ in log:
+        woke_at = None
+        while waiting and waiting[0] <= t:
+            woke_at = waiting.pop(0)
+        if previous is not None:
+            entry = previous + power.idle_ck
+            if command in refresh or (command == int(Command.PRE) and woke_at is None):
+                end = t - power.n_xp if t - power.n_xp - entry >= max(power.n_cke, 1) else entry
+            elif woke_at is not None and woke_at >= previous and woke_at >= entry:
+                end = max(woke_at, entry + power.n_cke)
+            else:
+                end = entry
+            total += max(0, end - max(entry, count_from))
+        previous = t
+    return total
+
+
+@pytest.mark.parametrize("first_arrival", [0, 50_000])
+@pytest.mark.parametrize("refresh", ["all-bank", "per-bank"])
+def test_residency_equals_a_count_from_the_command_log(
+    first_arrival: int, refresh: str, dram_loop: str
+) -> None:
+    """Requests 7,000-60,000 CK apart (refreshes in most gaps), the first one late or not:
+    the residency the loop counts (command log on) equals the count from its log, and the
+    closed form's (no log, idle refreshes skipped) equals it too."""
+    gaps = [first_arrival, 7000, 60_000, 9000, 33_000, 12_000]
+    arrivals = list(np.cumsum(gaps))
+    addr = [(i % 3) * (1 << 20) for i in range(len(arrivals))]  # rows 0, 1, 2 of bank 0
+    params = DramParams(power_down_after_s=100e-9, refresh=refresh)
+    trace = Trace(np.array(addr, np.uint64), np.zeros(len(addr), bool),
+                  np.zeros(len(addr), np.int64), np.array(arrivals, np.int64))  # fmt: skip
+    logged = DramSystem(params, log_commands=True)
+    logged.run_trace(trace)
+    power = logged.controllers[0].power_down
+    counted = power.precharged_cycles + power.active_cycles
+    assert counted == _residency_from_log(logged.command_logs[0], arrivals, power) > 0
+    fast = DramSystem(params)
+    fast.run_trace(trace)
+    closed = fast.controllers[0].power_down
+    assert (closed.precharged_cycles, closed.active_cycles) == (
+        power.precharged_cycles,
+        power.active_cycles,
+    )
