@@ -433,7 +433,7 @@ def test_all_bank_refresh_precharges_all_then_refreshes_and_moves_on() -> None:
     dev, refresh = _device(), refresh_policy("all-bank", TIMING, 16)
     dev.issue(Command.ACT, 5, 2, 0)
     pinned = [-1] * 16
-    pinned[9] = 4  # an active slot anywhere holds an all-bank refresh
+    pinned[9] = 0  # an active slot (of request 0) anywhere holds an all-bank refresh
     assert refresh.next_command(dev, pinned, 0) == (NEVER, 0, 0)
     assert refresh.next_command(dev, [-1] * 16, 0) == (N_RAS, int(Command.PREA), 0)
     assert refresh.next_command(dev, [-1] * 16, 40) == (40, int(Command.PREA), 0)
@@ -455,9 +455,9 @@ def test_per_bank_refresh_precharges_its_set_then_refreshes_the_next_set() -> No
     dev.issue(Command.ACT, 3, 1, 0)
     dev.issue(Command.ACT, 8, 2, 4)
     pinned = [-1] * 16
-    pinned[3] = 0  # another set's active slot does not hold this refresh
+    pinned[3] = 1  # another set's active slot does not hold this refresh
     assert refresh.next_command(dev, pinned, 10) == (4 + N_RAS, int(Command.PRE), 8)
-    pinned[8] = 1
+    pinned[8] = 0  # request 0 holds bank 8's active slot: served before the refresh
     assert refresh.next_command(dev, pinned, 10) == (NEVER, 0, 0)
     refresh.pending = True
     refresh.issue(dev, int(Command.PRE), 8, 4 + N_RAS)
@@ -583,3 +583,20 @@ def test_unknown_row_and_refresh_policy_names_are_named_with_their_kind() -> Non
         row_policy("adaptive")
     with pytest.raises(UnknownPolicyError, match=r"^unknown refresh policy 'same-bank'; valid: "):
         refresh_policy("same-bank", TIMING, 16)
+
+
+def test_refresh_time_and_energy_of_two_channels_add_up(dram_loop: str) -> None:
+    """Reads to both channels arrive at 4000; each channel first issues the REFab due at
+    nREFI = 3125 (all banks closed: no PREA), nRFCab = 168 CK = 210 ns, then serves its read
+    (ACT 4000, RD 4016, last beat 4035)."""
+    system = DramSystem(DramParams(channels=2))
+    done = system.serve(np.array([0, 32], dtype=np.uint64), False, 4000)
+    assert done.tolist() == [4035, 4035]
+    stats = system.stats()
+    for channel in stats.channels:
+        assert (channel.refresh_cycles, channel.refresh_ns) == (N_RFCAB, N_RFCAB * TCK_NS)
+        assert channel.command_counts["REFAB"] == 1 and channel.command_counts["PREA"] == 0
+        assert channel.energy.refresh_pj == REFAB_PJ
+    assert stats.total.refresh_cycles == 2 * N_RFCAB
+    assert stats.total.refresh_ns == pytest.approx(2 * 210.0)
+    assert stats.total.energy.refresh_pj == 2 * REFAB_PJ
