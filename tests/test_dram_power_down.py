@@ -232,9 +232,43 @@ def test_never_loses_a_request_and_never_violates_the_exit(gaps, rows, after_ck)
     assert 0 <= total.power_down_cycles <= total.elapsed_cycles
 
 
-def test_policy_refuses_a_zero_timeout() -> None:
-    with pytest.raises(ValueError, match="idle_ck >= 1"):
-        PowerDown(0, 6, 6)
+def test_policy_refuses_a_zero_timeout_or_negative_latencies() -> None:
+    for bad in ((0, 6, 6), (1, -1, 6), (1, 6, -1)):
+        with pytest.raises(ValueError, match="idle_ck >= 1"):
+            PowerDown(*bad)
+
+
+def test_the_policy_s_arithmetic_by_hand() -> None:
+    """PowerDown alone, timeout 10, nXP 3, nCKE 4 (cycles)."""
+    down = PowerDown(10, 3, 4)
+    assert down.wake_for_request(100, 105, False) == 105  # before entry at 110: no exit
+    assert down.wake_for_request(100, 111, True) == 114 + 3  # exit waits entry + nCKE
+    assert down.wake_for_request(100, 200, False) == 203
+    assert (down.active_cycles, down.precharged_cycles) == (4, 90)
+    assert down.wake_for_request(-1, 50, False) == 53  # idle since cycle 0: entry at 10
+    # a refresh foreseen: the stay ends nXP before it, and is kept only if at least nCKE
+    assert down.foreseen_stay(100, 100 + 10 + 3 + 4) == 4
+    assert down.foreseen_stay(100, 100 + 10 + 3 + 3) == 0
+    assert PowerDown(10, 3, 0).foreseen_stay(100, 114) == 1  # nCKE 0: one cycle is a stay
+
+
+def test_counting_starts_at_the_first_arrival() -> None:
+    """The lead before count_from is priced apart: a stay is clipped to start there, and
+    closed-form stays that start before it are dropped (timeout 10, nXP 2, interval 100: each
+    stay is 100 - 2 - 10 = 88 cycles)."""
+    down = PowerDown(10, 2, 2)
+    down.count_from = 50
+    down.wake_for_refresh(0, 100, False)  # stay [10, 98), counted from 50
+    assert down.precharged_cycles == 48
+    down.wake_for_refresh(0, 100, True)
+    assert down.active_cycles == 48
+    periodic = PowerDown(10, 2, 2)
+    periodic.count_from = 205
+    # five refreshes at 200, 300, ...: stays start at 110, 210, 310, 410, 510; the first is
+    # dropped (it starts before 205)
+    periodic.periodic_stays(200, 5, 100)
+    assert periodic.precharged_cycles == 4 * 88
+    assert isinstance(periodic.precharged_cycles, int)
 
 
 def test_config_loads_units_and_refuses_bad_values(tmp_path) -> None:
