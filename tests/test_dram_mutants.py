@@ -9,14 +9,17 @@ loop (the ``dram_loop`` fixture, tests/conftest.py).
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pytest
 
 from npusim.dram import DramParams, DramSystem
 from npusim.dram import device as device_module
+from npusim.dram import energy as energy_module
 from npusim.dram.controller import ChannelController
 from npusim.dram.device import TIMING_CONSTRAINTS, Command, Constraint, Device
-from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy
+from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy, default_energy
 from npusim.dram.io_bits import IoActivity, channel_activity
 from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.mapping import AddressMap, mapping_problems
@@ -600,3 +603,19 @@ def test_refresh_time_and_energy_of_two_channels_add_up(dram_loop: str) -> None:
     assert stats.total.refresh_cycles == 2 * N_RFCAB
     assert stats.total.refresh_ns == pytest.approx(2 * 210.0)
     assert stats.total.energy.refresh_pj == 2 * REFAB_PJ
+
+
+def test_the_lpddr6_terms_are_derived_from_lpddr5x_as_documented() -> None:
+    """Called directly: the module builds STANDARD_ENERGY from it at import, before any test
+    (npusim.dram.energy's docstring: I/O x 36 / 32 wire bytes per payload byte, every power
+    term (mW) halved over a die's two sub-channels, core terms as LPDDR5X)."""
+    lpddr6, lpddr5x = energy_module._lpddr6_energy(), DramEnergy()
+    assert (lpddr6.act_pre_pj, lpddr6.read_pj_per_bit, lpddr6.write_pj_per_bit) == (
+        ACT_PRE_PJ, READ_PJ_PER_BIT, WRITE_PJ_PER_BIT)  # fmt: skip
+    assert (lpddr6.refresh_ab_pj, lpddr6.refresh_pb_pj) == (REFAB_PJ, REFPB_PJ)
+    assert lpddr6.io_pj_per_bit == IO_PJ_PER_BIT * 36 / 32
+    assert (lpddr6.background_precharged_mw, lpddr6.background_active_mw) == (18.5, 23.5)
+    halved = {f.name: getattr(lpddr5x, f.name) / 2 for f in fields(DramEnergy) if "_mw" in f.name}
+    assert lpddr6 == replace(lpddr5x, io_pj_per_bit=IO_PJ_PER_BIT * 36 / 32, **halved)
+    assert default_energy("LPDDR6_10667") == lpddr6
+    assert default_energy("LPDDR5X_8533") == lpddr5x
