@@ -238,7 +238,9 @@ def test_two_channel_statistics_and_their_total_by_hand(dram_loop: str) -> None:
     assert (total.read_bursts, total.write_bursts, total.bytes_written) == (3, 0, 0)
     assert total.achieved_gbps == pytest.approx(96 / (238 * TCK_NS), rel=1e-12)
     assert ch1.achieved_gbps == pytest.approx(64 / (38 * TCK_NS), rel=1e-12)
-    assert (ch0.peak_gbps, total.peak_gbps) == (pytest.approx(12.8), pytest.approx(25.6))
+    # 6400 MT/s x 2 B per channel, in GB/s of 1e9 B/s
+    assert (ch0.peak_gbps, ch1.peak_gbps) == (pytest.approx(12.8, rel=1e-12),) * 2
+    assert total.peak_gbps == pytest.approx(25.6, rel=1e-12)
     # utilization: bursts x nBL over elapsed CK, averaged over the channels for the total
     assert ch0.bus_utilization == pytest.approx(1 * N_BL / 35, rel=1e-12)
     assert total.bus_utilization == pytest.approx((N_BL / 35 + 2 * N_BL / 38) / 2, rel=1e-12)
