@@ -621,3 +621,13 @@ def test_the_lpddr6_terms_are_derived_from_lpddr5x_as_documented() -> None:
     assert lpddr6 == replace(lpddr5x, io_pj_per_bit=IO_PJ_PER_BIT * 36 / 32, **halved)
     assert default_energy("LPDDR6_10667") == lpddr6
     assert default_energy("LPDDR5X_8533") == lpddr5x
+
+
+def test_an_activation_of_a_4_kib_page_costs_twice_the_2_kib_anchor(dram_loop: str) -> None:
+    """8B mode (8 banks, 4 KiB page, BL32: 64 B bursts): one read, one ACT of a 4 KiB page."""
+    params = DramParams(bank_arch="8B", burst_length=32, mapping="RoBaCo", refresh="off")
+    system = DramSystem(params)
+    system.serve(np.array([0], dtype=np.uint64), False, 0)
+    energy = system.stats().total.energy
+    assert energy.act_pre_pj == pytest.approx(ACT_PRE_PJ * 4096 / 2048, rel=1e-12)
+    assert energy.read_pj == pytest.approx(64 * 8 * READ_PJ_PER_BIT, rel=1e-12)
