@@ -631,3 +631,18 @@ def test_an_activation_of_a_4_kib_page_costs_twice_the_2_kib_anchor(dram_loop: s
     energy = system.stats().total.energy
     assert energy.act_pre_pj == pytest.approx(ACT_PRE_PJ * 4096 / 2048, rel=1e-12)
     assert energy.read_pj == pytest.approx(64 * 8 * READ_PJ_PER_BIT, rel=1e-12)
+
+
+def test_energy_until_a_cycle_before_the_next_refresh_counts_no_refresh_of_the_tail(
+    dram_loop: str,
+) -> None:
+    """A read at 7000 after the REFabs at 3125 and 6250: the next is due at 9375. Up to cycle
+    100 (before the first arrival) the value is, as documented, the commands so far plus
+    the precharged standby before cycle 100, and no refresh of an idle tail."""
+    system = DramSystem(DramParams())
+    system.serve(np.array([0], dtype=np.uint64), False, 7000)
+    assert system.controllers[0].refresh_due == 3 * N_REFI
+    commands_pj = system.stats().total.energy_total_pj
+    assert system.energy_until(100) == pytest.approx(
+        commands_pj + PRECHARGED_MW * 100 * TCK_NS, rel=1e-12
+    )
