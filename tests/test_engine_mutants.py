@@ -20,7 +20,7 @@ from npusim.config import load_scenario
 from npusim.dram import DramSystem
 from npusim.engine import cycle, replay
 from npusim.engine.allocator import Arena, Block, plan_arena
-from npusim.engine.analytic import _traffic, analytic_layer
+from npusim.engine.analytic import ANALYTIC_NOTE, _traffic, analytic_layer, run_analytic
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
 from npusim.engine.cycle import (
     _dram_summary,
@@ -1030,3 +1030,19 @@ def test_cache_path_loads_stores_and_drops_by_hand() -> None:
     path.settle()
     assert path.log.read_bytes == [192, 0] and path.log.write_bytes == [0, 96]
     assert all(e >= s for s, e in zip(path.log.start, path.log.end, strict=True))
+
+
+def test_run_analytic_reports_itself_and_runs_each_layer_at_its_own_view() -> None:
+    scenario = load_scenario(overrides=["precision.layers.fc2.weights=int4"])
+    run = run_analytic(scenario, TWO)
+    assert (run.scenario, run.workload, run.fidelity) == (scenario.name, "two", "analytic")
+    assert run.notes == (ANALYTIC_NOTE,)
+    assert run.extra["sram"] == {"mode": "cache", "capacity_bytes": 4 * 1024 * 1024}
+    # fc1 reads 32 x 64 INT8 weights (2,048 B), fc2 its own 16 x 32 at INT4 (256 B)
+    fc1, fc2 = run.layers
+    assert (fc1.extra["weight_read_bytes"], fc2.extra["weight_read_bytes"]) == (2048, 256)
+    assert (fc1.extra["weight_precision"], fc2.extra["weight_precision"]) == ("int8", "int4")
+    assert "weight_sqnr_db" in fc1.extra  # measured by default
+    quick = run_analytic(scenario, TWO, measure_quality=False)
+    assert "weight_sqnr_db" not in quick.layers[0].extra
+    assert quick.layers[1].cycles == fc2.cycles
