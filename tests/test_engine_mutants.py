@@ -1037,6 +1037,7 @@ def test_run_analytic_reports_itself_and_runs_each_layer_at_its_own_view() -> No
     run = run_analytic(scenario, TWO)
     assert (run.scenario, run.workload, run.fidelity) == (scenario.name, "two", "analytic")
     assert run.notes == (ANALYTIC_NOTE,)
+    assert run.dram_peak_gbps == pytest.approx(51.2, rel=1e-12)  # 6400 MT/s x 2 B x 4
     assert run.extra["sram"] == {"mode": "cache", "capacity_bytes": 4 * 1024 * 1024}
     # fc1 reads 32 x 64 INT8 weights (2,048 B), fc2 its own 16 x 32 at INT4 (256 B)
     fc1, fc2 = run.layers
