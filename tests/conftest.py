@@ -5,15 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from dram_loops import DRAM_LOOPS
 
 from npusim.dram.controller import ChannelController
 from npusim.dram.kernel import KERNEL_AVAILABLE
-
-DRAM_LOOPS = {  # name: (use_kernel, stream_fast_path)
-    "compiled": (True, True),
-    "python": (False, True),
-    "python-general": (False, False),
-}
 
 
 @pytest.fixture(params=list(DRAM_LOOPS))

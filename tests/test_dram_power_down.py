@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
+from dram_loops import each_dram_loop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npusim.cli import main
 from npusim.config import load_scenario
 from npusim.dram import DramParams, DramSystem
-from npusim.dram.controller import ChannelController
 from npusim.dram.device import Command
 from npusim.dram.energy import DramEnergy, default_energy
-from npusim.dram.kernel import KERNEL_AVAILABLE
 from npusim.dram.params import check_params
 from npusim.dram.powerdown import PowerDown
 from npusim.dram.stats import collect_stats
@@ -32,7 +30,6 @@ from npusim.trace import Trace
 TCK_NS = 1.25
 N_XP = math.ceil(7.5 / TCK_NS)  # 6
 N_CKE = math.ceil(7.5 / TCK_NS)  # 6
-LOOPS = {"compiled": (True, True), "python": (False, True), "python-general": (False, False)}
 SAME_ROW = 4 * 32  # the default mapping rotates bursts over 4 bank groups: burst 4 is bank 0's
 
 
@@ -156,7 +153,7 @@ def test_the_loops_agree_on_a_stream_with_short_gaps(after_ns: float) -> None:
         size_bytes=np.zeros(n, np.int64),
         arrival_cycle=np.cumsum(rng.choice([0, 1, 2, 3, 40], n, p=[0.3, 0.3, 0.2, 0.1, 0.1])),
     )
-    results = _each_loop(lambda: _served(trace, DramParams(power_down_after_s=after_ns * 1e-9)))
+    results = each_dram_loop(lambda: _served(trace, DramParams(power_down_after_s=after_ns * 1e-9)))
     reference = results.pop("python-general")
     assert reference[1]["total"]["power_down_cycles"] > 0
     for name, result in results.items():
@@ -166,19 +163,6 @@ def test_the_loops_agree_on_a_stream_with_short_gaps(after_ns: float) -> None:
 def _served(trace: Trace, params: DramParams) -> tuple:
     system = DramSystem(params)
     return system.run_trace(trace).tolist(), system.stats().to_dict()
-
-
-def _each_loop(run) -> dict:  # type: ignore[no-untyped-def]
-    """``run()``'s result under each controller loop available, by name."""
-    results = {}
-    for name, (use_kernel, stream) in LOOPS.items():
-        if use_kernel and (not KERNEL_AVAILABLE or os.environ.get("NPUSIM_PURE_PYTHON")):
-            continue
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(ChannelController, "use_kernel", use_kernel)
-            patch.setattr(ChannelController, "stream_fast_path", stream)
-            results[name] = run()
-    return results
 
 
 def test_the_loops_agree_on_idle_gaps_without_a_log() -> None:
@@ -194,7 +178,7 @@ def test_the_loops_agree_on_idle_gaps_without_a_log() -> None:
         arrival_cycle=np.cumsum(rng.choice([0, 3, 200, 40000], n, p=[0.5, 0.3, 0.15, 0.05])),
     )
     params = DramParams(power_down_after_s=50e-9, refresh="per-bank")
-    results = _each_loop(lambda: _served(trace, params))
+    results = each_dram_loop(lambda: _served(trace, params))
     reference = results.pop("python-general")
     assert reference[1]["total"]["power_down_cycles"] > 0
     for name, result in results.items():

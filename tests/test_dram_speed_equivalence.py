@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 import pytest
+from dram_loops import each_dram_loop
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -124,22 +125,9 @@ def _run(params: DramParams, batches: list[tuple[np.ndarray, np.ndarray, int]]) 
     return done, system.command_logs, system.stats().to_dict()
 
 
-def _each_implementation(run) -> dict:  # type: ignore[no-untyped-def]
-    """``run()``'s result under every available implementation, by name."""
-    results = {}
-    for name, (use_kernel, stream) in IMPLEMENTATIONS.items():
-        if use_kernel and not KERNEL_AVAILABLE:
-            continue
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(ChannelController, "use_kernel", use_kernel)
-            patch.setattr(ChannelController, "stream_fast_path", stream)
-            results[name] = run()
-    return results
-
-
 def _run_each(params: DramParams, batches: list) -> dict:
     """Results of every available implementation on the same batches."""
-    return _each_implementation(lambda: _run(params, batches))
+    return each_dram_loop(lambda: _run(params, batches))
 
 
 configs = st.fixed_dictionaries(
@@ -231,7 +219,7 @@ def test_timed_trace_with_idle_gaps_agrees() -> None:
         done = system.run_trace(trace).tolist()
         return done, system.command_logs, system.stats().to_dict()
 
-    results = _each_implementation(run)
+    results = each_dram_loop(run)
     reference = results.pop("python-general")
     assert reference[2]["total"]["refresh_cycles"] > 0  # the gaps did cover refreshes
     for name, result in results.items():
