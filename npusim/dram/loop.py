@@ -47,8 +47,7 @@ class PythonLoop:
         col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
         group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
         oldest open_row pinned pinned_reads pinned_writes power pre_b pre_past_hit queue_cycles
-        queues
-        ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
+        queues ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
         release_at_act row_of rows rq rq_head rq_rows slow_at stale stream_ok wactive wck_expiry
         wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done
         write_mode write_of
