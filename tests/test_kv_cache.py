@@ -66,3 +66,15 @@ def test_the_allocator_reserves_a_wide_kv_caches_own_tile_buffers() -> None:
     result = simulate(scenario, workload, "analytic")
     assert result.summary()["sram"]["spilled_tensors"] == ["big"]
     assert result.summary()["sram"]["peak_bytes"] <= 64 * 1024
+
+
+def test_a_kv_group_that_does_not_divide_the_cache_names_its_key() -> None:
+    """Llama 3.2 1B at a 64-token context: 48 values per scale divide no K or V cache (8 heads
+    x 64 = 512 values per token), and the refusal names quantization.kv_group_size instead of
+    a tensor axis; 64 (one scale per token and head) runs."""
+    workload = load_workload("llama3_2_1b", {"kv_len": 64})
+    bad = load_scenario(overrides=["precision.kv_cache=int4", "quantization.kv_group_size=48"])
+    with pytest.raises(ConfigError, match=r"quantization\.kv_group_size.*48.*512 values"):
+        simulate(bad, workload, "analytic")
+    good = load_scenario(overrides=["precision.kv_cache=int4", "quantization.kv_group_size=64"])
+    assert simulate(good, workload, "analytic").totals()["time_s"] > 0

@@ -21,7 +21,7 @@ from npusim.compute.energy import block_quantize_cost, dequantize_cost, requanti
 from npusim.config import Scenario
 from npusim.engine.energy import accumulator_energy_pj
 from npusim.engine.tiling import OperandBits, Tiling, choose_tiling, smallest_footprint_bytes
-from npusim.errors import CapacityError
+from npusim.errors import CapacityError, ConfigError, Problem, QuantizationError
 from npusim.precision import PRECISIONS, Kind
 from npusim.quant import QuantSpec, StorageBytes, spec_for_precision, storage_bytes
 from npusim.workload import Gemm, Layer
@@ -168,10 +168,23 @@ def _activation_bytes(elements: int, scenario: Scenario) -> StorageBytes:
     return storage_bytes((elements,), activation_spec(scenario)) if elements else NO_BYTES
 
 
+def _kv_bytes(elements: int, scenario: Scenario) -> StorageBytes:
+    """KV-cache values at ``precision.kv_cache``; a ``quantization.kv_group_size`` that does
+    not divide them is refused naming that key (the quantizer alone names only an axis)."""
+    try:
+        return storage_bytes((elements,), kv_spec(scenario))
+    except QuantizationError:
+        group = scenario.quantization.kv_group_size
+        message = (f"expected a divisor of every KV cache's size, found {group}, which does not "
+                   f"divide {elements} values; the head dimension (64 for the bundled Llama "
+                   "models) gives one scale per token and head")  # fmt: skip
+        raise ConfigError(Problem("quantization.kv_group_size", message)) from None
+
+
 def _output_bytes(elements: int, scenario: Scenario, kv_append: bool) -> StorageBytes:
     """A layer's output: an activation, or KV-cache rows at ``precision.kv_cache``."""
     if kv_append and elements:
-        return storage_bytes((elements,), kv_spec(scenario))
+        return _kv_bytes(elements, scenario)
     return _activation_bytes(elements, scenario)
 
 
@@ -209,8 +222,7 @@ def plan_layer(
         second_bits = PRECISIONS[precision.kv].bits if kv else act_bits
         inputs = _activation_bytes(gemm.groups * gemm.m * gemm.k, scenario)
         second = gemm.groups * gemm.k * gemm.n
-        weights = storage_bytes((second,), kv_spec(scenario)) if kv else _activation_bytes(
-            second, scenario)  # fmt: skip
+        weights = _kv_bytes(second, scenario) if kv else _activation_bytes(second, scenario)
     timing = layer_timing(gemm, scenario.array, mac)
     outputs = _output_bytes(gemm.output_elements, scenario, kv_append)
     bits = OperandBits(
