@@ -177,8 +177,10 @@ def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyB
 def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: int) -> float:
     """One channel's energy in pJ from cycle 0 to ``until_ck``: its commands so far, its
     background while it was busy, and the time it has been idle, before its first command
-    and after its last (precharged standby, or active standby with a bank left open), with
-    the refreshes that fall due in that idle tail. The controller issues those refreshes
+    and after its last (precharged standby, or active standby with a bank left open; with
+    power-down, standby for the timeout and around each refresh, powered down otherwise: a
+    closed form, :func:`_idle_span_pj`), with the refreshes that fall due in that idle
+    tail. The controller issues those refreshes
     when its next request arrives, and they then count as commands instead, so the value
     only grows with ``until_ck`` and differences between two cycles add up over a run."""
     energy, _ = channel_energy(ctrl, system)
