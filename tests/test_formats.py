@@ -29,7 +29,7 @@ def schema_errors(value: Any, schema: dict[str, Any], path: str = "") -> list[st
     assert set(schema) <= known, set(schema) - known
     errors: list[str] = []
     kinds = {"object": dict, "array": list, "string": str, "boolean": bool,
-             "integer": int, "number": (int, float)}  # fmt: skip
+             "integer": int, "number": (int, float), "null": type(None)}  # fmt: skip
     if "type" in schema:
         ok = isinstance(value, kinds[schema["type"]])
         if schema["type"] in ("integer", "number") and isinstance(value, bool):
