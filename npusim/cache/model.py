@@ -31,6 +31,15 @@ SCALAR_MAX_LINES = 16
 _Run = tuple[Any, Any, Any, "np.ndarray | list", "np.ndarray | list", int]
 
 
+def line_spans(
+    addr: np.ndarray, size: np.ndarray, line_shift: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each request's first line and its number of lines (int64 arrays): ``addr`` and
+    ``size`` in bytes as int64, a size of 0 meaning the one line holding the address."""
+    first = addr >> line_shift
+    return first, ((addr + np.maximum(size, 1) - 1) >> line_shift) - first + 1
+
+
 def validated(params: CacheParams) -> CacheParams:
     """Return ``params`` or raise :class:`ConfigError` listing every problem."""
     problems = check_params(params)
@@ -236,8 +245,7 @@ class SetAssociativeCache:
         addr = np.asarray(addr, dtype=np.int64)
         size = np.asarray(size_bytes, dtype=np.int64)
         writes_in = np.asarray(is_write, dtype=bool)
-        first = addr >> self.line_shift
-        span = ((addr + np.maximum(size, 1) - 1) >> self.line_shift) - first + 1
+        first, span = line_spans(addr, size, self.line_shift)
         starts = np.repeat(np.cumsum(span) - span, span)
         lines = np.repeat(first, span) + np.arange(int(span.sum()), dtype=np.int64) - starts
         writes = np.repeat(writes_in, span)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npusim.cache.energy import SramEnergyModel
-from npusim.cache.model import SetAssociativeCache, validated
+from npusim.cache.model import SetAssociativeCache, line_spans, validated
 from npusim.cache.params import CacheParams
 from npusim.cache.stats import CacheStats, dynamic_energy_pj
 from npusim.cache.timed import FixedLatencyMemory, TimedCache, TimedResult
@@ -71,8 +71,7 @@ def trace_chunks(
     shift = line_bytes.bit_length() - 1
     addr = trace.addr.astype(np.int64)
     size = trace.size_bytes.astype(np.int64)
-    first = addr >> shift
-    span = ((addr + np.maximum(size, 1) - 1) >> shift) - first + 1
+    _, span = line_spans(addr, size, shift)
     ends = np.cumsum(span)
     start = 0
     while start < len(trace):
