@@ -39,11 +39,12 @@ def test_the_declared_layout_numbers_what_the_c_code_indexes() -> None:
     # Written out independently of layout.py: the buffers' first and last fields, the
     # command codes of the Command enum and the ready slots RDA -> RD, WRA -> WR.
     entries = layout_entries()
-    assert entries["C_BANKS"] == 0 and entries["C_LEN"] == len(CONFIG_FIELDS) == 26
-    assert entries["C_PD_IDLE"] == 23 and entries["C_NCKE"] == 25
-    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 17
+    assert entries["C_BANKS"] == 0 and entries["C_LEN"] == len(CONFIG_FIELDS) == 29
+    assert entries["C_PD_IDLE"] == 23 and entries["C_NCKE"] == 25 and entries["C_NSR"] == 28
+    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 21
     assert entries["S_LAST_COMMAND"] == 13 and entries["S_PD_ACTIVE"] == 16
-    assert entries["S_COUNTS"] == 20 and entries["S_LEN"] == 20 + 11
+    assert entries["S_SR_CYCLES"] == 17 and entries["S_SR_REFRESH_LAST"] == 20
+    assert entries["S_COUNTS"] == 24 and entries["S_LEN"] == 24 + 11
     # run's arguments: the bursts, the two outputs, cfg, the update table, the tables, scal
     assert [entries[f"B_{n}"] for n in ("BANK", "IS_WRITE", "DONE", "ENQUEUED", "CFG")] == [
         0, 2, 4, 5, 6,

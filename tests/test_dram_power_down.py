@@ -313,7 +313,7 @@ def test_the_trace_runner_takes_a_timeout(tmp_path, capsys: pytest.CaptureFixtur
 
 
 def test_a_run_reports_its_power_down(tmp_path, capsys: pytest.CaptureFixture) -> None:
-    """`npusim run` end to end: summary.json's dram block carries power_down_ns (schema 5),
+    """`npusim run` end to end: summary.json's dram block carries power_down_ns (schema 5 on),
     zero unless the scenario sets a timeout; with one the DRAM spends less energy and no
     other component changes except static power over the (not shorter) run."""
     runs = {}
@@ -322,7 +322,7 @@ def test_a_run_reports_its_power_down(tmp_path, capsys: pytest.CaptureFixture) -
         assert main(args + extra) == 0
         runs[name] = json.loads(capsys.readouterr().out)
     plain, down = runs["plain"], runs["down"]
-    assert plain["schema_version"] == down["schema_version"] == 5
+    assert plain["schema_version"] == down["schema_version"] == 6
     assert plain["dram"]["power_down_ns"] == 0 < down["dram"]["power_down_ns"]
     assert down["dram"]["power_down_ns"] < down["totals"]["time_s"] * 1e9 * 4  # 4 channels
     assert down["totals"]["energy_pj"]["dram"] < plain["totals"]["energy_pj"]["dram"]

@@ -142,6 +142,7 @@ configs = st.fixed_dictionaries(
         "write_queue_depth": st.sampled_from([4, 32]),
         "bank_hash": st.booleans(),
         "power_down_after_s": st.sampled_from([None, None, 1.25e-9, 2.5e-9, 100e-9, 2e-6]),
+        "self_refresh_after_s": st.sampled_from([None, None, None, 50e-9, 1e-6]),
     }
 )
 batch = st.tuples(

@@ -948,13 +948,14 @@ def test_timeline_occupancy_and_dram_summary_columns() -> None:
     total = SimpleNamespace(
         read_latency_mean_ns=50.0, read_latency_p50_ns=40.0, read_latency_p95_ns=90.0,
         read_latency_p99_ns=120.0, read_latency_max_ns=200.0, row_hits=7, row_misses=3,
-        row_conflicts=2, bus_utilization=0.25, refresh_ns=30.0, power_down_ns=0.0,
-        command_counts={"ACT": 5})  # fmt: skip
+        row_conflicts=2, bus_utilization=0.25, refresh_ns=30.0, power_down_ns=4.0,
+        self_refresh_ns=60.0, command_counts={"ACT": 5})  # fmt: skip
     summary = _dram_summary(SimpleNamespace(total=total))
     assert summary["read_latency_ns"] == {"mean": 50.0, "p50": 40.0, "p95": 90.0, "p99": 120.0,
                                           "max": 200.0}  # fmt: skip
     assert (summary["row_hits"], summary["row_misses"], summary["row_conflicts"]) == (7, 3, 2)
     assert (summary["bus_utilization"], summary["refresh_ns"]) == (0.25, 30.0)
+    assert (summary["power_down_ns"], summary["self_refresh_ns"]) == (4.0, 60.0)
     assert summary["command_counts"] == {"ACT": 5}
 
 

@@ -146,12 +146,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="power an idle channel down after this long without a command, e.g. '100 ns' "
         "(exit costs nXP; default: never)",
     )
+    p.add_argument(
+        "--self-refresh-after",
+        metavar="TIME",
+        default=None,
+        help="enter self-refresh after this long without a request command, e.g. '10 us' "
+        "(exit costs nXSR; default: never)",
+    )
     p.add_argument("--dbi", action="store_true", help="data-bus inversion (DBI-DC) on the data")
     p.add_argument("--json", action="store_true", help="print the stats as JSON")
     p.set_defaults(handler=run)  # fmt: skip
 
 
-def _power_down_after_s(text: str | None) -> float | None:
+def _timeout_s(option: str, text: str | None) -> float | None:
+    """``--power-down-after`` / ``--self-refresh-after``: a time with its unit, or None."""
     if text is None:
         return None
     try:
@@ -159,15 +167,14 @@ def _power_down_after_s(text: str | None) -> float | None:
     except ValueError:
         pass
     else:
-        raise ConfigError(Problem("--power-down-after", f"expected a time like '100 ns', got "
-                                                        f"{text!r}: add a unit"))  # fmt: skip
+        raise ConfigError(Problem(option, f"expected a time like '100 ns', got {text!r}: add a "
+                                          f"unit"))  # fmt: skip
     try:
         seconds = parse_quantity(text, Dimension.TIME)
     except ValueError as err:
-        raise ConfigError(Problem("--power-down-after", str(err))) from None
+        raise ConfigError(Problem(option, str(err))) from None
     if not 0 < seconds <= MAX_POWER_DOWN_AFTER_S:
-        raise ConfigError(Problem("--power-down-after", f"expected a time in (0, 1 s], got "
-                                                        f"{text!r}"))  # fmt: skip
+        raise ConfigError(Problem(option, f"expected a time in (0, 1 s], got {text!r}"))
     return seconds
 
 
@@ -200,7 +207,8 @@ def _params(args: argparse.Namespace) -> DramParams:
         wck_sync=args.wck_sync,
         io_energy=args.io_energy,
         dbi=args.dbi,
-        power_down_after_s=_power_down_after_s(args.power_down_after),
+        power_down_after_s=_timeout_s("--power-down-after", args.power_down_after),
+        self_refresh_after_s=_timeout_s("--self-refresh-after", args.self_refresh_after),
     )
 
 

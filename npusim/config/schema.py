@@ -115,6 +115,10 @@ DRAM: Section = {
                              "this long without a command (exit costs nXP); null: never",
                              Dimension.TIME, "power_down_after_s", nullable=True, minimum=0.0,
                              exclusive_minimum=True, maximum=1.0),
+    "self_refresh_after": _qty(_dram("self_refresh_after_s"), "enter self-refresh after this "
+                               "long without a request command (exit costs nXSR); null: never",
+                               Dimension.TIME, "self_refresh_after_s", nullable=True,
+                               minimum=0.0, exclusive_minimum=True, maximum=1.0),
     "read_queue_depth": _int(_dram("read_queue_depth"), "read queue entries per channel",
                              maximum=4096),
     "write_queue_depth": _int(_dram("write_queue_depth"), "write queue entries per channel",

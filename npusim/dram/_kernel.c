@@ -54,6 +54,7 @@ typedef struct {
 } Dev;
 
 static inline i64 max64(i64 a, i64 b) { return a > b ? a : b; }
+static inline i64 min64(i64 a, i64 b) { return a < b ? a : b; }
 
 static inline void raise_to(i64 *ready, i64 value) {
     if (*ready < value) *ready = value;
@@ -114,11 +115,17 @@ static int issue(Dev *d, Log *log, int logging, int cmd, i64 bank, i64 row, i64 
     return 0;
 }
 
-/* Power-down (npusim.dram.powerdown.PowerDown, cfg C_PD_IDLE > 0). A stay from start to end,
-   its part from S_PD_COUNT_FROM on, in active or precharge power-down. */
-static void pd_count(i64 *s, i64 start, i64 end, int bank_open) {
+/* Power-down and self-refresh (npusim.dram.powerdown.PowerDown, cfg C_PD_IDLE > 0; a timeout
+   of powerdown.OFF never expires). PowerDown._counted: the cycles of a stay from start to end
+   from S_PD_COUNT_FROM on. */
+static i64 pd_counted(const i64 *s, i64 start, i64 end) {
     if (s[S_PD_COUNT_FROM] >= 0 && start < s[S_PD_COUNT_FROM]) start = s[S_PD_COUNT_FROM];
-    if (end > start) s[bank_open ? S_PD_ACTIVE : S_PD_PRECHARGED] += end - start;
+    return end > start ? end - start : 0;
+}
+
+/* PowerDown._count: a stay in active or precharge power-down. */
+static void pd_count(i64 *s, i64 start, i64 end, int bank_open) {
+    s[bank_open ? S_PD_ACTIVE : S_PD_PRECHARGED] += pd_counted(s, start, end);
 }
 
 /* PowerDown.wake_for_request: the first cycle a command may issue. */
@@ -155,6 +162,18 @@ static void pd_periodic_stays(i64 *s, const i64 *cfg, i64 first_refresh, i64 cou
         counted = max64(0, count - (lead + interval - 1) / interval);
     }
     s[S_PD_PRECHARGED] += counted * stay;
+}
+
+/* PowerDown.before_refresh: the controller issues one of its own commands. */
+static void sr_before_refresh(i64 *s) {
+    if (s[S_LAST_COMMAND] != s[S_SR_REFRESH_LAST]) s[S_SR_REQUEST_LAST] = s[S_LAST_COMMAND];
+}
+
+/* PowerDown.self_refresh_entry: the cycle the self-refresh timer expires. */
+static i64 sr_entry(const i64 *s, const i64 *cfg) {
+    const i64 last = s[S_LAST_COMMAND];
+    const i64 request = last != s[S_SR_REFRESH_LAST] ? last : s[S_SR_REQUEST_LAST];
+    return max64(request, 0) + cfg[C_SR_IDLE];
 }
 
 /* The channel idles (nothing queued or held, every bank closed) until `until` with its last
@@ -205,6 +224,33 @@ static i64 earliest(Dev *d, int cmd, i64 bank) {
     t = max64(t, d->group_ready[slot * d->ng + bank % d->ng]);
     if (cmd == ACT) t = max64(t, d->faw[d->scal[S_FAW_INDEX]] + d->nfaw);
     return t;
+}
+
+/* PythonLoop._self_refresh: self-refresh from the timer's expiry at `entry` until a request
+   wakes it at `now`; the first cycle a command may issue, -1 when the log cannot grow. */
+static i64 sr_wake(Dev *d, Log *log, int logging, const i64 *cfg, int refresh, i64 entry,
+                   i64 now, i64 *ref_due) {
+    i64 *s = d->scal;
+    if (s[S_OPEN_BANKS]) {
+        const i64 at = max64(entry, earliest(d, PREA, 0));
+        pd_wake_for_refresh(s, cfg, at);
+        sr_before_refresh(s);
+        if (issue(d, log, logging, PREA, 0, -1, at) < 0) return -1;
+        s[S_SR_REFRESH_LAST] = at;
+    }
+    const i64 start = max64(entry, earliest(d, REFAB, 0)); /* SRE: REFab's prerequisites */
+    pd_wake_for_refresh(s, cfg, start);
+    const i64 exit_start = max64(now, start + cfg[C_NSR]);
+    s[S_SR_CYCLES] += pd_counted(s, start, exit_start);
+    if (*ref_due < exit_start) { /* the device refreshed itself: the schedule goes on */
+        const i64 interval = cfg[C_REFRESH_INTERVAL];
+        const i64 sets = refresh == REFRESH_PER_BANK ? d->sets : 1;
+        const i64 absorbed = (exit_start - *ref_due + interval - 1) / interval;
+        *ref_due += absorbed * interval;
+        s[S_REFRESH_BANK] = (s[S_REFRESH_BANK] + absorbed) % sets;
+        s[S_SR_ABSORBED] += absorbed;
+    }
+    return exit_start + cfg[C_NXSR];
 }
 
 /* The scheduler policies (npusim/dram/policies.py, SchedulerPolicy.candidates): the queue
@@ -393,7 +439,14 @@ static PyObject *run(PyObject *self, PyObject *args) {
            to reach an idle channel wakes it from power-down. */
         if (cfg[C_PD_IDLE] && nxt < n && arrival_of[nxt] <= now && !rcount && !wcount &&
             !npinned && !ref_pending) {
-            const i64 ready = pd_wake_for_request(s, cfg, now);
+            const i64 entry = sr_entry(s, cfg);
+            const i64 ready = now >= entry
+                                  ? sr_wake(&d, &log, logging, cfg, refresh, entry, now, &ref_due)
+                                  : pd_wake_for_request(s, cfg, now);
+            if (ready < 0) {
+                PyErr_NoMemory();
+                goto out;
+            }
             for (int k = 0; k < NCMD && ready > now; k++) raise_to(d.ch + k, ready);
         }
         while (nxt < n && arrival_of[nxt] <= now) {
@@ -492,11 +545,19 @@ static PyObject *run(PyObject *self, PyObject *args) {
             i64 rt = refresh_next(refresh, &d, pinned, npinned, now, &rcmd, &rbank);
             if (act2_bank < 0 && rt < INF && rt <= best_t) {
                 const i64 due_before = ref_due;
-                if (cfg[C_PD_IDLE] && !rcount && !wcount && !npinned)
-                    pd_wake_for_refresh(s, cfg, rt); /* it left power-down nXP earlier */
+                i64 until = next_arrival;
+                if (cfg[C_PD_IDLE]) {
+                    if (!rcount && !wcount && !npinned)
+                        pd_wake_for_refresh(s, cfg, rt); /* it left power-down nXP earlier */
+                    sr_before_refresh(s);
+                }
                 if (issue(&d, &log, logging, rcmd, rbank, -1, rt) < 0) {
                     PyErr_NoMemory();
                     goto out;
+                }
+                if (cfg[C_PD_IDLE]) {
+                    s[S_SR_REFRESH_LAST] = rt;
+                    until = min64(until, sr_entry(s, cfg)); /* later ones: self-refresh's */
                 }
                 if (rcmd == REFAB) {
                     ref_due += cfg[C_REFRESH_INTERVAL];
@@ -511,20 +572,26 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 if (!ref_pending && rt == due_before && !logging && !rcount && !wcount &&
                     !npinned && !s[S_OPEN_BANKS] && next_arrival < INF) {
                     const i64 issued = s[S_COUNTS + rcmd], first = ref_due;
-                    rt = skip_idle_refreshes(&d, cfg, rcmd, next_arrival, &ref_due, rt);
-                    if (cfg[C_PD_IDLE])
+                    rt = skip_idle_refreshes(&d, cfg, rcmd, until, &ref_due, rt);
+                    if (cfg[C_PD_IDLE]) {
+                        s[S_SR_REFRESH_LAST] = s[S_LAST_COMMAND];
                         pd_periodic_stays(s, cfg, first, s[S_COUNTS + rcmd] - issued,
                                           cfg[C_REFRESH_INTERVAL]);
+                    }
                 }
                 now = rt + 1;
                 continue;
             }
         } else if (refresh != REFRESH_OFF && ref_due <= best_t &&
                    !(now < next_arrival && next_arrival < best_t && next_arrival < ref_due)) {
-            /* The refresh falls due before the next command (and before any arrival). */
-            ref_pending = 1;
-            if (ref_due > now) now = ref_due;
-            continue;
+            /* The refresh falls due before the next command (and before any arrival), unless
+               in self-refresh: then the device's own (counted at the wake). */
+            if (!(cfg[C_PD_IDLE] && !rcount && !wcount && !npinned &&
+                  ref_due >= sr_entry(s, cfg))) {
+                ref_pending = 1;
+                if (ref_due > now) now = ref_due;
+                continue;
+            }
         }
         if (now < next_arrival && next_arrival <= best_t && nxt < n &&
             (write_of[nxt] ? wcount < wdepth : rcount < rdepth)) {

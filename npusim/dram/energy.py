@@ -28,6 +28,10 @@ JEDEC/Micron method, core energy = V x delta-I x time:
   32.5 x 3/27 mA x 1.05 V + 1.5 x 1.2/2.0 mA x 1.8 V = 3.79 + 1.62 = 5.4 mW; active:
   40 x 9/30 x 1.05 + 2.8 x 1.2/2.25 x 1.8 = 12.6 + 2.69 = 15.3 mW. (The same rails give the
   standby figures: 32.5 x 1.05 + 1.5 x 1.8 = 36.8 mW, 40 x 1.05 + 2.8 x 1.8 = 47.0 mW.)
+* ``self_refresh_mw = 1.04``: self-refresh (IDD6, which includes the device's own refreshes),
+  the precharged standby rails scaled by the same memspec's IDD6 / IDD2N ratios, IDD62 / IDD2N2
+  = 0.5 / 27 and IDD61 / IDD2N1 = 0.3 / 2.0: 32.5 x 0.5/27 x 1.05 + 1.5 x 0.3/2.0 x 1.8 =
+  0.63 + 0.41 = 1.04 mW.
 
 LPDDR6 (:func:`default_energy` of an LPDDR6 preset): no LPDDR6 IDD figures are public (the
 DRAMPower LPDDR6 memspec is a unit-test fixture, not a device), so its terms are the LPDDR5X
@@ -35,8 +39,9 @@ ones above, scaled where the organization differs, per x12 sub-channel (one npus
 
 * ``io_pj_per_bit`` x 36 / 32: a BL24 burst drives 36 B on the wires for 32 B of payload
   (metadata), and npusim counts payload bits.
-* ``background_*_mw`` and ``power_down_*_mw`` / 2: the LPDDR5X figures are per die, and an
-  LPDDR6 die has two sub-channels (the die's standby current split evenly over them).
+* ``background_*_mw``, ``power_down_*_mw`` and ``self_refresh_mw`` / 2: the LPDDR5X figures
+  are per die, and an LPDDR6 die has two sub-channels (the die's standby current split evenly
+  over them).
 * core read / write per bit, activate-precharge per 2 KiB page and refresh per command as
   LPDDR5X: the same cells and page size per sub-channel as an x16 LPDDR5X channel.
 
@@ -71,6 +76,7 @@ class DramEnergy:
     background_active_mw: float = 47.0
     power_down_precharged_mw: float = 5.4
     power_down_active_mw: float = 15.3
+    self_refresh_mw: float = 1.04
 
     def with_overrides(self, overrides: Mapping[str, float]) -> DramEnergy:
         """Copy with some terms replaced; names must be fields (checked by ``check_params``)."""
@@ -94,6 +100,7 @@ def _lpddr6_energy() -> DramEnergy:
         background_active_mw=lpddr5x.background_active_mw / LPDDR6_SUBCHANNELS_PER_DIE,
         power_down_precharged_mw=lpddr5x.power_down_precharged_mw / LPDDR6_SUBCHANNELS_PER_DIE,
         power_down_active_mw=lpddr5x.power_down_active_mw / LPDDR6_SUBCHANNELS_PER_DIE,
+        self_refresh_mw=lpddr5x.self_refresh_mw / LPDDR6_SUBCHANNELS_PER_DIE,
     )
 
 
@@ -150,20 +157,23 @@ def compute_energy(
     page_bytes: int = REFERENCE_PAGE_BYTES,
     power_down_precharged_cycles: int = 0,
     power_down_active_cycles: int = 0,
+    self_refresh_cycles: int = 0,
 ) -> EnergyBreakdown:
     """Energy of one channel from its command counts and time split.
 
     ``activates`` counts ACT commands (each pays one activate-precharge pair, scaled by
     ``page_bytes / 2048``); ``precharged_cycles`` / ``active_cycles`` are CK cycles with all
     banks closed / at least one bank open, of which ``power_down_*_cycles`` were spent powered
-    down (priced at the power-down terms instead); ``tck_ns`` converts cycles to ns (mW x ns
-    = pJ).
+    down and ``self_refresh_cycles`` (all banks closed) in self-refresh (priced at those terms
+    instead); ``tck_ns`` converts cycles to ns (mW x ns = pJ).
     """
+    standby_precharged = precharged_cycles - power_down_precharged_cycles - self_refresh_cycles
     background_pj = (
-        energy.background_precharged_mw * (precharged_cycles - power_down_precharged_cycles)
+        energy.background_precharged_mw * standby_precharged
         + energy.background_active_mw * (active_cycles - power_down_active_cycles)
         + energy.power_down_precharged_mw * power_down_precharged_cycles
         + energy.power_down_active_mw * power_down_active_cycles
+        + energy.self_refresh_mw * self_refresh_cycles
     ) * tck_ns
     return EnergyBreakdown(
         act_pre_pj=energy.act_pre_pj * activates * page_bytes / REFERENCE_PAGE_BYTES,

@@ -52,6 +52,10 @@ OWNERS = {  # (holder, attribute) of the scal buffer's named scalars (layout.STA
     "pd_count_from": ("power", "count_from"),
     "pd_precharged": ("power", "precharged_cycles"),
     "pd_active": ("power", "active_cycles"),
+    "sr_cycles": ("power", "self_refresh_cycles"),
+    "sr_absorbed": ("power", "absorbed_refreshes"),
+    "sr_request_last": ("power", "request_last"),
+    "sr_refresh_last": ("power", "refresh_last"),
 }
 FLAGS = frozenset({"write_mode", "pending"})  # bools on the Python side
 
@@ -216,7 +220,13 @@ def kernel_config(ctrl: ChannelController) -> dict[str, int]:
         "wck_read": timing.nCL + timing.nBL + timing.nWCKPST,
         "wck_write": timing.nCWL + timing.nBL + timing.nWCKPST,
         "nAAD": timing.nAAD,
-        "pd_idle": ctrl.power_down.idle_ck if ctrl.power_down is not None else 0,
-        "nXP": ctrl.power_down.n_xp if ctrl.power_down is not None else 0,
-        "nCKE": ctrl.power_down.n_cke if ctrl.power_down is not None else 0,
+        **_power_config(ctrl.power_down),
     }
+
+
+def _power_config(power: PowerDown | None) -> dict[str, int]:
+    """The ``cfg`` fields of power-down and self-refresh: 0 without a PowerDown object."""
+    if power is None:
+        return dict.fromkeys(("pd_idle", "nXP", "nCKE", "sr_idle", "nXSR", "nSR"), 0)
+    return {"pd_idle": power.idle_ck, "nXP": power.n_xp, "nCKE": power.n_cke,
+            "sr_idle": power.sr_idle_ck, "nXSR": power.n_xsr, "nSR": power.n_sr}  # fmt: skip

@@ -41,9 +41,12 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "wck_read",  # WCK runs this long after an RD (read_done + nWCKPST)
     "wck_write",
     "nAAD",
-    "pd_idle",  # power-down timeout in cycles, 0: never (PowerDown.idle_ck)
+    "pd_idle",  # 0: no PowerDown object; else PowerDown.idle_ck (powerdown.OFF: never)
     "nXP",
     "nCKE",
+    "sr_idle",  # PowerDown.sr_idle_ck (powerdown.OFF: never), n_xsr, n_sr
+    "nXSR",
+    "nSR",
 )
 """The ``cfg`` buffer: a controller's fixed configuration, int64, in this order (``C_*``)."""
 
@@ -65,6 +68,10 @@ STATE_FIELDS: tuple[str, ...] = (
     "pd_count_from",  # PowerDown.count_from, precharged_cycles, active_cycles
     "pd_precharged",
     "pd_active",
+    "sr_cycles",  # PowerDown.self_refresh_cycles, absorbed_refreshes, request_last, refresh_last
+    "sr_absorbed",
+    "sr_request_last",
+    "sr_refresh_last",
 )
 """The ``scal`` buffer's named scalars (``S_*``), then the row outcomes (``S_OUTCOME``: hits,
 misses, conflicts) and the command counts (``S_COUNTS``, one per :class:`Command`)."""

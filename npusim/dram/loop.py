@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 NONE = -1  # no candidate command
 ACT, PRE, RD, WR, ACT2 = (int(c) for c in (Command.ACT, Command.PRE, Command.RD, Command.WR,
                                            Command.ACT2))  # fmt: skip
+PREA = int(Command.PREA)
 
 
 class PythonLoop:
@@ -337,6 +338,10 @@ class PythonLoop:
             due, arrival = self.ref_due, self.next_arrival
             if due >= NEVER or due > best_t or (now < arrival < best_t and arrival < due):
                 return False
+            power = self.power
+            if (power is not None and self._idle_requests()
+                    and due >= power.self_refresh_entry(self.dev.last_command)):  # fmt: skip
+                return False  # due in self-refresh: the device's own (counted at the wake)
             refresh.pending = self.ref_pending = True
             self.blocked = refresh.blocked_banks()
             self.now = max(now, due)
@@ -345,16 +350,23 @@ class PythonLoop:
         if self.act2_bank >= 0 or t >= NEVER or t > best_t:
             return False
         dev, power = self.dev, self.power
-        if power is not None and self._idle_requests():  # it left power-down nXP earlier
-            power.wake_for_refresh(dev.last_command, t, dev.open_banks > 0)
+        until = self.next_arrival
+        if power is not None:
+            if self._idle_requests():  # it left power-down nXP earlier
+                power.wake_for_refresh(dev.last_command, t, dev.open_banks > 0)
+            power.before_refresh(dev.last_command)
         refresh.issue(dev, cmd, bank, t)
         self.now, self.all_stale = t + 1, True
+        if power is not None:
+            power.refresh_last = t
+            until = min(until, power.self_refresh_entry(t))  # later ones: self-refresh's
         if t == self.ref_due and not refresh.pending and self._idle():
             # a refresh on time, nothing to serve: the next ones are periodic
             issued, first = dev.command_counts[refresh.command], refresh.due
-            skipped_to = skip_idle_refreshes(refresh, dev, self.next_arrival)
+            skipped_to = skip_idle_refreshes(refresh, dev, until)
             self.now = skipped_to if skipped_to > 0 else self.now
             if power is not None:
+                power.refresh_last = dev.last_command
                 skipped = dev.command_counts[refresh.command] - issued
                 power.periodic_stays(first, skipped, refresh.interval)
         self.ref_pending, self.ref_due = refresh.pending, refresh.due
@@ -370,13 +382,41 @@ class PythonLoop:
         return self._idle_requests() and not self.dev.open_banks
 
     def _wake(self, now: int) -> None:
-        """A request enters an idle channel at ``now``: if it had powered down, no command
-        before its exit (every channel-wide bound raised to it)."""
-        dev = self.dev
-        assert self.power is not None
-        ready = self.power.wake_for_request(dev.last_command, now, dev.open_banks > 0)
+        """A request enters an idle channel at ``now``: if it had powered down or entered
+        self-refresh, no command before its exit (every channel-wide bound raised to it)."""
+        dev, power = self.dev, self.power
+        assert power is not None
+        entry = power.self_refresh_entry(dev.last_command)
+        if now >= entry:
+            ready = self._self_refresh(entry, now)
+        else:
+            ready = power.wake_for_request(dev.last_command, now, dev.open_banks > 0)
         if ready > now:
             ch = self.ch
             for slot, bound in enumerate(ch):
                 if bound < ready:
                     ch[slot] = ready
+
+    def _self_refresh(self, entry: int, now: int) -> int:
+        """The channel entered self-refresh when its timer expired at ``entry`` and a request
+        wakes it at ``now``: power-down until then, a PREA if a row is open, the stay, the
+        refreshes it absorbed; returns the first cycle a command may issue."""
+        dev, power, refresh = self.dev, self.power, self.refresh
+        assert power is not None
+        if dev.open_banks:
+            at = max(entry, dev.earliest(Command.PREA))
+            power.wake_for_refresh(dev.last_command, at, True)
+            power.before_refresh(dev.last_command)
+            dev.issue(PREA, 0, -1, at)
+            power.refresh_last = at
+            self.all_stale = True
+        start = max(entry, dev.earliest(Command.REFAB))  # SRE: REFab's prerequisites
+        power.wake_for_refresh(dev.last_command, start, False)
+        exit_start = power.self_refresh(start, now)
+        if refresh.due < exit_start:  # the device refreshed itself: the schedule goes on
+            absorbed = -(-(exit_start - refresh.due) // refresh.interval)
+            refresh.due += absorbed * refresh.interval
+            refresh.bank = (refresh.bank + absorbed) % refresh.sets
+            power.absorbed_refreshes += absorbed
+            self.ref_due = refresh.due
+        return exit_start + power.n_xsr

@@ -98,7 +98,8 @@ IO_BITS_DQ_LINES = 16
 byte lanes); another width is refused rather than priced as x16."""
 
 MAX_POWER_DOWN_AFTER_S = 1.0
-"""Longest idle timeout before power-down (a bound, so the cycle count stays small)."""
+"""Longest idle timeout before power-down or self-refresh (a bound, so the cycle count stays
+small)."""
 
 MAX_CHANNELS = 64
 """Channels a system may have (the scenario schema's limit too): each is a controller object,
@@ -139,6 +140,7 @@ class DramParams:
     write_high_watermark: float = 0.8
     write_low_watermark: float = 0.2
     power_down_after_s: float | None = None
+    self_refresh_after_s: float | None = None
     timing: Mapping[str, int] = field(default_factory=dict)
     energy: Mapping[str, float] = field(default_factory=dict)
 
@@ -198,14 +200,14 @@ def _shape_problems(params: DramParams) -> list[tuple[str, str]]:
         problems.append(
             ("write_low_watermark", f"expected below write_high_watermark {high}, found {low}")
         )
-    after = params.power_down_after_s
-    if after is not None and not (
-        isinstance(after, (int, float))
-        and not isinstance(after, bool)
-        and 0 < after <= MAX_POWER_DOWN_AFTER_S
-    ):
-        problems.append(("power_down_after", f"expected null or a time in (0, 1 s], "
-                                             f"found {after!r}"))  # fmt: skip
+    for key in ("power_down_after", "self_refresh_after"):
+        after = getattr(params, f"{key}_s")
+        if after is not None and not (
+            isinstance(after, (int, float))
+            and not isinstance(after, bool)
+            and 0 < after <= MAX_POWER_DOWN_AFTER_S
+        ):
+            problems.append((key, f"expected null or a time in (0, 1 s], found {after!r}"))
     if not isinstance(params.bank_hash, bool):
         problems.append(("bank_hash", f"expected true or false, found {params.bank_hash!r}"))
     return problems

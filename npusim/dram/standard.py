@@ -59,7 +59,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 
-from npusim.dram.powerdown import POWER_DOWN_EXIT_NS, POWER_DOWN_MIN_NS
+from npusim.dram.powerdown import (
+    POWER_DOWN_EXIT_NS,
+    POWER_DOWN_MIN_NS,
+    SELF_REFRESH_EXIT_EXTRA_NS,
+    SELF_REFRESH_MIN_NS,
+)
 
 
 def ck_from_ns(t_ns: float, tck_ps: int) -> int:
@@ -112,6 +117,10 @@ class Timing:
     """Power-down exit to the first command; nCKE: minimum power-down residency. Both from ns
     at :func:`resolve_timing` (:mod:`npusim.dram.powerdown`: tXP = tCKE = 7.5 ns)."""
     nCKE: int = 0
+    nXSR: int = 0
+    """Self-refresh exit to the first command (tRFCab + 7.5 ns); nSR: minimum self-refresh
+    residency (15 ns). From ns at :func:`resolve_timing` (:mod:`npusim.dram.powerdown`)."""
+    nSR: int = 0
     nRTW_gap: int = 2
     """Cycles from the end of a read burst to the start of a write burst on the bus: 2 CK
     for LPDDR5 (reference "Derived turnarounds"); LPDDR6: nRTW_S - (nRL + nBL_min - nWL)."""
@@ -453,6 +462,8 @@ def resolve_timing(
         values["nFAW"] = cycles_from_ns(arch.tFAW_ns, speed)
     values["nXP"] = cycles_from_ns(POWER_DOWN_EXIT_NS, speed)
     values["nCKE"] = cycles_from_ns(POWER_DOWN_MIN_NS, speed)
+    values["nXSR"] = cycles_from_ns(dens.tRFCab_ns + SELF_REFRESH_EXIT_EXTRA_NS, speed)
+    values["nSR"] = cycles_from_ns(SELF_REFRESH_MIN_NS, speed)
     if burst_length == 32:
         values["nRTP"] += values["nBL_L"]
         values["nBL"] *= 2

@@ -19,6 +19,7 @@ from npusim.dram.device import Command
 from npusim.dram.energy import EnergyBreakdown, compute_energy
 from npusim.dram.latency import LatencyHistogram
 from npusim.dram.params import RefreshMode
+from npusim.dram.powerdown import OFF as NEVER
 
 if TYPE_CHECKING:
     from npusim.dram.controller import ChannelController
@@ -33,6 +34,8 @@ class ChannelStats:
     ``refresh_cycles``: CK under refresh (nRFCab per REFab, nRFCpb per REFpb of a bank set);
     ``power_down_cycles``: CK powered down from the first arrival to the last completion
     (0 unless ``power_down_after`` is set; :mod:`npusim.dram.powerdown`);
+    ``self_refresh_cycles``: CK in self-refresh over the same span (0 unless
+    ``self_refresh_after`` is set);
     ``avg_queue_occupancy``: mean number of requests in the read and write queues together;
     ``energy``: pJ by term (see :mod:`npusim.dram.energy`). In the total, bandwidth and
     elapsed time span all channels, occupancy is summed and utilization averaged.
@@ -61,6 +64,8 @@ class ChannelStats:
     refresh_ns: float
     power_down_cycles: int
     power_down_ns: float
+    self_refresh_cycles: int
+    self_refresh_ns: float
     avg_queue_occupancy: float
     energy: EnergyBreakdown
 
@@ -124,12 +129,15 @@ def _build(
     )
 
 
-def _power_down_cycles(ctrl: ChannelController) -> dict[str, int]:
+def _low_power_cycles(ctrl: ChannelController) -> dict[str, int]:
+    """Cycles in precharge and active power-down and in self-refresh (compute_energy's names)."""
     power = ctrl.power_down
     if power is None:
-        return {"power_down_precharged_cycles": 0, "power_down_active_cycles": 0}
+        return dict.fromkeys(("power_down_precharged_cycles", "power_down_active_cycles",
+                              "self_refresh_cycles"), 0)  # fmt: skip
     return {"power_down_precharged_cycles": power.precharged_cycles,
-            "power_down_active_cycles": power.active_cycles}  # fmt: skip
+            "power_down_active_cycles": power.active_cycles,
+            "self_refresh_cycles": power.self_refresh_cycles}  # fmt: skip
 
 
 def _idle_span_pj(ctrl: ChannelController, system: DramSystem, cycles: int, bank_open: bool,
@@ -165,7 +173,7 @@ def channel_energy(ctrl: ChannelController, system: DramSystem) -> tuple[EnergyB
         active_cycles=active,
         tck_ns=system.tck_ns,
         page_bytes=system.page_bytes,
-        **_power_down_cycles(ctrl),
+        **_low_power_cycles(ctrl),
     )
     activity = system.io_activity[system.controllers.index(ctrl)]
     if activity is not None:
@@ -179,27 +187,36 @@ def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: 
     background while it was busy, and the time it has been idle, before its first command
     and after its last (precharged standby, or active standby with a bank left open; with
     power-down, standby for the timeout and around each refresh, powered down otherwise: a
-    closed form, :func:`_idle_span_pj`), with the refreshes that fall due in that idle
-    tail. The controller issues those refreshes
-    when its next request arrives, and they then count as commands instead, so the value
-    only grows with ``until_ck`` and differences between two cycles add up over a run."""
+    closed form, :func:`_idle_span_pj`; with self-refresh, at its power from the timer's
+    expiry on), with the refreshes that fall due in that idle tail before self-refresh. The
+    controller issues those refreshes when its next request arrives, and they then count as
+    commands instead, so the value only grows with ``until_ck`` and differences between two
+    cycles add up over a run (the loop's stays start no earlier than this closed form's)."""
     energy, _ = channel_energy(ctrl, system)
-    terms = system.energy
+    terms, power = system.energy, ctrl.power_down
     lead = ctrl.first_cycle if ctrl.first_cycle is not None else until_ck
     tail_start = ctrl.last_cycle if ctrl.first_cycle is not None else until_ck
-    tail = max(until_ck - tail_start, 0)
+    # self-refresh from the timer's expiry: idle since cycle 0 in the lead
+    lead_sr = power.sr_idle_ck if power is not None else NEVER
+    tail_sr = power.self_refresh_entry(ctrl.dev.last_command) if power is not None else NEVER
+    tail_sr = max(tail_sr, tail_start)
     due, interval, refresh_pj = 0, 1, 0.0
     if ctrl.refresh is not RefreshMode.OFF:
         per_bank = ctrl.refresh is RefreshMode.PER_BANK
         interval = system.timing.nREFIpb if per_bank else system.timing.nREFI
         refresh_pj = terms.refresh_pb_pj if per_bank else terms.refresh_ab_pj
-        if ctrl.refresh_due <= until_ck:
-            due = (until_ck - ctrl.refresh_due) // interval + 1
+        last_due = min(until_ck, tail_sr - 1)  # the later ones are the device's own
+        if ctrl.refresh_due <= last_due:
+            due = (last_due - ctrl.refresh_due) // interval + 1
     lead = min(lead, until_ck)
+    awake = min(lead, lead_sr)
     # the lead's own refreshes are commands already counted: only their wakes matter here
-    lead_pj = _idle_span_pj(ctrl, system, lead, False, lead // interval if refresh_pj else 0)
-    tail_pj = _idle_span_pj(ctrl, system, tail, ctrl.dev.open_banks > 0, due)
-    return energy.total_pj + lead_pj + tail_pj + due * refresh_pj
+    lead_pj = _idle_span_pj(ctrl, system, awake, False, awake // interval if refresh_pj else 0)
+    tail_awake = max(min(until_ck, tail_sr) - tail_start, 0)
+    tail_pj = _idle_span_pj(ctrl, system, tail_awake, ctrl.dev.open_banks > 0, due)
+    asleep = max(lead - awake, 0) + max(until_ck - tail_sr, 0)
+    sleep_pj = terms.self_refresh_mw * asleep * system.tck_ns
+    return energy.total_pj + lead_pj + tail_pj + sleep_pj + due * refresh_pj
 
 
 def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> ChannelStats:
@@ -207,13 +224,17 @@ def _channel(index: int, ctrl: ChannelController, system: DramSystem) -> Channel
     counts = ctrl.dev.command_counts
     latencies = ctrl.read_latencies
     bursts = sum(counts[c] for c in (Command.RD, Command.RDA, Command.WR, Command.WRA))
-    power_down = sum(_power_down_cycles(ctrl).values())
+    low_power = _low_power_cycles(ctrl)
+    power_down = low_power["power_down_precharged_cycles"] + low_power["power_down_active_cycles"]
+    self_refresh = low_power["self_refresh_cycles"]
     extra = {
         "bus_utilization": bursts * system.timing.nBL / elapsed if elapsed else 0.0,
         "refresh_cycles": ctrl.refresh_cycles,
         "refresh_ns": ctrl.refresh_cycles * system.tck_ns,
         "power_down_cycles": power_down,
         "power_down_ns": power_down * system.tck_ns,
+        "self_refresh_cycles": self_refresh,
+        "self_refresh_ns": self_refresh * system.tck_ns,
         "avg_queue_occupancy": ctrl.queue_cycles / elapsed if elapsed else 0.0,
         "energy": energy,
     }
@@ -239,6 +260,8 @@ def collect_stats(system: DramSystem) -> DramStats:
         "refresh_ns": sum(s.refresh_ns for s in per),
         "power_down_cycles": sum(s.power_down_cycles for s in per),
         "power_down_ns": sum(s.power_down_ns for s in per),
+        "self_refresh_cycles": sum(s.self_refresh_cycles for s in per),
+        "self_refresh_ns": sum(s.self_refresh_ns for s in per),
         "avg_queue_occupancy": sum(s.avg_queue_occupancy for s in per),
         "energy": energy,
     }

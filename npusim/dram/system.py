@@ -30,7 +30,7 @@ from npusim.dram.params import (
     DramParams,
     check_params,
 )
-from npusim.dram.powerdown import PowerDown
+from npusim.dram.powerdown import OFF, PowerDown
 from npusim.dram.standard import (
     BANK_ARCHS,
     DENSITIES,
@@ -200,12 +200,20 @@ class DramSystem:
         return completion, accepted
 
     def _power_down(self, params: DramParams) -> PowerDown | None:
-        """A channel's power-down policy (its own residency counters), or None when
-        ``power_down_after_s`` is None; the timeout in cycles is rounded up."""
-        if params.power_down_after_s is None:
+        """A channel's power-down and self-refresh policy (its own residency counters), or
+        None when neither ``power_down_after_s`` nor ``self_refresh_after_s`` is set; the
+        timeouts in cycles are rounded up."""
+        if params.power_down_after_s is None and params.self_refresh_after_s is None:
             return None
-        idle_ck = max(1, math.ceil(params.power_down_after_s * 1e9 / self.tck_ns - 1e-9))
-        return PowerDown(idle_ck, self.timing.nXP, self.timing.nCKE)
+        t = self.timing
+        return PowerDown(self._timeout_ck(params.power_down_after_s), t.nXP, t.nCKE,
+                         self._timeout_ck(params.self_refresh_after_s), t.nXSR, t.nSR)  # fmt: skip
+
+    def _timeout_ck(self, after_s: float | None) -> int:
+        """A timeout in cycles, rounded up (:data:`powerdown.OFF` for None: never)."""
+        if after_s is None:
+            return OFF
+        return max(1, math.ceil(after_s * 1e9 / self.tck_ns - 1e-9))
 
     def serve(
         self,

@@ -270,5 +270,6 @@ def _dram_summary(stats: Any) -> dict[str, Any]:
         "row_hits": total.row_hits, "row_misses": total.row_misses,
         "row_conflicts": total.row_conflicts, "bus_utilization": total.bus_utilization,
         "refresh_ns": total.refresh_ns, "power_down_ns": total.power_down_ns,
+        "self_refresh_ns": total.self_refresh_ns,
         "command_counts": dict(total.command_counts),
     }  # fmt: skip

@@ -36,6 +36,7 @@ def dram_text(stats: DramStats, requests: int, cycle: str = "CK") -> str:
         "commands               " + "  ".join(f"{k} {v}" for k, v in t.command_counts.items() if v),
         f"refresh                {t.refresh_ns:.0f} ns",
         f"powered down           {t.power_down_ns:.0f} ns",
+        f"self-refresh           {t.self_refresh_ns:.0f} ns",
         f"avg queue occupancy    {t.avg_queue_occupancy:.2f}",
         "energy (pJ)            "
         + "  ".join(f"{k.removesuffix('_pj')} {v:.4g}" for k, v in asdict(t.energy).items())
