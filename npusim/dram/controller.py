@@ -21,8 +21,9 @@ refresh in :mod:`npusim.dram.refresh`, each behind a Protocol with its contract.
   then writes until it falls to the low watermark (or no write is left).
 * A request leaves its queue at its row's activation or at its column command
   (``queue_release``); the next request may then enter.
-* Power-down (off unless ``power_down`` is given): an idle channel powers down after a
-  timeout and pays the exit latency when a request wakes it (:mod:`npusim.dram.powerdown`).
+* Power-down and self-refresh (off unless ``power_down`` is given): an idle channel powers
+  down after one timeout and enters self-refresh (its refreshes then the device's own) after
+  another, and pays the exit latency when a request wakes it (:mod:`npusim.dram.powerdown`).
 
 LPDDR5 command protocol (JESD209-5B): an activation is ACT-1 then ACT-2 at most nAAD CK later;
 ACT-2 takes the first command-bus cycle no other command is ready for, or its last legal
