@@ -39,8 +39,6 @@ if TYPE_CHECKING:
         BANK_ARCHS,
         DENSITIES,
         PRESETS,
-        TIMING_NAMES,
-        Timing,
         peak_bandwidth_bytes_per_s,
         resolve_timing,
     )
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
     from npusim.dram.system import (
         DramSystem,
     )
+    from npusim.dram.timing import TIMING_NAMES, Timing
 
 _EXPORTS = {
     "BANK_ARCHS": "npusim.dram.standard",
@@ -61,7 +60,7 @@ _EXPORTS = {
     "QUEUE_RELEASES": "npusim.dram.params",
     "REFRESH_MODES": "npusim.dram.params",
     "SCHEDULERS": "npusim.dram.params",
-    "TIMING_NAMES": "npusim.dram.standard",
+    "TIMING_NAMES": "npusim.dram.timing",
     "WCK_SYNC_MODES": "npusim.dram.params",
     "ChannelStats": "npusim.dram.stats",
     "DramEnergy": "npusim.dram.energy",
@@ -73,7 +72,7 @@ _EXPORTS = {
     "QueueRelease": "npusim.dram.params",
     "RefreshMode": "npusim.dram.params",
     "Scheduler": "npusim.dram.params",
-    "Timing": "npusim.dram.standard",
+    "Timing": "npusim.dram.timing",
     "WckSync": "npusim.dram.params",
     "check_params": "npusim.dram.params",
     "compute_energy": "npusim.dram.energy",

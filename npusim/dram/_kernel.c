@@ -226,7 +226,7 @@ static i64 earliest(Dev *d, int cmd, i64 bank) {
     return t;
 }
 
-/* PythonLoop._self_refresh: self-refresh from the timer's expiry at `entry` until a request
+/* wake.self_refresh (Python): self-refresh from the timer's expiry at `entry` until a request
    wakes it at `now`; the first cycle a command may issue, -1 when the log cannot grow. */
 static i64 sr_wake(Dev *d, Log *log, int logging, const i64 *cfg, int refresh, i64 entry,
                    i64 now, i64 *ref_due) {

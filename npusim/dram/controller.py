@@ -40,7 +40,8 @@ so does every later one (backpressure).
 
 Modules: this one holds the controller's state between runs and picks the loop; the Python
 loop is :mod:`npusim.dram.loop` (decisions and the candidate cache), :mod:`npusim.dram.commands`
-(what serving a command implies) and :mod:`npusim.dram.stream` (runs of row hits); every
+(what serving a command implies), :mod:`npusim.dram.stream` (runs of row hits) and
+:mod:`npusim.dram.wake` (leaving power-down or self-refresh); every
 command goes through :meth:`Device.issue <npusim.dram.device.Device.issue>`. The compiled twin
 of the loop, ``npusim/dram/_kernel.c`` (glue :mod:`npusim.dram.kernel`, shared layout
 :mod:`npusim.dram.layout`), runs instead when it was built at install (it is optional: without
@@ -66,7 +67,7 @@ from npusim.dram.params import PagePolicy, QueueRelease, RefreshMode, Scheduler,
 from npusim.dram.policies import row_policy, scheduler_policy
 from npusim.dram.powerdown import PowerDown
 from npusim.dram.refresh import refresh_policy
-from npusim.dram.standard import Timing
+from npusim.dram.timing import Timing
 
 
 class ChannelController:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
-from npusim.dram.standard import Timing
+from npusim.dram.timing import Timing
 
 
 class Command(IntEnum):

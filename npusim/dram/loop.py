@@ -25,6 +25,7 @@ from npusim.dram.commands import issue_column, issue_row
 from npusim.dram.device import Command
 from npusim.dram.refresh import NEVER, skip_idle_refreshes
 from npusim.dram.stream import stream_ready, stream_row_hits
+from npusim.dram.wake import wake
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 NONE = -1  # no candidate command
 ACT, PRE, RD, WR, ACT2 = (int(c) for c in (Command.ACT, Command.PRE, Command.RD, Command.WR,
                                            Command.ACT2))  # fmt: skip
-PREA = int(Command.PREA)
 
 
 class PythonLoop:
@@ -253,7 +253,7 @@ class PythonLoop:
         write_mode, pre_past_hit, now, n = self.write_mode, self.pre_past_hit, self.now, self.n
         nxt, next_arrival = self.nxt, self.next_arrival
         if self.power is not None and self._idle_requests() and not self.ref_pending:
-            self._wake(now)
+            wake(self, now)
         while next_arrival <= now:
             b, r, is_write = bank_of[nxt], row_of[nxt], write_of[nxt]
             if is_write:
@@ -380,43 +380,3 @@ class PythonLoop:
     def _idle(self) -> bool:
         """Nothing queued or held and every bank closed."""
         return self._idle_requests() and not self.dev.open_banks
-
-    def _wake(self, now: int) -> None:
-        """A request enters an idle channel at ``now``: if it had powered down or entered
-        self-refresh, no command before its exit (every channel-wide bound raised to it)."""
-        dev, power = self.dev, self.power
-        assert power is not None
-        entry = power.self_refresh_entry(dev.last_command)
-        if now >= entry:
-            ready = self._self_refresh(entry, now)
-        else:
-            ready = power.wake_for_request(dev.last_command, now, dev.open_banks > 0)
-        if ready > now:
-            ch = self.ch
-            for slot, bound in enumerate(ch):
-                if bound < ready:
-                    ch[slot] = ready
-
-    def _self_refresh(self, entry: int, now: int) -> int:
-        """The channel entered self-refresh when its timer expired at ``entry`` and a request
-        wakes it at ``now``: power-down until then, a PREA if a row is open, the stay, the
-        refreshes it absorbed; returns the first cycle a command may issue."""
-        dev, power, refresh = self.dev, self.power, self.refresh
-        assert power is not None
-        if dev.open_banks:
-            at = max(entry, dev.earliest(Command.PREA))
-            power.wake_for_refresh(dev.last_command, at, True)
-            power.before_refresh(dev.last_command)
-            dev.issue(PREA, 0, -1, at)
-            power.refresh_last = at
-            self.all_stale = True
-        start = max(entry, dev.earliest(Command.REFAB))  # SRE: REFab's prerequisites
-        power.wake_for_refresh(dev.last_command, start, False)
-        exit_start = power.self_refresh(start, now)
-        if refresh.due < exit_start:  # the device refreshed itself: the schedule goes on
-            absorbed = -(-(exit_start - refresh.due) // refresh.interval)
-            refresh.due += absorbed * refresh.interval
-            refresh.bank = (refresh.bank + absorbed) % refresh.sets
-            power.absorbed_refreshes += absorbed
-            self.ref_due = refresh.due
-        return exit_start + power.n_xsr

@@ -20,10 +20,10 @@ from npusim.dram.standard import (
     BANK_ARCHS,
     DENSITIES,
     PRESETS,
-    TIMING_NAMES,
     resolve_timing,
     standard_of,
 )
+from npusim.dram.timing import TIMING_NAMES
 
 
 class Scheduler(Enum):

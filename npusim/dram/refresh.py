@@ -18,7 +18,7 @@ from typing import ClassVar, Protocol
 
 from npusim.dram.device import Command, Device
 from npusim.dram.policies import lookup
-from npusim.dram.standard import Timing
+from npusim.dram.timing import Timing
 
 NEVER = 1 << 62
 """A cycle no run reaches: "not due" and "cannot issue"."""
