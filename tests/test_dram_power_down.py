@@ -217,7 +217,8 @@ def test_never_loses_a_request_and_never_violates_the_exit(gaps, rows, after_ck)
 
 
 def test_policy_refuses_a_zero_timeout_or_negative_latencies() -> None:
-    for bad in ((0, 6, 6), (1, -1, 6), (1, 6, -1)):
+    for bad in ((0, 6, 6), (1, -1, 6), (1, 6, -1), (1, 6, 6, 0), (1, 6, 6, 9, -1, 1),
+                (1, 6, 6, 9, 1, -1)):  # fmt: skip
         with pytest.raises(ValueError, match="idle_ck >= 1"):
             PowerDown(*bad)
 

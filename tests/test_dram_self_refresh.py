@@ -6,7 +6,8 @@ cited currents.
 Timing below is LPDDR5-6400 8 Gb (tCK 1.25 ns), figures written out from their sources:
 tXSR = tRFCab + 7.5 ns = 210 + 7.5 ns -> 174 CK and tSR = 15 ns -> 12 CK (JEDEC LPDDR4-3200
 memspec as carried by DRAMSys: XSR 460 nCK = RFCab 448 + 12 nCK, SR 24 nCK, at 0.625 ns;
-LPDDR5 defines tXSR the same way); tRPab 21 ns -> 17 CK; tREFI 3.906 us -> 3125 CK.
+LPDDR5 defines tXSR the same way); tRPab 21 ns -> 17 CK; tRFCab 210 ns -> 168 CK; tREFI
+3.906 us -> 3125 CK.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ TCK_NS = 1.25
 N_XSR = math.ceil((210 + 7.5) / TCK_NS)  # 174
 N_SR = math.ceil(15 / TCK_NS)  # 12
 N_RPAB = math.ceil(21 / TCK_NS)  # 17
+N_RFCAB = math.ceil(210 / TCK_NS)  # 168: 8 Gb tRFCab
 N_REFI = 3125
 N_XP = math.ceil(7.5 / TCK_NS)  # 6
 SR_CK = 800  # a 1 us timeout
@@ -80,7 +82,8 @@ def test_entry_and_exit_by_hand(dram_loop: str) -> None:
     sleep, _ = run([0, SAME_ROW], [0, 20000], sr_ns=1000, refresh="off")
     assert times(plain, Command.RD)[1] == 20000  # a row hit, at its arrival
     rd = times(sleep, Command.RD)[0]
-    assert times(sleep, Command.PREA) == [rd + SR_CK]
+    prea = [entry for entry in sleep.command_logs[0] if entry[1] == Command.PREA]
+    assert prea == [(rd + SR_CK, int(Command.PREA), 0, -1)]  # as the refresh's PREA is logged
     assert times(sleep, Command.ACT)[1] == 20000 + N_XSR
     power = sleep.controllers[0].power_down
     assert power.self_refresh_cycles == 20000 - (rd + SR_CK + N_RPAB)
@@ -143,6 +146,31 @@ def test_minimum_residency_delays_an_early_arrival() -> None:
                    refresh="off")  # fmt: skip
     assert times(sleep, Command.ACT)[1] == entry + N_SR + N_XSR
     assert sleep.controllers[0].power_down.self_refresh_cycles == N_SR
+
+
+def test_an_arrival_at_the_timer_s_expiry_finds_self_refresh(dram_loop: str) -> None:
+    """The timer expires at its cycle: a first request arriving at cycle 800 (idle since 0)
+    and a second arriving exactly 800 CK after the first's RDA both wake a self-refresh
+    (nSR, then nXSR), not a power-down; one cycle earlier they pay only nXP."""
+    first, _ = run([0], [SR_CK], sr_ns=1000, pd_ns=100, page_policy="closed", refresh="off")
+    assert times(first, Command.ACT) == [SR_CK + N_SR + N_XSR]
+    rda = times(first, Command.RDA)[0]
+    second, _ = run([0, SAME_ROW], [SR_CK, rda + SR_CK], sr_ns=1000, pd_ns=100,
+                    page_policy="closed", refresh="off")  # fmt: skip
+    assert times(second, Command.ACT)[1] == rda + SR_CK + N_SR + N_XSR
+    early, _ = run([0, SAME_ROW], [SR_CK, rda + SR_CK - 1], sr_ns=1000, pd_ns=100,
+                   page_policy="closed", refresh="off")  # fmt: skip
+    assert times(early, Command.ACT)[1] == rda + SR_CK - 1 + N_XP
+
+
+def test_a_refresh_due_at_the_exit_is_issued_after_it(dram_loop: str) -> None:
+    """A request arriving at 3 x tREFI, after the minimum residency: the refreshes due at
+    3125 and 6250 were the device's own; the one due at 9375 (the exit's first cycle) is the
+    controller's, issued once the exit allows (nXSR), before the request's ACT."""
+    sleep, _ = run([0, SAME_ROW], [0, 3 * N_REFI], sr_ns=1000, page_policy="closed")
+    assert sleep.controllers[0].power_down.absorbed_refreshes == 2
+    assert times(sleep, Command.REFAB) == [3 * N_REFI + N_XSR]
+    assert times(sleep, Command.ACT)[1] == 3 * N_REFI + N_XSR + N_RFCAB
 
 
 @settings(max_examples=40, deadline=None)

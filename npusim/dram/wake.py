@@ -43,8 +43,7 @@ def self_refresh(loop: PythonLoop, entry: int, now: int) -> int:
         power.wake_for_refresh(dev.last_command, at, True)
         power.before_refresh(dev.last_command)
         dev.issue(PREA, 0, -1, at)
-        power.refresh_last = at
-        loop.all_stale = True
+        power.refresh_last = at  # no queued request had a candidate to invalidate
     start = max(entry, dev.earliest(Command.REFAB))  # SRE: REFab's prerequisites
     power.wake_for_refresh(dev.last_command, start, False)
     exit_start = power.self_refresh(start, now)
