@@ -7,10 +7,12 @@ import os
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
 import pytest
 
 from npusim.dram.controller import ChannelController
 from npusim.dram.kernel import KERNEL_AVAILABLE
+from npusim.trace import Trace
 
 DRAM_LOOPS = {  # name: (use_kernel, stream_fast_path)
     "compiled": (True, True),
@@ -35,3 +37,16 @@ def each_dram_loop(run: Callable[[], T]) -> dict[str, T]:
             patch.setattr(ChannelController, "stream_fast_path", stream)
             results[name] = run()
     return results
+
+
+def idle_gap_trace(n: int = 2000, seed: int = 7) -> Trace:
+    """Random 32 B requests, 30 % writes, arriving 0, 3, 200 or 40000 CK apart (one gap in
+    20 is longer than nREFI): the loops' idle paths (refresh skipping, power-down,
+    self-refresh) all get exercised."""
+    rng = np.random.default_rng(seed)
+    return Trace(
+        addr=rng.integers(0, 1 << 24, n).astype(np.uint64) * 32,
+        is_write=rng.random(n) < 0.3,
+        size_bytes=np.zeros(n, np.int64),
+        arrival_cycle=np.cumsum(rng.choice([0, 3, 200, 40000], n, p=[0.5, 0.3, 0.15, 0.05])),
+    )

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from dram_loops import each_dram_loop
+from dram_loops import each_dram_loop, idle_gap_trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,14 +169,7 @@ def test_the_loops_agree_on_idle_gaps_without_a_log() -> None:
     """Idle gaps longer than nREFI with no command log (so idle refreshes are skipped in
     closed form): the compiled loop, the Python loop and its general path count the same
     completions, statistics and power-down residency."""
-    rng = np.random.default_rng(7)
-    n = 2000
-    trace = Trace(
-        addr=rng.integers(0, 1 << 24, n).astype(np.uint64) * 32,
-        is_write=rng.random(n) < 0.3,
-        size_bytes=np.zeros(n, np.int64),
-        arrival_cycle=np.cumsum(rng.choice([0, 3, 200, 40000], n, p=[0.5, 0.3, 0.15, 0.05])),
-    )
+    trace = idle_gap_trace()
     params = DramParams(power_down_after_s=50e-9, refresh="per-bank")
     results = each_dram_loop(lambda: _served(trace, params))
     reference = results.pop("python-general")

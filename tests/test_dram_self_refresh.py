@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 import pytest
-from dram_loops import each_dram_loop
+from dram_loops import each_dram_loop, idle_gap_trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -245,14 +245,7 @@ def test_the_loops_agree_on_idle_gaps(params: DramParams) -> None:
     """Gaps from 0 to 40000 CK without a command log (idle refreshes skipped in closed form
     up to the timer): the compiled loop, the Python loop and its general path make the same
     completions, statistics, absorbed refreshes and refresh schedule."""
-    rng = np.random.default_rng(7)
-    n = 2000
-    trace = Trace(
-        addr=rng.integers(0, 1 << 24, n).astype(np.uint64) * 32,
-        is_write=rng.random(n) < 0.3,
-        size_bytes=np.zeros(n, np.int64),
-        arrival_cycle=np.cumsum(rng.choice([0, 3, 200, 40000], n, p=[0.5, 0.3, 0.15, 0.05])),
-    )
+    trace = idle_gap_trace()
     results = each_dram_loop(lambda: _served(trace, params))
     reference = results.pop("python-general")
     assert reference[1]["total"]["self_refresh_cycles"] > 0 and reference[2] > 0
