@@ -57,7 +57,7 @@ setup(
             sources=["npusim/dram/_kernel.c"],
             # the generated header's sources: a change rebuilds the kernel
             depends=["npusim/dram/layout.py", "npusim/dram/device.py", "npusim/dram/params.py"],
-            extra_compile_args=["-O2"],
+            extra_compile_args=["-O3"],
             optional=True,
         )
     ],

@@ -7,13 +7,16 @@ terminal happens here, with the rest of npusim's formatting.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from npusim.cache.runner import TraceRun
-from npusim.compute.run import ArrayRun
-from npusim.dram import DramStats
 from npusim.units import format_bytes
+
+if TYPE_CHECKING:  # annotations only: `npusim dram` need not import the cache and array units
+    import numpy as np
+
+    from npusim.cache.runner import TraceRun
+    from npusim.compute.run import ArrayRun
+    from npusim.dram import DramStats
 
 
 def dram_text(stats: DramStats, requests: int, cycle: str = "CK") -> str:
