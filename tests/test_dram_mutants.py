@@ -9,23 +9,30 @@ loop (the ``dram_loop`` fixture, tests/conftest.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
 from npusim.dram import DramParams, DramSystem
+from npusim.dram import commands as commands_module
 from npusim.dram import device as device_module
 from npusim.dram import energy as energy_module
+from npusim.dram import loop as loop_module
+from npusim.dram import stream as stream_module
 from npusim.dram.controller import ChannelController
 from npusim.dram.device import TIMING_CONSTRAINTS, Command, Constraint, Device
 from npusim.dram.energy import DramEnergy, EnergyBreakdown, compute_energy, default_energy
-from npusim.dram.io_bits import IoActivity, channel_activity
+from npusim.dram.io_bits import IoActivity, channel_activity, io_activity
 from npusim.dram.kernel import KERNEL_AVAILABLE
+from npusim.dram.latency import LatencyHistogram
+from npusim.dram.loop import PythonLoop
 from npusim.dram.mapping import AddressMap, mapping_problems
 from npusim.dram.policies import UnknownPolicyError, row_policy
 from npusim.dram.refresh import refresh_policy, skip_idle_refreshes
 from npusim.dram.standard import resolve_timing
+from npusim.trace import Trace
 
 # LPDDR5-6400, 8 Gb, BG mode, BL16 (reference lpddr5.md): CK 1.25 ns, and in CK:
 TCK_NS = 1.25
@@ -389,6 +396,26 @@ def test_a_command_issued_by_hand_after_a_run_keeps_its_effects(dram_loop: str) 
     assert dev.open_row[0] == -1 and dev.open_banks == 0
 
 
+# --- read-latency histogram ------------------------------------------------------------------
+
+
+def test_a_merged_histogram_counts_later_batches_too() -> None:
+    """Channels' histograms merged (3, 5 and 4 CK), then a batch of 12, 10 and 7 CK that
+    reaches past the merged counts: the six latencies 3 4 5 7 10 12, numpy's linear
+    percentiles worked by hand (position (n - 1) p = 2.5, 4.75, 4.95 between order
+    statistics)."""
+    first, second = LatencyHistogram(), LatencyHistogram()
+    first.add(np.array([3, 5], dtype=np.int64))
+    second.add(np.array([4], dtype=np.int64))
+    total = first.merged(second)
+    total.add(np.array([12, 10, 7], dtype=np.int64))
+    summary = total.summary_ns(TCK_NS)
+    assert summary == pytest.approx({
+        "mean": 41 / 6 * TCK_NS, "p50": 6 * TCK_NS, "p95": (10 + 0.75 * 2) * TCK_NS,
+        "p99": (10 + 0.95 * 2) * TCK_NS, "max": 12 * TCK_NS,
+    }, rel=1e-12)  # fmt: skip
+
+
 # --- I/O activity of trace data --------------------------------------------------------------
 
 
@@ -418,6 +445,18 @@ def test_each_channel_carries_its_bursts_in_the_order_they_finish() -> None:
     # with DBI-DC the FF byte goes as 00 with its DBI line high: 2 DBI transitions only
     with_dbi = channel_activity(channel, done_ck, bursts, 3, dbi=True)
     assert with_dbi[1] == IoActivity(toggles=2, ones=1, beats=3, bits=48, lines=18)
+
+
+def test_bytes_given_as_an_integer_array_or_a_strided_view_are_the_same_bytes() -> None:
+    """``io_activity`` takes the bytes as ``bytes`` or as an array of byte values (cast to
+    uint8, any layout): an int64 array and a column-strided uint8 view of the same values
+    give the activity of the bytes themselves."""
+    values = [0x00, 0xFF, 0x0F, 0x01, 0xF0, 0x80, 0x7E, 0x00]
+    expected = io_activity(bytes(values), dbi=True)
+    assert io_activity(np.array(values, dtype=np.int64), dbi=True) == expected
+    wide = np.zeros((len(values), 3), dtype=np.uint8)
+    wide[:, 1] = values
+    assert io_activity(wide[:, 1], dbi=True) == expected  # a view 3 bytes apart
 
 
 # --- refresh policies --------------------------------------------------------------------
@@ -646,3 +685,184 @@ def test_energy_until_a_cycle_before_the_next_refresh_counts_no_refresh_of_the_t
     assert system.energy_until(100) == pytest.approx(
         commands_pj + PRECHARGED_MW * 100 * TCK_NS, rel=1e-12
     )
+
+
+# --- the Python loop's queue bookkeeping (npusim.dram.commands) -----------------------------
+
+
+Issue = Callable[[PythonLoop, int, int, int], None]
+
+
+def _mixed_bursts(count: int, seed: int, row_run: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Byte addresses of ``count`` bursts over banks 0-3 (one per bank group), rows 0-2 and
+    eight columns each, about one in three a write: row hits, misses and conflicts mixed.
+    Rows are random, or with ``row_run`` the same row for that many bursts in a row."""
+    rng = np.random.default_rng(seed)
+    bank_group, row = rng.integers(0, 4, count), rng.integers(0, 3, count)
+    if row_run:
+        row = np.arange(count) // row_run % 3
+    column = rng.integers(0, 8, count)
+    # RoBaCoBgCh, one channel: Bg bits 0-1, Co bits 2-7, Ba bits 8-9, Ro from bit 10
+    bursts = (row << 10) | (column << 2) | bank_group
+    return bursts.astype(np.uint64) * 32, rng.random(count) < 1 / 3
+
+
+def _check_queue_state(loop: PythonLoop, left_at_act: bool) -> None:
+    """Each bank's head row (``rq_head`` / ``wq_head``: the row of its queue's first request,
+    -2 when the queue is empty; the streaming path decides on them) and the queue occupancy
+    (``rcount`` / ``wcount``: queued requests, less those in an active slot when a request
+    leaves its queue at its ACT) match the queues themselves."""
+    for heads, rows in ((loop.rq_head, loop.rq_rows), (loop.wq_head, loop.wq_rows)):
+        assert heads == [r[0] if r else -2 for r in rows]
+    assert loop.rcount == sum(map(len, loop.rq)) - left_at_act * loop.pinned_reads
+    assert loop.wcount == sum(map(len, loop.wq)) - left_at_act * loop.pinned_writes
+    pinned = [p for p in loop.pinned if p >= 0]
+    assert loop.pinned_writes == sum(loop.write_of[p] for p in pinned)
+    assert loop.pinned_reads == len(pinned) - loop.pinned_writes
+
+
+@pytest.mark.parametrize("release", ["activation", "column"])
+def test_queue_heads_and_counts_stay_in_step_with_the_queues(
+    release: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After every command of the general Python loop, the queue state of
+    :func:`_check_queue_state`."""
+    checks = []
+
+    def checked(issue: Issue) -> Issue:
+        def issue_and_check(loop: PythonLoop, b: int, t: int, req: int) -> None:
+            issue(loop, b, t, req)
+            _check_queue_state(loop, left_at_act=release == "activation")
+            checks.append(b)
+
+        return issue_and_check
+
+    monkeypatch.setattr(loop_module, "issue_column", checked(commands_module.issue_column))
+    monkeypatch.setattr(loop_module, "issue_row", checked(commands_module.issue_row))
+    monkeypatch.setattr(ChannelController, "use_kernel", False)
+    monkeypatch.setattr(ChannelController, "stream_fast_path", False)
+    params = DramParams(refresh="off", read_queue_depth=6, write_queue_depth=4,
+                        queue_release=release)  # fmt: skip
+    addrs, writes = _mixed_bursts(120, seed=18)
+    DramSystem(params).serve(addrs, writes, 0)
+    assert len(checks) > 120  # every column command, and the row commands between them
+
+
+def test_the_streaming_path_keeps_the_queue_state_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads only, in runs of 24 on one row per bank then the next row (rows 0-2): after
+    every streaming run of the Python loop, the queue state of :func:`_check_queue_state`."""
+    runs = []
+
+    def stream_and_check(loop: PythonLoop) -> None:
+        stream_module.stream_row_hits(loop)
+        _check_queue_state(loop, left_at_act=True)
+        runs.append(loop.now)
+
+    monkeypatch.setattr(loop_module, "stream_row_hits", stream_and_check)
+    monkeypatch.setattr(ChannelController, "use_kernel", False)
+    addrs, _ = _mixed_bursts(240, seed=19, row_run=24)
+    DramSystem(DramParams(refresh="off", read_queue_depth=6)).serve(addrs, False, 0)
+    assert len(runs) > 10
+
+
+# --- the streaming path (npusim.dram.stream) -----------------------------------------------
+
+
+def test_reads_that_hit_one_open_row_are_served_by_the_streaming_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """64 reads of one row of bank 0, all queued at 0 (read queue 32: the rest enter as
+    slots free). The first activates the row and holds the bank's active slot until its RD;
+    from then on the module's precondition holds at every decision (read mode, no write, no
+    refresh, no active slot, the head hits), so the streaming path serves the other 63."""
+    streamed = []
+
+    def count_streamed(loop: PythonLoop) -> None:
+        before = loop.finished
+        stream_module.stream_row_hits(loop)
+        streamed.append(loop.finished - before)
+
+    monkeypatch.setattr(loop_module, "stream_row_hits", count_streamed)
+    monkeypatch.setattr(ChannelController, "use_kernel", False)
+    columns = np.arange(64, dtype=np.uint64)  # bank 0, row 0: Co in bits 2-7
+    DramSystem(DramParams(refresh="off")).serve((columns << np.uint64(2)) * 32, False, 0)
+    assert sum(streamed) == 63
+
+
+@pytest.mark.parametrize("bank_1_first", [False, True])
+def test_a_streamed_read_waits_for_its_banks_own_activation_bound(
+    bank_1_first: bool, dram_loop: str
+) -> None:
+    """LPDDR6 activates a row for a write sooner than for a read: ACT -> WR is nRCDw = 22
+    CK, ACT -> RD nRCDr = 48 CK, 24 command slots of 2 CK (JESD209-6 via Ramulator 2.1,
+    tests/test_lpddr6.py). With the write-to-read turnaround shortened by override (nCWL 2,
+    nWTR_S / nWTR_L 1 CK, which the checks accept), a read that hits the row a write just
+    opened is bound by its bank's ACT + nRCD, after its bank group's and the channel's read
+    bounds. Reads of bank 0 (group 0) stream while bank 1 (group 1) is opened by a write at
+    200; its reads, queued after or before bank 0's (the oldest request decides first),
+    must still come 24 slots or more after that ACT."""
+    timing = {"nCWL": 2, "nWTR_S": 1, "nWTR_L": 1}
+    system = DramSystem(
+        DramParams(preset="LPDDR6_10667", burst_length=24, density="16Gb", refresh="off",
+                   write_queue_depth=1, timing=timing),
+        log_commands=True,
+    )  # fmt: skip
+    # RoBaCoBgCh, one channel: bank group in bits 0-1, column from bit 2 (32 B bursts)
+    bank_0 = [column << 2 for column in range(10)]
+    bank_1 = [column << 2 | 1 for column in range(3)]
+    system.serve(np.array(bank_0[:4], dtype=np.uint64) * 32, False, 0)
+    system.serve(np.array(bank_1[:1], dtype=np.uint64) * 32, True, 200)
+    later = bank_1[1:] + bank_0[4:] if bank_1_first else bank_0[4:] + bank_1[1:]
+    system.serve(np.array(later, dtype=np.uint64) * 32, False, 205)
+    n_rcd_slots = 48 // 2
+    last_act: dict[int, int] = {}
+    reads = {0: 0, 1: 0}
+    for cycle, command, bank, _ in system.command_logs[0]:
+        if command == Command.ACT:
+            last_act[bank] = cycle
+        elif command == Command.RD:
+            assert cycle - last_act[bank] >= n_rcd_slots, (cycle, bank)
+            reads[bank] += 1
+    assert last_act == {0: 0, 1: 200}  # one activation each: the rest are row hits
+    assert reads == {0: 10, 1: 2}
+
+
+def test_a_read_reaching_an_empty_queue_after_a_streamed_one_wakes_the_channel(
+    dram_loop: str,
+) -> None:
+    """Power-down after 1.25 ns (one CK). Reads A and B arrive at 0 (bank 0, row 0): ACT 0,
+    CAS 15, A's RD 16, B's RD 16 + nCCD_L = 20 (the Python loop streams it). The channel is
+    idle from then: it powers down at 20 + 1, where read C arrives to an empty queue. C waits
+    for the exit: the minimum residency nCKE, then nXP (7.5 ns each: 6 CK), and needs no CAS
+    (WCK runs until B's RD + nCL + nBL + nWCKPST = 40): RD 21 + 6 + 6 = 33."""
+    n_ccd_l, n_cke, n_xp = 4, 6, 6
+    trace = Trace(
+        addr=np.array([0, 4, 8], dtype=np.uint64) * 32,  # bank 0, row 0, columns 0-2
+        is_write=np.zeros(3, dtype=bool),
+        size_bytes=np.zeros(3, dtype=np.int64),
+        arrival_cycle=np.array([0, 0, 21], dtype=np.int64),
+    )
+    system = DramSystem(DramParams(refresh="off", power_down_after_s=1.25e-9))
+    rd_a = N_RCD + N_CAS
+    rd_c = 21 + n_cke + n_xp
+    assert system.run_trace(trace).tolist() == [
+        rd_a + READ_DONE, rd_a + n_ccd_l + READ_DONE, rd_c + READ_DONE,
+    ]  # fmt: skip
+
+
+def test_a_streamed_read_leaves_the_stream_when_its_queue_next_misses(dram_loop: str) -> None:
+    """Bank 0 queues A (row 0), A' (row 0) and B (row 1). ACT 0, CAS 15, A's RD 16; A' hits:
+    RD 20 (nCCD_L 4, the Python loop streams it); B, now at the queue's head, misses and must
+    precharge and activate: PRE at max(nRAS 34, A' + nRTP 8), ACT at PRE + nRP = 49 (= nRC),
+    and WCK has stopped (A' + nCL + nBL + nWCKPST = 40): CAS 64, RD 65. One miss, one hit,
+    one conflict."""
+    row_bytes = 1 << 15  # RoBaCoBgCh: the row from bit 10 of the burst index, 32 B bursts
+    system = DramSystem(DramParams(refresh="off"))
+    done = system.serve(np.array([0, 4 * 32, row_bytes], dtype=np.uint64), False, 0)
+    n_rtp = 8  # nBL_L 4 + tRBTP 4 CK (max(7.5 ns, 2 nCK) - 2 nCK; reference lpddr5.md)
+    pre = max(N_RAS, 20 + n_rtp)
+    act = pre + N_RP
+    rd_b = act + N_RCD + N_CAS
+    assert done.tolist() == [16 + READ_DONE, 20 + READ_DONE, rd_b + READ_DONE]
+    total = system.stats().total
+    assert (total.row_hits, total.row_misses, total.row_conflicts) == (1, 1, 1)
