@@ -328,9 +328,22 @@ def test_another_order_without_bank_groups_or_channel_bits() -> None:
     assert (decoded.row.tolist(), decoded.column.tolist()) == ([20000], [63])
 
 
+def test_fields_without_bits_decode_as_zero() -> None:
+    """One row of one burst per bank (Ro and Co without bits) over 2 channels of 4 x 4 banks:
+    from the LSB, Ch 1 bit, Bg 2, Ba 2; row and column are zero arrays of the input's shape."""
+    amap = AddressMap(
+        "RoBaCoBgCh", channels=2, bank_groups=4, banks_per_group=4, rows=1, bursts_per_row=1,
+    )  # fmt: skip
+    assert amap.widths == {"Ro": 0, "Ba": 2, "Co": 0, "Bg": 2, "Ch": 1}
+    decoded = amap.decode(np.array([_burst(ch=(1, 0), bg=(3, 1), ba=(2, 3))], dtype=np.int64))
+    assert (decoded.channel.tolist(), decoded.bank.tolist()) == ([1], [2 * 4 + 3])
+    assert (decoded.row.tolist(), decoded.column.tolist()) == ([0], [0])
+
+
 @pytest.mark.parametrize(("mapping", "bank_groups", "channels", "problems"), [
     ("RoBaCo", 1, 1, []),  # no bank groups, one channel: Bg and Ch may be left out
     ("RoBaCoBg", 4, 1, []),
+    ("RoBaCo", 2, 1, ["field(s) Bg missing from 'RoBaCo'"]),  # two groups are groups too
     ("RoBaCoBg", 4, 2, ["field(s) Ch missing from 'RoBaCoBg'"]),
     ("RoBaCo", 4, 2, ["field(s) Bg, Ch missing from 'RoBaCo'"]),
     ("RoBaCoRaBgCh", 4, 2, []),
