@@ -27,3 +27,40 @@ def test_data_priced_io_still_measures_the_bytes_it_needs() -> None:
     skipped = simulate(scenario, workload, "analytic", measure_quality=False)
     assert skipped.totals() == simulate(scenario, workload, "analytic").totals()
     assert "weight_io_toggles_per_bit" in skipped.layers[0].extra
+
+
+def test_a_tensor_over_the_sample_size_is_flagged_sampled() -> None:
+    """Tensors of at most SAMPLE_ELEMENTS (2^14) values are measured whole; a larger one on a
+    sample, and the layer says so: a 64 x 64 layer (4,096 weights) is not sampled, a
+    256 x 256 one (65,536 weights) is; measuring is the default."""
+    from npusim.engine.quality import network_quality
+    from npusim.workload import Linear, Workload
+
+    small = Workload("small", (Linear("s", in_features=64, out_features=64),))
+    large = Workload("large", (Linear("l", in_features=256, out_features=256),))
+    scenario = load_scenario(precision="int8")
+    [measured_small] = network_quality(small, scenario)
+    [measured_large] = network_quality(large, scenario)
+    assert measured_small["sqnr_sampled"] is False
+    assert measured_large["sqnr_sampled"] is True
+    assert measured_small["weight_sqnr_db"] > 0 and measured_large["weight_sqnr_db"] > 0
+
+
+def test_an_override_of_an_unknown_layer_names_its_key_path_and_file(tmp_path) -> None:
+    """Each unknown layer of a per-layer override is one problem at its own key path
+    (``precision.layers.<name>`` / ``quantization.layers.<name>``), in the scenario's file."""
+    from npusim.engine.quality import check_layer_overrides
+    from npusim.errors import ConfigError
+    from npusim.workload import Linear, Workload
+
+    path = tmp_path / "s.yaml"
+    path.write_text("precision:\n  layers:\n    bb: {weights: int4}\n"
+                    "quantization:\n  layers:\n    cc: {granularity: per_tensor}\n")  # fmt: skip
+    scenario = load_scenario(path)
+    workload = Workload("fc", (Linear("b", in_features=8, out_features=8),))
+    with pytest.raises(ConfigError) as err:
+        check_layer_overrides(scenario, workload)
+    found = [(p.path, p.file) for p in err.value.problems]
+    assert found == [("precision.layers.bb", scenario.source),
+                     ("quantization.layers.cc", scenario.source)]  # fmt: skip
+    assert scenario.source is not None and str(path) in str(scenario.source)
