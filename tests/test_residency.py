@@ -322,3 +322,31 @@ def test_a_layer_whose_smallest_tile_buffers_exceed_the_scratchpad_is_named(
         residency.plan_network(workload, scenario)
     assert str(err.value) == (f"layer {names[1]!r}: its smallest tile buffers do not fit the "
                               f"{capacity} B scratchpad")  # fmt: skip
+
+
+ATTENTION = """\
+name: attn
+description: Q and K projections of one input and their product (two activation operands)
+batch: 1
+layers:
+  - {name: q, type: linear, in_features: 64, out_features: 128, tokens: 32, inputs: [input]}
+  - {name: k, type: linear, in_features: 64, out_features: 128, tokens: 32, inputs: [input]}
+  - {name: qk, type: matmul, batch: 2, m: 32, k: 64, n: 32, inputs: [q, k]}
+"""
+
+
+@pytest.mark.parametrize("mode", ["cache", "scratchpad"])
+def test_a_matmul_of_two_activations_reads_both_where_their_producers_wrote(
+    tmp_path, mode: str
+) -> None:
+    """Cycle fidelity, 4 MiB: QK^T reads Q and K (32 x 128 INT8 each, 4,096 B, plus one
+    4 B FP32 scale each: 8,200 B) from the SRAM, where Q and K were just written, at their
+    producers' addresses: every byte on-chip, a hit rate of 1, no DRAM read."""
+    path = tmp_path / "attn.yaml"
+    path.write_text(ATTENTION)
+    scenario = load_scenario(precision="int8", overrides=[f"sram.mode={mode}"])
+    qk = simulate(scenario, load_workload(path), "cycle").layers[2]
+    assert qk.extra["activation_read_bytes"] == 2 * (32 * 128 + 4)
+    assert qk.extra["activation_onchip_bytes"] == 2 * (32 * 128 + 4)
+    assert qk.extra["activation_hit_rate"] == 1.0
+    assert qk.dram_read_bytes == 0
