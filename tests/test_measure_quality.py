@@ -64,3 +64,45 @@ def test_an_override_of_an_unknown_layer_names_its_key_path_and_file(tmp_path) -
     assert found == [("precision.layers.bb", scenario.source),
                      ("quantization.layers.cc", scenario.source)]  # fmt: skip
     assert scenario.source is not None and str(path) in str(scenario.source)
+
+
+def test_a_layer_without_weights_has_its_inputs_measured() -> None:
+    """A matmul of two activations has no weights: its inputs are still quantized and
+    measured (the weight entry is skipped, not the loop)."""
+    from npusim.engine.quality import network_quality
+    from npusim.workload import Matmul, Workload
+
+    [quality] = network_quality(Workload("mm", (Matmul("mm", m=4, k=4, n=4),)),
+                                load_scenario(precision="int8"))  # fmt: skip
+    assert quality["input_sqnr_db"] > 0 and "weight_sqnr_db" not in quality
+
+
+@pytest.mark.parametrize("elements", [1, 3])
+def test_io_rates_count_whole_beats_of_the_x16_bus(elements: int) -> None:
+    """With data-priced I/O a tensor's bytes go out two per beat: one INT8 value fills no
+    beat (no bits, rates 0), three fill one beat (its last byte dropped) and one beat has no
+    transition to the next."""
+    from npusim.engine.quality import network_quality
+    from npusim.workload import Workload
+    from npusim.workload.vector import Activation
+
+    scenario = load_scenario(precision="int8", overrides=["dram.io_energy=data"])
+    [quality] = network_quality(Workload("a", (Activation("a", elements=elements),)), scenario)
+    assert quality["input_io_toggles_per_bit"] == 0.0
+    if elements == 1:
+        assert quality["input_io_ones_per_bit"] == 0.0
+
+
+def test_dbi_bounds_the_ones_the_weights_put_on_the_bus() -> None:
+    """DBI-DC inverts a byte with more than four ones, so with ``dram.dbi`` the measured high
+    levels per data bit are at most 0.5 and below the same weights' without it."""
+    from npusim.engine.quality import network_quality
+    from npusim.workload import Linear, Workload
+
+    workload = Workload("fc", (Linear("l", in_features=64, out_features=64),))
+    ones = {}
+    for dbi in ("false", "true"):
+        scenario = load_scenario(precision="int8",
+                                 overrides=["dram.io_energy=data", f"dram.dbi={dbi}"])  # fmt: skip
+        ones[dbi] = network_quality(workload, scenario)[0]["weight_io_ones_per_bit"]
+    assert ones["true"] <= 0.5 and ones["true"] < ones["false"]
