@@ -350,3 +350,27 @@ def test_a_matmul_of_two_activations_reads_both_where_their_producers_wrote(
     assert qk.extra["activation_onchip_bytes"] == 2 * (32 * 128 + 4)
     assert qk.extra["activation_hit_rate"] == 1.0
     assert qk.dram_read_bytes == 0
+
+
+def test_weights_are_stored_tile_major_so_each_tile_is_one_block() -> None:
+    """A 64-token 512 x 512 INT8 linear layer at 64 KiB tiles its weights 128 x 64 (32
+    tiles). The placer stores them tile by tile, so each step's weight load is one block of
+    128 x 64 B plus its share of the 2,048 B of per-channel scales (64 B): 8,256 B, and the
+    32 distinct blocks cover the 264,192 B weight tensor exactly once. (Row-major storage
+    would split each tile into 128 row pieces.)"""
+    from npusim.engine.placement import Placer
+    from npusim.engine.residency import plan_network
+    from npusim.workload import Linear
+
+    workload = Workload("fc", (Linear("fc", in_features=512, out_features=512, tokens=64),))
+    network = plan_network(workload, load_scenario(precision="int8",
+                                                   overrides=["sram.capacity=64 KiB"]))  # fmt: skip
+    plan = network.plans[0]
+    assert plan.tiling is not None and (plan.tiling.tn, plan.tiling.tk) == (128, 64)
+    steps = Placer(1 << 30, network).steps(plan, network.layers[0])
+    weights = [step.loads[1] for step in steps]
+    assert all(part.addrs.size == 1 and int(part.sizes[0]) == 128 * 64 + 64 for part in weights)
+    blocks = {(int(part.addrs[0]), int(part.sizes[0])) for part in weights}
+    assert len(blocks) == 32 and sum(size for _, size in blocks) == 264_192
+    starts = sorted(address for address, _ in blocks)
+    assert all(b - a == 8256 for a, b in itertools.pairwise(starts))  # no overlap
