@@ -374,3 +374,31 @@ def test_weights_are_stored_tile_major_so_each_tile_is_one_block() -> None:
     assert len(blocks) == 32 and sum(size for _, size in blocks) == 264_192
     starts = sorted(address for address, _ in blocks)
     assert all(b - a == 8256 for a, b in itertools.pairwise(starts))  # no overlap
+
+
+CONCAT = """\
+name: cat
+description: two projections of one input, concatenated
+batch: 1
+layers:
+  - {name: a, type: linear, in_features: 16, out_features: 24, tokens: 4, inputs: [input]}
+  - {name: b, type: linear, in_features: 16, out_features: 40, tokens: 4, inputs: [input]}
+  - {name: c, type: concat, elements: 256, inputs: [a, b]}
+"""
+
+
+def test_a_concat_reads_each_input_tensor_and_a_tensor_takes_its_largest_view(tmp_path) -> None:
+    """By hand, INT8 with layer ``a`` at FP32 activations: the concat reads ``a`` (4 x 24 =
+    96 values) and ``b`` (4 x 40 = 160) at its own INT8, 96 + 4 and 160 + 4 B with their
+    scales; ``a`` is written at FP32 (384 B), so its DRAM home is the larger, 384 B, and the
+    network input, read at FP32 by ``a`` (4 x 16 x 4 = 256 B) and INT8 by ``b`` (68 B), 256 B."""
+    from npusim.engine.residency import plan_network
+
+    path = tmp_path / "cat.yaml"
+    path.write_text(CONCAT)
+    scenario = load_scenario(precision="int8", overrides=["precision.layers.a.activations=fp32"])
+    network = plan_network(load_workload(path), scenario)
+    operands = [(o.tensor, o.elements, o.size_bytes) for o in network.layers[2].operands]
+    assert operands == [("a", 96, 100), ("b", 160, 164)]
+    sizes = network.tensor_bytes
+    assert (sizes["a"], sizes["b"], sizes["input"]) == (384, 164, 256)
