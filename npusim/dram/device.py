@@ -286,20 +286,25 @@ class Device:
                         ready[b] = t + latency
         else:
             for ready, latency in bank_updates:
-                if ready[bank] < t + latency:
-                    ready[bank] = t + latency
+                at = t + latency
+                if ready[bank] < at:
+                    ready[bank] = at
         group = self.group_of[bank]
         for ready, latency in group_updates:
-            if ready[group] < t + latency:
-                ready[group] = t + latency
+            at = t + latency
+            if ready[group] < at:
+                ready[group] = at
         ready = self.channel_ready
         for slot, latency in channel_updates:
-            if ready[slot] < t + latency:
-                ready[slot] = t + latency
+            at = t + latency
+            if ready[slot] < at:
+                ready[slot] = at
         self.command_counts[cmd] += 1
         self.last_command = t
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
+        if effect == _KEEPS:  # column commands without auto-precharge, ACT-2, CAS, REFab
+            return
         if effect == _OPENS:  # ACT-1: the bank's ACT-2 window and the four-activate one
             self.act_at[bank] = t
             faw, index = self.faw, self.faw_index

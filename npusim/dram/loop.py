@@ -9,11 +9,14 @@ the rules they do not own are in :mod:`npusim.dram.controller`'s docstring.
 
 Each bank's candidates are cached between decisions: ``ca_*`` its column command (ready slot
 RD or WR, bound, tie, queue position), ``cb_*`` its row command (slot ACT or PRE, bound, tie);
-slot ``NONE`` when it has none. A tie is the request index for a request in an active slot and
-n + the index for the others, so the least (cycle, tie) is the first ready command, active
-slots first, then the oldest. A bank is ``stale`` (recomputed before the next decision) after a
-command to it or its group (columns move group bounds) or an arrival that may give it a
-candidate; every bank is after a mode switch, a refresh command or a streaming run.
+slot ``NONE`` when it has none. ``first`` is the lesser of the two bounds, a lower bound of
+either command's cycle (raising a bound in place keeps it one), so the scan skips a bank whose
+``first`` is past the best cycle found so far. A tie is the request index for a request in an
+active slot and n + the index for the others, so the least (cycle, tie) is the first ready
+command, active slots first, then the oldest. A bank is ``stale`` (recomputed before the next
+decision) after a command to it or its group (columns move group bounds) or an arrival that
+may give it a candidate; every bank is after a mode switch, a refresh command or a streaming
+run.
 State lives in attributes; the hot methods copy what they read into locals.
 """
 
@@ -44,7 +47,7 @@ class PythonLoop:
     __slots__ = tuple(
         """
         act2_bank act2_deadline act2_row act_b active all_stale arrival_of bank_of blocked
-        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
+        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b first
         col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
         group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
         oldest open_row pinned pinned_reads pinned_writes power pre_b pre_past_hit queue_cycles
@@ -93,6 +96,7 @@ class PythonLoop:
         self.ca_slot, self.ca_bound = [NONE] * nbanks, [0] * nbanks
         self.ca_tie, self.ca_pos = [0] * nbanks, [0] * nbanks
         self.cb_slot, self.cb_bound, self.cb_tie = [NONE] * nbanks, [0] * nbanks, [0] * nbanks
+        self.first = [NEVER] * nbanks  # the least bound of the bank's candidates
         self.stale: list[int] = []
         self.all_stale = True
         self.stream_ok = ctrl.stream_fast_path and self.read_cmd == RD and not self.pre_past_hit
@@ -142,6 +146,8 @@ class PythonLoop:
         """
         n, stream_ok, recompute = self.n, self.stream_ok, self._recompute
         need_sync, n_cas, stale, ch = self.need_sync, self.n_cas, self.stale, self.ch
+        ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
+        cb_slot, cb_bound, cb_tie, first = self.cb_slot, self.cb_bound, self.cb_tie, self.first
         while self.finished < n:
             if self.next_arrival <= self.now and not self.front_blocked:
                 self._enqueue()
@@ -162,17 +168,22 @@ class PythonLoop:
                 stale.clear()
             now, act2_bank = self.now, self.act2_bank
             # ch[ACT] includes nFAW; no ACT-1 while an ACT-2 is pending
-            floors = [NEVER if act2_bank >= 0 else ch[ACT], ch[PRE], 0, ch[RD], ch[WR]]
-            for slot in (ACT, PRE, RD, WR):
-                if floors[slot] < now:
-                    floors[slot] = now
+            floor_act, floor_pre, floor_rd, floor_wr = ch[ACT], ch[PRE], ch[RD], ch[WR]
+            floors = [
+                NEVER if act2_bank >= 0 else floor_act if floor_act > now else now,
+                floor_pre if floor_pre > now else now,
+                0,
+                floor_rd if floor_rd > now else now,
+                floor_wr if floor_wr > now else now,
+            ]  # by ready slot (ACT, PRE, -, RD, WR): at neither ``now`` nor the bus's bound
             if self.blocked:  # a pending refresh holds these banks, active slots excepted
                 scan = [b for b in scan if self.pinned[b] >= 0 or b not in self.blocked]
-            ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
-            cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
             best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
             for b in scan:
-                # a candidate whose bound is already past the best so far needs no further look
+                # a bank whose first bound is already past the best so far needs no further
+                # look (nor does a candidate of it whose own bound is)
+                if first[b] > best_t:
+                    continue
                 slot = ca_slot[b]
                 if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
                     tc = ca_bound[b]
@@ -297,7 +308,7 @@ class PythonLoop:
         )
         ca_slot, ca_bound, ca_tie, ca_pos = self.ca_slot, self.ca_bound, self.ca_tie, self.ca_pos
         cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
-        group_of, candidates, n = self.group_of, self.candidates, self.n
+        group_of, candidates, n, first = self.group_of, self.candidates, self.n, self.first
         for b in banks:
             p = pinned[b]
             if p >= 0:  # the active slot's column command, nothing else
@@ -305,29 +316,35 @@ class PythonLoop:
                     tc, tg, ca_slot[b] = self.wr_b[b], self.wr_g[group_of[b]], WR
                 else:
                     tc, tg, ca_slot[b] = self.rd_b[b], self.rd_g[group_of[b]], RD
-                ca_bound[b], ca_tie[b], ca_pos[b] = tc if tc > tg else tg, p, 0
-                cb_slot[b] = NONE
+                ca_bound[b] = first[b] = tc if tc > tg else tg
+                ca_tie[b], ca_pos[b], cb_slot[b] = p, 0, NONE
                 continue
             q = queues[b]
             if not q:
                 ca_slot[b] = cb_slot[b] = NONE
+                first[b] = NEVER
                 continue
             orow = open_row[b]
             if orow < 0:
                 ca_slot[b] = NONE
                 cb_slot[b], cb_bound[b], cb_tie[b] = ACT, self.act_b[b], n + q[0]
+                first[b] = cb_bound[b]
                 continue
             pos, pre = candidates(rows[b], orow)
             if pre >= 0:
                 cb_slot[b], cb_bound[b], cb_tie[b] = PRE, self.pre_b[b], n + q[pre]
+                first[b] = cb_bound[b]
             else:
-                cb_slot[b] = NONE
+                cb_slot[b], first[b] = NONE, NEVER
             if pos < 0:
                 ca_slot[b] = NONE
                 continue
             tc, tg = self.col_b[b], self.col_g[group_of[b]]
-            ca_slot[b], ca_bound[b] = self.col_cmd, tc if tc > tg else tg
-            ca_tie[b], ca_pos[b] = n + q[pos], pos
+            if tg > tc:
+                tc = tg
+            ca_slot[b], ca_bound[b], ca_tie[b], ca_pos[b] = self.col_cmd, tc, n + q[pos], pos
+            if tc < first[b]:
+                first[b] = tc
 
     def _refresh_first(self, best_t: int) -> bool:
         """Mark the refresh pending when it falls due before the next command (and before
