@@ -330,7 +330,6 @@ static PyObject *run(PyObject *self, PyObject *args) {
     int got = 0;
     PyObject *result = NULL;
     i64 *rq = NULL, *wq = NULL;
-    char *classified = NULL;
     Log log = {NULL, 0, 0};
     (void)self;
     if (PyTuple_GET_SIZE(args) != NBUF) { /* the arguments: layout.BUFFERS, in order */
@@ -360,7 +359,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
     }
     Py_ssize_t sizes[NBUF];
     sizes[B_BANK] = sizes[B_ROW] = sizes[B_IS_WRITE] = sizes[B_ARRIVAL] = n;
-    sizes[B_DONE] = sizes[B_ENQUEUED] = n;
+    sizes[B_DONE] = sizes[B_ENQUEUED] = sizes[B_CLASSIFIED] = n;
+    sizes[B_PINNED] = nb;
     sizes[B_CFG] = C_LEN;
     sizes[B_UPD] = 3 * NCMD * MAXU * 2;
     sizes[B_BANK_READY] = NCMD * nb;
@@ -377,6 +377,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
     const i64 *bank_of = view[B_BANK].buf, *row_of = view[B_ROW].buf;
     const i64 *write_of = view[B_IS_WRITE].buf, *arrival_of = view[B_ARRIVAL].buf;
     i64 *done = view[B_DONE].buf, *enqueued = view[B_ENQUEUED].buf;
+    i64 *classified = view[B_CLASSIFIED].buf, *pinned = view[B_PINNED].buf;
     i64 *s = view[B_SCAL].buf;
     Dev d = {nb, ng, cfg[C_REFPB_SETS], cfg[C_NFAW], view[B_UPD].buf,
              view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CHANNEL_READY].buf, view[B_FAW].buf,
@@ -396,7 +397,12 @@ static PyObject *run(PyObject *self, PyObject *args) {
                    cfg[C_SCHEDULER] >= SCHED_FCFS && cfg[C_SCHEDULER] <= SCHED_FRFCFS_ROWHIT &&
                    cfg[C_NCAS] >= 1 && cfg[C_REFRESH_INTERVAL] >= 1 &&
                    (cfg[C_READ_COMMAND] == RD || cfg[C_READ_COMMAND] == RDA) &&
-                   (cfg[C_WRITE_COMMAND] == WR || cfg[C_WRITE_COMMAND] == WRA);
+                   (cfg[C_WRITE_COMMAND] == WR || cfg[C_WRITE_COMMAND] == WRA) &&
+                   s[S_QUEUED] >= 0 && s[S_QUEUED] <= s[S_STOP] && s[S_STOP] <= n &&
+                   s[S_ACT2_BANK] >= -1 && s[S_ACT2_BANK] < nb;
+    for (i64 b = 0; b < nb; b++) /* an active slot holds a queued request of its bank */
+        state_ok = state_ok && pinned[b] >= -1 && pinned[b] < s[S_QUEUED] &&
+                   (pinned[b] < 0 || bank_of[pinned[b]] == b);
     for (int k = 0; k < 3 * NCMD * MAXU; k++) {
         const i64 slot = ((const i64 *)view[B_UPD].buf)[2 * k];
         state_ok = state_ok && slot >= -1 && slot < NCMD;
@@ -418,23 +424,52 @@ static PyObject *run(PyObject *self, PyObject *args) {
     const i64 rcap = (rdepth < n ? rdepth : n) + 1, wcap = (wdepth < n ? wdepth : n) + 1;
     rq = malloc(sizeof(i64) * (size_t)(nb * rcap));
     wq = malloc(sizeof(i64) * (size_t)(nb * wcap));
-    classified = calloc((size_t)(n ? n : 1), 1); /* row outcome counted, per request */
     i64 rlen[MAXBANKS] = {0}, wlen[MAXBANKS] = {0};
-    i64 pinned[MAXBANKS]; /* the request in each bank's active slot, -1 none */
-    if (!rq || !wq || !classified) {
+    if (!rq || !wq) {
         PyErr_NoMemory();
         goto out;
     }
-    for (i64 b = 0; b < nb; b++) pinned[b] = -1;
 
     i64 now = s[S_NOW], ref_due = s[S_REFRESH_DUE], wck_expiry = s[S_WCK_EXPIRY];
     int write_mode = (int)s[S_WRITE_MODE], ref_pending = (int)s[S_REFRESH_PENDING];
     i64 rcount = 0, wcount = 0, finished = 0, queue_cycles = 0, npinned = 0;
-    i64 act2_bank = -1, act2_deadline = -1, act2_row = -1; /* the pending ACT-2 (at most one) */
-    Py_ssize_t nxt = 0;
+    /* the pending ACT-2 (at most one), carried from a paused run */
+    i64 act2_bank = s[S_ACT2_BANK], act2_deadline = s[S_ACT2_DEADLINE], act2_row = s[S_ACT2_ROW];
+    const Py_ssize_t stop = (Py_ssize_t)s[S_STOP];
+    Py_ssize_t nxt = (Py_ssize_t)s[S_QUEUED];
+    /* The requests a paused run left queued, back in their queues in arrival order; one in an
+       active slot left the count at its ACT when release_at_act. */
+    for (i64 b = 0; b < nb; b++) npinned += pinned[b] >= 0;
+    int queued_ok = 1;
+    for (Py_ssize_t i = 0; i < nxt && queued_ok; i++) {
+        const i64 b = bank_of[i];
+        const int counted = !(release_at_act && pinned[b] == i);
+        i64 *lens = write_of[i] ? wlen : rlen;
+        /* an active slot's request heads its queue */
+        queued_ok = lens[b] < (write_of[i] ? wcap : rcap) && (pinned[b] != i || lens[b] == 0);
+        if (!queued_ok) break;
+        if (write_of[i]) {
+            wq[b * wcap + wlen[b]++] = i;
+            wcount += counted;
+        } else {
+            rq[b * rcap + rlen[b]++] = i;
+            rcount += counted;
+        }
+    }
+    if (!queued_ok || rcount > rdepth || wcount > wdepth) {
+        PyErr_SetString(PyExc_ValueError, "queued requests beyond the queue depths");
+        goto out;
+    }
     long decisions = 0;
     while (finished < n) {
         if (++decisions % SIGNAL_CHECK_DECISIONS == 0 && PyErr_CheckSignals() < 0) goto out;
+        /* Pause where request ``stop`` would enter its queue (before a wake, or after the
+           requests before it entered): the caller carries the queued requests and that one
+           into its next call, so the decisions are one run's (npusim/dram/carry.py). */
+#define STOP_ENTERS_NOW                                   \
+    (nxt == stop && nxt < n && arrival_of[nxt] <= now && \
+     (write_of[nxt] ? wcount < wdepth : rcount < rdepth))
+        if (STOP_ENTERS_NOW) break;
         /* Requests enter in order while their queue has room (backpressure); the first one
            to reach an idle channel wakes it from power-down. */
         if (cfg[C_PD_IDLE] && nxt < n && arrival_of[nxt] <= now && !rcount && !wcount &&
@@ -449,7 +484,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
             }
             for (int k = 0; k < NCMD && ready > now; k++) raise_to(d.ch + k, ready);
         }
-        while (nxt < n && arrival_of[nxt] <= now) {
+        while (nxt < stop && arrival_of[nxt] <= now) {
             i64 b = bank_of[nxt];
             if (write_of[nxt]) {
                 if (wcount >= wdepth) break;
@@ -463,6 +498,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
             enqueued[nxt] = now;
             nxt++;
         }
+        if (STOP_ENTERS_NOW) break;
+#undef STOP_ENTERS_NOW
         const i64 next_arrival = nxt < n ? arrival_of[nxt] : INF;
         if (write_mode) {
             if (wcount == 0 || (rcount && wcount <= low)) write_mode = 0;
@@ -682,6 +719,9 @@ static PyObject *run(PyObject *self, PyObject *args) {
     s[S_REFRESH_PENDING] = ref_pending;
     s[S_QUEUE_CYCLES] += queue_cycles;
     s[S_WCK_EXPIRY] = wck_expiry;
+    s[S_ACT2_BANK] = act2_bank;
+    s[S_ACT2_DEADLINE] = act2_deadline;
+    s[S_ACT2_ROW] = act2_row;
     if (logging) {
         result = PyBytes_FromStringAndSize((const char *)log.data,
                                            (Py_ssize_t)(log.len * (Py_ssize_t)sizeof(i64)));
@@ -693,7 +733,6 @@ out:
     for (int i = 0; i < got; i++) PyBuffer_Release(&view[i]);
     free(rq);
     free(wq);
-    free(classified);
     free(log.data);
     return result;
 }

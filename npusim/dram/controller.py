@@ -48,16 +48,20 @@ of the loop, ``npusim/dram/_kernel.c`` (glue :mod:`npusim.dram.kernel`, shared l
 a C compiler the Python loop runs), implements the controller's policies (those named in
 ``layout.KERNEL_SCHEDULERS`` / ``KERNEL_REFRESH_POLICIES``) and the environment does not set
 ``NPUSIM_PURE_PYTHON=1``. Both make the same decisions; the tests compare their command logs,
-completions and statistics under every policy.
+completions and statistics under every policy. A burst sequence too long to hold at once is
+served in parts (:meth:`ChannelController.run_part`, :mod:`npusim.dram.carry`) with the
+decisions of one run.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 
 import numpy as np
 
+from npusim.dram.carry import Carried, Part, carry_over
 from npusim.dram.device import Device
 from npusim.dram.kernel import KERNEL_AVAILABLE, CompiledLoop
 from npusim.dram.latency import LatencyHistogram
@@ -121,6 +125,9 @@ class ChannelController:
         self.wck_expiry = 0  # WCK stops at this cycle: a column command from then on needs CAS
         self.outcome = [0, 0, 0]  # row hits, misses, conflicts (per burst, at its first command)
         self.pinned = [-1] * banks  # per bank, the request in its active slot (only in run)
+        self.act2_bank = self.act2_deadline = self.act2_row = -1  # the pending ACT-2
+        self.carried: Carried | None = None
+        """What a paused :meth:`run_part` left for the next part (:mod:`npusim.dram.carry`)."""
         self.queue_cycles = 0
         self.write_drains = 0  # times the controller switched to write mode
         self.first_cycle: int | None = None
@@ -164,36 +171,89 @@ class ChannelController:
         controller's policies, else :class:`~npusim.dram.loop.PythonLoop`; both make exactly
         the decisions described in the module docstring.
         """
+        if self.carried is not None:
+            raise RuntimeError("a paused run_part waits for its last part")
+        done, enqueued, _ = self._serve(bank, row, is_write, arrival, None)
+        # the cycle each burst entered its queue: a posted write's data is off the
+        # requester's hands from then on
+        self.last_enqueued = enqueued
+        self._account(done, enqueued, is_write, arrival, timed)
+        return done
+
+    def run_part(
+        self,
+        bank: np.ndarray,
+        row: np.ndarray,
+        is_write: np.ndarray,
+        arrival: np.ndarray,
+        ids: np.ndarray,
+        *,
+        timed: bool,
+        last: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Serve the next part of a burst sequence as :meth:`run` serves all of it at once:
+        the bursts the previous part carried come first and, unless ``last``, the run pauses
+        when this part's final burst would enter its queue (:mod:`npusim.dram.carry`).
+        ``ids`` name the bursts (int64, one each). Returns (ids, completion cycles) of this
+        part's bursts, carried ones first, completion 0 for those carried on to the next."""
+        fields = (bank, row, is_write, arrival, ids)
+        carried = self.carried
+        if carried is not None:
+            fields = carried.prepend(fields)
+            part = Part(carried.queued, 0, carried.enqueued, carried.classified)
+        else:
+            part = Part(0, 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        n = int(fields[0].shape[0])
+        part = replace(part, stop=n if last else n - 1)
+        if self.first_cycle is None and n:
+            self.first_cycle = int(fields[3][0])
+        done, enqueued, classified = self._serve(*fields[:4], part)
+        self.carried = carry_over(fields, done, enqueued, classified, part.stop, self.pinned)
+        self._account(done, enqueued, fields[2], fields[3], timed)
+        return fields[4], done
+
+    def _serve(
+        self,
+        bank: np.ndarray,
+        row: np.ndarray,
+        is_write: np.ndarray,
+        arrival: np.ndarray,
+        part: Part | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(completion, enqueue cycle, row outcome counted) of each burst, int64 arrays,
+        completion 0 for a burst a paused part did not serve."""
         power = self.power_down
         if power is not None and power.count_from < 0 and arrival.size:
             power.count_from = int(arrival[0])  # the idle lead before it is priced apart
         if self.use_kernel and KERNEL_AVAILABLE and self.kernel_runs_it:
             if self._compiled is None:
                 self._compiled = CompiledLoop(self)
-            done_array, enqueued_array = self._compiled.run(bank, row, is_write, arrival)
-            return self._finish(done_array, enqueued_array, is_write, arrival, timed)
-        loop = PythonLoop(self, bank, row, is_write, arrival)
-        done, enqueued = loop.run()
+            return self._compiled.run(bank, row, is_write, arrival, part)
+        loop = PythonLoop(self, bank, row, is_write, arrival, part)
+        done, enqueued, classified = loop.run()
         loop.finish()
-        return self._finish(done, enqueued, is_write, arrival, timed)
+        return (
+            np.array(done, dtype=np.int64),
+            np.array(enqueued, dtype=np.int64),
+            np.array(classified, dtype=np.int64),
+        )
 
-    def _finish(
+    def _account(
         self,
-        done: list[int] | np.ndarray,
-        enqueued: list[int] | np.ndarray,
+        done: np.ndarray,
+        enqueued: np.ndarray,
         is_write: np.ndarray,
         arrival: np.ndarray,
         timed: bool,
-    ) -> np.ndarray:
-        completion = np.array(done, dtype=np.int64)
-        # the cycle each burst entered its queue: a posted write's data is off the
-        # requester's hands from then on
-        self.last_enqueued = np.asarray(enqueued, dtype=np.int64)
-        if completion.size:
-            start = arrival if timed else self.last_enqueued
+    ) -> None:
+        """Add the served bursts (completion not 0) to the read latencies and the first
+        and last cycles."""
+        if done.size:
+            start = arrival if timed else enqueued
             reads = ~is_write
-            self.read_latencies.add(completion[reads] - start[reads])
+            if self.carried is not None:
+                reads &= done > 0  # a completion is never cycle 0
+            self.read_latencies.add(done[reads] - start[reads])
             first = int(arrival[0])
             self.first_cycle = first if self.first_cycle is None else self.first_cycle
-            self.last_cycle = max(self.last_cycle, int(completion.max()))
-        return completion
+            self.last_cycle = max(self.last_cycle, int(done.max()))

@@ -195,8 +195,9 @@ class Device:
         self.faw_index = 0
         self.open_row = [-1] * banks
         # cycle of each bank's last ACT-1 (for ACT-2's nAAD) in commands issued from Python; the
-        # compiled loop does not keep it: every run ends with its ACT-2s issued, so no caller
-        # asks for an ACT-2 window across runs
+        # compiled loop does not keep it: a run ends with its ACT-2s issued, and a paused part
+        # carries its pending ACT-2's deadline on the controller, so no caller asks for an
+        # ACT-2 window across runs
         self.act_at = [-(10**9)] * banks
         self.open_banks = 0
         self.active_since = 0

@@ -6,7 +6,9 @@ Python loop, which makes the same decisions. The buffers' layouts and codes are 
 in :mod:`npusim.dram.layout`; :class:`CompiledLoop` fills them by field name and refuses a
 kernel compiled from another layout. The kernel itself keeps no state between calls:
 :class:`CompiledLoop` holds the device's timing tables in arrays across calls and copies the
-scalars (counts, refresh and queue state) both ways at every call.
+scalars (counts, refresh and queue state, a paused part's pending ACT-2) and the active slots
+both ways at every call; a part's queued requests come in at the front of its bursts
+(:mod:`npusim.dram.carry`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from npusim.dram.layout import (
 from npusim.dram.powerdown import PowerDown
 
 if TYPE_CHECKING:
+    from npusim.dram.carry import Part
     from npusim.dram.controller import ChannelController
 
 try:
@@ -58,6 +61,7 @@ OWNERS = {  # (holder, attribute) of the scal buffer's named scalars (layout.STA
     "sr_refresh_last": ("power", "refresh_last"),
 }
 FLAGS = frozenset({"write_mode", "pending"})  # bools on the Python side
+CALL_FIELDS = ("queued", "stop")  # scal inputs of one call, not state (CompiledLoop.run)
 
 
 def layout_problems() -> list[str]:
@@ -106,7 +110,11 @@ class CompiledLoop:
         power = ctrl.power_down if ctrl.power_down is not None else PowerDown(1, 0, 0)
         owners = {"ctrl": ctrl, "dev": dev, "refresh": ctrl.refresh_policy, "power": power}
         places = [OWNERS.get(name, ("ctrl", name)) for name in STATE_FIELDS]
-        self.holders = [(owners[owner], attribute) for owner, attribute in places]
+        self.holders: list[tuple[object, str] | None] = [
+            None if name in CALL_FIELDS else (owners[owner], attribute)
+            for name, (owner, attribute) in zip(STATE_FIELDS, places, strict=True)
+        ]
+        """Per scal field, where its value lives between runs (None: an input of one call)."""
 
     def load_tables(self) -> None:
         """Copy the device's lists into the arrays (the lists are the newer copy)."""
@@ -130,10 +138,17 @@ class CompiledLoop:
         dev.open_row[:] = self.open_row.tolist()
 
     def run(
-        self, bank: np.ndarray, row: np.ndarray, is_write: np.ndarray, arrival: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Serve the bursts as ``ChannelController.run`` does; return (completion cycles,
-        enqueue cycles), int64 arrays of the bursts' length."""
+        self,
+        bank: np.ndarray,
+        row: np.ndarray,
+        is_write: np.ndarray,
+        arrival: np.ndarray,
+        part: Part | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Serve the bursts as ``ChannelController.run`` does (``part``: as its ``run_part``,
+        the queued requests first and a pause at ``part.stop``); return (completion cycles,
+        enqueue cycles, row outcome counted), int64 arrays of the bursts' length, completion
+        0 for a burst not served."""
         ctrl, dev = self.ctrl, self.ctrl.dev
         if dev.tables_in is not self:
             dev.sync_tables()
@@ -141,13 +156,22 @@ class CompiledLoop:
         n = int(bank.shape[0])
         done = np.zeros(n, dtype=np.int64)
         enqueued = np.zeros(n, dtype=np.int64)
-        holders = self.holders
+        classified = np.zeros(n, dtype=np.int64)
+        queued, stop = 0, n
+        if part is not None:
+            queued, stop = part.queued, part.stop
+            enqueued[:queued], classified[:queued] = part.enqueued, part.classified
+        holders, call = self.holders, {"queued": queued, "stop": stop}
         scalars = np.array(
-            [getattr(holder, attribute) for holder, attribute in holders]
+            [
+                call[name] if place is None else getattr(*place)
+                for name, place in zip(STATE_FIELDS, holders, strict=True)
+            ]
             + ctrl.outcome
             + dev.command_counts,
             dtype=np.int64,
         )
+        pinned = np.array(ctrl.pinned, dtype=np.int64)
         buffers = {
             "bank": np.ascontiguousarray(bank, dtype=np.int64),
             "row": np.ascontiguousarray(row, dtype=np.int64),
@@ -155,6 +179,8 @@ class CompiledLoop:
             "arrival": np.ascontiguousarray(arrival, dtype=np.int64),
             "done": done,
             "enqueued": enqueued,
+            "classified": classified,
+            "pinned": pinned,
             "cfg": self.config,
             "upd": self.updates,
             "bank_ready": self.bank_ready,
@@ -167,14 +193,17 @@ class CompiledLoop:
         log = _kernel.run(*(buffers[name] for name, _ in BUFFERS))  # layout.BUFFERS' order
         dev.tables_in = self  # the arrays are newer than the device's lists from now on
         values = scalars.tolist()
-        for (holder, attribute), value in zip(holders, values, strict=False):
-            setattr(holder, attribute, bool(value) if attribute in FLAGS else value)
+        for place, value in zip(holders, values, strict=False):
+            if place is not None:
+                holder, attribute = place
+                setattr(holder, attribute, bool(value) if attribute in FLAGS else value)
+        ctrl.pinned[:] = pinned.tolist()
         named = len(STATE_FIELDS)
         ctrl.outcome[:] = values[named : named + len(ROW_OUTCOMES)]
         dev.command_counts[:] = values[named + len(ROW_OUTCOMES) :]
         if log is not None and dev.log is not None:
             dev.log.extend(map(tuple, np.frombuffer(log, dtype=np.int64).reshape(-1, 4).tolist()))
-        return done, enqueued
+        return done, enqueued, classified
 
 
 def update_table(dev: Device) -> np.ndarray:

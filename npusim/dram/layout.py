@@ -72,6 +72,11 @@ STATE_FIELDS: tuple[str, ...] = (
     "sr_absorbed",
     "sr_request_last",
     "sr_refresh_last",
+    "act2_bank",  # the pending ACT-2 (-1 none), its last legal cycle and its row
+    "act2_deadline",
+    "act2_row",
+    "queued",  # in: requests 0 .. queued - 1 are already queued (carried from a paused run)
+    "stop",  # in: pause when request ``stop`` would enter its queue (n: serve all)
 )
 """The ``scal`` buffer's named scalars (``S_*``), then the row outcomes (``S_OUTCOME``: hits,
 misses, conflicts) and the command counts (``S_COUNTS``, one per :class:`Command`)."""
@@ -81,8 +86,10 @@ BUFFERS: tuple[tuple[str, bool], ...] = (
     ("row", False),
     ("is_write", False),
     ("arrival", False),
-    ("done", True),  # out: completion cycles
-    ("enqueued", True),  # out: enqueue cycles
+    ("done", True),  # out: completion cycles (0: not served yet)
+    ("enqueued", True),  # in (queued requests) and out: enqueue cycles
+    ("classified", True),  # in (queued requests) and out: row outcome counted, 0 or 1
+    ("pinned", True),  # per bank, the request in its active slot (-1 none), kept between calls
     ("cfg", False),  # CONFIG_FIELDS
     ("upd", False),  # the timing update table (SCOPES)
     ("bank_ready", True),  # the device's tables, kept between calls

@@ -1,11 +1,13 @@
 """The controller's decision loop in Python (the readable reference of ``_kernel.c``).
 
-One :class:`PythonLoop` serves one :meth:`ChannelController.run` call: requests enter their
-bank's read or write queue in arrival order, and at every decision the loop finds, over each
+One :class:`PythonLoop` serves one :meth:`ChannelController.run` call (or one part of a long
+sequence, pausing where the next part takes over: :mod:`npusim.dram.carry`): requests enter
+their bank's read or write queue in arrival order, and at every decision the loop finds, over each
 bank's candidate commands, the one that can issue first (ties to the oldest request, active
 slots first), issues it through :meth:`Device.issue` and jumps to the next decision. Policies
-are the controller's objects (:mod:`npusim.dram.policies`, :mod:`npusim.dram.refresh`);
-the rules they do not own are in :mod:`npusim.dram.controller`'s docstring.
+are the controller's objects (:mod:`npusim.dram.policies`, :mod:`npusim.dram.refresh`, whose
+turn in the loop is :mod:`npusim.dram.refresh_turn`); the rules they do not own are in
+:mod:`npusim.dram.controller`'s docstring.
 
 Each bank's candidates are cached between decisions: ``ca_*`` its column command (ready slot
 RD or WR, bound, tie, queue position), ``cb_*`` its row command (slot ACT or PRE, bound, tie);
@@ -24,15 +26,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from npusim.dram.carry import queue_carried
 from npusim.dram.commands import issue_column, issue_row
 from npusim.dram.device import Command
-from npusim.dram.refresh import NEVER, skip_idle_refreshes
+from npusim.dram.refresh import NEVER
+from npusim.dram.refresh_turn import refresh_turn
 from npusim.dram.stream import stream_ready, stream_row_hits
 from npusim.dram.wake import wake
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from npusim.dram.carry import Part
     from npusim.dram.controller import ChannelController
 
 NONE = -1  # no candidate command
@@ -47,14 +52,14 @@ class PythonLoop:
     __slots__ = tuple(
         """
         act2_bank act2_deadline act2_row act_b active all_stale arrival_of bank_of blocked
-        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b first
-        col_cmd col_g ctrl dev done enqueued finished front_blocked group_members group_of
-        group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
-        oldest open_row pinned pinned_reads pinned_writes power pre_b pre_past_hit queue_cycles
-        queues ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due ref_pending refresh
-        release_at_act row_of rows rq rq_head rq_rows slow_at stale stream_ok wactive wck_expiry
-        wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done
-        write_mode write_of
+        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
+        col_cmd col_g ctrl dev done enqueued finished first front_blocked group_members
+        group_of group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
+        oldest open_row paused pinned pinned_reads pinned_writes power pre_b pre_past_hit
+        queue_cycles queues ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due
+        ref_pending refresh release_at_act row_of rows rq rq_head rq_rows slow_at stale stop
+        stream_ok wactive wck_expiry wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b
+        wr_g write_cmd write_done write_mode write_of
         """.split()  # noqa: SIM905
     )  # slots: an instance of more than 30 attributes loses CPython's fast attribute access
 
@@ -65,9 +70,11 @@ class PythonLoop:
         row: np.ndarray,
         is_write: np.ndarray,
         arrival: np.ndarray,
+        part: Part | None = None,
     ) -> None:
         """Bursts as in :meth:`ChannelController.run` (int64 arrays of one length; is_write
-        bool), copied into Python lists."""
+        bool), copied into Python lists; ``part``: the ones already queued and where to pause
+        (:mod:`npusim.dram.carry`)."""
         self.ctrl, dev = ctrl, ctrl.dev
         dev.sync_tables()  # the lists this loop reads, up to date after a compiled run
         self.dev, self.refresh, self.power = dev, ctrl.refresh_policy, ctrl.power_down
@@ -88,8 +95,16 @@ class PythonLoop:
         self.pinned_reads = self.pinned_writes = 0
         self.rcount = self.wcount = self.nxt = self.finished = self.queue_cycles = 0
         self.now, self.write_mode, self.wck_expiry = ctrl.now, ctrl.write_mode, ctrl.wck_expiry
-        self.act2_bank = self.act2_deadline = self.act2_row = -1  # the pending ACT-2
-        self.next_arrival = self.arrival_of[0] if n else NEVER  # of request nxt
+        self.act2_bank, self.act2_deadline, self.act2_row = (
+            ctrl.act2_bank,
+            ctrl.act2_deadline,
+            ctrl.act2_row,
+        )  # the pending ACT-2, carried from a paused part
+        self.stop, self.paused = n if part is None else part.stop, False
+        if part is not None and part.queued:
+            queue_carried(self, part)
+        nxt = self.nxt
+        self.next_arrival = self.arrival_of[nxt] if nxt < n else NEVER  # of request nxt
         self.front_blocked = False  # the next request waits for room in its queue
         self.ref_pending, self.ref_due = self.refresh.pending, self.refresh.due
         self.blocked = self.refresh.blocked_banks() if self.ref_pending else ()
@@ -137,8 +152,10 @@ class PythonLoop:
             writes if write_mode else reads
         )
 
-    def run(self) -> tuple[list[int], list[int]]:
-        """Serve every request; return (completion cycles, enqueue cycles) by request.
+    def run(self) -> tuple[list[int], list[int], list[bool]]:
+        """Serve every request, or pause where request ``stop`` would enter its queue; return
+        (completion cycles, 0 for one not served; enqueue cycles; row outcome counted) by
+        request.
 
         One decision per turn. The turn's common steps stay in this one function on purpose:
         a Python call costs about as much as two banks' worth of the winner scan (0.1-0.2 us
@@ -150,7 +167,11 @@ class PythonLoop:
         cb_slot, cb_bound, cb_tie, first = self.cb_slot, self.cb_bound, self.cb_tie, self.first
         while self.finished < n:
             if self.next_arrival <= self.now and not self.front_blocked:
+                if self.nxt == self.stop and self._room_for_next():
+                    break  # pause before the request that would enter now
                 self._enqueue()
+                if self.paused:
+                    break
             if self.write_mode:
                 if self.wcount == 0 or (self.rcount and self.wcount <= self.low):
                     self._set_mode(False)
@@ -212,7 +233,7 @@ class PythonLoop:
             ):  # ACT-2 at the first cycle nothing else is ready for, or at its last legal one
                 self.dev.issue(ACT2, act2_bank, self.act2_row, now)
                 self.act2_bank, self.now = -1, now + 1
-            elif (self.ref_pending or self.ref_due <= best_t) and self._refresh_first(best_t):
+            elif (self.ref_pending or self.ref_due <= best_t) and refresh_turn(self, best_t):
                 pass  # the refresh fell due, or its next command went first
             elif now < self.next_arrival <= best_t and self._room_for_next():
                 self.now = self.next_arrival  # it arrives, with room, before the next command
@@ -222,7 +243,7 @@ class PythonLoop:
                 issue_column(self, best_bank, best_t, best_tie)
             else:
                 issue_row(self, best_bank, best_t, best_tie - n)
-        return self.done, self.enqueued
+        return self.done, self.enqueued, self.classified
 
     def _banks_in_play(self, cross: int) -> list[int]:
         """The banks of the current mode, and (``cross``) those holding an active slot for
@@ -243,6 +264,11 @@ class PythonLoop:
         ctrl = self.ctrl
         ctrl.now, ctrl.write_mode, ctrl.wck_expiry = self.now, self.write_mode, self.wck_expiry
         ctrl.queue_cycles += self.queue_cycles
+        ctrl.act2_bank, ctrl.act2_deadline, ctrl.act2_row = (
+            self.act2_bank,
+            self.act2_deadline,
+            self.act2_row,
+        )
 
     def _room_for_next(self) -> bool:
         if self.nxt >= self.n:
@@ -262,21 +288,21 @@ class PythonLoop:
         )
         open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
         write_mode, pre_past_hit, now, n = self.write_mode, self.pre_past_hit, self.now, self.n
-        nxt, next_arrival = self.nxt, self.next_arrival
-        if self.power is not None and self._idle_requests() and not self.ref_pending:
+        nxt, next_arrival, stop = self.nxt, self.next_arrival, self.stop
+        if self.power is not None and self.idle_requests() and not self.ref_pending:
             wake(self, now)
         while next_arrival <= now:
             b, r, is_write = bank_of[nxt], row_of[nxt], write_of[nxt]
+            if self.wcount >= self.wdepth if is_write else self.rcount >= self.rdepth:
+                self.front_blocked = True
+                break
+            if nxt == stop:  # it would enter: the part pauses (carry.py)
+                self.paused = True
+                break
             if is_write:
-                if self.wcount >= self.wdepth:
-                    self.front_blocked = True
-                    break
                 q, owners, heads, rows = self.wq[b], self.wactive, self.wq_head, self.wq_rows[b]
                 self.wcount += 1
             else:
-                if self.rcount >= self.rdepth:
-                    self.front_blocked = True
-                    break
                 q, owners, heads, rows = self.rq[b], self.ractive, self.rq_head, self.rq_rows[b]
                 self.rcount += 1
             if not q:
@@ -346,54 +372,10 @@ class PythonLoop:
             if tc < first[b]:
                 first[b] = tc
 
-    def _refresh_first(self, best_t: int) -> bool:
-        """Mark the refresh pending when it falls due before the next command (and before
-        any arrival), or issue its next command when that can go first; True when either
-        happened (the decision is over)."""
-        refresh, now = self.refresh, self.now
-        if not self.ref_pending:
-            due, arrival = self.ref_due, self.next_arrival
-            if due >= NEVER or due > best_t or (now < arrival < best_t and arrival < due):
-                return False
-            power = self.power
-            if (power is not None and self._idle_requests()
-                    and due >= power.self_refresh_entry(self.dev.last_command)):  # fmt: skip
-                return False  # due in self-refresh: the device's own (counted at the wake)
-            refresh.pending = self.ref_pending = True
-            self.blocked = refresh.blocked_banks()
-            self.now = max(now, due)
-            return True
-        t, cmd, bank = refresh.next_command(self.dev, self.pinned, now)
-        if self.act2_bank >= 0 or t >= NEVER or t > best_t:
-            return False
-        dev, power = self.dev, self.power
-        until = self.next_arrival
-        if power is not None:
-            if self._idle_requests():  # it left power-down nXP earlier
-                power.wake_for_refresh(dev.last_command, t, dev.open_banks > 0)
-            power.before_refresh(dev.last_command)
-        refresh.issue(dev, cmd, bank, t)
-        self.now, self.all_stale = t + 1, True
-        if power is not None:
-            power.refresh_last = t
-            until = min(until, power.self_refresh_entry(t))  # later ones: self-refresh's
-        if t == self.ref_due and not refresh.pending and self._idle():
-            # a refresh on time, nothing to serve: the next ones are periodic
-            issued, first = dev.command_counts[refresh.command], refresh.due
-            skipped_to = skip_idle_refreshes(refresh, dev, until)
-            self.now = skipped_to if skipped_to > 0 else self.now
-            if power is not None:
-                power.refresh_last = dev.last_command
-                skipped = dev.command_counts[refresh.command] - issued
-                power.periodic_stays(first, skipped, refresh.interval)
-        self.ref_pending, self.ref_due = refresh.pending, refresh.due
-        self.blocked = refresh.blocked_banks() if refresh.pending else ()
-        return True
-
-    def _idle_requests(self) -> bool:
+    def idle_requests(self) -> bool:
         """Nothing queued or held."""
         return not (self.rcount or self.wcount or self.pinned_reads or self.pinned_writes)
 
-    def _idle(self) -> bool:
+    def idle(self) -> bool:
         """Nothing queued or held and every bank closed."""
-        return self._idle_requests() and not self.dev.open_banks
+        return self.idle_requests() and not self.dev.open_banks

@@ -80,7 +80,7 @@ def stream_row_hits(loop: PythonLoop) -> None:
     now, oldest, wck_expiry, slow_at = loop.now, loop.oldest, loop.wck_expiry, -1
     nxt, next_arrival, rcount, finished = loop.nxt, loop.next_arrival, loop.rcount, loop.finished
     write_of, arrival_of, ractive, queued_cycles = loop.write_of, loop.arrival_of, loop.ractive, 0
-    powers_down = loop.power is not None
+    powers_down, stop = loop.power is not None, loop.stop
     while True:
         col_floor = ch[RD] if ch[RD] > now else now
         while oldest < nxt and done[oldest]:
@@ -118,9 +118,9 @@ def stream_row_hits(loop: PythonLoop) -> None:
             outcome[HIT] += 1
         now = t + 1
         while not leave and next_arrival <= now:  # reads arrive while there is room
-            if write_of[nxt] or (powers_down and not rcount):
-                leave = True  # a write, or a request that may wake the channel: loop.run's
-                break
+            if write_of[nxt] or (powers_down and not rcount) or nxt == stop:
+                leave = True  # a write, a request that may wake the channel, or a part's
+                break  # pause (carry.py): loop.run's
             if rcount >= rdepth:
                 break
             b, r = bank_of[nxt], row_of[nxt]

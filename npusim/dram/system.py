@@ -41,6 +41,7 @@ from npusim.dram.standard import (
     rows_per_bank,
 )
 from npusim.dram.stats import DramStats, channel_energy_until, collect_stats
+from npusim.dram.trace_parts import PART_BURSTS, run_parts
 from npusim.errors import ConfigError, Problem, TraceError
 from npusim.trace import Trace
 
@@ -54,7 +55,8 @@ class Submitted(NamedTuple):
 
 class Served(NamedTuple):
     """A served batch: each request's completion CK (int64 array) and the CK its last burst
-    entered a controller's queue (a posted write's data is then off the requester's hands)."""
+    entered a controller's queue (a posted write's data is then off the requester's hands;
+    its arrival CK for an empty batch)."""
 
     done_ck: np.ndarray
     accepted_ck: int
@@ -117,7 +119,10 @@ class DramSystem:
             for _ in range(params.channels)
         ]
         self.bytes_requested = 0
-        self._last_arrival = 0
+        self.last_arrival_ck = 0
+        """Arrival CK of the latest request (untimed trace requests arrive at it)."""
+        self.part_bursts = PART_BURSTS
+        """Bursts :meth:`run_trace` expands and serves at a time (:mod:`trace_parts`)."""
         # Submitted batches not served yet: (bursts, writes, arrival CK, bursts per request)
         self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | int]] = []
         self._served: dict[int, Served] = {}  # by ticket, until asked
@@ -136,6 +141,12 @@ class DramSystem:
         A request with a size covers the bursts of its bytes; one without (size 0) is the one
         burst holding its address and counts as ``burst_bytes`` requested.
         """
+        first, counts = self._requests(addr, size_bytes)
+        return _expand(first, counts), counts
+
+    def _requests(self, addr: np.ndarray, size_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each request's first burst index and burst count (:meth:`_bursts`), its bytes
+        added to ``bytes_requested``; ``TraceError`` for one beyond the capacity."""
         addr = np.asarray(addr, dtype=np.uint64).astype(np.int64)
         size = np.where(size_bytes > 0, size_bytes, self.burst_bytes).astype(np.int64)
         if addr.size and (int(addr.min()) < 0 or int((addr + size).max()) > self.capacity_bytes):
@@ -145,14 +156,8 @@ class DramSystem:
                 f"the capacity of {self.capacity_bytes:#x} bytes "
                 f"({self.channels} x {self.params.density})"
             )
-        first, counts = self._span(addr, size_bytes)
         self.bytes_requested += int(size.sum())
-        if counts.size and int(counts.max()) == 1:  # one burst each: nothing to spread
-            return first, counts
-        offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
-            np.cumsum(counts) - counts, counts
-        )
-        return np.repeat(first, counts) + offsets, counts
+        return self._span(addr, size_bytes)
 
     def _span(self, addr: np.ndarray, size_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First burst index of each request (int64 byte addresses) and its burst count."""
@@ -243,9 +248,9 @@ class DramSystem:
         """Queue requests arriving at ``arrival_ck`` (arguments and errors as :meth:`serve`)
         without serving them yet; return a ticket for :meth:`result` and the bytes the data
         bus will move for them (:meth:`bus_bytes`)."""
-        if arrival_ck < self._last_arrival:
-            raise ValueError(f"arrival {arrival_ck} is before the previous {self._last_arrival}")
-        self._last_arrival = arrival_ck
+        if arrival_ck < self.last_arrival_ck:
+            raise ValueError(f"arrival {arrival_ck} is before the previous {self.last_arrival_ck}")
+        self.last_arrival_ck = arrival_ck
         addr = np.atleast_1d(np.asarray(addr_bytes))
         uniform = None
         if np.ndim(size_bytes) == 0 and np.ndim(is_write) == 0:
@@ -300,11 +305,11 @@ class DramSystem:
         arrival = np.repeat([p[2] for p in pending], [p[0].shape[0] for p in pending])
         done, accepted = self._serve_bursts(bursts, writes, arrival.astype(np.int64), False)
         ticket, start = self._tickets - len(pending), 0
-        for batch_bursts, _, _, counts in pending:
+        for batch_bursts, _, arrival_ck, counts in pending:
             end = start + batch_bursts.shape[0]
-            self._served[ticket] = Served(
-                _per_request(done[start:end], counts), int(accepted[start:end].max())
-            )
+            # no burst enters a queue before it arrives: an empty batch is accepted on arrival
+            accepted_ck = int(accepted[start:end].max(initial=arrival_ck))
+            self._served[ticket] = Served(_per_request(done[start:end], counts), accepted_ck)
             ticket, start = ticket + 1, end
 
     def run_trace(self, trace: Trace) -> np.ndarray:
@@ -312,30 +317,29 @@ class DramSystem:
 
         Untimed traces (``LD``/``ST``) arrive as fast as the controller accepts them (the
         queues kept full); timed traces arrive at their cycle (CK of this system), latency
-        counted from it.
+        counted from it. Served ``part_bursts`` bursts at a time (:mod:`trace_parts`) with
+        the decisions of one run, so memory stays bounded however many bursts it covers.
         """
         self.flush()
-        bursts, counts = self._bursts(trace.addr, trace.size_bytes)
-        if trace.data is not None and trace.data.size != bursts.size * self.burst_bytes:
-            raise TraceError(
-                f"the trace's data holds {trace.data.size} bytes; its requests cover "
-                f"{bursts.size} bursts of {self.burst_bytes} B = "
-                f"{bursts.size * self.burst_bytes} bytes on the data bus"
-            )
-        timed = trace.arrival_cycle is not None
-        single = bursts.size == counts.size  # one burst per request
-        if timed:
-            cycles = trace.arrival_cycle.astype(np.int64)
-            arrival = cycles if single else np.repeat(cycles, counts)
-        else:
-            arrival = np.full(bursts.shape[0], self._last_arrival, dtype=np.int64)
-        writes = trace.is_write if single else np.repeat(trace.is_write, counts)
-        per_burst, _ = self._serve_bursts(bursts, writes, arrival, timed)
-        if timed and arrival.size:
-            self._last_arrival = int(arrival[-1])
-        if trace.data is not None and self.params.io_energy == "data":
-            self._add_io(bursts, per_burst, trace.data)
-        return _per_request(per_burst, counts)
+        first, counts = self._requests(trace.addr, trace.size_bytes)
+        if trace.data is not None:
+            total = int(counts.sum())
+            if trace.data.size != total * self.burst_bytes:
+                raise TraceError(
+                    f"the trace's data holds {trace.data.size} bytes; its requests cover "
+                    f"{total} bursts of {self.burst_bytes} B = "
+                    f"{total * self.burst_bytes} bytes on the data bus"
+                )
+        cycles = None if trace.arrival_cycle is None else trace.arrival_cycle.astype(np.int64)
+        data_io = trace.data is not None and self.params.io_energy == "data"
+        done, per_burst = run_parts(
+            self, (trace.is_write, cycles), first, counts, self.part_bursts, data_io
+        )
+        if cycles is not None and cycles.size:
+            self.last_arrival_ck = int(cycles[-1])
+        if data_io and per_burst is not None:
+            self._add_io(_expand(first, counts), per_burst, trace.data)
+        return done
 
     def _add_io(self, bursts: np.ndarray, done_ck: np.ndarray, data: np.ndarray) -> None:
         """Count the data's bit transitions on each channel's bus (io_bits.channel_activity)."""
@@ -359,6 +363,16 @@ class DramSystem:
         submitted batch first."""
         self.flush()
         return sum(channel_energy_until(ctrl, self, until_ck) for ctrl in self.controllers)
+
+
+def _expand(first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The burst indices of requests starting at burst ``first``, ``counts`` bursts each."""
+    if counts.size and int(counts.max()) == 1:  # one burst each: nothing to spread
+        return first
+    offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+    return np.repeat(first, counts) + offsets
 
 
 def _per_request(per_burst: np.ndarray, counts: np.ndarray | int) -> np.ndarray:

@@ -1,0 +1,180 @@
+"""A trace served in parts decides exactly as one run over all of it (npusim/dram/carry.py,
+trace_parts.py), under every controller loop, and its memory stays bounded by the part size.
+
+The reference is the same system with parts larger than the trace: one run, no pause. Parts
+as small as one burst put a pause at every decision point the carry has to survive: queued
+requests in both queues, active slots (released at ACT or not), a pending ACT-2, a refresh
+due or pending, power-down and self-refresh, write drains, requests split across parts.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from dram_loops import each_dram_loop, idle_gap_trace
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npusim.dram import DramParams, DramSystem
+from npusim.dram.carry import Part
+from npusim.dram.controller import ChannelController
+from npusim.dram.kernel import KERNEL_AVAILABLE
+from npusim.trace import Trace
+
+WHOLE = 1 << 40  # parts larger than any trace here: one run
+
+
+def _served(params: DramParams, trace: Trace, part_bursts: int) -> tuple[object, ...]:
+    system = DramSystem(params, log_commands=True)
+    system.part_bursts = part_bursts
+    done = system.run_trace(trace)
+    stats = system.stats()
+    energy = system.energy_until(stats.total.elapsed_cycles + 5000)
+    return done.tolist(), stats, system.command_logs, energy
+
+
+def _mixed(n: int, seed: int, *, sizes: bool = False, timed: bool = False) -> Trace:
+    """Random reads and writes (one in three) over 16 MiB, so rows hit, miss and conflict."""
+    rng = np.random.default_rng(seed)
+    size = rng.choice([0, 32, 64, 100, 300], n) if sizes else np.zeros(n, np.int64)
+    arrival = np.cumsum(rng.choice([0, 1, 9, 400], n)) if timed else None
+    return Trace(
+        addr=rng.integers(0, 1 << 19, n).astype(np.uint64) * 32,
+        is_write=rng.random(n) < 1 / 3,
+        size_bytes=size.astype(np.int64),
+        arrival_cycle=arrival,
+    )
+
+
+CASES = {
+    "untimed mix, 2 channels": (DramParams(channels=2), _mixed(600, 1)),
+    "sizes split across parts, closed page, frfcfs": (
+        DramParams(page_policy="closed", scheduler="frfcfs", queue_release="column"),
+        _mixed(300, 2, sizes=True),
+    ),
+    "timed, per-bank refresh, small queues": (
+        DramParams(refresh="per-bank", read_queue_depth=4, write_queue_depth=3, channels=2),
+        _mixed(500, 3, timed=True),
+    ),
+    "idle gaps, power-down and self-refresh": (
+        DramParams(power_down_after_s=50e-9, self_refresh_after_s=2e-6),
+        idle_gap_trace(400, seed=4),
+    ),
+    "sequential stream, fcfs": (
+        DramParams(scheduler="fcfs", wck_sync="always-on"),
+        Trace(
+            np.arange(700, dtype=np.uint64) * 32,
+            np.zeros(700, bool),
+            np.zeros(700, np.int64),
+            None,
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("part_bursts", [1, 2, 7, 64])
+def test_parts_decide_as_one_run(dram_loop: str, case: str, part_bursts: int) -> None:
+    params, trace = CASES[case]
+    assert _served(params, trace, part_bursts) == _served(params, trace, WHOLE)
+
+
+def test_a_request_larger_than_a_part() -> None:
+    # One 64 KiB write and one 48 KiB read (2048 and 1536 bursts) in parts of 100 bursts:
+    # each completes when its last burst does, and the reads wait behind the writes' drain
+    # exactly as in one run.
+    trace = Trace(
+        np.array([0, 1 << 20], np.uint64),
+        np.array([True, False]),
+        np.array([64 << 10, 48 << 10], np.int64),
+        None,
+    )
+    parts = each_dram_loop(lambda: _served(DramParams(channels=2), trace, 100))
+    whole = _served(DramParams(channels=2), trace, WHOLE)
+    assert all(result == whole for result in parts.values())
+    assert whole[1].total.read_bursts == 1536 and whole[1].total.write_bursts == 2048
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 120),
+    part_bursts=st.integers(1, 40),
+    depth=st.integers(1, 6),
+    scheduler=st.sampled_from(["fcfs", "frfcfs", "frfcfs-rowhit"]),
+    release=st.sampled_from(["activation", "column"]),
+    refresh=st.sampled_from(["off", "all-bank", "per-bank"]),
+    channels=st.sampled_from([1, 2]),
+    sizes=st.booleans(),
+    timed=st.booleans(),
+)
+def test_any_part_size_decides_as_one_run(
+    seed: int,
+    n: int,
+    part_bursts: int,
+    depth: int,
+    scheduler: str,
+    release: str,
+    refresh: str,
+    channels: int,
+    sizes: bool,
+    timed: bool,
+) -> None:
+    params = DramParams(
+        channels=channels,
+        scheduler=scheduler,
+        queue_release=release,
+        refresh=refresh,
+        read_queue_depth=depth,
+        write_queue_depth=depth,
+        timing={"nREFI": 300} if refresh == "all-bank" else {},
+    )
+    trace = _mixed(n, seed, sizes=sizes, timed=timed)
+    whole = _served(params, trace, WHOLE)
+    for name, result in each_dram_loop(lambda: _served(params, trace, part_bursts)).items():
+        assert result == whole, name
+
+
+def _peak_bytes(part_bursts: int) -> int:
+    # One 8 MiB read: 262,144 bursts of 32 B.
+    trace = Trace(np.zeros(1, np.uint64), np.zeros(1, bool), np.array([8 << 20], np.int64), None)
+    system = DramSystem(DramParams())
+    system.part_bursts = part_bursts
+    tracemalloc.start()
+    try:
+        done = system.run_trace(trace)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert system.stats().total.read_bursts == 262_144 and done.shape == (1,)
+    return peak
+
+
+@pytest.mark.skipif(not KERNEL_AVAILABLE, reason="the compiled loop keeps this test fast")
+def test_memory_is_bounded_by_the_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ChannelController, "use_kernel", True)
+    # Parts of 4,096 bursts hold a few hundred kB of arrays; one run holds every burst's
+    # (at least 8 arrays of 8 B: 16 MB).
+    assert _peak_bytes(4096) < 2_000_000
+    assert _peak_bytes(WHOLE) > 16_000_000
+
+
+@pytest.mark.skipif(not KERNEL_AVAILABLE, reason="checks the compiled loop's own guard")
+def test_the_compiled_loop_refuses_carried_state_it_cannot_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ChannelController, "use_kernel", True)
+    system = DramSystem(DramParams())
+    controller = system.controllers[0]
+    bank, row = np.array([3, 5], np.int64), np.zeros(2, np.int64)
+    reads, arrival = np.zeros(2, bool), np.zeros(2, np.int64)
+    queued = Part(2, 2, np.zeros(2, np.int64), np.zeros(2, np.int64))
+    controller.pinned[4] = 0  # an active slot holding a request of bank 3
+    with pytest.raises(ValueError, match="state out of range"):
+        controller._serve(bank, row, reads, arrival, queued)
+    controller.pinned[4] = -1
+    with pytest.raises(ValueError, match="state out of range"):  # queued beyond the part
+        controller._serve(bank, row, reads, arrival, replace(queued, queued=3, stop=3))
