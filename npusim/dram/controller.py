@@ -208,7 +208,10 @@ class ChannelController:
         if self.first_cycle is None and n:
             self.first_cycle = int(fields[3][0])
         done, enqueued, classified = self._serve(*fields[:4], part)
-        self.carried = carry_over(fields, done, enqueued, classified, part.stop, self.pinned)
+        if not last:  # (a last part serves everything)
+            self.carried = carry_over(fields, done, enqueued, classified, part.stop, self.pinned)
+        else:
+            self.carried = None
         self._account(done, enqueued, fields[2], fields[3], timed)
         return fields[4], done
 

@@ -147,7 +147,12 @@ class DramSystem:
     def _requests(self, addr: np.ndarray, size_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each request's first burst index and burst count (:meth:`_bursts`), its bytes
         added to ``bytes_requested``; ``TraceError`` for one beyond the capacity."""
-        addr = np.asarray(addr, dtype=np.uint64).astype(np.int64)
+        addr = np.asarray(addr, dtype=np.uint64).view(np.int64)  # 2^63 and up: negative
+        if not np.any(size_bytes):  # one burst each, the common trace: no arrays of sizes
+            top = self.capacity_bytes - self.burst_bytes
+            if addr.size == 0 or (int(addr.min()) >= 0 and int(addr.max()) <= top):
+                self.bytes_requested += addr.size * self.burst_bytes
+                return addr >> (self.burst_bytes.bit_length() - 1), np.ones(addr.size, np.int64)
         size = np.where(size_bytes > 0, size_bytes, self.burst_bytes).astype(np.int64)
         if addr.size and (int(addr.min()) < 0 or int((addr + size).max()) > self.capacity_bytes):
             bad = int(np.argmax((addr < 0) | (addr + size > self.capacity_bytes)))

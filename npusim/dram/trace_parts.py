@@ -71,10 +71,15 @@ def run_parts(
         for ids, completion in served:  # a burst carried to the next part: completion 0
             if per_burst is not None:
                 per_burst[ids] = completion
-            if single:
-                done[ids] = completion
-            else:
+            if not single:
                 np.maximum.at(done, np.searchsorted(ends, ids, side="right"), completion)
+            elif ids.shape[0] == hi - lo and ids[0] == lo:  # all of them, none carried in
+                if hi - lo == done.shape[0]:  # (ids ascend: carried ones are older)
+                    done = completion  # the whole trace in one part
+                else:
+                    done[lo:hi] = completion
+            else:
+                done[ids] = completion
     return done, per_burst
 
 
