@@ -22,6 +22,7 @@ from npusim.dram import DramParams, DramSystem
 from npusim.dram.carry import Part
 from npusim.dram.controller import ChannelController
 from npusim.dram.kernel import KERNEL_AVAILABLE
+from npusim.dram.trace_parts import PART_BURSTS
 from npusim.trace import Trace
 
 WHOLE = 1 << 40  # parts larger than any trace here: one run
@@ -138,9 +139,11 @@ def test_any_part_size_decides_as_one_run(
         assert result == whole, name
 
 
-def _peak_bytes(part_bursts: int) -> int:
-    # One 8 MiB read: 262,144 bursts of 32 B.
-    trace = Trace(np.zeros(1, np.uint64), np.zeros(1, bool), np.array([8 << 20], np.int64), None)
+def _peak_bytes(part_bursts: int | None, request_bytes: int) -> int:
+    # One read of request_bytes: request_bytes / 32 bursts.
+    trace = Trace(
+        np.zeros(1, np.uint64), np.zeros(1, bool), np.array([request_bytes], np.int64), None
+    )
     system = DramSystem(DramParams())
     system.part_bursts = part_bursts
     tracemalloc.start()
@@ -149,17 +152,34 @@ def _peak_bytes(part_bursts: int) -> int:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert system.stats().total.read_bursts == 262_144 and done.shape == (1,)
+    assert system.stats().total.read_bursts == request_bytes // 32 and done.shape == (1,)
     return peak
 
 
 @pytest.mark.skipif(not KERNEL_AVAILABLE, reason="the compiled loop keeps this test fast")
 def test_memory_is_bounded_by_the_part(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ChannelController, "use_kernel", True)
-    # Parts of 4,096 bursts hold a few hundred kB of arrays; one run holds every burst's
-    # (at least 8 arrays of 8 B: 16 MB).
-    assert _peak_bytes(4096) < 2_000_000
-    assert _peak_bytes(WHOLE) > 16_000_000
+    # 262,144 bursts. Parts of 4,096 hold a few hundred kB of arrays; one run holds every
+    # burst's (at least 8 arrays of 8 B: 16 MB).
+    assert _peak_bytes(4096, 8 << 20) < 2_000_000
+    assert _peak_bytes(WHOLE, 8 << 20) > 16_000_000
+
+
+def test_the_python_loop_is_bounded_by_its_part_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ChannelController, "use_kernel", False)
+    # 32,768 bursts: one run keeps seven Python lists of them, whose slots alone take
+    # 7 x 8 B x 32,768 = 1.8 MB; parts of 1,024 bursts keep a thirty-second of that.
+    slots = 7 * 8 * 32_768
+    assert _peak_bytes(1024, 1 << 20) < slots / 4
+    assert _peak_bytes(WHOLE, 1 << 20) > slots
+
+
+def test_the_default_part_is_smaller_for_the_python_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ChannelController, "use_kernel", False)
+    assert DramSystem(DramParams())._part_bursts() == PART_BURSTS // 8
+    if KERNEL_AVAILABLE:
+        monkeypatch.setattr(ChannelController, "use_kernel", True)
+        assert DramSystem(DramParams())._part_bursts() == PART_BURSTS
 
 
 @pytest.mark.skipif(not KERNEL_AVAILABLE, reason="checks the compiled loop's own guard")

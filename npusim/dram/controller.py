@@ -145,6 +145,11 @@ class ChannelController:
         """Whether the compiled loop implements this controller's policies."""
 
     @property
+    def compiled(self) -> bool:
+        """Whether the compiled loop serves this controller's runs (module docstring)."""
+        return self.use_kernel and KERNEL_AVAILABLE and self.kernel_runs_it
+
+    @property
     def refresh_due(self) -> int:
         """Cycle the next refresh falls due (2**62 without refresh)."""
         return self.refresh_policy.due
@@ -228,7 +233,7 @@ class ChannelController:
         power = self.power_down
         if power is not None and power.count_from < 0 and arrival.size:
             power.count_from = int(arrival[0])  # the idle lead before it is priced apart
-        if self.use_kernel and KERNEL_AVAILABLE and self.kernel_runs_it:
+        if self.compiled:
             if self._compiled is None:
                 self._compiled = CompiledLoop(self)
             return self._compiled.run(bank, row, is_write, arrival, part)

@@ -121,8 +121,9 @@ class DramSystem:
         self.bytes_requested = 0
         self.last_arrival_ck = 0
         """Arrival CK of the latest request (untimed trace requests arrive at it)."""
-        self.part_bursts = PART_BURSTS
-        """Bursts :meth:`run_trace` expands and serves at a time (:mod:`trace_parts`)."""
+        self.part_bursts: int | None = None
+        """Bursts :meth:`run_trace` expands and serves at a time (:mod:`trace_parts`); None:
+        :data:`trace_parts.PART_BURSTS`, an eighth of it for the Python loop."""
         # Submitted batches not served yet: (bursts, writes, arrival CK, bursts per request)
         self._pending: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | int]] = []
         self._served: dict[int, Served] = {}  # by ticket, until asked
@@ -338,13 +339,20 @@ class DramSystem:
         cycles = None if trace.arrival_cycle is None else trace.arrival_cycle.astype(np.int64)
         data_io = trace.data is not None and self.params.io_energy == "data"
         done, per_burst = run_parts(
-            self, (trace.is_write, cycles), first, counts, self.part_bursts, data_io
+            self, (trace.is_write, cycles), first, counts, self._part_bursts(), data_io
         )
         if cycles is not None and cycles.size:
             self.last_arrival_ck = int(cycles[-1])
         if data_io and per_burst is not None:
             self._add_io(_expand(first, counts), per_burst, trace.data)
         return done
+
+    def _part_bursts(self) -> int:
+        if self.part_bursts is not None:
+            return self.part_bursts
+        # The Python loop holds each burst in seven lists (about 300 B a burst with the int
+        # objects) and is 10-20x slower, so its smaller parts cost no measurable time.
+        return PART_BURSTS if self.controllers[0].compiled else PART_BURSTS // 8
 
     def _add_io(self, bursts: np.ndarray, done_ck: np.ndarray, data: np.ndarray) -> None:
         """Count the data's bit transitions on each channel's bus (io_bits.channel_activity)."""
