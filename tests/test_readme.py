@@ -158,6 +158,28 @@ def test_every_top_level_summary_key_is_documented(tmp_path: Path) -> None:
     assert missing == []
 
 
+def _key_names(value: object) -> set[str]:
+    """Every key of a JSON value, nested ones included (a list of objects: its first)."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _key_names(value[0])
+    if not isinstance(value, dict):
+        return set()
+    return set(value).union(*(_key_names(inner) for inner in value.values()))
+
+
+def test_every_nested_summary_key_is_documented(tmp_path: Path) -> None:
+    # Cycle fidelity writes the most keys: per-layer memory-path figures and the dram block.
+    import json
+
+    assert main(["run", "-q", "--no-plots", "-w", "mlp", "--fidelity", "cycle",
+                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    text = README.read_text()
+    section = text[text.index("## What a run writes") : text.index("## Fidelities")]
+    assert {"dma_read_bytes", "ACT2", "p99"} <= _key_names(summary)
+    assert sorted(key for key in _key_names(summary) if f"`{key}`" not in section) == []
+
+
 def readme_figures() -> object:
     import importlib.util
 
