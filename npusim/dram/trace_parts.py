@@ -73,11 +73,8 @@ def run_parts(
                 per_burst[ids] = completion
             if not single:
                 np.maximum.at(done, np.searchsorted(ends, ids, side="right"), completion)
-            elif ids.shape[0] == hi - lo and ids[0] == lo:  # all of them, none carried in
-                if hi - lo == done.shape[0]:  # (ids ascend: carried ones are older)
-                    done = completion  # the whole trace in one part
-                else:
-                    done[lo:hi] = completion
+            elif ids.shape[0] == done.shape[0]:  # one channel served every burst here, in
+                done = completion  # order (a channel's ids ascend: carried ones are older)
             else:
                 done[ids] = completion
     return done, per_burst
