@@ -41,11 +41,12 @@ def test_the_declared_layout_numbers_what_the_c_code_indexes() -> None:
     entries = layout_entries()
     assert entries["C_BANKS"] == 0 and entries["C_LEN"] == len(CONFIG_FIELDS) == 29
     assert entries["C_PD_IDLE"] == 23 and entries["C_NCKE"] == 25 and entries["C_NSR"] == 28
-    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 26
+    assert entries["S_NOW"] == 0 and entries["S_OUTCOME"] == len(STATE_FIELDS) == 27
     assert entries["S_LAST_COMMAND"] == 13 and entries["S_PD_ACTIVE"] == 16
     assert entries["S_SR_CYCLES"] == 17 and entries["S_SR_REFRESH_LAST"] == 20
-    assert entries["S_ACT2_BANK"] == 21 and entries["S_QUEUED"] == 24 and entries["S_STOP"] == 25
-    assert entries["S_COUNTS"] == 29 and entries["S_LEN"] == 29 + 11
+    assert entries["S_PD_REFRESH_WAKES"] == 21 and entries["S_ACT2_BANK"] == 22
+    assert entries["S_QUEUED"] == 25 and entries["S_STOP"] == 26
+    assert entries["S_COUNTS"] == 30 and entries["S_LEN"] == 30 + 11
     # run's arguments: the bursts, the outputs (completion, enqueue cycle, outcome counted),
     # the active slots, cfg, the update table, the tables, scal
     assert [

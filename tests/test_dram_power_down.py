@@ -81,6 +81,21 @@ def test_a_gap_shorter_than_the_timeout_costs_nothing(dram_loop: str) -> None:
     assert down.controllers[0].power_down.active_cycles == 0
 
 
+def test_a_refresh_due_as_a_request_arrives_ends_the_stay(dram_loop: str) -> None:
+    """The first REFab falls due at tREFI = 3.90625 us = 3125 CK on a channel powered down
+    (a row open) since 80 CK after its first read, and a second read arrives on that very
+    cycle. The controller wakes the channel for the refresh nXP before it, so its PREA keeps
+    cycle 3125 and the read waits behind the refresh; the stay lasts until that exit. (The
+    read's arrival used to leave the refresh's wake uncounted: 0 cycles of power-down.)"""
+    down, _ = run([0, 1 << 20], [0, 3125], after_ns=100)
+    prea = [t for t, c, _, _ in down.command_logs[0] if c == int(Command.PREA)]
+    assert prea[0] == 3125
+    first_rd = columns(down)[0]
+    power = down.controllers[0].power_down
+    assert power.active_cycles == 3125 - N_XP - (first_rd + 80)
+    assert power.precharged_cycles == 0
+
+
 def test_refreshes_keep_their_cycles_and_closed_form_equals_the_loop(dram_loop: str) -> None:
     """An idle gap of 20 refresh intervals: refresh commands issue at the same cycles with
     and without power-down (the controller leaves power-down nXP ahead), and the residency

@@ -584,8 +584,10 @@ static PyObject *run(PyObject *self, PyObject *args) {
                 const i64 due_before = ref_due;
                 i64 until = next_arrival;
                 if (cfg[C_PD_IDLE]) {
-                    if (!rcount && !wcount && !npinned)
+                    if (s[S_PD_REFRESH_WAKES] || (!rcount && !wcount && !npinned)) {
                         pd_wake_for_refresh(s, cfg, rt); /* it left power-down nXP earlier */
+                        s[S_PD_REFRESH_WAKES] = 0;
+                    }
                     sr_before_refresh(s);
                 }
                 if (issue(&d, &log, logging, rcmd, rbank, -1, rt) < 0) {
@@ -626,6 +628,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
             if (!(cfg[C_PD_IDLE] && !rcount && !wcount && !npinned &&
                   ref_due >= sr_entry(s, cfg))) {
                 ref_pending = 1;
+                /* an idle channel: the refresh wakes it, whatever arrives meanwhile */
+                if (cfg[C_PD_IDLE]) s[S_PD_REFRESH_WAKES] = !rcount && !wcount && !npinned;
                 if (ref_due > now) now = ref_due;
                 continue;
             }

@@ -59,8 +59,9 @@ OWNERS = {  # (holder, attribute) of the scal buffer's named scalars (layout.STA
     "sr_absorbed": ("power", "absorbed_refreshes"),
     "sr_request_last": ("power", "request_last"),
     "sr_refresh_last": ("power", "refresh_last"),
+    "pd_refresh_wakes": ("power", "refresh_wakes"),
 }
-FLAGS = frozenset({"write_mode", "pending"})  # bools on the Python side
+FLAGS = frozenset({"write_mode", "pending", "refresh_wakes"})  # bools on the Python side
 CALL_FIELDS = ("queued", "stop")  # scal inputs of one call, not state (CompiledLoop.run)
 
 

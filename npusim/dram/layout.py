@@ -72,6 +72,7 @@ STATE_FIELDS: tuple[str, ...] = (
     "sr_absorbed",
     "sr_request_last",
     "sr_refresh_last",
+    "pd_refresh_wakes",  # PowerDown.refresh_wakes
     "act2_bank",  # the pending ACT-2 (-1 none), its last legal cycle and its row
     "act2_deadline",
     "act2_row",

@@ -73,8 +73,8 @@ class PowerDown:
     """
 
     __slots__ = ("absorbed_refreshes", "active_cycles", "count_from", "idle_ck", "n_cke",
-                 "n_sr", "n_xp", "n_xsr", "precharged_cycles", "refresh_last", "request_last",
-                 "self_refresh_cycles", "sr_idle_ck")  # fmt: skip
+                 "n_sr", "n_xp", "n_xsr", "precharged_cycles", "refresh_last", "refresh_wakes",
+                 "request_last", "self_refresh_cycles", "sr_idle_ck")  # fmt: skip
 
     def __init__(
         self,
@@ -95,6 +95,9 @@ class PowerDown:
         self.absorbed_refreshes = 0
         self.request_last = self.refresh_last = -1
         self.count_from = -1  # set at the first run
+        self.refresh_wakes = False
+        """A pending refresh found the channel idle: its first command ends the stay (and a
+        request arriving meanwhile does not wake the channel itself)."""
 
     def _counted(self, start: int, end: int) -> int:
         """The cycles of a stay from ``start`` to ``end`` from ``count_from`` on."""

@@ -30,6 +30,8 @@ def refresh_turn(loop: PythonLoop, best_t: int) -> bool:
                 and due >= power.self_refresh_entry(loop.dev.last_command)):  # fmt: skip
             return False  # due in self-refresh: the device's own (counted at the wake)
         refresh.pending = loop.ref_pending = True
+        if power is not None:  # an idle channel: the refresh wakes it, whatever arrives now
+            power.refresh_wakes = loop.idle_requests()
         loop.blocked = refresh.blocked_banks()
         loop.now = max(now, due)
         return True
@@ -39,8 +41,9 @@ def refresh_turn(loop: PythonLoop, best_t: int) -> bool:
     dev, power = loop.dev, loop.power
     until = loop.next_arrival
     if power is not None:
-        if loop.idle_requests():  # it left power-down nXP earlier
+        if power.refresh_wakes or loop.idle_requests():  # it left power-down nXP earlier
             power.wake_for_refresh(dev.last_command, t, dev.open_banks > 0)
+            power.refresh_wakes = False
         power.before_refresh(dev.last_command)
     refresh.issue(dev, cmd, bank, t)
     loop.now, loop.all_stale = t + 1, True
