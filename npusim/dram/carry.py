@@ -64,14 +64,12 @@ def carry_over(
     classified: np.ndarray,
     stop: int,
     pinned: list[int],
-) -> Carried | None:
-    """What a part paused at ``stop`` carries (None when it served everything): its queued,
-    unserved bursts (completion 0) and the ones from ``stop`` on. ``fields`` are the part's
-    (bank, row, is_write, arrival, ids); ``pinned`` (per bank, a burst index or -1) is
-    renumbered in place to the carried bursts' positions."""
+) -> Carried:
+    """What a part paused at ``stop`` carries: its queued, unserved bursts (completion 0) and
+    the ones from ``stop`` on. ``fields`` are the part's (bank, row, is_write, arrival, ids);
+    ``pinned`` (per bank, a burst index or -1) is renumbered in place to the carried bursts'
+    positions."""
     waiting = np.flatnonzero(done[:stop] == 0)
-    if waiting.size == 0 and stop == done.shape[0]:
-        return None
     keep = np.concatenate((waiting, np.arange(stop, done.shape[0])))
     for bank, index in enumerate(pinned):
         if index >= 0:
