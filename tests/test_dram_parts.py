@@ -119,23 +119,28 @@ def test_parts_serve_the_bursts_the_engine_path_serves(
     assert parts.stats().total.read_bursts > 150 // 2  # the sizes spread over several bursts
 
 
+@pytest.mark.parametrize("channels", [1, 2])
 @pytest.mark.parametrize("part_bursts", [2, WHOLE])
-def test_timed_latency_counts_from_the_arrival(dram_loop: str, part_bursts: int) -> None:
+def test_timed_latency_counts_from_the_arrival(
+    dram_loop: str, part_bursts: int, channels: int
+) -> None:
     # Forty reads arriving at cycles 0, 1, ..., 39 behind a one-deep read queue: most wait in
     # the front end, so their latency from arrival (what a timed trace reports) exceeds the
-    # latency from entering the queue. Worked from the returned completions.
+    # latency from entering the queue. Worked from the returned completions. 28,704 B apart
+    # (897 bursts: odd), they alternate channels when there are two.
     n = 40
     trace = Trace(
-        np.arange(n, dtype=np.uint64) * 4096 * 7,
+        np.arange(n, dtype=np.uint64) * 28_704,
         np.zeros(n, bool),
         np.zeros(n, np.int64),
         np.arange(n, dtype=np.int64),
     )
-    system = DramSystem(DramParams(read_queue_depth=1))
+    system = DramSystem(DramParams(read_queue_depth=1, channels=channels))
     system.part_bursts = part_bursts
     done = system.run_trace(trace)
     stats = system.stats().total
     latency_ck = done - np.arange(n)
+    assert all(channel.read_bursts == n // channels for channel in system.stats().channels)
     assert stats.read_latency_max_ns == pytest.approx(latency_ck.max() * system.tck_ns)
     assert stats.read_latency_mean_ns == pytest.approx(latency_ck.mean() * system.tck_ns)
 
