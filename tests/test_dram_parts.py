@@ -244,3 +244,7 @@ def test_the_compiled_loop_refuses_carried_state_it_cannot_hold(
     controller.pinned[4] = -1
     with pytest.raises(ValueError, match="state out of range"):  # queued beyond the part
         controller._serve(bank, row, reads, arrival, replace(queued, queued=3, stop=3))
+    controller.pinned[5] = 1  # bank 5's request: in a queue of one, so it heads it
+    bank[0] = 5  # now behind another request of bank 5
+    with pytest.raises(ValueError, match="an active slot not heading its queue"):
+        controller._serve(bank, row, reads, arrival, queued)

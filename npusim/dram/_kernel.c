@@ -457,7 +457,8 @@ static PyObject *run(PyObject *self, PyObject *args) {
         }
     }
     if (!queued_ok || rcount > rdepth || wcount > wdepth) {
-        PyErr_SetString(PyExc_ValueError, "queued requests beyond the queue depths");
+        PyErr_SetString(PyExc_ValueError, "carried queue state out of range (requests beyond "
+                                          "the depths, or an active slot not heading its queue)");
         goto out;
     }
     long decisions = 0;
