@@ -196,7 +196,7 @@ class PythonLoop:
                 0,
                 floor_rd if floor_rd > now else now,
                 floor_wr if floor_wr > now else now,
-            ]  # by ready slot (ACT, PRE, -, RD, WR): at neither ``now`` nor the bus's bound
+            ]  # by ready slot (ACT, PRE, -, RD, WR): no earlier than now or the channel's bound
             if self.blocked:  # a pending refresh holds these banks, active slots excepted
                 scan = [b for b in scan if self.pinned[b] >= 0 or b not in self.blocked]
             best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
