@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import replace
 
 import numpy as np
 
@@ -205,11 +204,12 @@ class ChannelController:
         carried = self.carried
         if carried is not None:
             fields = carried.prepend(fields)
-            part = Part(carried.queued, 0, carried.enqueued, carried.classified)
-        else:
-            part = Part(0, 0, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         n = int(fields[0].shape[0])
-        part = replace(part, stop=n if last else n - 1)
+        stop = n if last else n - 1
+        if carried is not None:
+            part = Part(carried.queued, stop, carried.enqueued, carried.classified)
+        else:
+            part = Part(0, stop, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if self.first_cycle is None and n:
             self.first_cycle = int(fields[3][0])
         done, enqueued, classified = self._serve(*fields[:4], part)

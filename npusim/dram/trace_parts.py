@@ -54,7 +54,7 @@ def run_parts(
     is_write, cycles = trace_fields
     total = int(counts.sum())
     single = total == counts.size  # one burst per request: burst index = request index
-    ends = counts if single else np.cumsum(counts)
+    ends = counts if single else np.cumsum(counts)  # (read only for multi-burst requests)
     done = np.zeros(counts.size, dtype=np.int64)
     per_burst = np.zeros(total, dtype=np.int64) if keep_bursts else None
     timed = cycles is not None
