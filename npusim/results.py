@@ -17,8 +17,9 @@ from typing import Any
 
 from npusim.errors import ResultsError
 
-SCHEMA_VERSION = 6
-"""6: the cycle-fidelity ``dram`` block gained ``self_refresh_ns`` (issue 16); 5 gave it
+SCHEMA_VERSION = 7
+"""7: ``frame`` (with a scenario ``frame_rate``: energy per frame period, idle included);
+6: the cycle-fidelity ``dram`` block gained ``self_refresh_ns`` (issue 16); 5 gave it
 ``power_down_ns``; 4: ``energy_pj`` gained ``phy`` (the SoC-side DRAM PHY transceivers)."""
 
 TRAFFIC_KINDS = ("weight_read", "input_read", "output_write", "spill_write", "metadata")

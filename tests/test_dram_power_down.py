@@ -331,7 +331,7 @@ def test_a_run_reports_its_power_down(tmp_path, capsys: pytest.CaptureFixture) -
         assert main(args + extra) == 0
         runs[name] = json.loads(capsys.readouterr().out)
     plain, down = runs["plain"], runs["down"]
-    assert plain["schema_version"] == down["schema_version"] == 6
+    assert plain["schema_version"] == down["schema_version"] == 7
     assert plain["dram"]["power_down_ns"] == 0 < down["dram"]["power_down_ns"]
     assert down["dram"]["power_down_ns"] < down["totals"]["time_s"] * 1e9 * 4  # 4 channels
     assert down["totals"]["energy_pj"]["dram"] < plain["totals"]["energy_pj"]["dram"]

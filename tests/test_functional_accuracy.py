@@ -120,7 +120,7 @@ def test_run_with_accuracy_writes_the_block_and_per_layer_sqnr(tmp_path: Path) -
             "--no-plots", "-q", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == 6
+    assert summary["schema_version"] == 7
     block = summary["accuracy"]
     assert block == {"dataset": "digits", "top1": 0.986, "top1_fp32": 0.986,
                      "agreement_with_fp32": 1.0, "samples": 500, "calibration_samples": 200,

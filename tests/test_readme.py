@@ -168,15 +168,16 @@ def _key_names(value: object) -> set[str]:
 
 
 def test_every_nested_summary_key_is_documented(tmp_path: Path) -> None:
-    # Cycle fidelity writes the most keys: per-layer memory-path figures and the dram block.
+    # Cycle fidelity writes the most keys: per-layer memory-path figures and the dram block;
+    # a frame rate adds the frame block.
     import json
 
     assert main(["run", "-q", "--no-plots", "-w", "mlp", "--fidelity", "cycle",
-                 "--out", str(tmp_path / "o")]) == 0  # fmt: skip
+                 "--set", "frame_rate=30 Hz", "--out", str(tmp_path / "o")]) == 0  # fmt: skip
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     text = README.read_text()
     section = text[text.index("## What a run writes") : text.index("## Fidelities")]
-    assert {"dma_read_bytes", "ACT2", "p99"} <= _key_names(summary)
+    assert {"dma_read_bytes", "ACT2", "p99", "average_power_mw"} <= _key_names(summary)
     assert sorted(key for key in _key_names(summary) if f"`{key}`" not in section) == []
 
 

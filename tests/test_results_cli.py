@@ -37,7 +37,7 @@ def test_run_writes_the_contract_files(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert "DRAM bandwidth" in stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == 6
+    assert summary["schema_version"] == 7
     assert summary["scenario"] == "lpddr5_51gbps_4mib" and summary["workload"] == "mlp"
     assert summary["fidelity"] == "cycle"
     assert {"timeline.csv", "dram_bandwidth.png", "dram_bandwidth.svg",

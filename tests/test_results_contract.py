@@ -157,8 +157,8 @@ def test_summary_key_order_and_contents() -> None:
     summary = run.summary()
     assert list(summary) == ["schema_version", "scenario", "workload", "fidelity", "precision",
                              "notes", "totals", "accuracy", "layers"]  # fmt: skip
-    # The contract's version: 4 since energy_pj gained phy (bumped with the README, by hand).
-    assert summary["schema_version"] == SCHEMA_VERSION == 6
+    # The contract's version: 7 since the frame block (bumped with the README, by hand).
+    assert summary["schema_version"] == SCHEMA_VERSION == 7
     assert (summary["scenario"], summary["workload"], summary["fidelity"]) == ("s", "w", "cycle")
     assert summary["precision"] == {"weights": "int8", "activations": "int4"}
     assert type(summary["precision"]) is dict and summary["notes"] == ["LOWER BOUND", "second"]

@@ -207,7 +207,7 @@ def build_scenario(values: dict[str, Any], where: Locator, source: str) -> Scena
         raise ConfigError(problems)
     return Scenario(
         name=values["name"], description=values["description"], clock_hz=values["clock_hz"],
-        seed=values["seed"], workload=values["workload"],
+        seed=values["seed"], workload=values["workload"], frame_rate_hz=values["frame_rate_hz"],
         workload_params=dict(values["workload_params"]),
         workload_skip_unsupported=values["workload_skip_unsupported"],
         sram_mode=values["sram"]["mode"],

@@ -134,7 +134,9 @@ class EnergyConfig:
 class Scenario:
     """A whole NPU: clock, DRAM, SRAM, MAC array, precision, quantization and energy.
 
-    ``sram_mode`` is how activations live in the SRAM (:mod:`npusim.engine.residency`).
+    ``sram_mode`` is how activations live in the SRAM (:mod:`npusim.engine.residency`);
+    ``frame_rate_hz``, when set, repeats the workload once per frame and prices the idle time
+    between frames (:mod:`npusim.engine.frame`).
     """
 
     name: str
@@ -152,6 +154,7 @@ class Scenario:
     sram_mode: str = "cache"
     workload_params: Mapping[str, int] = field(default_factory=dict)
     workload_skip_unsupported: bool = False
+    frame_rate_hz: float | None = None
     source: str = ""
     resolved: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -265,6 +265,16 @@ SCENARIO: Section = {
         "1 GHz", "NPU core clock", Dimension.FREQUENCY, "clock_hz", minimum=1e6, maximum=1e11
     ),
     "seed": Field("int", 0, "seed of every random draw", minimum=0),
+    "frame_rate": _qty(
+        None,
+        "run the workload once per frame at this rate (e.g. '30 Hz') and "
+        "price the idle time to the next frame (null: one inference, no idle)",
+        Dimension.FREQUENCY,
+        "frame_rate_hz",
+        nullable=True,
+        minimum=1e-3,
+        maximum=1e6,
+    ),
     "workload": Field("str", "resnet50_layers", "default workload (bundled name or path)"),
     "workload_skip_unsupported": Field(
         "bool", False, "ONNX workloads: leave out ops npusim does not model (as --skip-unsupported)"

@@ -1,7 +1,8 @@
 """Cycle-level, event-driven LPDDR5 memory system (standard as data, FR-FCFS, refresh, energy).
 
 Public API: :class:`DramParams` and :func:`check_params` (scenario section and its checks),
-:class:`DramSystem` (``serve`` for the engine, ``run_trace`` for traces, ``stats``), the name
+:class:`DramSystem` (``serve`` for the engine, ``run_trace`` for traces, ``stats``),
+:func:`idle_energy_pj` (idle channels in closed form), the name
 registries, the standard tables and :class:`DramEnergy`.
 
 The names below are imported on first use (PEP 562), so validating a scenario loads the
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         EnergyBreakdown,
         compute_energy,
     )
+    from npusim.dram.idle import idle_energy_pj
     from npusim.dram.params import (
         DEFAULT_MAPPING,
         PAGE_POLICIES,
@@ -76,6 +78,7 @@ _EXPORTS = {
     "WckSync": "npusim.dram.params",
     "check_params": "npusim.dram.params",
     "compute_energy": "npusim.dram.energy",
+    "idle_energy_pj": "npusim.dram.idle",
     "peak_bandwidth_bytes_per_s": "npusim.dram.standard",
     "resolve_timing": "npusim.dram.standard",
 }
@@ -105,6 +108,7 @@ __all__ = [
     "WckSync",
     "check_params",
     "compute_energy",
+    "idle_energy_pj",
     "peak_bandwidth_bytes_per_s",
     "resolve_timing",
 ]

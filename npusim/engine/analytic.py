@@ -37,6 +37,7 @@ from npusim.engine.energy import (
     sram_energy_pj,
     static_energy_pj,
 )
+from npusim.engine.frame import analytic_idle_dram_pj, with_frame
 from npusim.engine.modes import SramMode
 from npusim.engine.plan import LayerPlan
 from npusim.engine.quality import check_layer_overrides, network_quality
@@ -127,7 +128,7 @@ def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool =
     ):
         view = scenario.for_layer(layer.name)
         layers.append(analytic_layer(plan, view, quality, residency, network.mode))
-    return RunResult(
+    result = RunResult(
         scenario=scenario.name,
         workload=workload.name,
         fidelity="analytic",
@@ -138,3 +139,7 @@ def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool =
         notes=(ANALYTIC_NOTE,),
         extra={"area_mm2": area_mm2(scenario), "sram": network.summary()},
     )
+    if scenario.frame_rate_hz is None:
+        return result
+    busy_s = result.totals()["time_s"]
+    return with_frame(result, scenario, analytic_idle_dram_pj(scenario, busy_s))

@@ -43,6 +43,7 @@ from npusim.engine.energy import (
     sram_energy_pj,
     static_energy_pj,
 )
+from npusim.engine.frame import cycle_idle_dram_pj, with_frame
 from npusim.engine.modes import SramMode
 from npusim.engine.placement import Placer
 from npusim.engine.plan import LayerPlan
@@ -201,7 +202,7 @@ def run_cycle(
         if progress is not None:
             progress(index + 1, len(workload.layers), layer.name, now / scenario.clock_hz)
     dram = path.dram.stats()
-    return RunResult(
+    result = RunResult(
         scenario=scenario.name, workload=workload.name, fidelity="cycle",
         precision=scenario.precision.as_dict(),
         dram_peak_gbps=path.dram.peak_bytes_per_s / 1e9,
@@ -211,6 +212,10 @@ def run_cycle(
         timeline=_timeline(path, scenario.clock_hz, layer_of_transfer),
         occupancy=_occupancy_columns(occupancy, scenario.clock_hz),
     )  # fmt: skip
+    if scenario.frame_rate_hz is None:
+        return result
+    idle_pj = cycle_idle_dram_pj(scenario, path.dram, path.to_ck(now), now / scenario.clock_hz)
+    return with_frame(result, scenario, idle_pj)
 
 
 def _check_work(workload: Workload, network: NetworkPlan) -> None:

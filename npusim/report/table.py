@@ -68,6 +68,7 @@ def summary_text(result: RunResult) -> str:
         f"{_si(energy['dram'] * 1e-12, 'J')} + PHY {_si(energy['phy'] * 1e-12, 'J')} + static "
         f"{_si(energy['static'] * 1e-12, 'J')}",
         *_area_line(result),
+        *_frame_lines(result),
         "",
         layers_text(result),
     ]
@@ -78,8 +79,23 @@ def _area_line(result: RunResult) -> list[str]:
     area = result.extra.get("area_mm2")
     if not area:
         return []
-    return [f"  area (45 nm)     {area['total']:.2f} mm^2 = MAC array {area['mac_array']:.2f} "
+    return [f"  area             {area['total']:.2f} mm^2 = MAC array {area['mac_array']:.2f} "
             f"+ SRAM {area['sram']:.2f}"]  # fmt: skip
+
+
+def _frame_lines(result: RunResult) -> list[str]:
+    frame = result.extra.get("frame")
+    if not frame:
+        return []
+    rate = f"{frame['rate_hz']:g} Hz"
+    if not frame["sustained"]:
+        rate += f" not sustained: {frame['achieved_rate_hz']:.3g} Hz back to back"
+    idle = frame["idle_energy_pj"]
+    return [f"  frame            {rate}, busy {_si(frame['busy_s'], 's')} of "
+            f"{_si(frame['period_s'], 's')}; {_si(frame['energy_per_frame_pj'] * 1e-12, 'J')} "
+            f"per frame (idle DRAM {_si(idle['dram'] * 1e-12, 'J')} + static "
+            f"{_si(idle['static'] * 1e-12, 'J')}), {frame['average_power_mw']:.3g} mW "
+            f"average"]  # fmt: skip
 
 
 def layers_text(result: RunResult) -> str:

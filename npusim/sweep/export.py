@@ -3,10 +3,12 @@
 Columns: ``workload``, ``precision``, ``fidelity``, ``status``, ``error``, one column per axis
 (named by its dotted key, value as written in the sweep file), then the run's ``totals`` with
 nested figures flattened as in ``layers.csv`` (``energy_pj.total`` -> ``energy_total_pj``),
-an accuracy sweep's ``accuracy_top1``, ``accuracy_top1_fp32`` and
-``accuracy_agreement_with_fp32``, and ``key`` (the point's hash). Failed points have empty
-totals. Floats have at most :data:`npusim.results.FLOAT_DIGITS` significant digits. pandas
-reads both files (``pandas.read_csv``, ``pandas.read_json(orient="records")``).
+with a frame rate the ``frame`` block's figures as ``frame_<name>``
+(``frame_average_power_mw``, ``frame_idle_energy_dram_pj``), an accuracy sweep's
+``accuracy_top1``, ``accuracy_top1_fp32`` and ``accuracy_agreement_with_fp32``, and ``key``
+(the point's hash). Failed points have empty totals. Floats have at most
+:data:`npusim.results.FLOAT_DIGITS` significant digits. pandas reads both files
+(``pandas.read_csv``, ``pandas.read_json(orient="records")``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def flat_row(point: StoredPoint) -> dict[str, Any]:
     row.update(point.axes)
     if point.summary is not None:
         row.update(flatten(short_floats(point.summary["totals"])))
+        frame = point.summary.get("frame")
+        if frame is not None:
+            row.update({f"frame_{name}": value
+                        for name, value in flatten(short_floats(frame)).items()})  # fmt: skip
         accuracy = point.summary.get("accuracy")
         if accuracy is not None:
             row.update({f"accuracy_{name}": value for name, value in accuracy.items()
