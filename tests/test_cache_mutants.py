@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npusim.cache import model
+from npusim.cache import model, runs
 from npusim.cache.energy import SramEnergyModel, check_energy_model, read_energy_pj
 from npusim.cache.model import SetAssociativeCache
 from npusim.cache.params import CacheParams, check_params
@@ -315,7 +315,7 @@ def test_trace_batches_never_repeat_a_set(sets: list[int]) -> None:
     a batch shorter than the 64-access minimum window ends only because the next access
     repeats one of its sets."""
     array = np.array(sets, dtype=np.int64)
-    bounds = model._conflict_free_bounds(array)
+    bounds = runs.conflict_free_bounds(array)
     assert bounds == sorted(set(bounds)) and all(0 < b < len(sets) for b in bounds)
     edges = [0, *bounds, len(sets)]
     for start, end in itertools.pairwise(edges):

@@ -14,30 +14,22 @@ import numpy as np
 from npusim.cache.classify import MissClassifier
 from npusim.cache.params import CacheParams, WritePolicy, check_params
 from npusim.cache.policies import make_policy
+from npusim.cache.runs import (
+    EMPTY_ADDRS,
+    Run,
+    any_per_row,
+    conflict_free_bounds,
+    line_spans,
+    without_write_fills,
+    written_addrs,
+)
 from npusim.cache.stats import COUNTER_NAMES, BlockOutcome, CacheStats, CountSums
 from npusim.errors import ConfigError, Problem
 
-_EMPTY = np.zeros(0, dtype=np.uint64)  # no byte addresses
 _NO_LINES = np.zeros(0, dtype=np.int64)  # no line numbers
 # Requests of at most this many lines take the per-line path and the small-request finish
 # (measured faster up to ~16 lines); 0 forces every request through the vectorized path.
 SCALAR_MAX_LINES = 16
-
-
-# Per-line record of a run: line numbers, write flags, miss flags (in order: lists from the
-# per-line path, numpy arrays from the vectorized one), byte addresses of fetched and of
-# written-back lines (Python ints from the per-line path, else uint64 arrays), eviction count.
-# A plain tuple: a NamedTuple costs ~0.25 us per request.
-_Run = tuple[Any, Any, Any, "np.ndarray | list", "np.ndarray | list", int]
-
-
-def line_spans(
-    addr: np.ndarray, size: np.ndarray, line_shift: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each request's first line and its number of lines (int64 arrays): ``addr`` and
-    ``size`` in bytes as int64, a size of 0 meaning the one line holding the address."""
-    first = addr >> line_shift
-    return first, ((addr + np.maximum(size, 1) - 1) >> line_shift) - first + 1
 
 
 def validated(params: CacheParams) -> CacheParams:
@@ -96,7 +88,7 @@ class SetAssociativeCache:
         else:
             rows = np.take(self.tags, sets, axis=0)  # faster than self.tags[sets], same rows
         match = rows == tags[:, None]
-        hit = _any_per_row(match)
+        hit = any_per_row(match)
         # the way each line hit in (its value for a miss is overwritten or unused)
         way = match.argmax(axis=1) if hit.any() else np.zeros(n, dtype=np.int64)
         any_write = bool(np.count_nonzero(is_write))
@@ -137,7 +129,7 @@ class SetAssociativeCache:
         else:
             invalid = rows < 0
             victim = invalid.argmax(axis=1)
-            full = ~_any_per_row(invalid)
+            full = ~any_per_row(invalid)
             evictions = int(np.count_nonzero(full))
             self.valid_lines += int(sets.shape[0]) - evictions
         written_back = _NO_LINES
@@ -156,7 +148,7 @@ class SetAssociativeCache:
         way[:] = victim
         return written_back, evictions
 
-    def _scalar(self, lines: list[int], writes: list[bool]) -> _Run:
+    def _scalar(self, lines: list[int], writes: list[bool]) -> Run:
         """Same semantics as :meth:`_batch` for a few lines (any sets), one Python step per
         line (cheaper than ~40 numpy calls when a request spans only a few lines). Tags are
         looked up in Python copies of the set's row and writes go through flat memoryviews,
@@ -257,13 +249,13 @@ class SetAssociativeCache:
             if one:
                 bounds: Any = range(self.sets, lines.shape[0], self.sets)
             else:
-                bounds = _conflict_free_bounds(lines & (self.sets - 1))
+                bounds = conflict_free_bounds(lines & (self.sets - 1))
             run = self._vectorized(np.split(lines, bounds), np.split(writes, bounds), one)
         read_bytes, write_bytes = int(size[~writes_in].sum()), int(size[writes_in].sum())
         banks = self.params.banks
         busiest = int(np.bincount(lines % banks, minlength=banks).max())
         if whole_line_writes and self.write_back:
-            run = _without_write_fills(run, self.line_shift)
+            run = without_write_fills(run, self.line_shift)
         # one request covers distinct lines: the 3C classifier's block shortcuts apply
         return self._finish(run, read_bytes, write_bytes, busiest, tag, addr.shape[0] == 1)
 
@@ -294,7 +286,7 @@ class SetAssociativeCache:
             self._set_views.clear()
         return int(sets.size), dirty
 
-    def _vectorized(self, line_chunks: list, write_chunks: list, consecutive: bool = False) -> _Run:
+    def _vectorized(self, line_chunks: list, write_chunks: list, consecutive: bool = False) -> Run:
         missed, fetched, written_back, evictions = [], [], [], 0
         for lines, writes in zip(line_chunks, write_chunks, strict=True):
             hit, alloc, wb_lines, evicted = self._batch(lines, writes, consecutive)
@@ -318,7 +310,7 @@ class SetAssociativeCache:
 
     def _byte_addrs(self, lines: np.ndarray) -> np.ndarray:
         """uint64 byte addresses of int64 line numbers."""
-        return lines.astype(np.uint64) << self.line_shift if lines.shape[0] else _EMPTY
+        return lines.astype(np.uint64) << self.line_shift if lines.shape[0] else EMPTY_ADDRS
 
     @property
     def stats(self) -> CacheStats:
@@ -329,7 +321,7 @@ class SetAssociativeCache:
         return stats
 
     def _finish(
-        self, run: _Run, read_bytes: int, write_bytes: int, busiest_bank_lines: int,
+        self, run: Run, read_bytes: int, write_bytes: int, busiest_bank_lines: int,
         tag: str | None, distinct: bool = False,
     ) -> BlockOutcome:  # fmt: skip
         lines, writes, missed, fetch_addrs, writeback_addrs, evictions = run
@@ -338,13 +330,13 @@ class SetAssociativeCache:
         # and bulk-classifier checks per small request.
         small = isinstance(lines, list)
         line_bytes, shift = self.params.line_bytes, self.line_shift
-        fetched = np.asarray(fetch_addrs, dtype=np.uint64) if len(fetch_addrs) else _EMPTY
+        fetched = np.asarray(fetch_addrs, dtype=np.uint64) if len(fetch_addrs) else EMPTY_ADDRS
         written_back = (
-            np.asarray(writeback_addrs, dtype=np.uint64) if len(writeback_addrs) else _EMPTY
+            np.asarray(writeback_addrs, dtype=np.uint64) if len(writeback_addrs) else EMPTY_ADDRS
         )
-        through, through_bytes = _EMPTY, 0
+        through, through_bytes = EMPTY_ADDRS, 0
         if write_bytes and not self.write_back:
-            through, through_bytes = _written_addrs(lines, writes, shift, small), write_bytes
+            through, through_bytes = written_addrs(lines, writes, shift, small), write_bytes
         if small:
             accesses, write_count, misses = len(lines), sum(writes), sum(missed)
         else:
@@ -379,60 +371,3 @@ class SetAssociativeCache:
             through_bytes,
             self.params.hit_latency_cycles + busiest_bank_lines * self.line_cycles,
         )
-
-
-def _written_addrs(lines: Any, writes: Any, shift: int, small: bool) -> np.ndarray:
-    """uint64 byte addresses of the written lines, in order (write-through traffic); lists
-    from the per-line path (``small``), else arrays."""
-    if small:  # a few Python ints: shift them before the one np.array call, skip the ufunc
-        return np.array([line << shift for line, w in zip(lines, writes, strict=True) if w],
-                        dtype=np.uint64)  # fmt: skip
-    return lines[writes].astype(np.uint64) << shift
-
-
-def _without_write_fills(run: _Run, shift: int) -> _Run:
-    """``run`` with the fetches of written lines removed (whole-line writes need no fill)."""
-    lines, writes, missed, fetched, written_back, evictions = run
-    if isinstance(lines, list):
-        written = {line << shift for line, w in zip(lines, writes, strict=True) if w}
-        kept = [a for a in np.asarray(fetched, dtype=np.uint64).tolist() if a not in written]
-        return lines, writes, missed, np.asarray(kept, dtype=np.uint64), written_back, evictions
-    fetched = np.asarray(fetched, dtype=np.uint64)
-    written_addrs = lines[writes].astype(np.uint64) << shift
-    kept_addrs = fetched[~np.isin(fetched, written_addrs)]
-    return lines, writes, missed, kept_addrs, written_back, evictions
-
-
-def _any_per_row(mask: np.ndarray) -> np.ndarray:
-    """``mask.any(axis=1)`` of a 2-D bool array (hot path). Rows of 8, 16, 24... bools are read
-    as whole 64-bit words (about 10x faster than a reduction along a short axis); a bool is one
-    byte, 0 or 1, so a word is nonzero exactly when one of its eight bools is set."""
-    width = mask.shape[1]
-    if width % 8 == 0 and mask.flags.c_contiguous:
-        words = mask.view(np.uint64)
-        found = words[:, 0] != 0
-        for column in range(1, width // 8):
-            found |= words[:, column] != 0
-        return found
-    return np.logical_or.reduce(mask, axis=1)
-
-
-def _conflict_free_bounds(sets: np.ndarray) -> list[int]:
-    """Cut points splitting ``sets`` into runs in which no set repeats (greedy, in order)."""
-    n = sets.shape[0]
-    order = np.argsort(sets, kind="stable")
-    ordered = sets[order]
-    same = ordered[1:] == ordered[:-1]
-    previous = np.full(n, -1, dtype=np.int64)
-    previous[order[1:][same]] = order[:-1][same]
-    bounds, start, window = [], 0, 64
-    while start < n:
-        end = min(n, start + window)
-        clash = np.flatnonzero(previous[start:end] >= start)
-        if clash.size:
-            end = start + int(clash[0])
-        window = max(64, 2 * (end - start))
-        if end < n:
-            bounds.append(end)
-        start = end
-    return bounds

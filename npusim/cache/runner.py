@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from npusim.cache.energy import SramEnergyModel
-from npusim.cache.model import SetAssociativeCache, line_spans, validated
+from npusim.cache.model import SetAssociativeCache, validated
 from npusim.cache.params import CacheParams
+from npusim.cache.runs import line_spans
 from npusim.cache.stats import CacheStats, dynamic_energy_pj
 from npusim.cache.timed import FixedLatencyMemory, TimedCache, TimedResult
 from npusim.trace import Trace
