@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from npusim.config import load_scenario
 from npusim.dram import DramParams, DramSystem, idle_energy_pj
-from npusim.engine.frame import frame_summary
+from npusim.engine.frame import frame_summary, idle_dram_ck
 from npusim.errors import ConfigError
 from npusim.simulate import simulate
 from npusim.workload import load_workload
@@ -142,6 +142,22 @@ def test_frame_block_adds_up(rate_hz: float, busy_s: float, run_pj: float,
 def test_frame_summary_needs_a_rate() -> None:
     with pytest.raises(ValueError, match="frame_rate_hz"):
         frame_summary(load_scenario(None), 1e-3, 1.0, 1.0)
+    assert idle_dram_ck(load_scenario(None), 1e-3, 1e9) == 0  # no rate: nothing idles
+
+
+def test_frame_edges() -> None:
+    """A run that exactly fills the period is sustained with no idle; a run of no time (no
+    layer) runs at the frame rate with the whole period idle."""
+    scenario = load_scenario(None, ["frame_rate=50 Hz"])
+    full = frame_summary(scenario, 0.02, 10.0, 0.0)
+    assert full["sustained"] is True and full["idle_s"] == 0.0
+    assert full["achieved_rate_hz"] == 50.0
+    assert idle_dram_ck(scenario, 0.02, 1e9) == 0
+    assert idle_dram_ck(scenario, 0.03, 1e9) == 0  # back to back: never negative
+    assert idle_dram_ck(scenario, 0.01, 1e9) == 10_000_000
+    empty = frame_summary(scenario, 0.0, 0.0, 5.0)
+    assert empty["achieved_rate_hz"] == 50.0 and empty["idle_s"] == 0.02
+    assert empty["average_power_mw"] == pytest.approx(empty["energy_per_frame_pj"] * 50 * 1e-9)
 
 
 def _mlp_run(fidelity: str, *overrides: str, precision: str | None = None) -> dict:
