@@ -269,3 +269,46 @@ def test_sweep_exports_carry_the_frame() -> None:
     )
     assert row["frame_sustained"] is True
     assert row["energy_total_pj"] == pytest.approx(summary["totals"]["energy_pj"]["total"])
+
+
+FRAME_SWEEP = """
+name: frames
+scenario: mobile_npu_lpddr5x
+workloads: [mlp]
+fidelity: analytic
+mode: zip
+axes:
+  precision: [fp32, int8, fp32, int8]
+  frame_rate: [30 Hz, 30 Hz, 30 Hz, 30 Hz]
+  dram.power_down_after: [null, null, 100 ns, 100 ns]
+  dram.self_refresh_after: [null, null, 10 us, 10 us]
+"""
+
+
+def test_a_frame_sweep_plots_energy_per_frame(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The frame plot is drawn for a sweep of frame rates (one panel per idle policy: the
+    zip's repeated frame rate does not split it), not for one without, and its bars are the
+    stored figures: the inference and the idle energy, with the average power on top."""
+    from npusim.report.frame_plots import _panels, _segments
+    from npusim.report.plots import write_plots
+    from npusim.sweep import run_sweep
+    from npusim.sweep.views import load_views
+
+    (tmp_path / "s.yaml").write_text(FRAME_SWEEP)
+    run_sweep(tmp_path / "s.yaml", tmp_path / "out", jobs=1, report=False)
+    files = write_plots(tmp_path / "out", names=["frame_energy", "energy"])
+    assert [f.name for f in files] == ["energy", "frame_energy"]
+    svg = (tmp_path / "out" / "plots" / "frame_energy-mlp.svg").read_text()
+    for text in ("energy per frame (µJ)", "idle DRAM", "idle static", " mW"):
+        assert text in svg
+    _, (view,) = load_views(tmp_path / "out")
+    panels = _panels(view)
+    assert [label.count("=") for label, _ in panels] == [2, 2]  # the two DRAM axes only
+    for _, points in panels:
+        for point in points:
+            frame = point.summary["frame"]
+            assert sum(_segments(point)) * 1e6 == pytest.approx(frame["energy_per_frame_pj"])
+    plain = FRAME_SWEEP.replace("frame_rate: [30 Hz, 30 Hz, 30 Hz, 30 Hz]", "seed: [0, 0, 0, 0]")
+    (tmp_path / "p.yaml").write_text(plain)
+    run_sweep(tmp_path / "p.yaml", tmp_path / "plain", jobs=1, report=False)
+    assert [f.name for f in write_plots(tmp_path / "plain", names=["frame_energy"])] == []

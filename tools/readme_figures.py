@@ -283,7 +283,8 @@ def sweep() -> None:
 
 
 def plots() -> None:
-    """Redraw reports/examples/: a default `npusim run` (cycle) and the bit-width sweep."""
+    """Redraw reports/examples/: a default `npusim run` (cycle), the bit-width sweep and the
+    frame-rate sweep."""
     import shutil
     import tempfile
     from pathlib import Path
@@ -303,12 +304,13 @@ def plots() -> None:
     whole = simulate(scenario, load_workload("resnet50"), "cycle")
     occupancy = plot_sram_occupancy(whole, "sram_occupancy")["sram_occupancy.png"]
     (examples / "run_sram_occupancy.png").write_bytes(occupancy)
-    with tempfile.TemporaryDirectory() as tmp:
-        run_sweep("bitwidth", tmp, jobs=2, report=False)
-        for plot in write_plots(tmp):
-            target = examples / Path(plot.png).name
-            if target.exists():  # the README shows these; the others stay in the sweep
-                shutil.copy(Path(tmp) / plot.png, target)
+    for sweep in ("bitwidth", "frame_rate"):
+        with tempfile.TemporaryDirectory() as tmp:
+            run_sweep(sweep, tmp, jobs=2, report=False)
+            for plot in write_plots(tmp):
+                target = examples / Path(plot.png).name
+                if target.exists():  # the README shows these; the others stay in the sweep
+                    shutil.copy(Path(tmp) / plot.png, target)
     print(f"redrew {examples}")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from npusim.outdir import remove_stale_temporaries, write_file
 from npusim.report.accuracy_plots import has_accuracy, plot_accuracy_energy, plot_accuracy_traffic
 from npusim.report.figures import pyplot, render
+from npusim.report.frame_plots import has_frames, plot_frame_energy
 from npusim.results import ENERGY_PARTS
 from npusim.sweep.views import (
     WorkloadView,
@@ -64,7 +65,7 @@ def _colours(labels: list[str]) -> dict[str, str]:
     return {label: OKABE_ITO[i % len(OKABE_ITO)] for i, label in enumerate(labels)}
 
 
-def _x_labels(labels: list[str]) -> list[str]:
+def x_labels(labels: list[str]) -> list[str]:
     return [f"{label}\n({weight_bits(label)} b)" for label in labels]
 
 
@@ -99,7 +100,7 @@ def plot_bandwidth(plt: Any, view: WorkloadView) -> Any:
     ax_vals.set(ylabel="values moved (billion/s)", yscale="log",
                 title="values per second = B/s × 8 / bits")  # fmt: skip
     for ax in (ax_bw, ax_vals):
-        ax.set_xticks(x, _x_labels(labels))
+        ax.set_xticks(x, x_labels(labels))
         ax.set_xlabel("precision (weight bits)")
     ax_vals.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax_bw.legend(handles=ax_bw.get_lines()[-1:], fontsize=8, loc="lower left")
@@ -151,7 +152,7 @@ def _stacked(
             ax.bar(range(len(points)), values, bottom=bottom, color=OKABE_ITO[i % 8],
                    hatch=HATCHES[i % len(HATCHES)], edgecolor="white", label=kind)  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.set_xticks(range(len(points)), _x_labels(labels), rotation=90, fontsize=8)
+        ax.set_xticks(range(len(points)), x_labels(labels), rotation=90, fontsize=8)
         ax.set(xlabel="precision (weight bits)", title=label)
     axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -348,11 +349,15 @@ PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str]] = {
     "sqnr": (plot_sqnr, "SQNR vs energy per inference"),
     "layer_time": (plot_layer_time, "Per-layer time: compute vs memory stall"),
 }
-# Drawn (after PLOTS) only for sweeps run with --accuracy.
-ACCURACY_PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str]] = {
-    "accuracy_energy": (plot_accuracy_energy, "Top-1 accuracy vs energy per inference"),
-    "accuracy_traffic": (plot_accuracy_traffic, "Top-1 accuracy vs DRAM traffic"),
-}
+# Drawn (after PLOTS) only for a workload whose points carry their figures: sweeps run with
+# --accuracy, and sweeps of scenarios with a frame_rate.
+EXTRA_PLOTS: dict[str, tuple[Callable[[Any, WorkloadView], Any], str, Callable[..., bool]]] = {
+    "accuracy_energy": (plot_accuracy_energy, "Top-1 accuracy vs energy per inference",
+                        has_accuracy),
+    "accuracy_traffic": (plot_accuracy_traffic, "Top-1 accuracy vs DRAM traffic", has_accuracy),
+    "frame_energy": (plot_frame_energy, "Energy per frame: the inference and the idle time to "
+                     "the next frame", has_frames),
+}  # fmt: skip
 
 
 def write_plots(
@@ -361,9 +366,9 @@ def write_plots(
     plot_dir: str = "plots",
     dpi: int = 100,
 ) -> list[PlotFile]:
-    """Draw the plots ``names`` (default: all of :data:`PLOTS`, and :data:`ACCURACY_PLOTS` for
-    an accuracy sweep) for every workload of the sweep in ``folder``, PNG + SVG each, to
-    ``folder/plot_dir/<plot>-<workload>.{png,svg}``.
+    """Draw the plots ``names`` (default: all of :data:`PLOTS`, and those of
+    :data:`EXTRA_PLOTS` whose figures the points carry) for every workload of the sweep in
+    ``folder``, PNG + SVG each, to ``folder/plot_dir/<plot>-<workload>.{png,svg}``.
 
     Returns the files in order. Raises :class:`NpusimError` if ``folder`` holds no sweep.
     """
@@ -376,13 +381,12 @@ def write_plots(
     files = []
     for view in views:
         stem_workload = "".join(c if c.isalnum() or c in "-_" else "_" for c in view.workload)
-        for name, (draw, caption) in {**PLOTS, **ACCURACY_PLOTS}.items():
+        extra = {name: entry[:2] for name, entry in EXTRA_PLOTS.items() if entry[2](view)}
+        for name, (draw, caption) in {**PLOTS, **extra}.items():
             if names is not None and name not in names:
                 continue
             needed = NEEDS_AXIS.get(name)
             if needed is not None and needed not in view.axes:
-                continue
-            if name in ACCURACY_PLOTS and not has_accuracy(view):
                 continue
             free = ("sram.capacity",) if name == "hit_rate" else ()
             if view.slice(free):
