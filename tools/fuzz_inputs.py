@@ -35,7 +35,8 @@ SET_KEYS = (
     "dram.timing.nFAW", "dram.preset", "array.rows", "array.cols", "array.dataflow",
     "array.macs_per_pe_per_cycle.int8", "array.accumulator_bytes", "clock", "seed", "name",
     "vector.lanes", "precision.weights", "quantization.group_size", "energy.mac_int8_pj",
-    "quantization.granularity", "dram.write_high_watermark", "no.such.key",
+    "quantization.granularity", "dram.write_high_watermark", "frame_rate",
+    "dram.power_down_after", "dram.self_refresh_after", "no.such.key",
 )  # fmt: skip
 PARAMS = ("batch", "seq_len", "kv_len", "prompt", "x")
 PRECISIONS = ("int8", "int4", "fp16", "fp32", "w4a8", "binary", "int2", "bogus", "")
