@@ -48,7 +48,7 @@ class Command(IntEnum):
 _ACT = int(Command.ACT)
 # What a command does to the row state (Device.issue): nothing, open its bank's row, close
 # it, close every bank; and REFpb, whose bank updates go to its bank set.
-_KEEPS, _OPENS, _CLOSES, _CLOSES_ALL, _REFRESH_SET = range(5)
+_KEEPS, _OPENS, _CLOSES, _CLOSES_ALL, _REFRESH_SET = range(5)  # _KEEPS: 0, false
 ROW_EFFECT = {
     Command.ACT: _OPENS,
     Command.PRE: _CLOSES,
@@ -290,11 +290,12 @@ class Device:
                 at = t + latency
                 if ready[bank] < at:
                     ready[bank] = at
-        group = self.group_of[bank]
-        for ready, latency in group_updates:
-            at = t + latency
-            if ready[group] < at:
-                ready[group] = at
+        if group_updates:  # only column commands have bank-group constraints
+            group = self.group_of[bank]
+            for ready, latency in group_updates:
+                at = t + latency
+                if ready[group] < at:
+                    ready[group] = at
         ready = self.channel_ready
         for slot, latency in channel_updates:
             at = t + latency
@@ -304,7 +305,7 @@ class Device:
         self.last_command = t
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
-        if effect == _KEEPS:  # column commands without auto-precharge, ACT-2, CAS, REFab
+        if not effect:  # _KEEPS: column commands without auto-precharge, ACT-2, CAS, REFab
             return
         if effect == _OPENS:  # ACT-1: the bank's ACT-2 window and the four-activate one
             self.act_at[bank] = t

@@ -13,17 +13,21 @@ Each bank's candidates are cached between decisions: ``ca_*`` its column command
 RD or WR, bound, tie, queue position), ``cb_*`` its row command (slot ACT or PRE, bound, tie);
 slot ``NONE`` when it has none. ``first`` is the lesser of the two bounds, a lower bound of
 either command's cycle (raising a bound in place keeps it one), so the scan skips a bank whose
-``first`` is past the best cycle found so far. A tie is the request index for a request in an
-active slot and n + the index for the others, so the least (cycle, tie) is the first ready
-command, active slots first, then the oldest. A bank is ``stale`` (recomputed before the next
-decision) after a command to it or its group (columns move group bounds) or an arrival that
-may give it a candidate; every bank is after a mode switch, a refresh command or a streaming
-run.
-State lives in attributes; the hot methods copy what they read into locals.
+``first`` is past the best cycle found so far; ``first_no_act`` is the same bound without an
+ACT (``NEVER`` for a bank offering only one), the scan's while an ACT-2 is pending. A tie is
+the request index for a request in an active slot and n + the index for the others, so the
+least (cycle, tie) is the first ready command, active slots first, then the oldest. A bank
+is ``stale`` (recomputed before the next decision) after a command to it or its group
+(columns move group bounds) or an arrival that may give it a candidate; every bank is after
+a mode switch, a refresh command or a streaming run.
+State lives in attributes; the hot methods copy what they read into locals, and the
+recompute of the candidates (:func:`candidate_recompute`, one per mode) holds its lists in
+a closure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from npusim.dram.carry import queue_carried
@@ -52,14 +56,14 @@ class PythonLoop:
     __slots__ = tuple(
         """
         act2_bank act2_deadline act2_row act_b active all_stale arrival_of bank_of blocked
-        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified col_b
-        col_cmd col_g ctrl dev done enqueued finished first front_blocked group_members
-        group_of group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt
-        oldest open_row paused pinned pinned_reads pinned_writes power pre_b pre_past_hit
-        queue_cycles queues ractive rcount rd_b rd_g rdepth read_cmd read_done ref_due
-        ref_pending refresh release_at_act row_of rows rq rq_head rq_rows slow_at stale stop
-        stream_ok wactive wck_expiry wck_read wck_write wcount wdepth wq wq_head wq_rows wr_b
-        wr_g write_cmd write_done write_mode write_of
+        ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified ctrl
+        dev done enqueued finished first first_no_act front_blocked group_members group_of
+        group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt oldest
+        open_row paused pinned pinned_reads pinned_writes power pre_b pre_past_hit
+        queue_cycles ractive rcount rd_b rd_g rdepth read_cmd read_done recompute
+        recompute_by_mode ref_due ref_pending refresh release_at_act row_of rq rq_head
+        rq_rows slow_at stale stop stream_ok wactive wck_expiry wck_read wck_write wcount
+        wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done write_mode write_of
         """.split()  # noqa: SIM905
     )  # slots: an instance of more than 30 attributes loses CPython's fast attribute access
 
@@ -112,10 +116,12 @@ class PythonLoop:
         self.ca_tie, self.ca_pos = [0] * nbanks, [0] * nbanks
         self.cb_slot, self.cb_bound, self.cb_tie = [NONE] * nbanks, [0] * nbanks, [0] * nbanks
         self.first = [NEVER] * nbanks  # the least bound of the bank's candidates
+        self.first_no_act = [NEVER] * nbanks  # of those other than an ACT
         self.stale: list[int] = []
         self.all_stale = True
         self.stream_ok = ctrl.stream_fast_path and self.read_cmd == RD and not self.pre_past_hit
         self.slow_at, self.miss_bank, self.oldest = -1, 0, 0
+        self.recompute_by_mode = (candidate_recompute(self, False), candidate_recompute(self, True))
         self._set_mode(self.write_mode)
 
     def _bind_device(self, ctrl: ChannelController) -> None:
@@ -146,11 +152,8 @@ class PythonLoop:
     def _set_mode(self, write_mode: bool) -> None:
         """Serve writes (or reads) from now on: the views the candidates are computed on."""
         self.write_mode, self.all_stale = write_mode, True
-        reads = (self.rq, self.rq_rows, self.ractive, self.rd_b, self.rd_g, RD)
-        writes = (self.wq, self.wq_rows, self.wactive, self.wr_b, self.wr_g, WR)
-        self.queues, self.rows, self.active, self.col_b, self.col_g, self.col_cmd = (
-            writes if write_mode else reads
-        )
+        self.recompute = self.recompute_by_mode[write_mode]
+        self.active = self.wactive if write_mode else self.ractive
 
     def run(self) -> tuple[list[int], list[int], list[bool]]:
         """Serve every request, or pause where request ``stop`` would enter its queue; return
@@ -161,77 +164,91 @@ class PythonLoop:
         a Python call costs about as much as two banks' worth of the winner scan (0.1-0.2 us
         measured), and this loop turns millions of times a run.
         """
-        n, stream_ok, recompute = self.n, self.stream_ok, self._recompute
-        need_sync, n_cas, stale, ch = self.need_sync, self.n_cas, self.stale, self.ch
+        n, stream_ok, stale = self.n, self.stream_ok, self.stale
+        need_sync, n_cas = self.need_sync, self.n_cas
         ca_slot, ca_bound, ca_tie = self.ca_slot, self.ca_bound, self.ca_tie
-        cb_slot, cb_bound, cb_tie, first = self.cb_slot, self.cb_bound, self.cb_tie, self.first
+        cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
+        first, first_no_act = self.first, self.first_no_act
+        ch, issue, high, low = self.ch, self.dev.issue, self.high, self.low
         while self.finished < n:
-            if self.next_arrival <= self.now and not self.front_blocked:
+            now = self.now  # only the streaming path moves it before the decision
+            if self.next_arrival <= now and not self.front_blocked:
                 if self.nxt == self.stop and self._room_for_next():
                     break  # pause before the request that would enter now
                 self._enqueue()
                 if self.paused:
                     break
-            if self.write_mode:
-                if self.wcount == 0 or (self.rcount and self.wcount <= self.low):
-                    self._set_mode(False)
-            elif self.wcount >= self.high or (self.wcount and not self.rcount):
-                self._set_mode(True)
+            wcount, write_mode = self.wcount, self.write_mode
+            if write_mode:
+                if wcount == 0 or (self.rcount and wcount <= low):
+                    self._set_mode(write_mode := False)
+            elif wcount >= high or (wcount and not self.rcount):
+                self._set_mode(write_mode := True)
                 self.ctrl.write_drains += 1
-            cross = self.pinned_writes if not self.write_mode else self.pinned_reads
-            if stream_ok and not (cross or self.pinned_reads or self.wcount) and stream_ready(self):
+            pinned_reads = self.pinned_reads
+            cross = pinned_reads if write_mode else self.pinned_writes
+            if stream_ok and not (cross or pinned_reads or wcount) and stream_ready(self):
                 stream_row_hits(self)
                 self.all_stale, self.front_blocked = True, False
                 continue
             scan = self._banks_in_play(cross) if cross or self.all_stale else self.active
             if stale:
-                recompute(stale)
+                self.recompute(stale)
                 stale.clear()
-            now, act2_bank = self.now, self.act2_bank
-            # ch[ACT] includes nFAW; no ACT-1 while an ACT-2 is pending
-            floor_act, floor_pre, floor_rd, floor_wr = ch[ACT], ch[PRE], ch[RD], ch[WR]
-            floors = [
-                NEVER if act2_bank >= 0 else floor_act if floor_act > now else now,
-                floor_pre if floor_pre > now else now,
-                0,
-                floor_rd if floor_rd > now else now,
-                floor_wr if floor_wr > now else now,
-            ]  # by ready slot (ACT, PRE, -, RD, WR): no earlier than now or the channel's bound
+            act2_bank = self.act2_bank
             if self.blocked:  # a pending refresh holds these banks, active slots excepted
                 scan = [b for b in scan if self.pinned[b] >= 0 or b not in self.blocked]
-            best_t, best_tie, best_bank, best_col = NEVER, 0, -1, False
+            # A candidate's cycle is the latest of its bound, its kind's channel bound (by
+            # ready slot; ch[ACT] includes nFAW) and now. While an ACT-2 is pending only a
+            # command at now, and no ACT-1, can go before it: the scan looks no further, at
+            # no bank offering only an ACT (finds best_bank -1 when none can).
+            if act2_bank >= 0:
+                best_t, best_tie, lows = now, NEVER, first_no_act
+            else:
+                best_t, best_tie, lows = NEVER, 0, first
+            best_bank, best_col = -1, False
             for b in scan:
                 # a bank whose first bound is already past the best so far needs no further
                 # look (nor does a candidate of it whose own bound is)
-                if first[b] > best_t:
+                if lows[b] > best_t:
                     continue
                 slot = ca_slot[b]
                 if slot >= 0 and b != act2_bank:  # a column command waits for its ACT-2
                     tc = ca_bound[b]
                     if tc <= best_t:
-                        floor = floors[slot]
-                        if floor > tc:
-                            tc = floor
+                        if tc < now:
+                            tc = now
+                        if ch[slot] > tc:
+                            tc = ch[slot]
                         if tc < best_t or (tc == best_t and ca_tie[b] < best_tie):
-                            best_t, best_tie, best_bank, best_col = tc, ca_tie[b], b, True
+                            best_t = tc  # one assignment each: no tuple per winner
+                            best_tie = ca_tie[b]
+                            best_bank = b
+                            best_col = True
                 slot = cb_slot[b]
                 if slot >= 0:
                     tc = cb_bound[b]
                     if tc <= best_t:
-                        floor = floors[slot]
-                        if floor > tc:
-                            tc = floor
+                        if tc < now:
+                            tc = now
+                        if ch[slot] > tc:
+                            tc = ch[slot]
                         if tc < best_t or (tc == best_t and cb_tie[b] < best_tie):
-                            best_t, best_tie, best_bank, best_col = tc, cb_tie[b], b, False
-            deadline = self.act2_deadline
+                            best_t = tc
+                            best_tie = cb_tie[b]
+                            best_bank = b
+                            best_col = False
             if act2_bank >= 0 and (
-                best_t > now
-                or now >= deadline
+                best_bank < 0
+                or now >= self.act2_deadline
                 or (
-                    best_col and need_sync and best_t >= self.wck_expiry and deadline <= now + n_cas
+                    best_col
+                    and need_sync
+                    and best_t >= self.wck_expiry
+                    and self.act2_deadline <= now + n_cas
                 )
             ):  # ACT-2 at the first cycle nothing else is ready for, or at its last legal one
-                self.dev.issue(ACT2, act2_bank, self.act2_row, now)
+                issue(ACT2, act2_bank, self.act2_row, now)
                 self.act2_bank, self.now = -1, now + 1
             elif (self.ref_pending or self.ref_due <= best_t) and refresh_turn(self, best_t):
                 pass  # the refresh fell due, or its next command went first
@@ -280,25 +297,21 @@ class PythonLoop:
     def _enqueue(self) -> None:
         """Queue the requests that have arrived, in order, while their queue has room (a
         full queue blocks every later request: backpressure)."""
-        bank_of, row_of, write_of, arrival_of = (
-            self.bank_of,
-            self.row_of,
-            self.write_of,
-            self.arrival_of,
-        )
-        open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
-        write_mode, pre_past_hit, now, n = self.write_mode, self.pre_past_hit, self.now, self.n
-        nxt, next_arrival, stop = self.nxt, self.next_arrival, self.stop
+        now, write_of, nxt, next_arrival = self.now, self.write_of, self.nxt, self.next_arrival
         if self.power is not None and self.idle_requests() and not self.ref_pending:
             wake(self, now)
+        bank_of, row_of, arrival_of = self.bank_of, self.row_of, self.arrival_of
+        open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
+        write_mode, pre_past_hit, n, stop = self.write_mode, self.pre_past_hit, self.n, self.stop
         while next_arrival <= now:
-            b, r, is_write = bank_of[nxt], row_of[nxt], write_of[nxt]
+            is_write = write_of[nxt]
             if self.wcount >= self.wdepth if is_write else self.rcount >= self.rdepth:
                 self.front_blocked = True
                 break
             if nxt == stop:  # it would enter: the part pauses (carry.py)
                 self.paused = True
                 break
+            b, r = bank_of[nxt], row_of[nxt]
             if is_write:
                 q, owners, heads, rows = self.wq[b], self.wactive, self.wq_head, self.wq_rows[b]
                 self.wcount += 1
@@ -322,56 +335,6 @@ class PythonLoop:
             next_arrival = arrival_of[nxt] if nxt < n else NEVER
         self.nxt, self.next_arrival = nxt, next_arrival
 
-    def _recompute(self, banks: list[int]) -> None:
-        """Each of ``banks``' candidates from its state: the active slot's column command; a
-        closed bank's oldest request's ACT; an open bank's per the scheduler policy."""
-        pinned, write_of, queues, rows, open_row = (
-            self.pinned,
-            self.write_of,
-            self.queues,
-            self.rows,
-            self.open_row,
-        )
-        ca_slot, ca_bound, ca_tie, ca_pos = self.ca_slot, self.ca_bound, self.ca_tie, self.ca_pos
-        cb_slot, cb_bound, cb_tie = self.cb_slot, self.cb_bound, self.cb_tie
-        group_of, candidates, n, first = self.group_of, self.candidates, self.n, self.first
-        for b in banks:
-            p = pinned[b]
-            if p >= 0:  # the active slot's column command, nothing else
-                if write_of[p]:
-                    tc, tg, ca_slot[b] = self.wr_b[b], self.wr_g[group_of[b]], WR
-                else:
-                    tc, tg, ca_slot[b] = self.rd_b[b], self.rd_g[group_of[b]], RD
-                ca_bound[b] = first[b] = tc if tc > tg else tg
-                ca_tie[b], ca_pos[b], cb_slot[b] = p, 0, NONE
-                continue
-            q = queues[b]
-            if not q:
-                ca_slot[b] = cb_slot[b] = NONE
-                first[b] = NEVER
-                continue
-            orow = open_row[b]
-            if orow < 0:
-                ca_slot[b] = NONE
-                cb_slot[b], cb_bound[b], cb_tie[b] = ACT, self.act_b[b], n + q[0]
-                first[b] = cb_bound[b]
-                continue
-            pos, pre = candidates(rows[b], orow)
-            if pre >= 0:
-                cb_slot[b], cb_bound[b], cb_tie[b] = PRE, self.pre_b[b], n + q[pre]
-                first[b] = cb_bound[b]
-            else:
-                cb_slot[b], first[b] = NONE, NEVER
-            if pos < 0:
-                ca_slot[b] = NONE
-                continue
-            tc, tg = self.col_b[b], self.col_g[group_of[b]]
-            if tg > tc:
-                tc = tg
-            ca_slot[b], ca_bound[b], ca_tie[b], ca_pos[b] = self.col_cmd, tc, n + q[pos], pos
-            if tc < first[b]:
-                first[b] = tc
-
     def idle_requests(self) -> bool:
         """Nothing queued or held."""
         return not (self.rcount or self.wcount or self.pinned_reads or self.pinned_writes)
@@ -379,3 +342,63 @@ class PythonLoop:
     def idle(self) -> bool:
         """Nothing queued or held and every bank closed."""
         return self.idle_requests() and not self.dev.open_banks
+
+
+def candidate_recompute(loop: PythonLoop, write_mode: bool) -> Callable[[list[int]], None]:
+    """The function that computes, in ``loop``'s write mode (or read mode), each of a list of
+    banks' candidates from its state: the active slot's column command; a closed bank's oldest
+    request's ACT; an open bank's per the scheduler policy. It holds the lists it reads (whose
+    identity a run keeps) in its closure: it runs at most decisions, for a bank or two."""
+    pinned, write_of, open_row, group_of = loop.pinned, loop.write_of, loop.open_row, loop.group_of
+    ca_slot, ca_bound, ca_tie, ca_pos = loop.ca_slot, loop.ca_bound, loop.ca_tie, loop.ca_pos
+    cb_slot, cb_bound, cb_tie = loop.cb_slot, loop.cb_bound, loop.cb_tie
+    first, first_no_act = loop.first, loop.first_no_act
+    rd_b, rd_g, wr_b, wr_g = loop.rd_b, loop.rd_g, loop.wr_b, loop.wr_g
+    act_b, pre_b, candidates, n = loop.act_b, loop.pre_b, loop.candidates, loop.n
+    if write_mode:
+        queues, rows, col_b, col_g, col_cmd = loop.wq, loop.wq_rows, wr_b, wr_g, WR
+    else:
+        queues, rows, col_b, col_g, col_cmd = loop.rq, loop.rq_rows, rd_b, rd_g, RD
+
+    def recompute(banks: list[int]) -> None:
+        for b in banks:
+            p = pinned[b]
+            if p >= 0:  # the active slot's column command, nothing else
+                if write_of[p]:
+                    tc, tg, ca_slot[b] = wr_b[b], wr_g[group_of[b]], WR
+                else:
+                    tc, tg, ca_slot[b] = rd_b[b], rd_g[group_of[b]], RD
+                ca_bound[b] = first[b] = first_no_act[b] = tc if tc > tg else tg
+                ca_tie[b], ca_pos[b], cb_slot[b] = p, 0, NONE
+                continue
+            q = queues[b]
+            if not q:
+                ca_slot[b] = cb_slot[b] = NONE
+                first[b] = first_no_act[b] = NEVER
+                continue
+            orow = open_row[b]
+            if orow < 0:
+                ca_slot[b], first_no_act[b] = NONE, NEVER
+                cb_slot[b], cb_bound[b], cb_tie[b] = ACT, act_b[b], n + q[0]
+                first[b] = cb_bound[b]
+                continue
+            pos, pre = candidates(rows[b], orow)
+            low = NEVER
+            if pre >= 0:
+                cb_slot[b], cb_bound[b], cb_tie[b] = PRE, pre_b[b], n + q[pre]
+                low = cb_bound[b]
+            else:
+                cb_slot[b] = NONE
+            if pos >= 0:
+                tc, tg = col_b[b], col_g[group_of[b]]
+                if tg > tc:
+                    tc = tg
+                ca_slot[b], ca_bound[b] = col_cmd, tc
+                ca_tie[b], ca_pos[b] = n + q[pos], pos
+                if tc < low:
+                    low = tc
+            else:
+                ca_slot[b] = NONE
+            first[b] = first_no_act[b] = low
+
+    return recompute
