@@ -1,0 +1,44 @@
+"""When the loops mark a due refresh pending (npusim.dram.refresh_turn, ``_kernel.c``'s
+``ref_pending`` branch): a request that has arrived but finds its queue full does not hold it
+off. Runs under each loop (the ``dram_loop`` fixture, tests/conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from npusim.dram import DramParams, DramSystem
+from npusim.dram.device import Command
+from npusim.trace import Trace
+
+ROW_BIT = 10  # one channel, RoBaCoBgCh: bank group bits 0-1, column 2-7, bank 8-9, row 10 on
+
+
+def test_a_request_blocked_at_the_decision_does_not_hold_off_a_due_refresh(
+    dram_loop: str,
+) -> None:
+    """Read queue of one, a request leaving it at its column command, all-bank refresh due
+    at nREFI = 3125. Bank 0: r0 (row 1) arrives at 3082 and is served (ACT at 3082, RD after
+    nRCD); r1 (row 4) enters after that RD and its PRE goes at 3082 + nRAS = 3116. r2
+    arrives at 3117, the cycle of the next decision, and finds the queue full. r1's ACT
+    could go at 3116 + nRP = 3131, after the refresh fell due: the refresh goes first
+    (REFab at 3131, every bank being closed) and the ACT follows nRFCab later.
+
+    A blocked arrival *at* the decision's cycle must not count as one "before the refresh
+    falls due" (``now < arrival``, not ``now <= arrival``): that would issue r1's ACT at
+    3131 and the REFab after it."""
+    bursts = np.array([1 << ROW_BIT, 4 << ROW_BIT, (4 << ROW_BIT) | (1 << 2)], dtype=np.uint64)
+    system = DramSystem(DramParams(read_queue_depth=1, queue_release="column"),
+                        log_commands=True)  # fmt: skip
+    timing = system.timing
+    system.run_trace(Trace(bursts * 32, np.zeros(3, bool), np.zeros(3, np.int64),
+                           np.array([3082, 3090, 3117])))  # fmt: skip
+    assert system.controllers[0].refresh_due == 2 * timing.nREFI  # the first one was issued
+    log = [(t, Command(c)) for t, c, _, _ in system.command_logs[0]]
+    pre = 3082 + timing.nRAS
+    assert pre == 3116 and pre + 1 == 3117 < timing.nREFI < pre + timing.nRP
+    after_r0 = log[log.index((pre, Command.PRE)) :]
+    assert after_r0[:3] == [
+        (pre, Command.PRE),
+        (pre + timing.nRP, Command.REFAB),
+        (pre + timing.nRP + timing.nRFCab, Command.ACT),
+    ]
