@@ -117,14 +117,15 @@ def _parse_compiled(data: bytes) -> Trace | None:
     columns = compiled(data)
     if columns is None:
         return None
-    addr, is_write, size, cycles = (
-        None if column is None else np.frombuffer(column, dtype=np.int64) for column in columns
-    )
+    # Writable bytearrays the arrays take over (no copy); an address is at most MAX_VALUE, so
+    # its int64 bytes read the same as uint64. No size column: no line gave a size.
+    addr, is_write, size, cycles = columns
+    n = len(is_write)
     return Trace(
-        addr.astype(np.uint64),
-        is_write.astype(bool),
-        size.copy(),
-        None if cycles is None else cycles.copy(),
+        np.frombuffer(addr, dtype=np.uint64),
+        np.frombuffer(is_write, dtype=bool),
+        np.zeros(n, dtype=np.int64) if size is None else np.frombuffer(size, dtype=np.int64),
+        None if cycles is None else np.frombuffer(cycles, dtype=np.int64),
     )
 
 

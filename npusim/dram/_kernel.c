@@ -5,8 +5,9 @@
  * Optional: the package works without it, and NPUSIM_PURE_PYTHON=1 switches it off. It makes
  * exactly the decisions of the Python loop (tests compare command logs, completions and
  * statistics on random traces under every policy), so the Python code stays the readable
- * reference and this file only buys speed. Every bank's candidate is recomputed at every
- * decision: with at most 64 banks that is cheaper here than the Python loop's caching.
+ * reference and this file only buys speed. Like the Python loop it caches each bank's
+ * candidates between decisions and recomputes those of the banks a command or an arrival
+ * touched; it then compares them as packed keys, without branches (see pick()).
  *
  * State lives in int64 buffers the caller fills from, and copies back to, the Python objects
  * (CompiledLoop in npusim/dram/kernel.py). The layout of cfg, upd and scal, the command
@@ -51,6 +52,12 @@ typedef struct {
     i64 nb, ng, sets, nfaw;
     const i64 *upd;
     i64 *bank_ready, *group_ready, *ch, *faw, *open_row, *scal;
+    /* Banks whose cached candidates (Cands) a command may have moved: issue() adds its bank
+       to `stale` (bounds, row state, queue, active slot) and its bank group to `regrouped`
+       (the group's bounds, which only column commands read), or every bank to `stale` for
+       the commands that reach several banks' state. */
+    uint64_t stale, regrouped, all_banks, group_banks[MAXBANKS];
+    i64 group_of[MAXBANKS]; /* b % ng: a 64-bit division per look was 6-15 % of the loop */
 } Dev;
 
 static inline i64 max64(i64 a, i64 b) { return a > b ? a : b; }
@@ -74,7 +81,7 @@ static void apply_updates(Dev *d, int cmd, i64 bank, i64 t) {
     }
     u = d->upd + ((SCOPE_GROUP * NCMD + cmd) * MAXU) * 2;
     for (int k = 0; k < MAXU && u[2 * k] >= 0; k++)
-        raise_to(d->group_ready + u[2 * k] * d->ng + bank % d->ng, t + u[2 * k + 1]);
+        raise_to(d->group_ready + u[2 * k] * d->ng + d->group_of[bank], t + u[2 * k + 1]);
     u = d->upd + ((SCOPE_CHANNEL * NCMD + cmd) * MAXU) * 2;
     for (int k = 0; k < MAXU && u[2 * k] >= 0; k++) raise_to(d->ch + u[2 * k], t + u[2 * k + 1]);
 }
@@ -108,6 +115,13 @@ static void close_or_open(Dev *d, int cmd, i64 bank, i64 row, i64 t) {
    row-state effects. Returns -1 when the log cannot grow (no memory). */
 static int issue(Dev *d, Log *log, int logging, int cmd, i64 bank, i64 row, i64 t) {
     apply_updates(d, cmd, bank, t);
+    if (cmd == PREA || cmd == REFAB || cmd == REFPB) {
+        d->stale = d->all_banks;
+    } else {
+        d->stale |= (uint64_t)1 << bank;
+        if (d->upd[(SCOPE_GROUP * NCMD + cmd) * MAXU * 2] >= 0) /* it moves group bounds */
+            d->regrouped |= d->group_banks[bank];
+    }
     d->scal[S_COUNTS + cmd] += 1;
     d->scal[S_LAST_COMMAND] = t;
     if (logging && log_push(log, t, cmd, bank, row) < 0) return -1;
@@ -221,7 +235,7 @@ static i64 earliest(Dev *d, int cmd, i64 bank) {
     } else {
         t = max64(t, d->bank_ready[slot * d->nb + bank]);
     }
-    t = max64(t, d->group_ready[slot * d->ng + bank % d->ng]);
+    t = max64(t, d->group_ready[slot * d->ng + d->group_of[bank]]);
     if (cmd == ACT) t = max64(t, d->faw[d->scal[S_FAW_INDEX]] + d->nfaw);
     return t;
 }
@@ -309,6 +323,206 @@ static i64 refresh_next(int refresh, Dev *d, const i64 *pinned, i64 npinned, i64
     return held ? INF : max64(now, earliest(d, *cmd, *bank));
 }
 
+/* ---- The winner of a decision, from per-bank candidates cached between decisions. ----
+ * A bank's candidates depend on its bank and group bounds, its open row, its active slot and
+ * the current mode's queue; every command that moves one of these goes through issue(), which
+ * marks the bank stale and its group's column bounds moved (Dev.stale, Dev.regrouped), as do
+ * an arrival to a bank and a mode switch (stale). The channel's bounds (floors), a pending
+ * ACT-2 and a pending refresh's banks are applied at each decision. On 1M uniform random
+ * reads the loop took 0.65 CPU s when it recomputed every bank's candidates at every decision
+ * (about four decisions a request); 0.56 s recomputing only the stale banks, whose scan still
+ * branched on every bank's cycles as randomly as the traffic (mispredicted); 0.33 s comparing
+ * packed keys without branches (least_key). */
+
+#define NO_CMD NCMD /* a bank without this candidate */
+#define TIE_BITS 32 /* a packed key: (cycle - epoch) << TIE_BITS | tie */
+#define TIE_MASK (((uint64_t)1 << TIE_BITS) - 1)
+#define NO_KEY (~(uint64_t)0)
+#define FAR (((i64)1 << 31) - 1) /* cycles after the epoch a packed key tells apart */
+#define EPOCH_SPAN ((i64)1 << 30) /* a new epoch when `now` gets this far past it */
+
+/* The current mode's queues and what a bank's candidates read from the requests. */
+typedef struct {
+    const i64 *queues, *qlen, *pinned, *write_of, *row_of, *bank_of;
+    i64 stride, n; /* a bank's queue is queues[b * stride ..], qlen[b] long */
+    int col_slot, sched;
+} Queues;
+
+/* Per bank: the column command (slot RD or WR, NO_CMD none; bound = the larger of the bank's
+   and its group's; tie; queue position) and the row command (ACT or PRE, NO_CMD none; bound;
+   tie); `held`: the banks whose column command is their active slot's; `live`: the banks
+   with a candidate. Each candidate's bound and tie also as a packed key (pack_bank): a
+   decision then needs one maximum with the floor's key, not the arithmetic of packing. */
+typedef struct {
+    i64 col_slot[MAXBANKS], col_bound[MAXBANKS], col_tie[MAXBANKS], col_pos[MAXBANKS];
+    i64 row_cmd[MAXBANKS], row_bound[MAXBANKS], row_tie[MAXBANKS];
+    uint64_t col_key[MAXBANKS], row_key[MAXBANKS];
+    uint64_t held, live;
+    i64 epoch; /* the keys' cycle 0: no later than now */
+} Cands;
+
+/* A decision's winner: least (cycle t, tie) over every candidate (bank -1: none). A tie is the
+   request index in an active slot, n + the index otherwise: the first ready command, active
+   slots first, then the oldest request's. */
+typedef struct {
+    i64 t, tie, bank, pos;
+    int cmd, col;
+} Pick;
+
+/* A cycle's key part: (cycle - epoch) << TIE_BITS, cycles before the epoch as the epoch
+   (every candidate's cycle is the later of its bound and a floor >= now >= epoch) and those
+   FAR or more after it as FAR: after every nearer one. */
+static inline uint64_t cycle_key(i64 cycle, i64 epoch) {
+    return (uint64_t)min64(max64(cycle - epoch, 0), FAR) << TIE_BITS;
+}
+
+/* Bank b's candidates' keys from their bounds and ties (NO_KEY: none). */
+static void pack_bank(Cands *c, i64 b) {
+    c->col_key[b] = c->col_slot[b] == NO_CMD ? NO_KEY
+                                             : cycle_key(c->col_bound[b], c->epoch) |
+                                                   (uint64_t)c->col_tie[b];
+    c->row_key[b] = c->row_cmd[b] == NO_CMD ? NO_KEY
+                                            : cycle_key(c->row_bound[b], c->epoch) |
+                                                  (uint64_t)c->row_tie[b];
+}
+
+/* Bank b's candidates from its state: the active slot's column command and nothing else; a
+   closed bank's oldest request's ACT; an open bank's per the scheduler policy. */
+static void cache_bank(Cands *c, const Dev *d, const Queues *m, i64 b) {
+    const i64 nb = d->nb, ng = d->ng, g = d->group_of[b], p = m->pinned[b];
+    const uint64_t bit = (uint64_t)1 << b;
+    c->col_slot[b] = c->row_cmd[b] = NO_CMD;
+    c->held &= ~bit;
+    c->live &= ~bit;
+    if (p >= 0) {
+        const int slot = m->write_of[p] ? WR : RD;
+        c->held |= bit;
+        c->live |= bit;
+        c->col_slot[b] = slot;
+        c->col_tie[b] = p;
+        c->col_pos[b] = 0;
+        c->col_bound[b] = max64(d->bank_ready[slot * nb + b], d->group_ready[slot * ng + g]);
+        return;
+    }
+    const i64 len = m->qlen[b];
+    if (!len) return;
+    const i64 *q = m->queues + b * m->stride;
+    const i64 orow = d->open_row[b];
+    c->live |= bit; /* a queued request: an ACT, a column command or a PRE (the policies') */
+    if (orow < 0) {
+        c->row_cmd[b] = ACT;
+        c->row_tie[b] = m->n + q[0];
+        c->row_bound[b] = d->bank_ready[ACT * nb + b];
+        return;
+    }
+    i64 pos, pre;
+    scheduler_candidates(m->sched, q, len, m->row_of, orow, &pos, &pre);
+    if (pre >= 0) {
+        c->row_cmd[b] = PRE;
+        c->row_tie[b] = m->n + q[pre];
+        c->row_bound[b] = d->bank_ready[PRE * nb + b];
+    }
+    if (pos >= 0) {
+        const int slot = m->col_slot;
+        c->col_slot[b] = slot;
+        c->col_tie[b] = m->n + q[pos];
+        c->col_pos[b] = pos;
+        c->col_bound[b] = max64(d->bank_ready[slot * nb + b], d->group_ready[slot * ng + g]);
+    }
+}
+
+/* Bring the stale banks' candidates up to date; a bank whose group's bounds moved only needs
+   its column bound raised (the group bounds only rise; row commands do not read them). */
+static void refresh_cands(Cands *c, Dev *d, const Queues *m) {
+    for (uint64_t stale = d->stale; stale; stale &= stale - 1) {
+        const i64 b = (i64)__builtin_ctzll(stale);
+        cache_bank(c, d, m, b);
+        pack_bank(c, b);
+    }
+    for (uint64_t moved = d->regrouped & ~d->stale; moved; moved &= moved - 1) {
+        const i64 b = (i64)__builtin_ctzll(moved), slot = c->col_slot[b];
+        if (slot == NO_CMD) continue;
+        raise_to(&c->col_bound[b], d->group_ready[slot * d->ng + d->group_of[b]]);
+        c->col_key[b] = cycle_key(c->col_bound[b], c->epoch) | (uint64_t)c->col_tie[b];
+    }
+    d->stale = d->regrouped = 0;
+}
+
+/* A candidate's key at a decision: its cycle, the later of its bound and the floor, packed
+   with its tie: the larger of its key and the floor's with its tie (the same low bits). Keys
+   of candidates less than FAR cycles after the epoch order as (t, tie) do. */
+static inline uint64_t decision_key(uint64_t key, uint64_t floor_key) {
+    const uint64_t floored = floor_key | (key & TIE_MASK);
+    return key > floored ? key : floored;
+}
+
+/* The least key over the candidates of the banks in `banks` (NO_KEY: none), each no earlier
+   than floor_keys[its slot]; no branch on the data but the loop's. */
+static uint64_t least_key(const Cands *c, uint64_t banks, const uint64_t *floor_keys) {
+    uint64_t col = NO_KEY, row = NO_KEY;
+    for (; banks; banks &= banks - 1) {
+        const i64 b = (i64)__builtin_ctzll(banks);
+        const uint64_t kc = decision_key(c->col_key[b], floor_keys[c->col_slot[b]]);
+        const uint64_t kr = decision_key(c->row_key[b], floor_keys[c->row_cmd[b]]);
+        col = kc < col ? kc : col;
+        row = kr < row ? kr : row;
+    }
+    return col < row ? col : row;
+}
+
+static inline void consider(Pick *best, i64 t, i64 tie, i64 bank, int cmd, int col, i64 pos) {
+    if (t < best->t || (t == best->t && tie < best->tie)) {
+        best->t = t;
+        best->tie = tie;
+        best->bank = bank;
+        best->cmd = cmd;
+        best->col = col;
+        best->pos = pos;
+    }
+}
+
+/* The winner, each candidate no earlier than floors[its slot]; the active slot of act2_bank
+   waits for its ACT-2, and the banks in `blocked` (a pending refresh's) offer nothing but
+   their active slots. */
+static Pick pick(Cands *c, Dev *d, const Queues *m, const i64 *floors, i64 now, i64 act2_bank,
+                 uint64_t blocked) {
+    if (now - c->epoch >= EPOCH_SPAN) { /* keep every near cycle within the keys' reach */
+        c->epoch = now;
+        d->stale = d->all_banks;
+    }
+    refresh_cands(c, d, m);
+    uint64_t skip = blocked & ~c->held;
+    if (act2_bank >= 0) skip |= ((uint64_t)1 << act2_bank) & c->held;
+    Pick best = {INF, 0, -1, 0, RD, 0};
+    if (m->n <= ((i64)1 << (TIE_BITS - 1))) { /* every tie (< 2n) fits its field */
+        uint64_t floor_keys[NCMD + 1]; /* of the candidates' slots only */
+        floor_keys[NO_CMD] = NO_KEY;
+        static const int slots[4] = {ACT, PRE, RD, WR};
+        for (int k = 0; k < 4; k++) floor_keys[slots[k]] = cycle_key(floors[slots[k]], c->epoch);
+        const uint64_t key = least_key(c, c->live & ~skip, floor_keys);
+        if ((i64)(key >> TIE_BITS) < FAR) { /* the tie names the request, so the bank */
+            best.t = c->epoch + (i64)(key >> TIE_BITS);
+            best.tie = (i64)(key & TIE_MASK);
+            const i64 b = m->bank_of[best.tie < m->n ? best.tie : best.tie - m->n];
+            best.bank = b;
+            best.col = c->col_slot[b] != NO_CMD && c->col_tie[b] == best.tie;
+            best.cmd = (int)(best.col ? c->col_slot[b] : c->row_cmd[b]);
+            best.pos = best.col ? c->col_pos[b] : 0;
+            return best;
+        }
+    }
+    for (i64 b = 0; b < d->nb; b++) { /* every candidate far away or none: compare in full */
+        if ((skip >> b) & 1) continue;
+        if (c->col_slot[b] != NO_CMD)
+            consider(&best, max64(c->col_bound[b], floors[c->col_slot[b]]), c->col_tie[b], b,
+                     (int)c->col_slot[b], 1, c->col_pos[b]);
+        if (c->row_cmd[b] != NO_CMD)
+            consider(&best, max64(c->row_bound[b], floors[c->row_cmd[b]]), c->row_tie[b], b,
+                     (int)c->row_cmd[b], 0, 0);
+    }
+    return best;
+}
+
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
                       const char *name) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
@@ -381,7 +595,14 @@ static PyObject *run(PyObject *self, PyObject *args) {
     i64 *s = view[B_SCAL].buf;
     Dev d = {nb, ng, cfg[C_REFPB_SETS], cfg[C_NFAW], view[B_UPD].buf,
              view[B_BANK_READY].buf, view[B_GROUP_READY].buf, view[B_CHANNEL_READY].buf, view[B_FAW].buf,
-             view[B_OPEN_ROW].buf, s};
+             view[B_OPEN_ROW].buf, s, 0, 0, 0, {0}, {0}};
+    d.all_banks = nb == 64 ? ~(uint64_t)0 : ((uint64_t)1 << nb) - 1;
+    for (i64 b = 0; b < nb; b++) {
+        d.group_of[b] = b % ng;
+        for (i64 m = b % ng; m < nb; m += ng) d.group_banks[b] |= (uint64_t)1 << m;
+    }
+    d.stale = d.all_banks; /* nothing cached yet */
+    Cands cands = {.held = 0, .live = 0, .epoch = s[S_NOW]};
     for (Py_ssize_t i = 0; i < n; i++) {
         if (bank_of[i] < 0 || bank_of[i] >= nb || row_of[i] < 0) {
             PyErr_Format(PyExc_ValueError, "burst %zd: bank %lld or row %lld out of range", i,
@@ -487,6 +708,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
         }
         while (nxt < stop && arrival_of[nxt] <= now) {
             i64 b = bank_of[nxt];
+            d.stale |= (uint64_t)1 << b;
             if (write_of[nxt]) {
                 if (wcount >= wdepth) break;
                 wq[b * wcap + wlen[b]++] = nxt;
@@ -503,14 +725,18 @@ static PyObject *run(PyObject *self, PyObject *args) {
 #undef STOP_ENTERS_NOW
         const i64 next_arrival = nxt < n ? arrival_of[nxt] : INF;
         if (write_mode) {
-            if (wcount == 0 || (rcount && wcount <= low)) write_mode = 0;
+            if (wcount == 0 || (rcount && wcount <= low)) {
+                write_mode = 0;
+                d.stale = d.all_banks;
+            }
         } else if (wcount >= high || (wcount && !rcount)) {
             write_mode = 1;
+            d.stale = d.all_banks;
             s[S_WRITE_DRAINS] += 1;
         }
-        i64 *queues = write_mode ? wq : rq, *qlen = write_mode ? wlen : rlen;
-        const i64 depth = write_mode ? wcap : rcap; /* queue stride */
-        const int col_slot = write_mode ? WR : RD;
+        const Queues mode = {write_mode ? wq : rq, write_mode ? wlen : rlen, pinned, write_of,
+                             row_of, bank_of, write_mode ? wcap : rcap, n, write_mode ? WR : RD,
+                             sched};
         i64 floors[NCMD] = {0};
         floors[ACT] = max64(max64(d.ch[ACT], d.faw[s[S_FAW_INDEX]] + d.nfaw), now);
         floors[PRE] = max64(d.ch[PRE], now);
@@ -518,53 +744,16 @@ static PyObject *run(PyObject *self, PyObject *args) {
         floors[WR] = max64(d.ch[WR], now);
         if (act2_bank >= 0) floors[ACT] = INF; /* no ACT-1 while an ACT-2 is pending */
         /* Banks a pending refresh holds (their active slots excepted). */
-        i64 blocked_lo = 0, blocked_step = 0;
-        if (ref_pending) refresh_blocked(refresh, s[S_REFRESH_BANK], d.sets, &blocked_lo, &blocked_step);
-        /* The winner: least (cycle, tie) over every bank's candidate commands. A tie is the
-         * request index in an active slot, n + the index otherwise. */
-        i64 best_t = INF, best_tie = 0, best_bank = -1, best_pos = 0;
-        int best_cmd = RD, best_col = 0;
-#define CONSIDER(T, TIE, CMD, COL, POS)                                  \
-    do {                                                                 \
-        const i64 t_ = (T), tie_ = (TIE);                                \
-        if (t_ < best_t || (t_ == best_t && tie_ < best_tie)) {          \
-            best_t = t_;                                                 \
-            best_tie = tie_;                                             \
-            best_bank = b;                                               \
-            best_cmd = (CMD);                                            \
-            best_col = (COL);                                            \
-            best_pos = (POS);                                            \
-        }                                                                \
-    } while (0)
-        for (i64 b = 0; b < nb; b++) {
-            const i64 p = pinned[b], len = qlen[b];
-            const i64 g = b % ng;
-            if (p >= 0) { /* the active slot's column command, nothing else */
-                if (b == act2_bank) continue; /* it waits for its ACT-2 */
-                const int slot = write_of[p] ? WR : RD;
-                const i64 bound = max64(d.bank_ready[slot * nb + b], d.group_ready[slot * ng + g]);
-                CONSIDER(max64(bound, floors[slot]), p, slot, 1, 0);
-                continue;
-            }
-            if (!len) continue;
-            if (blocked_step && b >= blocked_lo && (b - blocked_lo) % blocked_step == 0) continue;
-            const i64 *q = queues + b * depth;
-            const i64 orow = d.open_row[b];
-            i64 pos = -1, pre_k = -1;
-            if (orow < 0) {
-                CONSIDER(max64(d.bank_ready[ACT * nb + b], floors[ACT]), n + q[0], ACT, 0, 0);
-                continue;
-            }
-            scheduler_candidates(sched, q, len, row_of, orow, &pos, &pre_k);
-            if (pos >= 0) {
-                const i64 bound = max64(d.bank_ready[col_slot * nb + b],
-                                        d.group_ready[col_slot * ng + g]);
-                CONSIDER(max64(bound, floors[col_slot]), n + q[pos], col_slot, 1, pos);
-            }
-            if (pre_k >= 0)
-                CONSIDER(max64(d.bank_ready[PRE * nb + b], floors[PRE]), n + q[pre_k], PRE, 0, 0);
+        uint64_t blocked = 0;
+        if (ref_pending) {
+            i64 lo, step;
+            refresh_blocked(refresh, s[S_REFRESH_BANK], d.sets, &lo, &step);
+            for (i64 b = lo; b < nb; b += step) blocked |= (uint64_t)1 << b;
         }
-#undef CONSIDER
+        const Pick best = pick(&cands, &d, &mode, floors, now, act2_bank, blocked);
+        const i64 best_t = best.t, best_tie = best.tie, best_bank = best.bank;
+        const i64 best_pos = best.pos;
+        const int best_cmd = best.cmd, best_col = best.col;
         if (act2_bank >= 0 &&
             (best_t > now || now >= act2_deadline ||
              (best_col && need_sync && best_t >= wck_expiry && act2_deadline <= now + cfg[C_NCAS]))) {
@@ -749,25 +938,21 @@ out:
  * "<cycle> <R|W|LD|ST> <addr> [<bytes>]" (operations in any case), numbers as 1-15 decimal
  * digits or "0x" and 1-16 hex digits, at most MAX_VALUE (2^48 - 1). Anything else returns
  * None and the caller falls back to the numpy reader or the line parser, which report errors
- * with their line. Limits mirror npusim.trace: MAX_VALUE, MAX_REQUEST_BYTES. */
+ * with their line. Limits mirror npusim.trace: MAX_VALUE, MAX_REQUEST_BYTES.
+ * The columns are bytearrays sized for every line at the start (a line holds at most one
+ * request), which numpy then views without a copy: growing and copying them, digit by digit
+ * branches and the copies on the Python side took about half of the reader's time. */
 #define TRACE_MAX_VALUE (((i64)1 << 48) - 1)
 #define TRACE_MAX_REQUEST_BYTES ((i64)1 << 30)
+#define NOT_DIGIT 0xFF
 
-typedef struct {
-    i64 *data;
-    Py_ssize_t len, cap;
-} Column;
+/* HEX_DIGIT[c]: the value of the hex digit c (either case), NOT_DIGIT for another byte. */
+static unsigned char HEX_DIGIT[256];
 
-static int column_push(Column *c, i64 v) {
-    if (c->len == c->cap) {
-        Py_ssize_t cap = c->cap ? 2 * c->cap : 1 << 16;
-        i64 *data = realloc(c->data, (size_t)cap * sizeof(i64));
-        if (!data) return -1;
-        c->data = data;
-        c->cap = cap;
-    }
-    c->data[c->len++] = v;
-    return 0;
+static void init_hex_digits(void) {
+    memset(HEX_DIGIT, NOT_DIGIT, sizeof(HEX_DIGIT));
+    for (int k = 0; k < 10; k++) HEX_DIGIT['0' + k] = (unsigned char)k;
+    for (int k = 0; k < 6; k++) HEX_DIGIT['a' + k] = HEX_DIGIT['A' + k] = (unsigned char)(10 + k);
 }
 
 /* Parse one number token [p, e); -1 if it is not a plain number of at most MAX_VALUE. */
@@ -777,24 +962,121 @@ static i64 trace_number(const unsigned char *p, const unsigned char *e) {
         p += 2;
         if (e - p > 16) return -1;
         for (; p < e; p++) {
-            int c = *p, d;
-            if (c >= '0' && c <= '9') d = c - '0';
-            else if ((c | 32) >= 'a' && (c | 32) <= 'f') d = (c | 32) - 'a' + 10;
-            else return -1;
-            v = v * 16 + d;
+            const unsigned d = HEX_DIGIT[*p];
+            if (d == NOT_DIGIT) return -1;
+            v = v << 4 | d;
         }
     } else {
         if (e - p < 1 || e - p > 15) return -1;
         for (; p < e; p++) {
-            if (*p < '0' || *p > '9') return -1;
-            v = v * 10 + (*p - '0');
+            const unsigned d = (unsigned)*p - '0';
+            if (d > 9) return -1;
+            v = v * 10 + d;
         }
     }
     return v > (uint64_t)TRACE_MAX_VALUE ? -1 : (i64)v;
 }
 
-static PyObject *column_bytes(Column *c) {
-    return PyBytes_FromStringAndSize((const char *)c->data, c->len * (Py_ssize_t)sizeof(i64));
+/* The reader's output: a bytearray per column, `cap` entries each (size and cycle allocated
+   at their first use: a trace without sizes leaves that column to the caller's zeros). */
+typedef struct {
+    PyObject *addr, *write, *size, *cycle;
+    Py_ssize_t len, cap;
+} Columns;
+
+static PyObject *new_column(Py_ssize_t entries, size_t item) {
+    return PyByteArray_FromStringAndSize(NULL, entries * (Py_ssize_t)item);
+}
+
+static void drop_columns(Columns *c) {
+    Py_CLEAR(c->addr);
+    Py_CLEAR(c->write);
+    Py_CLEAR(c->size);
+    Py_CLEAR(c->cycle);
+}
+
+/* One line's tokens: at most 5 (more: not this format); ok 0 for a byte other readers must
+   judge (another control or non-ASCII byte, also in a comment). */
+typedef struct {
+    const unsigned char *start[5], *end[5];
+    int count, ok;
+} Tokens;
+
+static void split_line(const unsigned char *c, const unsigned char *q, Tokens *t) {
+    t->count = 0;
+    t->ok = 1;
+    while (c < q) {
+        if (*c == ' ' || *c == '\t') {
+            c++;
+            continue;
+        }
+        if (*c == '#') {
+            /* a comment: plain text only (a CR, form feed or non-ASCII byte in it is a
+               line break or an encoding question the other readers settle) */
+            for (; c < q; c++)
+                if ((*c < 32 && *c != '\t') || *c > 126) t->ok = 0;
+            return;
+        }
+        if (*c < 33 || *c > 126 || t->count == 5) {
+            t->ok = 0; /* other whitespace, control or non-ASCII bytes; too many fields */
+            return;
+        }
+        t->start[t->count] = c;
+        while (c < q && *c > 32 && *c < 127 && *c != '#') c++;
+        t->end[t->count++] = c;
+    }
+}
+
+/* is_write of an operation token (LD/ST, R/W, any case), -1 for another token. */
+static int trace_op(const unsigned char *o, const unsigned char *e) {
+    if (e - o == 2 && (o[0] | 32) == 'l' && (o[1] | 32) == 'd') return 0;
+    if (e - o == 2 && (o[0] | 32) == 's' && (o[1] | 32) == 't') return 1;
+    if (e - o == 1 && (o[0] | 32) == 'r') return 0;
+    if (e - o == 1 && (o[0] | 32) == 'w') return 1;
+    return -1;
+}
+
+/* Append the request of a line's tokens; 0 when the line is not this format (or timed
+   differently from the first), -1 when out of memory. */
+static int add_request(Columns *c, const Tokens *t, int *timed) {
+    const int is_timed = t->start[0][0] >= '0' && t->start[0][0] <= '9';
+    if (*timed < 0) {
+        *timed = is_timed;
+        if (is_timed && !(c->cycle = new_column(c->cap, sizeof(i64)))) return -1;
+    }
+    const int base = is_timed ? 1 : 0, fields = t->count - base;
+    if (is_timed != *timed || fields < 2 || fields > 3) return 0;
+    const int store = trace_op(t->start[base], t->end[base]);
+    const i64 a = trace_number(t->start[base + 1], t->end[base + 1]);
+    const i64 b = fields == 3 ? trace_number(t->start[base + 2], t->end[base + 2]) : 0;
+    if (store < 0 || a < 0 || (fields == 3 && (b < 1 || b > TRACE_MAX_REQUEST_BYTES))) return 0;
+    const Py_ssize_t k = c->len;
+    if (is_timed) {
+        i64 *cycles = (i64 *)PyByteArray_AS_STRING(c->cycle);
+        const i64 cycle = trace_number(t->start[0], t->end[0]);
+        if (cycle < 0 || (k && cycle < cycles[k - 1])) return 0;
+        cycles[k] = cycle;
+    }
+    if (b && !c->size) { /* the first size: the column so far is zeros */
+        if (!(c->size = new_column(c->cap, sizeof(i64)))) return -1;
+        memset(PyByteArray_AS_STRING(c->size), 0, (size_t)k * sizeof(i64));
+    }
+    if (c->size) ((i64 *)PyByteArray_AS_STRING(c->size))[k] = b;
+    ((i64 *)PyByteArray_AS_STRING(c->addr))[k] = a;
+    PyByteArray_AS_STRING(c->write)[k] = (char)store;
+    c->len = k + 1;
+    return 1;
+}
+
+/* Cut each column to the requests read; the tuple of them (size, cycle: None when absent). */
+static PyObject *trace_columns(Columns *c) {
+    PyObject *columns[4] = {c->addr, c->write, c->size, c->cycle};
+    const size_t item[4] = {sizeof(i64), 1, sizeof(i64), sizeof(i64)};
+    for (int k = 0; k < 4; k++)
+        if (columns[k] && PyByteArray_Resize(columns[k], c->len * (Py_ssize_t)item[k]) < 0)
+            return NULL;
+    return Py_BuildValue("(OOOO)", c->addr, c->write, c->size ? c->size : Py_None,
+                         c->cycle ? c->cycle : Py_None);
 }
 
 static PyObject *parse_trace(PyObject *self, PyObject *arg) {
@@ -802,94 +1084,37 @@ static PyObject *parse_trace(PyObject *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *p = view.buf, *end = p + view.len;
-    Column addr = {0}, write = {0}, size = {0}, cycle = {0};
+    Columns c = {NULL, NULL, NULL, NULL, 0, 1};
+    for (const unsigned char *k = p; (k = memchr(k, '\n', (size_t)(end - k))) != NULL; k++)
+        c.cap++;
     int timed = -1, ok = 1;
     PyObject *result = NULL;
+    c.addr = new_column(c.cap, sizeof(i64));
+    c.write = new_column(c.cap, 1);
+    if (!c.addr || !c.write) goto done;
     while (p < end && ok) {
         const unsigned char *line_end = memchr(p, '\n', (size_t)(end - p));
         if (!line_end) line_end = end;
         const unsigned char *q = line_end;
         if (q > p && q[-1] == '\r') q--; /* CRLF */
-        const unsigned char *tok[5], *tok_end[5];
-        int n = 0;
-        for (const unsigned char *c = p; c < q;) {
-            if (*c == ' ' || *c == '\t') {
-                c++;
-                continue;
-            }
-            if (*c == '#') {
-                /* a comment: plain text only (a CR, form feed or non-ASCII byte in it is a
-                   line break or an encoding question the other readers settle) */
-                for (const unsigned char *k = c; k < q; k++)
-                    if ((*k < 32 && *k != '\t') || *k > 126) ok = 0;
-                break;
-            }
-            if (*c < 33 || *c > 126) {
-                ok = 0; /* other whitespace, control or non-ASCII bytes */
-                break;
-            }
-            if (n == 5) {
-                ok = 0;
-                break;
-            }
-            tok[n] = c;
-            while (c < q && *c > 32 && *c < 127 && *c != '#') c++;
-            tok_end[n++] = c;
-        }
+        Tokens t;
+        split_line(p, q, &t);
         p = line_end + 1;
-        if (!ok || n == 0) continue;
-        int is_timed = tok[0][0] >= '0' && tok[0][0] <= '9';
-        if (timed < 0) timed = is_timed;
-        int base = is_timed ? 1 : 0, fields = n - base;
-        if (is_timed != timed || fields < 2 || fields > 3) {
-            ok = 0;
-            break;
+        ok = t.ok;
+        if (ok && t.count) {
+            const int added = add_request(&c, &t, &timed);
+            if (added < 0) goto done;
+            ok = added;
         }
-        const unsigned char *o = tok[base];
-        Py_ssize_t olen = tok_end[base] - o;
-        int store;
-        if (olen == 2 && (o[0] | 32) == 'l' && (o[1] | 32) == 'd') store = 0;
-        else if (olen == 2 && (o[0] | 32) == 's' && (o[1] | 32) == 't') store = 1;
-        else if (olen == 1 && (o[0] | 32) == 'r') store = 0;
-        else if (olen == 1 && (o[0] | 32) == 'w') store = 1;
-        else {
-            ok = 0;
-            break;
-        }
-        i64 a = trace_number(tok[base + 1], tok_end[base + 1]);
-        i64 b = fields == 3 ? trace_number(tok[base + 2], tok_end[base + 2]) : 0;
-        if (a < 0 || (fields == 3 && (b < 1 || b > TRACE_MAX_REQUEST_BYTES))) {
-            ok = 0;
-            break;
-        }
-        if (timed) {
-            i64 t = trace_number(tok[0], tok_end[0]);
-            if (t < 0 || (cycle.len && t < cycle.data[cycle.len - 1])) {
-                ok = 0;
-                break;
-            }
-            if (column_push(&cycle, t) < 0) goto nomem;
-        }
-        if (column_push(&addr, a) < 0 || column_push(&write, store) < 0 ||
-            column_push(&size, b) < 0)
-            goto nomem;
     }
-    if (!ok || addr.len == 0) {
+    if (!ok || c.len == 0) {
         Py_INCREF(Py_None);
         result = Py_None;
     } else {
-        result = Py_BuildValue("(NNNN)", column_bytes(&addr), column_bytes(&write),
-                               column_bytes(&size),
-                               timed ? column_bytes(&cycle) : (Py_INCREF(Py_None), Py_None));
+        result = trace_columns(&c);
     }
-    goto done;
-nomem:
-    PyErr_NoMemory();
 done:
-    free(addr.data);
-    free(write.data);
-    free(size.data);
-    free(cycle.data);
+    drop_columns(&c);
     PyBuffer_Release(&view);
     return result;
 }
@@ -918,7 +1143,8 @@ static PyMethodDef methods[] = {
      "run(bank, row, is_write, arrival, done, enqueued, cfg, upd, bank_ready, group_ready, "
      "channel_ready, faw, open_row, scal) -> bytes | None"},
     {"parse_trace", parse_trace, METH_O,
-     "parse_trace(data) -> (addr, is_write, size, cycle | None) int64 bytes, or None"},
+     "parse_trace(data) -> (addr int64, is_write uint8, size int64 | None, cycle int64 | "
+     "None) bytearrays, or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -929,4 +1155,7 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__kernel(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernel(void) {
+    init_hex_digits();
+    return PyModule_Create(&module);
+}
