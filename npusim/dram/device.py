@@ -12,9 +12,9 @@ ACT-2 (``ACT2``), at least one CK and at most ``nAAD`` CK after it; a column com
 WCK is not running is preceded by ``CAS`` (WCK2CK synchronisation), ``nCAS`` CK before it.
 Each of them occupies the command bus for one CK.
 
-:class:`Device` compiles the table once into per-command update lists over plain Python lists
-(``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that the
-controller's loop reads directly; every command, the loop's included, goes through
+:class:`Device` compiles the table once into per-command, per-bank updates of plain Python
+lists (``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that
+the controller's loop reads directly; every command, the loop's included, goes through
 :meth:`Device.issue`. ``earliest`` / ``latest`` / ``can_issue`` are the checked API the
 conformance tests use.
 """
@@ -171,25 +171,11 @@ class Device:
         """Per scope (bank, group, channel) and command: its (ready slot, latency) pairs."""
         self.bank_ready = [[0] * banks for _ in Command]
         self.group_ready = [[0] * bank_groups for _ in Command]
-        # Per command, its (ready list, latency) / (slot, latency) updates as tuples, read by
-        # issue(); and each REFpb's bank set.
-        self.refreshed_sets = [tuple(self.refreshed_banks(b)) for b in range(banks)]
-        self.bank_updates = [
-            tuple((self.bank_ready[slot], lat) for slot, lat in per_cmd)
-            for per_cmd in updates["bank"]
-        ]
-        self.group_updates = [
-            tuple((self.group_ready[slot], lat) for slot, lat in per_cmd)
-            for per_cmd in updates["group"]
-        ]
-        self.channel_updates = [tuple(per_cmd) for per_cmd in updates["channel"]]
-        self.plans = [
-            (self.bank_updates[c], self.group_updates[c], self.channel_updates[c],
-             ROW_EFFECT.get(c, _KEEPS))
-            for c in Command
-        ]  # fmt: skip
-        """Per command: its bank, group and channel updates and its row effect (issue())."""
         self.channel_ready = [0] * len(Command)
+        self.refreshed_sets = [tuple(self.refreshed_banks(b)) for b in range(banks)]
+        self.updates = [[self._updates_of(updates, c, b) for b in range(banks)] for c in Command]
+        """Per command and bank: the (ready list, index, latency) updates issue() applies."""
+        self.row_effects = [ROW_EFFECT.get(c, _KEEPS) for c in Command]
         self.faw = [-(10**9)] * 4
         self.nfaw = timing.nFAW
         self.faw_index = 0
@@ -209,6 +195,19 @@ class Device:
         ``faw`` and ``open_row`` than these lists (the compiled loop, between its runs);
         :meth:`sync_tables` brings them back."""
         self.log: list[tuple[int, int, int, int]] | None = [] if log else None
+
+    def _updates_of(
+        self, updates: dict[str, Updates], cmd: Command, bank: int
+    ) -> tuple[tuple[list[int], int, int], ...]:
+        """``cmd`` on ``bank``'s updates from the compiled table, every scope in one tuple (a
+        REFpb's bank updates go to its bank set): one loop in :meth:`issue`."""
+        banks = self.refreshed_sets[bank] if ROW_EFFECT.get(cmd) == _REFRESH_SET else (bank,)
+        group = self.group_of[bank]
+        return (
+            *((self.bank_ready[slot], b, lat) for b in banks for slot, lat in updates["bank"][cmd]),
+            *((self.group_ready[slot], group, lat) for slot, lat in updates["group"][cmd]),
+            *((self.channel_ready, slot, lat) for slot, lat in updates["channel"][cmd]),
+        )
 
     def sync_tables(self) -> None:
         """Bring the timing tables and open rows up to date from ``tables_in``; every method
@@ -274,37 +273,20 @@ class Device:
         """Record ``cmd`` at cycle ``t`` (the caller guarantees ``can_issue``): its timing
         updates, its count and log entry, and the row state it changes.
 
-        Called once per command (millions per run): plain ints and lists only, one lookup
-        of the command's update lists.
+        Called once per command (millions per run): plain ints and lists only, one loop over
+        the command's updates on its bank.
         """
         if self.tables_in is not None:
             self.sync_tables()
-        bank_updates, group_updates, channel_updates, effect = self.plans[cmd]
-        if effect == _REFRESH_SET:
-            for b in self.refreshed_sets[bank]:
-                for ready, latency in bank_updates:
-                    if ready[b] < t + latency:
-                        ready[b] = t + latency
-        else:
-            for ready, latency in bank_updates:
-                at = t + latency
-                if ready[bank] < at:
-                    ready[bank] = at
-        if group_updates:  # only column commands have bank-group constraints
-            group = self.group_of[bank]
-            for ready, latency in group_updates:
-                at = t + latency
-                if ready[group] < at:
-                    ready[group] = at
-        ready = self.channel_ready
-        for slot, latency in channel_updates:
+        for ready, index, latency in self.updates[cmd][bank]:
             at = t + latency
-            if ready[slot] < at:
-                ready[slot] = at
+            if ready[index] < at:
+                ready[index] = at
         self.command_counts[cmd] += 1
         self.last_command = t
         if self.log is not None:
             self.log.append((t, int(cmd), bank, row))
+        effect = self.row_effects[cmd]
         if not effect:  # _KEEPS: column commands without auto-precharge, ACT-2, CAS, REFab
             return
         if effect == _OPENS:  # ACT-1: the bank's ACT-2 window and the four-activate one
@@ -314,6 +296,7 @@ class Device:
             self.faw_index = index = (index + 1) & 3
             # The four-activate window only moves at an ACT (the oldest of the last four
             # plus nFAW): folded into the channel's ACT bound, it is one read for the loop.
+            ready = self.channel_ready
             if ready[_ACT] < faw[index] + self.nfaw:
                 ready[_ACT] = faw[index] + self.nfaw
             self.open_row[bank] = row
