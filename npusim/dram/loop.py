@@ -59,11 +59,11 @@ class PythonLoop:
         ca_bound ca_pos ca_slot ca_tie candidates cb_bound cb_slot cb_tie ch classified ctrl
         dev done enqueued finished first first_no_act front_blocked group_members group_of
         group_ready high low miss_bank n n_aad n_cas need_sync next_arrival now nxt oldest
-        open_row paused pinned pinned_reads pinned_writes power pre_b pre_past_hit
-        queue_cycles ractive rcount rd_b rd_g rdepth read_cmd read_done recompute
-        recompute_by_mode ref_due ref_pending refresh release_at_act row_of rq rq_head
-        rq_rows slow_at stale stop stream_ok wactive wck_expiry wck_read wck_write wcount
-        wdepth wq wq_head wq_rows wr_b wr_g write_cmd write_done write_mode write_of
+        open_row pinned pinned_reads pinned_writes power pre_b pre_past_hit queue_cycles
+        ractive rcount rd_b rd_g rdepth read_cmd read_done recompute recompute_by_mode
+        ref_due ref_pending refresh release_at_act row_of rq rq_head rq_rows slow_at stale
+        stop stream_ok wactive wck_expiry wck_read wck_write wcount wdepth wq wq_head
+        wq_rows wr_b wr_g write_cmd write_done write_mode write_of
         """.split()  # noqa: SIM905
     )  # slots: an instance of more than 30 attributes loses CPython's fast attribute access
 
@@ -104,7 +104,7 @@ class PythonLoop:
             ctrl.act2_deadline,
             ctrl.act2_row,
         )  # the pending ACT-2, carried from a paused part
-        self.stop, self.paused = n if part is None else part.stop, False
+        self.stop = n if part is None else part.stop
         if part is not None and part.queued:
             queue_carried(self, part)
         nxt = self.nxt
@@ -172,12 +172,8 @@ class PythonLoop:
         ch, issue, high, low = self.ch, self.dev.issue, self.high, self.low
         while self.finished < n:
             now = self.now  # only the streaming path moves it before the decision
-            if self.next_arrival <= now and not self.front_blocked:
-                if self.nxt == self.stop and self._room_for_next():
-                    break  # pause before the request that would enter now
-                self._enqueue()
-                if self.paused:
-                    break
+            if self.next_arrival <= now and not self.front_blocked and self._enqueue():
+                break  # pause where request stop would enter its queue
             wcount, write_mode = self.wcount, self.write_mode
             if write_mode:
                 if wcount == 0 or (self.rcount and wcount <= low):
@@ -294,22 +290,26 @@ class PythonLoop:
             return self.wcount < self.wdepth
         return self.rcount < self.rdepth
 
-    def _enqueue(self) -> None:
+    def _enqueue(self) -> bool:
         """Queue the requests that have arrived, in order, while their queue has room (a
-        full queue blocks every later request: backpressure)."""
+        full queue blocks every later request: backpressure); True when the run pauses
+        instead, before request ``stop`` would enter (:mod:`npusim.dram.carry`)."""
+        if self.nxt == self.stop and self._room_for_next():
+            return True
         now, write_of, nxt, next_arrival = self.now, self.write_of, self.nxt, self.next_arrival
         if self.power is not None and self.idle_requests() and not self.ref_pending:
             wake(self, now)
         bank_of, row_of, arrival_of = self.bank_of, self.row_of, self.arrival_of
         open_row, ca_slot, cb_slot, stale = self.open_row, self.ca_slot, self.cb_slot, self.stale
         write_mode, pre_past_hit, n, stop = self.write_mode, self.pre_past_hit, self.n, self.stop
+        paused = False
         while next_arrival <= now:
             is_write = write_of[nxt]
             if self.wcount >= self.wdepth if is_write else self.rcount >= self.rdepth:
                 self.front_blocked = True
                 break
-            if nxt == stop:  # it would enter: the part pauses (carry.py)
-                self.paused = True
+            if nxt == stop:  # it would enter: the part pauses
+                paused = True
                 break
             b, r = bank_of[nxt], row_of[nxt]
             if is_write:
@@ -334,6 +334,7 @@ class PythonLoop:
             nxt += 1
             next_arrival = arrival_of[nxt] if nxt < n else NEVER
         self.nxt, self.next_arrival = nxt, next_arrival
+        return paused
 
     def idle_requests(self) -> bool:
         """Nothing queued or held."""
