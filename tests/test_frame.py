@@ -312,3 +312,21 @@ def test_a_frame_sweep_plots_energy_per_frame(tmp_path) -> None:  # type: ignore
     (tmp_path / "p.yaml").write_text(plain)
     run_sweep(tmp_path / "p.yaml", tmp_path / "plain", jobs=1, report=False)
     assert [f.name for f in write_plots(tmp_path / "plain", names=["frame_energy"])] == []
+
+
+def test_generate_refuses_a_frame_rate(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`npusim generate` reports tokens/s, not frames: a frame rate is refused in one line
+    naming where it came from, before any simulation, rather than silently ignored."""
+    from npusim.cli import main
+
+    args = ["generate", "mobile_npu_51gbps_8mib", "--prefill", "4", "--tokens", "1",
+            "--fidelity", "analytic", "-q", "-o", str(tmp_path / "g.json")]  # fmt: skip
+    assert main([*args, "--set", "frame_rate=30 Hz"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("npusim: error: --set: frame_rate: applies to npusim run")
+    assert "\n" not in err and not (tmp_path / "g.json").exists()
+    scenario = tmp_path / "phone.yaml"
+    scenario.write_text("extends: mobile_npu_51gbps_8mib\nframe_rate: 60 Hz\n")
+    assert main([*args[:1], str(scenario), *args[2:]]) == 2
+    assert f"{scenario}: frame_rate:" in capsys.readouterr().err
+    assert main([*args, "--set", "frame_rate=null"]) == 0

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from npusim.cli import add_overrides_option
 from npusim.config import load_scenario
-from npusim.config.resolved import bind_workload, default_out_dir
+from npusim.config.resolved import bind_workload, default_out_dir, overrides
+from npusim.errors import ConfigError, Problem
 from npusim.llm.generate import DEFAULT_SAMPLES, GenerateSpec, GenerationResult, run_generate
 from npusim.llm.report import generation_text
 from npusim.results import short_floats, write_file_atomically
@@ -100,6 +101,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides, precision=args.precision)
+    if scenario.frame_rate_hz is not None:  # a frame is one inference of `npusim run`
+        where = "--set" if "frame_rate" in overrides(scenario) else scenario.source or None
+        raise ConfigError(Problem(
+            "frame_rate", "applies to npusim run and sweeps (one inference per frame); "
+            "npusim generate reports tokens/s and J per token: leave it out, or --set "
+            "frame_rate=null", where))  # fmt: skip
     scenario = bind_workload(scenario, args.workload, {})
     samples = 0 if args.every_step else args.samples
     spec = GenerateSpec(args.prefill, args.tokens, args.batch, samples, args.prefill_chunk)
