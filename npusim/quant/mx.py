@@ -36,8 +36,8 @@ elements in 16-element blocks, each block scaled by an E4M3 value, the tensor by
 value. The tensor scale maps the largest block scale onto E4M3's largest value:
 ``g = amax(tensor) / (6 * 448)``; a block's scale is ``s = e4m3(amax(block) / 6 / g)``
 (round to nearest even, saturating); elements ``P_i = e2m1(V_i / (s * g))`` (saturating);
-the value is ``P_i * s * g``. Storage: 4 bits per element, one byte per block, four bytes per
-tensor.
+the value is ``P_i * s * g`` (a block whose scale rounds to 0 has ``P_i = 0``). Storage: 4
+bits per element, one byte per block, four bytes per tensor.
 """
 
 from __future__ import annotations
@@ -263,7 +263,9 @@ def nvfp4_quantize(x: np.ndarray) -> Nvfp4Tensor:
     amax = float(np.abs(values).max())
     g = float(np.float32(amax / (_E2M1.max_finite * _E4M3.max_finite))) if amax else 1.0
     scales, _ = round_to_format(np.abs(blocks).max(axis=-1) / _E2M1.max_finite / g, _E4M3)
-    divisor = np.where(scales > 0, scales * g, 1.0)[..., None]
+    # a block whose scale underflows to 0 reconstructs to 0: its elements are 0 too (not
+    # e2m1(V), which would depend on the tensor's magnitude), none saturated
+    divisor = np.where(scales > 0, scales * g, np.inf)[..., None]
     elements, saturated = round_to_format(blocks / divisor, _E2M1)
     n = values.shape[-1]
     elements = elements.reshape(*values.shape[:-1], -1)[..., :n]
