@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from npusim.dram.params import RefreshMode
-from npusim.dram.stats import _idle_span_pj
+from npusim.dram.stats import idle_span_pj
 
 if TYPE_CHECKING:
     from npusim.dram.system import DramSystem
@@ -42,7 +42,7 @@ def idle_energy_pj(system: DramSystem, idle_ck: int, row_open: bool = False) -> 
             refreshes = awake // (system.timing.nREFIpb if per_bank else system.timing.nREFI)
             refresh_pj = terms.refresh_pb_pj if per_bank else terms.refresh_ab_pj
         asleep_ck = idle_ck - awake
-        total_pj += (_idle_span_pj(ctrl, system, awake, row_open, refreshes)
+        total_pj += (idle_span_pj(ctrl, system, awake, row_open, refreshes)
                      + refreshes * refresh_pj
                      + terms.self_refresh_mw * asleep_ck * system.tck_ns)  # fmt: skip
     return total_pj

@@ -140,7 +140,7 @@ def _low_power_cycles(ctrl: ChannelController) -> dict[str, int]:
             "self_refresh_cycles": power.self_refresh_cycles}  # fmt: skip
 
 
-def _idle_span_pj(ctrl: ChannelController, system: DramSystem, cycles: int, bank_open: bool,
+def idle_span_pj(ctrl: ChannelController, system: DramSystem, cycles: int, bank_open: bool,
                   refreshes: int) -> float:  # fmt: skip
     """Background energy of ``cycles`` idle cycles (with a bank open or all closed): at
     standby power, or with power-down the first ``idle_ck`` of them and ``idle_ck + nXP``
@@ -187,7 +187,7 @@ def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: 
     background while it was busy, and the time it has been idle, before its first command
     and after its last (precharged standby, or active standby with a bank left open; with
     power-down, standby for the timeout and around each refresh, powered down otherwise: a
-    closed form, :func:`_idle_span_pj`; with self-refresh, at its power from the timer's
+    closed form, :func:`idle_span_pj`; with self-refresh, at its power from the timer's
     expiry on), with the refreshes that fall due in that idle tail before self-refresh. The
     controller issues those refreshes when its next request arrives, and they then count as
     commands instead, so the value only grows with ``until_ck`` and differences between two
@@ -211,9 +211,9 @@ def channel_energy_until(ctrl: ChannelController, system: DramSystem, until_ck: 
     lead = min(lead, until_ck)
     awake = min(lead, lead_sr)
     # the lead's own refreshes are commands already counted: only their wakes matter here
-    lead_pj = _idle_span_pj(ctrl, system, awake, False, awake // interval if refresh_pj else 0)
+    lead_pj = idle_span_pj(ctrl, system, awake, False, awake // interval if refresh_pj else 0)
     tail_awake = max(min(until_ck, tail_sr) - tail_start, 0)
-    tail_pj = _idle_span_pj(ctrl, system, tail_awake, ctrl.dev.open_banks > 0, due)
+    tail_pj = idle_span_pj(ctrl, system, tail_awake, ctrl.dev.open_banks > 0, due)
     asleep = max(lead - awake, 0) + max(until_ck - tail_sr, 0)
     sleep_pj = terms.self_refresh_mw * asleep * system.tck_ns
     return energy.total_pj + lead_pj + tail_pj + sleep_pj + due * refresh_pj
