@@ -2,8 +2,10 @@
 
 Everything else is declared in pyproject.toml.
 
-* ``npusim/dram/_kernel.c`` is built with ``optional=True``: without a C compiler the install
-  still succeeds and npusim makes the same decisions in Python, only slower. Its layout header
+* ``npusim/dram/_kernel.c`` (the controller loop) and ``_trace_reader.c`` (the trace text
+  reader, declared in ``_trace_reader.h``) form one extension module, built with
+  ``optional=True``: without a C compiler the install still succeeds and npusim makes the same
+  decisions and reads the same traces in Python, only slower. The loop's layout header
   ``_kernel_layout.h`` (enums and limits shared with Python) is generated first, into the
   build folder, from ``npusim/dram/layout.py``: one declaration, never a copied table.
 * ``hw_configs/``, ``workloads/`` and ``sweeps/`` live at the top of the checkout (where users
@@ -54,9 +56,14 @@ setup(
     ext_modules=[
         Extension(
             "npusim.dram._kernel",
-            sources=["npusim/dram/_kernel.c"],
-            # the generated header's sources: a change rebuilds the kernel
-            depends=["npusim/dram/layout.py", "npusim/dram/device.py", "npusim/dram/params.py"],
+            sources=["npusim/dram/_kernel.c", "npusim/dram/_trace_reader.c"],
+            # the shared header, and the generated header's sources: a change rebuilds the kernel
+            depends=[
+                "npusim/dram/_trace_reader.h",
+                "npusim/dram/layout.py",
+                "npusim/dram/device.py",
+                "npusim/dram/params.py",
+            ],
             extra_compile_args=["-O3"],
             optional=True,
         )
