@@ -1105,8 +1105,8 @@ static PyObject *layout(PyObject *self, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"layout", layout, METH_NOARGS, "layout() -> {name: value} of _kernel_layout.h"},
     {"run", run, METH_VARARGS,
-     "run(bank, row, is_write, arrival, done, enqueued, cfg, upd, bank_ready, group_ready, "
-     "channel_ready, faw, open_row, scal) -> bytes | None"},
+     "run(bank, row, is_write, arrival, done, enqueued, classified, pinned, cfg, upd, "
+     "bank_ready, group_ready, channel_ready, faw, open_row, scal) -> bytes | None"},
     {"parse_trace", npusim_parse_trace, METH_O,
      "parse_trace(data) -> (addr int64, is_write uint8, size int64 | None, cycle int64 | "
      "None) bytearrays, or None"},
