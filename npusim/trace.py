@@ -11,7 +11,8 @@ Addresses are hexadecimal with ``0x`` or decimal. ``bytes`` defaults to ``None``
 one line, the consumer decides). A file must use one form throughout.
 
 A text trace is read by the compiled reader of the optional DRAM extension
-(``npusim/dram/_kernel.c``, above ten million lines per second) or, without it (or with
+(``npusim/dram/_trace_reader.c``, built into the ``_kernel`` module; above twenty million
+lines per second) or, without it (or with
 ``NPUSIM_PURE_PYTHON=1``), by the vectorized reader :mod:`npusim.trace_text` (numpy over the
 file's bytes, 4-10 million lines per CPU second by layout); a file they do not recognise as plain
 (non-ASCII bytes, ``_`` in numbers, a value out of range, ...) goes through the line-by-line

@@ -2,7 +2,7 @@
 pending (its banks then blocked), and a pending refresh's next command (PREA/PRE, then REFab or
 REFpb) issues when it can go first; an on-time refresh of an idle channel skips the periodic
 ones until the next arrival in closed form (:func:`npusim.dram.refresh.skip_idle_refreshes`).
-``_kernel.c`` does the same in its ``ref_pending`` branch; the policy objects are
+``_kernel.c`` does the same in its ``refresh_turn()``; the policy objects are
 :mod:`npusim.dram.refresh`.
 """
 
