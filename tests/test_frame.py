@@ -186,8 +186,9 @@ def test_frame_in_both_fidelities(fidelity: str) -> None:
     assert frame["idle_energy_pj"]["dram"] == pytest.approx(closed, rel=tolerance)
     assert closed > idle_energy_pj(system, idle_ck)  # open rows: active power-down
     # the SRAM leaks at the run's static power for the whole idle time
-    static_w = totals["energy_pj"]["static"] / totals["time_s"]
-    assert frame["idle_energy_pj"]["static"] == pytest.approx(static_w * frame["idle_s"], rel=1e-9)
+    static_pj_per_s = totals["energy_pj"]["static"] / totals["time_s"]
+    expected_pj = static_pj_per_s * frame["idle_s"]
+    assert frame["idle_energy_pj"]["static"] == pytest.approx(expected_pj, rel=1e-9)
 
 
 @pytest.mark.parametrize("fidelity", ["cycle", "analytic"])
