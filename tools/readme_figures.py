@@ -283,8 +283,7 @@ def sweep() -> None:
 
 
 def plots() -> None:
-    """Redraw reports/examples/: a default `npusim run` (cycle), the bit-width sweep and the
-    frame-rate sweep."""
+    """Redraw reports/examples/: a default `npusim run` (cycle), the bit-width and frame sweeps."""
     import shutil
     import tempfile
     from pathlib import Path
