@@ -48,7 +48,7 @@ class Command(IntEnum):
 _ACT = int(Command.ACT)
 # What a command does to the row state (Device.issue): nothing, open its bank's row, close
 # it, close every bank; and REFpb, whose bank updates go to its bank set.
-_KEEPS, _OPENS, _CLOSES, _CLOSES_ALL, _REFRESH_SET = range(5)  # _KEEPS: 0, false
+_KEEPS, _OPENS, _CLOSES, _CLOSES_ALL, _REFRESH_SET = range(5)  # _KEEPS is 0: issue() tests `not`
 ROW_EFFECT = {
     Command.ACT: _OPENS,
     Command.PRE: _CLOSES,

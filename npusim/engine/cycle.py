@@ -214,8 +214,9 @@ def run_cycle(
     )  # fmt: skip
     if scenario.frame_rate_hz is None:
         return result
-    idle_pj = cycle_idle_dram_pj(scenario, path.dram, path.to_ck(now), now / scenario.clock_hz)
-    return with_frame(result, scenario, idle_pj)
+    busy_s = result.totals()["time_s"]  # the frame block's busy time, from the same sum
+    return with_frame(result, scenario, cycle_idle_dram_pj(scenario, path.dram,
+                                                           path.to_ck(now), busy_s))  # fmt: skip
 
 
 def _check_work(workload: Workload, network: NetworkPlan) -> None:

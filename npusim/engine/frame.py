@@ -87,10 +87,8 @@ def analytic_idle_dram_pj(scenario: Scenario, busy_s: float) -> float:
 
 
 def with_frame(result: RunResult, scenario: Scenario, idle_dram_pj: float) -> RunResult:
-    """``result`` with its ``frame`` block (:func:`frame_summary`) when the scenario sets a
-    frame rate; unchanged otherwise."""
-    if scenario.frame_rate_hz is None:
-        return result
+    """``result`` with its ``frame`` block (:func:`frame_summary`; the scenario sets a frame
+    rate, else ``ValueError``)."""
     totals = result.totals()
     frame = frame_summary(scenario, totals["time_s"], totals["energy_pj"]["total"], idle_dram_pj)
     return replace(result, extra={**result.extra, "frame": frame})
