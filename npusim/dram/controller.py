@@ -42,7 +42,8 @@ Modules: this one holds the controller's state between runs and picks the loop; 
 loop is :mod:`npusim.dram.loop` (decisions and the candidate cache), :mod:`npusim.dram.commands`
 (what serving a command implies), :mod:`npusim.dram.stream` (runs of row hits) and
 :mod:`npusim.dram.wake` (leaving power-down or self-refresh); every
-command goes through :meth:`Device.issue <npusim.dram.device.Device.issue>`. The compiled twin
+command goes through :meth:`Device.issue <npusim.dram.device.Device.issue>` (a streamed run of
+reads through ``Device.issue_run``, its equivalent for a run). The compiled twin
 of the loop, ``npusim/dram/_kernel.c`` (glue :mod:`npusim.dram.kernel`, shared layout
 :mod:`npusim.dram.layout`), runs instead when it was built at install (it is optional: without
 a C compiler the Python loop runs), implements the controller's policies (those named in

@@ -15,8 +15,9 @@ Each of them occupies the command bus for one CK.
 :class:`Device` compiles the table once into per-command, per-bank updates of plain Python
 lists (``bank_ready[cmd][bank]``, ``group_ready[cmd][group]``, ``channel_ready[cmd]``) that
 the controller's loop reads directly; every command, the loop's included, goes through
-:meth:`Device.issue`. ``earliest`` / ``latest`` / ``can_issue`` are the checked API the
-conformance tests use.
+:meth:`Device.issue`, or :meth:`Device.issue_run` for a run of reads the row-hit streaming
+path recorded. ``earliest`` / ``latest`` / ``can_issue`` are the checked API the conformance
+tests use.
 """
 
 from __future__ import annotations
@@ -176,6 +177,13 @@ class Device:
         self.updates = [[self._updates_of(updates, c, b) for b in range(banks)] for c in Command]
         """Per command and bank: the (ready list, index, latency) updates issue() applies."""
         self.row_effects = [ROW_EFFECT.get(c, _KEEPS) for c in Command]
+        self.repeat_latency = [
+            tuple(dict(per_cmd[c]).get(READY_SLOT[c], 0) for per_cmd in self.update_slots)
+            for c in Command
+        ]
+        """Per command: CK to the next command of its ready slot in the same bank, group and
+        channel; 0 where the table has none (a bound at the command's own cycle binds
+        nothing: the command bus takes the next command a CK later)."""
         self.faw = [-(10**9)] * 4
         self.nfaw = timing.nFAW
         self.faw_index = 0
@@ -312,6 +320,35 @@ class Device:
             self.open_row[:] = [-1] * self.banks
             self.active_cycles += t - self.active_since
             self.open_banks = 0
+
+    def issue_run(self, cmd: int, issued: list[tuple[int, int, int]]) -> None:
+        """Record commands ``cmd`` issued as ``issued`` (cycle, bank, row), cycles
+        increasing: the same counts, log and timing tables as :meth:`issue` on each in turn,
+        for a command that keeps the row state (RD, WR).
+
+        Every update is a max of ``t + latency`` with a latency that depends on the command
+        and the scope, not on the cycle, so each entry ends at its latest command's value:
+        each bank's last command brings every table up to date (its group's and the
+        channel's entries included, as the last of the run is some bank's last).
+        """
+        if self.row_effects[cmd]:
+            raise ValueError(f"issue_run takes commands that keep the row state, not {cmd}")
+        if not issued:
+            return
+        if self.tables_in is not None:
+            self.sync_tables()
+        last_at = {bank: t for t, bank, _ in issued}
+        updates = self.updates[cmd]
+        for bank, t in last_at.items():
+            for ready, index, latency in updates[bank]:
+                at = t + latency
+                if ready[index] < at:
+                    ready[index] = at
+        self.command_counts[cmd] += len(issued)
+        self.last_command = issued[-1][0]
+        if self.log is not None:
+            code = int(cmd)
+            self.log.extend((t, code, bank, row) for t, bank, row in issued)
 
     def active_cycles_until(self, t: int) -> int:
         """CK cycles with at least one bank open, up to cycle ``t``."""

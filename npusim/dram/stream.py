@@ -7,6 +7,11 @@ and the head of every read queue hits its bank's open row, every candidate is a 
 keeps rows open), so the winner is the least (cycle, request index) and nothing else needs a
 look. :func:`stream_row_hits` serves such reads until that may change; the equivalence tests
 switch it off (``ChannelController.stream_fast_path``) to check it decides as the general loop.
+
+The reads are recorded once, at the end, by :meth:`Device.issue_run` (the same tables, counts
+and log as :meth:`Device.issue` on each); in between, the path raises only the bounds its
+next read looks at, by the device's ``repeat_latency``. With a call per read the pure-Python
+loop took 1.2x the CPU time on 200k sequential reads (2026-12-03).
 """
 
 from __future__ import annotations
@@ -73,16 +78,22 @@ def stream_row_hits(loop: PythonLoop) -> None:
     """
     ch, done, rq, rq_rows, rq_head = loop.ch, loop.done, loop.rq, loop.rq_rows, loop.rq_head
     rd_b, rd_g, group_of, bank_of = loop.rd_b, loop.rd_g, loop.group_of, loop.bank_of
-    open_row, issue, row_of, enqueued = loop.open_row, loop.dev.issue, loop.row_of, loop.enqueued
+    open_row, row_of, enqueued, dev = loop.open_row, loop.row_of, loop.enqueued, loop.dev
+    # What an RD does to the next RD's bounds, applied here at once; the rest of its timing
+    # updates, its count and its log entry wait for Device.issue_run at the end (the reads
+    # this function issues look at nothing else).
+    lat_b, lat_g, lat_ch = dev.repeat_latency[RD]
+    bank_bound = lat_b > 0  # JEDEC tables bound RD after RD by group and channel only
+    issued: list[tuple[int, int, int]] = []
+    ch_rd, hits = ch[RD], 0  # the channel's RD bound, and row hits counted, kept in locals
     read_done, wck_read, need_sync, n = loop.read_done, loop.wck_read, loop.need_sync, loop.n
     refresh_due, classified, rdepth = loop.ref_due, loop.classified, loop.rdepth
-    outcome = loop.ctrl.outcome
     now, oldest, wck_expiry, slow_at = loop.now, loop.oldest, loop.wck_expiry, -1
     nxt, next_arrival, rcount, finished = loop.nxt, loop.next_arrival, loop.rcount, loop.finished
     write_of, arrival_of, ractive, queued_cycles = loop.write_of, loop.arrival_of, loop.ractive, 0
     powers_down, stop = loop.power is not None, loop.stop
     while True:
-        col_floor = ch[RD] if ch[RD] > now else now
+        col_floor = ch_rd if ch_rd > now else now
         while oldest < nxt and done[oldest]:
             oldest += 1
         if oldest == nxt:
@@ -106,7 +117,12 @@ def stream_row_hits(loop: PythonLoop) -> None:
         else:
             ractive.remove(b)
             rq_head[b], leave = -2, False
-        issue(RD, b, row_of[req], t)
+        issued.append((t, b, row_of[req]))
+        # t is at or past every RD bound of b, so each new bound is the max Device.issue takes
+        if bank_bound:
+            rd_b[b] = t + lat_b
+        rd_g[group_of[b]] = t + lat_g
+        ch_rd = t + lat_ch
         done[req] = t + read_done
         if t + wck_read > wck_expiry:
             wck_expiry = t + wck_read
@@ -115,7 +131,7 @@ def stream_row_hits(loop: PythonLoop) -> None:
         finished += 1
         if not classified[req]:
             classified[req] = True
-            outcome[HIT] += 1
+            hits += 1
         now = t + 1
         while not leave and next_arrival <= now:  # reads arrive while there is room
             if write_of[nxt] or (powers_down and not rcount) or nxt == stop:
@@ -137,6 +153,8 @@ def stream_row_hits(loop: PythonLoop) -> None:
             next_arrival = arrival_of[nxt] if nxt < n else NEVER
         if leave or finished == n:
             break
+    dev.issue_run(RD, issued)  # ch[RD] among its updates
+    loop.ctrl.outcome[HIT] += hits
     loop.now, loop.oldest, loop.wck_expiry, loop.slow_at = now, oldest, wck_expiry, slow_at
     loop.nxt, loop.next_arrival, loop.rcount, loop.finished = nxt, next_arrival, rcount, finished
     loop.queue_cycles += queued_cycles
