@@ -1,6 +1,7 @@
 """When the loops mark a due refresh pending (npusim.dram.refresh_turn, ``_kernel.c``'s
-``ref_pending`` branch): a request that has arrived but finds its queue full does not hold it
-off. Runs under each loop (the ``dram_loop`` fixture, tests/conftest.py)."""
+``ref_pending`` branch): a request that finds its queue full, at the decision or before the
+due cycle, does not hold it off. Runs under each loop (the ``dram_loop`` fixture,
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,28 @@ def test_a_request_blocked_at_the_decision_does_not_hold_off_a_due_refresh(
     log = [(t, Command(c)) for t, c, _, _ in system.command_logs[0]]
     pre = 3082 + timing.nRAS
     assert pre == 3116 and pre + 1 == 3117 < timing.nREFI < pre + timing.nRP
+    after_r0 = log[log.index((pre, Command.PRE)) :]
+    assert after_r0[:3] == [
+        (pre, Command.PRE),
+        (pre + timing.nRP, Command.REFAB),
+        (pre + timing.nRP + timing.nRFCab, Command.ACT),
+    ]
+
+
+def test_a_request_waiting_for_room_does_not_hold_off_a_due_refresh(dram_loop: str) -> None:
+    """As above, with r2 arriving at 3120: after the decision's cycle (3117) and before the
+    refresh falls due (3125), but into a full queue. An arrival before the due cycle holds
+    the refresh off only when it can enter (the loop then takes it first); r2 cannot until
+    r1's column command, so the refresh still goes before r1's ACT."""
+    bursts = np.array([1 << ROW_BIT, 4 << ROW_BIT, (4 << ROW_BIT) | (1 << 2)], dtype=np.uint64)
+    system = DramSystem(DramParams(read_queue_depth=1, queue_release="column"),
+                        log_commands=True)  # fmt: skip
+    timing = system.timing
+    system.run_trace(Trace(bursts * 32, np.zeros(3, bool), np.zeros(3, np.int64),
+                           np.array([3082, 3090, 3120])))  # fmt: skip
+    log = [(t, Command(c)) for t, c, _, _ in system.command_logs[0]]
+    pre = 3082 + timing.nRAS
+    assert pre + 1 < 3120 < timing.nREFI < pre + timing.nRP
     after_r0 = log[log.index((pre, Command.PRE)) :]
     assert after_r0[:3] == [
         (pre, Command.PRE),

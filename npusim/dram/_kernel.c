@@ -914,8 +914,9 @@ static inline int issue_refresh(Run *r, i64 best_t, i64 next_arrival) {
    self-refresh: then the device's own (counted at the wake). 1 when marked pending. */
 static inline int refresh_falls_due(Run *r, i64 best_t, i64 next_arrival) {
     const i64 due = r->ref_due, now = r->now;
-    if (r->refresh == REFRESH_OFF || due > best_t ||
-        (now < next_arrival && next_arrival < best_t && next_arrival < due))
+    if (r->refresh == REFRESH_OFF || due > best_t) return 0;
+    /* the arrival enters first; one that waits for room in its queue holds nothing off */
+    if (now < next_arrival && next_arrival < best_t && next_arrival < due && room_for_next(r))
         return 0;
     const int power_down = r->cfg[C_PD_IDLE] != 0;
     if (power_down && idle_requests(r) && due >= sr_entry(r->s, r->cfg)) return 0;

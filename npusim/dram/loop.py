@@ -248,7 +248,7 @@ class PythonLoop:
                 self.act2_bank, self.now = -1, now + 1
             elif (self.ref_pending or self.ref_due <= best_t) and refresh_turn(self, best_t):
                 pass  # the refresh fell due, or its next command went first
-            elif now < self.next_arrival <= best_t and self._room_for_next():
+            elif now < self.next_arrival <= best_t and self.room_for_next():
                 self.now = self.next_arrival  # it arrives, with room, before the next command
             elif best_t == NEVER:
                 raise RuntimeError("DRAM controller has queued requests but no command")
@@ -283,7 +283,8 @@ class PythonLoop:
             self.act2_row,
         )
 
-    def _room_for_next(self) -> bool:
+    def room_for_next(self) -> bool:
+        """The next request exists and its queue has room: it can enter when it arrives."""
         if self.nxt >= self.n:
             return False
         if self.write_of[self.nxt]:
@@ -294,7 +295,7 @@ class PythonLoop:
         """Queue the requests that have arrived, in order, while their queue has room (a
         full queue blocks every later request: backpressure); True when the run pauses
         instead, before request ``stop`` would enter (:mod:`npusim.dram.carry`)."""
-        if self.nxt == self.stop and self._room_for_next():
+        if self.nxt == self.stop and self.room_for_next():
             return True
         now, write_of, nxt, next_arrival = self.now, self.write_of, self.nxt, self.next_arrival
         if self.power is not None and self.idle_requests() and not self.ref_pending:

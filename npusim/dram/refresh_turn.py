@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 
 def refresh_turn(loop: PythonLoop, best_t: int) -> bool:
     """Mark the refresh pending when it falls due before the next command (and before
-    any arrival), or issue its next command when that can go first; True when either
-    happened (the decision is over)."""
+    any arrival that can enter its queue), or issue its next command when that can go
+    first; True when either happened (the decision is over)."""
     refresh, now = loop.refresh, loop.now
     if not loop.ref_pending:
         due, arrival = loop.ref_due, loop.next_arrival
-        if due >= NEVER or due > best_t or (now < arrival < best_t and arrival < due):
+        if due >= NEVER or due > best_t:
             return False
+        if now < arrival < best_t and arrival < due and loop.room_for_next():
+            return False  # the arrival enters first (the loop's next branch); one that
+            # waits for room in its queue holds nothing off
         power = loop.power
         if (power is not None and loop.idle_requests()
                 and due >= power.self_refresh_entry(loop.dev.last_command)):  # fmt: skip
