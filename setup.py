@@ -46,8 +46,10 @@ class BuildExtWithLayout(build_ext):
         folder = Path(self.build_temp) / "generated"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "_kernel_layout.h").write_text(c_header())
+        msvc = self.compiler.compiler_type == "msvc"  # it takes /O2 and ignores -O3 noisily
         for extension in self.extensions:
             extension.include_dirs.append(str(folder))
+            extension.extra_compile_args = ["/O2"] if msvc else ["-O3"]
         super().build_extensions()
 
 
@@ -64,7 +66,6 @@ setup(
                 "npusim/dram/device.py",
                 "npusim/dram/params.py",
             ],
-            extra_compile_args=["-O3"],
             optional=True,
         )
     ],

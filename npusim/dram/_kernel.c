@@ -29,6 +29,25 @@ typedef int64_t i64;
 #define INF ((i64)1 << 62)
 #define SIGNAL_CHECK_DECISIONS (1 << 16)
 
+/* Index of the lowest set bit of x (not 0): GCC's and Clang's builtin, MSVC's intrinsic on
+   64-bit Windows, else a shift loop (NPUSIM_PORTABLE_CTZ forces it, to test it here). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(NPUSIM_PORTABLE_CTZ)
+static inline i64 lowest_bit(uint64_t x) { return (i64)__builtin_ctzll(x); }
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64)) && !defined(NPUSIM_PORTABLE_CTZ)
+#include <intrin.h>
+static inline i64 lowest_bit(uint64_t x) {
+    unsigned long index;
+    _BitScanForward64(&index, x);
+    return (i64)index;
+}
+#else
+static inline i64 lowest_bit(uint64_t x) {
+    i64 index = 0;
+    for (; !(x & 1); x >>= 1) index++;
+    return index;
+}
+#endif
+
 typedef struct {
     i64 *data;
     Py_ssize_t len, cap;
@@ -436,12 +455,12 @@ static void cache_bank(Cands *c, const Dev *d, const Queues *m, i64 b) {
    its column bound raised (the group bounds only rise; row commands do not read them). */
 static void refresh_cands(Cands *c, Dev *d, const Queues *m) {
     for (uint64_t stale = d->stale; stale; stale &= stale - 1) {
-        const i64 b = (i64)__builtin_ctzll(stale);
+        const i64 b = lowest_bit(stale);
         cache_bank(c, d, m, b);
         pack_bank(c, b);
     }
     for (uint64_t moved = d->regrouped & ~d->stale; moved; moved &= moved - 1) {
-        const i64 b = (i64)__builtin_ctzll(moved), slot = c->col_slot[b];
+        const i64 b = lowest_bit(moved), slot = c->col_slot[b];
         if (slot == NO_CMD) continue;
         raise_to(&c->col_bound[b], d->group_ready[slot * d->ng + d->group_of[b]]);
         c->col_key[b] = cycle_key(c->col_bound[b], c->epoch) | (uint64_t)c->col_tie[b];
@@ -462,7 +481,7 @@ static inline uint64_t decision_key(uint64_t key, uint64_t floor_key) {
 static uint64_t least_key(const Cands *c, uint64_t banks, const uint64_t *floor_keys) {
     uint64_t col = NO_KEY, row = NO_KEY;
     for (; banks; banks &= banks - 1) {
-        const i64 b = (i64)__builtin_ctzll(banks);
+        const i64 b = lowest_bit(banks);
         const uint64_t kc = decision_key(c->col_key[b], floor_keys[c->col_slot[b]]);
         const uint64_t kr = decision_key(c->row_key[b], floor_keys[c->row_cmd[b]]);
         col = kc < col ? kc : col;
