@@ -28,12 +28,13 @@ from __future__ import annotations
 import math
 
 from npusim.config import Scenario
-from npusim.dram import peak_bandwidth_bytes_per_s
+from npusim.dram import DramSystem, peak_bandwidth_bytes_per_s
 from npusim.engine.assemble import layer_result, peak_bytes_per_cycle, traffic_by_kind
 from npusim.engine.energy import (
     area_mm2,
     data_io_energy_pj,
     dram_streaming_energy_pj,
+    powers_down,
     sram_energy_pj,
     static_energy_pj,
 )
@@ -58,8 +59,11 @@ def analytic_layer(
     quality: dict[str, object],
     residency: LayerResidency,
     sram_mode: SramMode,
+    idle_dram: DramSystem | None = None,
 ) -> LayerResult:
-    """One layer's lower-bound result (see the module docstring for every formula)."""
+    """One layer's lower-bound result (see the module docstring for every formula);
+    ``idle_dram``: the scenario's DRAM when it powers down
+    (:func:`npusim.engine.energy.dram_streaming_energy_pj`)."""
     bytes_per_cycle = peak_bytes_per_cycle(scenario)
     traffic = _traffic(plan, scenario, residency, sram_mode)
     read = traffic["input_read"] + traffic["weight_read"]
@@ -79,7 +83,7 @@ def analytic_layer(
         mac=plan.op_energy_pj,
         # operands to the compute unit and outputs to the DMA; results back and DRAM fills
         sram=sram_energy_pj(scenario, operand_reads + write, operand_writes + read),
-        dram=dram_streaming_energy_pj(scenario, read, write, time_s)
+        dram=dram_streaming_energy_pj(scenario, read, write, time_s, idle_dram)
         + data_io_energy_pj(scenario, traffic, quality),
         static=static_energy_pj(scenario, time_s),
     )
@@ -123,11 +127,12 @@ def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool =
     network = plan_network(workload, scenario)
     layers = []
     qualities = network_quality(workload, scenario, measure_quality)
+    idle_dram = DramSystem(scenario.dram) if powers_down(scenario.dram) else None
     for layer, plan, residency, quality in zip(
         workload.layers, network.plans, network.layers, qualities, strict=True
     ):
         view = scenario.for_layer(layer.name)
-        layers.append(analytic_layer(plan, view, quality, residency, network.mode))
+        layers.append(analytic_layer(plan, view, quality, residency, network.mode, idle_dram))
     result = RunResult(
         scenario=scenario.name,
         workload=workload.name,

@@ -9,6 +9,7 @@ and the SRAM).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,10 @@ from typing import Any
 from npusim.cache import SramEnergyModel
 from npusim.compute import ArrayLayerStats, array_area_mm2
 from npusim.config import Scenario
+from npusim.dram import DramSystem, idle_energy_pj
 from npusim.dram.energy import compute_energy, default_energy
-from npusim.dram.params import REFRESH_MODES, RefreshMode
-from npusim.dram.standard import BANK_ARCHS, PRESETS, resolve_timing
+from npusim.dram.params import PAGE_POLICIES, REFRESH_MODES, DramParams, PagePolicy, RefreshMode
+from npusim.dram.standard import BANK_ARCHS, PRESETS, peak_bandwidth_bytes_per_s, resolve_timing
 from npusim.precision import PRECISIONS
 
 
@@ -101,16 +103,38 @@ def static_energy_pj(scenario: Scenario, time_s: float) -> float:
     return (power_w + scenario.energy.static_power_w) * time_s * 1e12
 
 
+def powers_down(dram: DramParams) -> bool:
+    """Whether idle DRAM channels power down or self-refresh (either timeout set)."""
+    return dram.power_down_after_s is not None or dram.self_refresh_after_s is not None
+
+
+def leaves_rows_open(dram: DramParams) -> bool:
+    """Whether the page policy leaves a channel's last row open when it falls idle."""
+    return PAGE_POLICIES[dram.page_policy] is PagePolicy.OPEN
+
+
 def dram_streaming_energy_pj(
-    scenario: Scenario, read_bytes: int, write_bytes: int, time_s: float
+    scenario: Scenario,
+    read_bytes: int,
+    write_bytes: int,
+    time_s: float,
+    idle_dram: DramSystem | None = None,
 ) -> float:
     """DRAM energy of a perfectly streamed transfer: the analytic model's estimate.
 
     Every DRAM row is opened once (``bytes / page`` activate-precharge pairs), a bank is open
     for the whole time on every channel (active-standby background), and refresh runs at its
-    nominal rate (``time / nREFI`` per channel, ``nREFIpb`` for per-bank refresh, none when
-    off), with the scenario's timing and energy overrides. Per-term formulas are
+    nominal rate in whole intervals (``time // nREFI`` per channel, ``nREFIpb`` for per-bank
+    refresh, none when off), with the scenario's timing and energy overrides. Per-term formulas are
     :func:`npusim.dram.energy.compute_energy`'s.
+
+    ``idle_dram``: the scenario's DRAM, given when it powers down (:func:`powers_down`). Then
+    only the time the transfer keeps the data bus busy at the peak rate is priced so, and the
+    rest of ``time_s`` is one idle span per channel in closed form
+    (:func:`npusim.dram.idle_energy_pj`; a row left open under the open-page policy). One
+    span is the most power-down that idle time allows (a cycle-level run idles in several
+    gaps, each spending the timeout in standby, and exits cost time), so the estimate stays
+    a lower bound.
     """
     dram = scenario.dram
     timing = resolve_timing(dram.preset, dram.density, dram.bank_arch, dram.burst_length,
@@ -119,6 +143,12 @@ def dram_streaming_energy_pj(
     tck_ns = PRESETS[dram.preset].tck_ps / 1000
     page = BANK_ARCHS[dram.bank_arch].page_bytes
     cycles = int(time_s * 1e9 / tck_ns)
+    idle_pj = 0.0
+    if idle_dram is not None:
+        peak_bytes_per_ck = peak_bandwidth_bytes_per_s(dram.preset, dram.channels) * tck_ns / 1e9
+        busy_ck = min(cycles, math.ceil((int(read_bytes) + int(write_bytes)) / peak_bytes_per_ck))
+        idle_pj = idle_energy_pj(idle_dram, cycles - busy_ck, row_open=leaves_rows_open(dram))
+        cycles = busy_ck
     mode = REFRESH_MODES[dram.refresh]
     interval = timing.nREFIpb if mode is RefreshMode.PER_BANK else timing.nREFI
     refreshes = 0 if mode is RefreshMode.OFF else cycles // interval
@@ -134,7 +164,7 @@ def dram_streaming_energy_pj(
         refreshes_all_bank=0, refreshes_per_bank=0, precharged_cycles=0, active_cycles=0,
         tck_ns=tck_ns, page_bytes=page,
     )  # fmt: skip
-    return traffic.total_pj + dram.channels * per_channel.total_pj
+    return traffic.total_pj + dram.channels * per_channel.total_pj + idle_pj
 
 
 def area_mm2(scenario: Scenario) -> dict[str, float]:

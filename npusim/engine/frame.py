@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Any
 
 from npusim.config import Scenario
-from npusim.dram import PAGE_POLICIES, DramSystem, PagePolicy, idle_energy_pj
-from npusim.engine.energy import static_energy_pj
+from npusim.dram import DramSystem, idle_energy_pj
+from npusim.engine.energy import leaves_rows_open, static_energy_pj
 from npusim.results import RunResult
 
 
@@ -82,8 +82,7 @@ def analytic_idle_dram_pj(scenario: Scenario, busy_s: float) -> float:
     policy."""
     system = DramSystem(scenario.dram)
     idle_ck = idle_dram_ck(scenario, busy_s, system.ck_hz)
-    row_open = PAGE_POLICIES[scenario.dram.page_policy] is PagePolicy.OPEN
-    return idle_energy_pj(system, idle_ck, row_open=row_open)
+    return idle_energy_pj(system, idle_ck, row_open=leaves_rows_open(scenario.dram))
 
 
 def with_frame(result: RunResult, scenario: Scenario, idle_dram_pj: float) -> RunResult:
