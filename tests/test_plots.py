@@ -173,9 +173,9 @@ def test_energy_and_traffic_show_every_value_of_the_other_axis(swept: Path, plot
 
 @pytest.mark.parametrize("plot", ["bandwidth", "roofline", "energy", "hit_rate"])
 def test_legends_do_not_cover_the_data(swept: Path, plot: str) -> None:
-    from npusim.report.plots import _pyplot
+    from npusim.report.plot_style import styled_pyplot
 
-    plt = _pyplot()
+    plt = styled_pyplot()
     _, [view] = load_views(swept)
     fig = PLOTS[plot][0](plt, view)
     fig.canvas.draw()

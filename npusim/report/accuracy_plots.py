@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from npusim.functional.accuracy import BUDGET_POINTS_DEFAULT
+from npusim.report.plot_style import MARKERS, OKABE_ITO, PJ_PER_UJ
 from npusim.sweep.views import WorkloadView, accuracy_block, pareto_front, precision_of
 
-PJ_PER_UJ = 1e6
 BYTES_PER_KIB = 1024
 
 
@@ -41,8 +41,6 @@ def _labels(view: WorkloadView, points: list[Any], xs: list[float], ys: list[flo
 
 def _accuracy_vs(plt: Any, view: WorkloadView, what: str, xlabel: str,
                  cost: Callable[[Any], float]) -> Any:  # fmt: skip
-    from npusim.report.plots import MARKERS, OKABE_ITO  # the sweep plots' palette (it imports us)
-
     points = [p for p in view.points if accuracy_block(p) is not None]
     xs = [cost(p) for p in points]
     ys = [100.0 * accuracy_block(p)["top1"] for p in points]

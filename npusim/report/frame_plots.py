@@ -11,31 +11,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from npusim.report.plot_groups import Group, group_by_other_axes
+from npusim.report.plot_style import HATCHES, OKABE_ITO, PJ_PER_UJ, x_labels
+from npusim.sweep.store import StoredPoint
 from npusim.sweep.views import WorkloadView, precision_of
 
-PJ_PER_UJ = 1e6
 MAX_PANELS = 4
 PARTS = (("inference", None), ("idle DRAM", "dram"), ("idle static", "static"))
 """Bar segments: name, and the key of ``frame.idle_energy_pj`` (None: the run's total)."""
 
 
+def _has_frame(point: StoredPoint) -> bool:
+    return point.summary is not None and "frame" in point.summary
+
+
 def has_frames(view: WorkloadView) -> bool:
-    return any(p.summary is not None and "frame" in p.summary for p in view.points)
+    return any(_has_frame(p) for p in view.points)
 
 
-def _panels(view: WorkloadView) -> list[tuple[str, list[Any]]]:
-    """The successful points grouped by the other axes' values, in sweep order."""
-    # a zip sweep repeats values: an axis varies when it takes two of them
-    varied = [k for k in view.other_axes if len({str(v) for v in view.axes[k]}) > 1]
-    groups: dict[str, list[Any]] = {}
-    for point in view.points:
-        if point.summary is not None and "frame" in point.summary:
-            label = "\n".join(f"{k} = {point.axes.get(k)}" for k in varied)
-            groups.setdefault(label, []).append(point)
-    if len(groups) > MAX_PANELS:
-        label = view.slice_label()
-        return [(f"only {label} shown" if label else "", view.slice())]
-    return list(groups.items())
+def _panels(view: WorkloadView) -> list[Group]:
+    """The points with a frame block grouped by the values of the other axes that vary, one
+    line per axis in the panel's title, in sweep order."""
+    return group_by_other_axes(
+        view,
+        MAX_PANELS,
+        include=_has_frame,
+        separator="\n",
+        equals=" = ",
+        varied_only=True,
+        fallback_format="only {} shown",
+    )
 
 
 def _segments(point: Any) -> list[float]:
@@ -48,8 +53,6 @@ def _segments(point: Any) -> list[float]:
 def plot_frame_energy(plt: Any, view: WorkloadView) -> Any:
     """Energy per frame (µJ), stacked: inference, idle DRAM, idle static; one panel per
     combination of the other axes; each bar labelled with its average power (mW)."""
-    from npusim.report.plots import HATCHES, OKABE_ITO, x_labels  # (plots imports us)
-
     panels = [(label, points) for label, points in _panels(view) if points]
     fig, axes = plt.subplots(1, len(panels), figsize=(min(10.0, 3.2 + 3.2 * len(panels)), 4.6),
                              sharey=True, squeeze=False)  # fmt: skip
