@@ -125,16 +125,16 @@ def dram_streaming_energy_pj(
     Every DRAM row is opened once (``bytes / page`` activate-precharge pairs), a bank is open
     for the whole time on every channel (active-standby background), and refresh runs at its
     nominal rate in whole intervals (``time // nREFI`` per channel, ``nREFIpb`` for per-bank
-    refresh, none when off), with the scenario's timing and energy overrides. Per-term formulas are
-    :func:`npusim.dram.energy.compute_energy`'s.
+    refresh, none when off), with the scenario's timing and energy overrides. Per-term
+    formulas are :func:`npusim.dram.energy.compute_energy`'s.
 
     ``idle_dram``: the scenario's DRAM, given when it powers down (:func:`powers_down`). Then
     only the time the transfer keeps the data bus busy at the peak rate is priced so, and the
     rest of ``time_s`` is one idle span per channel in closed form
     (:func:`npusim.dram.idle_energy_pj`; a row left open under the open-page policy). One
     span is the most power-down that idle time allows (a cycle-level run idles in several
-    gaps, each spending the timeout in standby, and exits cost time), so the estimate stays
-    a lower bound.
+    gaps, each spending the timeout in standby, and exits cost time), so the idle is priced
+    at or below what a cycle-level run of the same time pays for it.
     """
     dram = scenario.dram
     timing = resolve_timing(dram.preset, dram.density, dram.bank_arch, dram.burst_length,
