@@ -149,8 +149,8 @@ def compute_energy(
     activates: int,
     bits_read: int,
     bits_written: int,
-    refreshes_all_bank: int,
-    refreshes_per_bank: int,
+    refreshes_all_bank: float,
+    refreshes_per_bank: float,
     precharged_cycles: int,
     active_cycles: int,
     tck_ns: float,
@@ -162,10 +162,12 @@ def compute_energy(
     """Energy of one channel from its command counts and time split.
 
     ``activates`` counts ACT commands (each pays one activate-precharge pair, scaled by
-    ``page_bytes / 2048``); ``precharged_cycles`` / ``active_cycles`` are CK cycles with all
-    banks closed / at least one bank open, of which ``power_down_*_cycles`` were spent powered
-    down and ``self_refresh_cycles`` (all banks closed) in self-refresh (priced at those terms
-    instead); ``tck_ns`` converts cycles to ns (mW x ns = pJ).
+    ``page_bytes / 2048``); ``refreshes_*`` REFab / REFpb commands (the analytic model's
+    expected count at the nominal rate is a fraction); ``precharged_cycles`` /
+    ``active_cycles`` are CK cycles with all banks closed / at least one bank open, of which
+    ``power_down_*_cycles`` were spent powered down and ``self_refresh_cycles`` (all banks
+    closed) in self-refresh (priced at those terms instead); ``tck_ns`` converts cycles to ns
+    (mW x ns = pJ).
     """
     standby_precharged = precharged_cycles - power_down_precharged_cycles - self_refresh_cycles
     background_pj = (

@@ -124,9 +124,10 @@ def dram_streaming_energy_pj(
 
     Every DRAM row is opened once (``bytes / page`` activate-precharge pairs), a bank is open
     for the whole time on every channel (active-standby background), and refresh runs at its
-    nominal rate in whole intervals (``time // nREFI`` per channel, ``nREFIpb`` for per-bank
-    refresh, none when off), with the scenario's timing and energy overrides. Per-term
-    formulas are :func:`npusim.dram.energy.compute_energy`'s.
+    nominal rate (``time / nREFI`` refreshes per channel, a fraction, so that a network's
+    layers, most shorter than nREFI, add up to its run's; ``nREFIpb`` for per-bank refresh,
+    none when off), with the scenario's timing and energy overrides. Per-term formulas are
+    :func:`npusim.dram.energy.compute_energy`'s.
 
     ``idle_dram``: the scenario's DRAM, given when it powers down (:func:`powers_down`). Then
     only the time the transfer keeps the data bus busy at the peak rate is priced so, and the
@@ -151,7 +152,7 @@ def dram_streaming_energy_pj(
         cycles = busy_ck
     mode = REFRESH_MODES[dram.refresh]
     interval = timing.nREFIpb if mode is RefreshMode.PER_BANK else timing.nREFI
-    refreshes = 0 if mode is RefreshMode.OFF else cycles // interval
+    refreshes = 0.0 if mode is RefreshMode.OFF else cycles / interval
     per_channel = compute_energy(
         terms, activates=0, bits_read=0, bits_written=0,
         refreshes_all_bank=refreshes if mode is RefreshMode.ALL_BANK else 0,
