@@ -1,6 +1,7 @@
 """When the loops mark a due refresh pending (npusim.dram.refresh_turn, ``_kernel.c``'s
 ``ref_pending`` branch): a request that finds its queue full, at the decision or before the
-due cycle, does not hold it off. Runs under each loop (the ``dram_loop`` fixture,
+due cycle, does not hold it off; the wake of a powered-down channel for a refresh is counted
+at its first command only. Runs under each loop (the ``dram_loop`` fixture,
 tests/conftest.py)."""
 
 from __future__ import annotations
@@ -65,3 +66,25 @@ def test_a_request_waiting_for_room_does_not_hold_off_a_due_refresh(dram_loop: s
         (pre + timing.nRP, Command.REFAB),
         (pre + timing.nRP + timing.nRFCab, Command.ACT),
     ]
+
+
+def test_the_wake_for_a_refresh_counts_once_when_a_request_arrives_at_the_due_cycle(
+    dram_loop: str,
+) -> None:
+    """Power-down after 5 ns (4 CK): bank 0 is read at 15 (ACT at 0) and the channel powers
+    down, its row open, at 15 + 4. The REFab falls due at nREFI = 3125 on the very cycle a
+    second read arrives: the controller wakes the channel nXP = 6 CK before the PREA at 3125
+    (the stay it counts: 3125 - 6 - 19 CK, active) and the REFab follows nRPab = 17 CK later
+    on an awake channel. The wake belongs to the refresh's first command only: counted again
+    at the REFab it would add a precharged stay of 3142 - 6 - (3125 + 4) = 7 CK (at least
+    nCKE), though no command gap there was idle."""
+    params = DramParams(power_down_after_s=5e-9, wck_sync="always-on")
+    system = DramSystem(params, log_commands=True)
+    system.run_trace(Trace(np.array([0, 1 << 20], np.uint64), np.zeros(2, bool),
+                           np.zeros(2, np.int64), np.array([0, system.timing.nREFI])))  # fmt: skip
+    timing, power = system.timing, system.controllers[0].power_down
+    assert power is not None and (power.idle_ck, power.n_xp, timing.nRPab) == (4, 6, 17)
+    log = [(t, Command(c)) for t, c, _, _ in system.command_logs[0]]
+    assert log[2:5] == [(15, Command.RD), (3125, Command.PREA), (3142, Command.REFAB)]
+    assert power.active_cycles == 3125 - 6 - (15 + 4)
+    assert power.precharged_cycles == 0
