@@ -513,13 +513,14 @@ static Pick pick(Cands *c, Dev *d, const Queues *m, const i64 *floors, i64 now, 
     refresh_cands(c, d, m);
     uint64_t skip = blocked & ~c->held;
     if (act2_bank >= 0) skip |= ((uint64_t)1 << act2_bank) & c->held;
+    const uint64_t in_play = c->live & ~skip; /* the banks with a candidate it may take */
     Pick best = {INF, 0, -1, 0, RD, 0};
     if (m->n <= ((i64)1 << (TIE_BITS - 1))) { /* every tie (< 2n) fits its field */
         uint64_t floor_keys[NCMD + 1]; /* of the candidates' slots only */
         floor_keys[NO_CMD] = NO_KEY;
         static const int slots[4] = {ACT, PRE, RD, WR};
         for (int k = 0; k < 4; k++) floor_keys[slots[k]] = cycle_key(floors[slots[k]], c->epoch);
-        const uint64_t key = least_key(c, c->live & ~skip, floor_keys);
+        const uint64_t key = least_key(c, in_play, floor_keys);
         if ((i64)(key >> TIE_BITS) < FAR) { /* the tie names the request, so the bank */
             best.t = c->epoch + (i64)(key >> TIE_BITS);
             best.tie = (i64)(key & TIE_MASK);
@@ -531,8 +532,9 @@ static Pick pick(Cands *c, Dev *d, const Queues *m, const i64 *floors, i64 now, 
             return best;
         }
     }
-    for (i64 b = 0; b < d->nb; b++) { /* every candidate far away or none: compare in full */
-        if ((skip >> b) & 1) continue;
+    /* every candidate far away, or none (an idle channel: no bank to look at) */
+    for (uint64_t banks = in_play; banks; banks &= banks - 1) {
+        const i64 b = lowest_bit(banks);
         if (c->col_slot[b] != NO_CMD)
             consider(&best, max64(c->col_bound[b], floors[c->col_slot[b]]), c->col_tie[b], b,
                      (int)c->col_slot[b], 1, c->col_pos[b]);
