@@ -13,7 +13,7 @@ import pytest
 
 from npusim.config import load_scenario
 from npusim.dram import DramSystem
-from npusim.engine.energy import dram_streaming_energy_pj, powers_down
+from npusim.engine.energy import dram_streaming_energy_pj
 from npusim.simulate import simulate
 from npusim.workload import load_workload
 
@@ -35,7 +35,7 @@ def test_power_down_by_hand() -> None:
     power-down (the open-page policy leaves a row open)."""
     plain = _scenario()
     down = _scenario("dram.power_down_after=100 ns")
-    assert powers_down(down.dram) and not powers_down(plain.dram)
+    assert down.dram.powers_down and not plain.dram.powers_down
     system = DramSystem(down.dram)
     terms = system.energy
     read, write, time_s = 600 * 1024, 40 * 1024, 10e-6

@@ -144,6 +144,16 @@ class DramParams:
     timing: Mapping[str, int] = field(default_factory=dict)
     energy: Mapping[str, float] = field(default_factory=dict)
 
+    @property
+    def powers_down(self) -> bool:
+        """Whether an idle channel powers down or self-refreshes (either timeout set)."""
+        return self.power_down_after_s is not None or self.self_refresh_after_s is not None
+
+    @property
+    def leaves_rows_open(self) -> bool:
+        """Whether the page policy leaves a channel's last row open when it falls idle."""
+        return PAGE_POLICIES.get(self.page_policy) is PagePolicy.OPEN
+
 
 def _unknown(kind: str, name: object, valid: list[str] | tuple[str, ...]) -> str:
     valid = list(valid)

@@ -214,7 +214,7 @@ class DramSystem:
         """A channel's power-down and self-refresh policy (its own residency counters), or
         None when neither ``power_down_after_s`` nor ``self_refresh_after_s`` is set; the
         timeouts in cycles are rounded up."""
-        if params.power_down_after_s is None and params.self_refresh_after_s is None:
+        if not params.powers_down:
             return None
         t = self.timing
         return PowerDown(self._timeout_ck(params.power_down_after_s), t.nXP, t.nCKE,

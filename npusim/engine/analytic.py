@@ -34,7 +34,6 @@ from npusim.engine.energy import (
     area_mm2,
     data_io_energy_pj,
     dram_streaming_energy_pj,
-    powers_down,
     sram_energy_pj,
     static_energy_pj,
 )
@@ -127,7 +126,10 @@ def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool =
     network = plan_network(workload, scenario)
     layers = []
     qualities = network_quality(workload, scenario, measure_quality)
-    idle_dram = DramSystem(scenario.dram) if powers_down(scenario.dram) else None
+    # the DRAM's idle policy and timing, for idle time in layers and between frames
+    needs_dram = scenario.dram.powers_down or scenario.frame_rate_hz is not None
+    dram = DramSystem(scenario.dram) if needs_dram else None
+    idle_dram = dram if scenario.dram.powers_down else None
     for layer, plan, residency, quality in zip(
         workload.layers, network.plans, network.layers, qualities, strict=True
     ):
@@ -144,7 +146,7 @@ def run_analytic(scenario: Scenario, workload: Workload, measure_quality: bool =
         notes=(ANALYTIC_NOTE,),
         extra={"area_mm2": area_mm2(scenario), "sram": network.summary()},
     )
-    if scenario.frame_rate_hz is None:
+    if scenario.frame_rate_hz is None or dram is None:  # dram: built for any frame rate
         return result
     busy_s = result.totals()["time_s"]
-    return with_frame(result, scenario, analytic_idle_dram_pj(scenario, busy_s))
+    return with_frame(result, scenario, analytic_idle_dram_pj(scenario, dram, busy_s))

@@ -19,7 +19,7 @@ from npusim.compute import ArrayLayerStats, array_area_mm2
 from npusim.config import Scenario
 from npusim.dram import DramSystem, idle_energy_pj
 from npusim.dram.energy import compute_energy, default_energy
-from npusim.dram.params import PAGE_POLICIES, REFRESH_MODES, DramParams, PagePolicy, RefreshMode
+from npusim.dram.params import REFRESH_MODES, RefreshMode
 from npusim.dram.standard import BANK_ARCHS, PRESETS, peak_bandwidth_bytes_per_s, resolve_timing
 from npusim.precision import PRECISIONS
 
@@ -103,16 +103,6 @@ def static_energy_pj(scenario: Scenario, time_s: float) -> float:
     return (power_w + scenario.energy.static_power_w) * time_s * 1e12
 
 
-def powers_down(dram: DramParams) -> bool:
-    """Whether idle DRAM channels power down or self-refresh (either timeout set)."""
-    return dram.power_down_after_s is not None or dram.self_refresh_after_s is not None
-
-
-def leaves_rows_open(dram: DramParams) -> bool:
-    """Whether the page policy leaves a channel's last row open when it falls idle."""
-    return PAGE_POLICIES[dram.page_policy] is PagePolicy.OPEN
-
-
 def dram_streaming_energy_pj(
     scenario: Scenario,
     read_bytes: int,
@@ -129,10 +119,11 @@ def dram_streaming_energy_pj(
     none when off), with the scenario's timing and energy overrides. Per-term formulas are
     :func:`npusim.dram.energy.compute_energy`'s.
 
-    ``idle_dram``: the scenario's DRAM, given when it powers down (:func:`powers_down`). Then
-    only the time the transfer keeps the data bus busy at the peak rate is priced so, and the
-    rest of ``time_s`` is one idle span per channel in closed form
-    (:func:`npusim.dram.idle_energy_pj`; a row left open under the open-page policy). One
+    ``idle_dram``: the scenario's DRAM, given when it powers down
+    (``DramParams.powers_down``). Then only the time the transfer keeps the data bus busy at
+    the peak rate is priced so, and the rest of ``time_s`` is one idle span per channel in
+    closed form (:func:`npusim.dram.idle_energy_pj`; a row left open under the open-page
+    policy). One
     span is the most power-down that idle time allows (a cycle-level run idles in several
     gaps, each spending the timeout in standby, and exits cost time), so the idle is priced
     at or below what a cycle-level run of the same time pays for it.
@@ -148,7 +139,7 @@ def dram_streaming_energy_pj(
     if idle_dram is not None:
         peak_bytes_per_ck = peak_bandwidth_bytes_per_s(dram.preset, dram.channels) * tck_ns / 1e9
         busy_ck = min(cycles, math.ceil((int(read_bytes) + int(write_bytes)) / peak_bytes_per_ck))
-        idle_pj = idle_energy_pj(idle_dram, cycles - busy_ck, row_open=leaves_rows_open(dram))
+        idle_pj = idle_energy_pj(idle_dram, cycles - busy_ck, row_open=dram.leaves_rows_open)
         cycles = busy_ck
     mode = REFRESH_MODES[dram.refresh]
     interval = timing.nREFIpb if mode is RefreshMode.PER_BANK else timing.nREFI

@@ -26,7 +26,7 @@ from typing import Any
 
 from npusim.config import Scenario
 from npusim.dram import DramSystem, idle_energy_pj
-from npusim.engine.energy import leaves_rows_open, static_energy_pj
+from npusim.engine.energy import static_energy_pj
 from npusim.results import RunResult
 
 
@@ -76,13 +76,12 @@ def cycle_idle_dram_pj(scenario: Scenario, dram: DramSystem, end_ck: int, busy_s
     return dram.energy_until(end_ck + idle_ck) - dram.energy_until(end_ck)
 
 
-def analytic_idle_dram_pj(scenario: Scenario, busy_s: float) -> float:
+def analytic_idle_dram_pj(scenario: Scenario, dram: DramSystem, busy_s: float) -> float:
     """The DRAM's energy from the run's end to the next frame in closed form
-    (:func:`npusim.dram.idle_energy_pj`), with the last rows left open under the open-page
-    policy."""
-    system = DramSystem(scenario.dram)
-    idle_ck = idle_dram_ck(scenario, busy_s, system.ck_hz)
-    return idle_energy_pj(system, idle_ck, row_open=leaves_rows_open(scenario.dram))
+    (:func:`npusim.dram.idle_energy_pj` on ``dram``, the scenario's DRAM), with the last rows
+    left open under the open-page policy."""
+    idle_ck = idle_dram_ck(scenario, busy_s, dram.ck_hz)
+    return idle_energy_pj(dram, idle_ck, row_open=scenario.dram.leaves_rows_open)
 
 
 def with_frame(result: RunResult, scenario: Scenario, idle_dram_pj: float) -> RunResult:
