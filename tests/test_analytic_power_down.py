@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from npusim.config import load_scenario
+from npusim.config import Scenario, load_scenario
 from npusim.dram import DramSystem
 from npusim.engine.energy import dram_streaming_energy_pj
 from npusim.simulate import simulate
@@ -24,7 +24,7 @@ TCK_NS = 1.25
 BYTES_PER_CK = 4 * 12.8e9 * TCK_NS * 1e-9
 
 
-def _scenario(*overrides: str):  # type: ignore[no-untyped-def]
+def _scenario(*overrides: str) -> Scenario:
     return load_scenario("lpddr5_51gbps_4mib", ["dram.refresh=off", *overrides])
 
 
